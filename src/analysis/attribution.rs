@@ -1,0 +1,106 @@
+//! Which module to blame for a stack: the innermost frame outside the system modules.
+
+use crate::symbols::Frame;
+
+/// Modules that allocate handles on behalf of their callers and so are never blamed.
+pub const DEFAULT_SYSTEM_MODULES: &[&str] = &[
+    "ntdll",
+    "kernel32",
+    "kernelbase",
+    "kernel.appcore",
+    "advapi32",
+    "sechost",
+    "rpcrt4",
+    "combase",
+    "ole32",
+    "oleaut32",
+    "msvcrt",
+    "ucrtbase",
+    "vcruntime140",
+    "msvcp140",
+    "user32",
+    "win32u",
+    "gdi32",
+    "gdi32full",
+    "ws2_32",
+    "mswsock",
+    "shell32",
+    "shlwapi",
+    "shcore",
+    "bcrypt",
+    "bcryptprimitives",
+    "crypt32",
+    "cfgmgr32",
+    "setupapi",
+    "wow64",
+    "wow64win",
+    "wow64cpu",
+    "verifier",
+];
+
+/// The rule that names the blamed module of a stack.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    system_modules: Vec<String>,
+}
+
+impl Default for Attribution {
+    fn default() -> Self {
+        Attribution::new(DEFAULT_SYSTEM_MODULES.iter().map(|name| name.to_string()))
+    }
+}
+
+impl Attribution {
+    /// A rule treating `system_modules` (names with or without extension) as system modules.
+    pub fn new(system_modules: impl IntoIterator<Item = String>) -> Attribution {
+        let mut system_modules: Vec<String> = system_modules
+            .into_iter()
+            .map(|name| strip_extension(&name).to_lowercase())
+            .collect();
+        system_modules.sort();
+        system_modules.dedup();
+        Attribution { system_modules }
+    }
+
+    /// The default list plus `extra`.
+    pub fn with_extra(extra: impl IntoIterator<Item = String>) -> Attribution {
+        Attribution::new(
+            DEFAULT_SYSTEM_MODULES
+                .iter()
+                .map(|name| name.to_string())
+                .chain(extra),
+        )
+    }
+
+    /// The system module names, lowercase without extension, sorted.
+    pub fn system_modules(&self) -> &[String] {
+        &self.system_modules
+    }
+
+    /// Whether the module file `name` is a system module.
+    pub fn is_system(&self, name: &str) -> bool {
+        let key = strip_extension(name).to_lowercase();
+        self.system_modules.binary_search(&key).is_ok()
+    }
+
+    /// The blamed frame of a stack (innermost first): the first frame in a module that is not
+    /// a system module. Frames outside every module are passed over.
+    pub fn blamed<'a>(&self, frames: &'a [Frame]) -> Option<&'a Frame> {
+        frames.iter().find(|frame| {
+            frame
+                .module
+                .as_deref()
+                .is_some_and(|module| !self.is_system(module))
+        })
+    }
+}
+
+/// Drops an image extension (`.dll`, `.exe`, …) so `ntdll` and `NTDLL.DLL` compare equal.
+fn strip_extension(name: &str) -> &str {
+    const IMAGE_EXTENSIONS: &[&str] = &[".dll", ".exe", ".sys", ".drv", ".ocx", ".cpl"];
+    let lower = name.to_ascii_lowercase();
+    IMAGE_EXTENSIONS
+        .iter()
+        .find(|extension| lower.ends_with(*extension))
+        .map_or(name, |extension| &name[..name.len() - extension.len()])
+}

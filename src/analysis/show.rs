@@ -1,0 +1,198 @@
+//! One dump at a glance: process, handle totals by type, modules, handle tracing.
+
+use super::attribution::Attribution;
+use super::diff::{DumpSummary, SCHEMA_VERSION};
+use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Handles of one type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeCount {
+    /// Object type name.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Number of handles.
+    pub count: usize,
+}
+
+/// A loaded module.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleInfo {
+    /// File name.
+    pub name: String,
+    /// File version.
+    pub version: Option<String>,
+    /// Product version.
+    pub product_version: Option<String>,
+    /// Path in the dump.
+    pub path: String,
+    /// Load address, hex.
+    pub base: String,
+    /// Image size, hex.
+    pub size: String,
+    /// PE TimeDateStamp, hex.
+    pub timestamp: String,
+    /// PDB named by the CodeView record, with its identity (`name GUIDage`).
+    pub pdb: Option<String>,
+    /// Whether it counts as a system module.
+    pub system: bool,
+}
+
+/// What the handle trace holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceOverview {
+    /// Records in the stream.
+    pub records: usize,
+    /// OPEN records.
+    pub opens: usize,
+    /// CLOSE records.
+    pub closes: usize,
+    /// BAD_REF records.
+    pub bad_refs: usize,
+    /// Which end was newest.
+    pub order: TraceOrder,
+    /// Open handles whose most recent record is an OPEN (allocation stack known).
+    pub open_handles_with_stack: usize,
+    /// Open handles with no record.
+    pub open_handles_without_record: usize,
+}
+
+/// The `show` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowReport {
+    /// Version of this JSON contract.
+    pub schema_version: u32,
+    /// The dump.
+    pub dump: DumpSummary,
+    /// Full path of the main module.
+    pub process_path: Option<String>,
+    /// `MINIDUMP_TYPE` flags, hex.
+    pub dump_flags: String,
+    /// Whether the dump has a HandleDataStream.
+    pub handle_data: bool,
+    /// Handle counts per type, largest first.
+    pub by_type: Vec<TypeCount>,
+    /// Handle tracing, when the dump has it.
+    pub trace: Option<TraceOverview>,
+    /// All modules, by load address.
+    pub modules: Vec<ModuleInfo>,
+    /// What the dump cannot support.
+    pub warnings: Vec<String>,
+}
+
+/// Summarises one snapshot.
+pub fn show(snapshot: &Snapshot, attribution: &Attribution) -> ShowReport {
+    let mut warnings = Vec::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for handle in snapshot.handles.iter().flatten() {
+        *counts.entry(handle.type_label().to_string()).or_default() += 1;
+    }
+    let mut by_type: Vec<TypeCount> = counts
+        .into_iter()
+        .map(|(type_name, count)| TypeCount { type_name, count })
+        .collect();
+    by_type.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.type_name.cmp(&b.type_name))
+    });
+
+    if snapshot.handles.is_none() {
+        warnings.push(format!(
+            "no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"
+        ));
+    }
+    let trace = snapshot.trace.as_ref().map(|trace| {
+        let mut newest: HashMap<u64, Operation> = HashMap::new();
+        let (mut opens, mut closes, mut bad_refs) = (0, 0, 0);
+        for record in &trace.records {
+            match record.operation {
+                Operation::Open => opens += 1,
+                Operation::Close => closes += 1,
+                Operation::BadRef => bad_refs += 1,
+                Operation::Unknown(_) => {}
+            }
+            newest.entry(record.handle).or_insert(record.operation);
+        }
+        let (mut with_stack, mut without) = (0, 0);
+        for handle in snapshot.handles.iter().flatten() {
+            match newest.get(&handle.value) {
+                Some(Operation::Open) => with_stack += 1,
+                None => without += 1,
+                _ => {}
+            }
+        }
+        TraceOverview {
+            records: trace.records.len(),
+            opens,
+            closes,
+            bad_refs,
+            order: trace.order,
+            open_handles_with_stack: with_stack,
+            open_handles_without_record: without,
+        }
+    });
+    match &trace {
+        None if snapshot.handles.is_some() => warnings.push(format!(
+            "no handle-trace records: allocation stacks are unknown; {TRACE_HINT}"
+        )),
+        Some(overview) if overview.open_handles_without_record > 0 => warnings.push(format!(
+            "{} open handles have no trace record (opened before tracing was enabled, or their records fell out of the trace ring buffer)",
+            overview.open_handles_without_record
+        )),
+        _ => {}
+    }
+    warnings.extend(snapshot.warnings.iter().cloned());
+
+    let modules = snapshot
+        .modules
+        .iter()
+        .map(|module| ModuleInfo {
+            name: module.name.clone(),
+            version: module.file_version.clone(),
+            product_version: module.product_version.clone(),
+            path: module.path.clone(),
+            base: format!("{:#x}", module.base),
+            size: format!("{:#x}", module.size),
+            timestamp: format!("{:08x}", module.timestamp),
+            pdb: module.codeview.as_ref().map(pdb_identity),
+            system: attribution.is_system(&module.name),
+        })
+        .collect();
+
+    ShowReport {
+        schema_version: SCHEMA_VERSION,
+        dump: DumpSummary::of(snapshot),
+        process_path: snapshot.process.image_path.clone(),
+        dump_flags: format!("{:#x}", snapshot.dump_flags),
+        handle_data: snapshot.handles.is_some(),
+        by_type,
+        trace,
+        modules,
+        warnings,
+    }
+}
+
+/// `name.pdb GUIDAGE` in symbol-store form (GUID as 32 hex digits, age in hex).
+fn pdb_identity(codeview: &CodeViewId) -> String {
+    match codeview {
+        CodeViewId::Rsds {
+            guid,
+            age,
+            pdb_path,
+        } => format!(
+            "{} {}{age:x}",
+            crate::snapshot::minidump::file_name_of(pdb_path),
+            guid.replace('-', "")
+        ),
+        CodeViewId::Nb10 {
+            signature,
+            age,
+            pdb_path,
+        } => format!(
+            "{} {signature:08X}{age:x}",
+            crate::snapshot::minidump::file_name_of(pdb_path)
+        ),
+    }
+}

@@ -1,0 +1,80 @@
+//! dumpleak: post-mortem handle-leak analysis of Windows minidumps.
+//!
+//! Data flows one way, one module per stage:
+//!
+//! 1. [`snapshot`] — **load**: a minidump becomes a [`snapshot::Snapshot`] (process, modules,
+//!    handle table, handle-trace records), every count and RVA checked against the file.
+//! 2. [`symbols`] — **symbolise**: return addresses become frames in WinDbg notation
+//!    through one [`symbols::Symbolizer`].
+//! 3. [`analysis`] — **analyse**: two snapshots become a [`analysis::DiffReport`] with new
+//!    handles grouped by allocation stack and blamed on modules with their versions.
+//! 4. [`report`] — **report**: renders a report as a table, markdown, JSON or CSV.
+//!
+//! ```no_run
+//! use dumpleak::{analysis::DiffOptions, symbols::Symbolizer};
+//! use std::path::Path;
+//!
+//! let symbolizer = Symbolizer::with_image_dirs(vec!["testdata/incident/images".into()]);
+//! let report = dumpleak::diff_files(
+//!     Path::new("testdata/incident/before.dmp"),
+//!     Path::new("testdata/incident/after.dmp"),
+//!     &symbolizer,
+//!     &DiffOptions::default(),
+//! )?;
+//! for stack in &report.stacks {
+//!     println!("+{} from {:?} {:?}", stack.count, stack.blamed_module, stack.blamed_version);
+//! }
+//! # Ok::<(), dumpleak::Error>(())
+//! ```
+
+pub mod analysis;
+mod error;
+pub mod report;
+pub mod snapshot;
+pub mod symbols;
+pub mod time;
+
+pub use error::{Error, Result};
+
+use analysis::{DiffOptions, DiffReport};
+use snapshot::Snapshot;
+use std::path::Path;
+use symbols::Symbolizer;
+
+/// Loads both dumps (in parallel), checks they hold handle data, and builds the diff report.
+pub fn diff_files(
+    before: &Path,
+    after: &Path,
+    symbolizer: &Symbolizer,
+    options: &DiffOptions,
+) -> Result<DiffReport> {
+    let (before, after) = rayon::join(|| snapshot::load(before), || snapshot::load(after));
+    let (before, after) = (require_handles(before?)?, require_handles(after?)?);
+    Ok(diff_snapshots(&before, &after, symbolizer, options))
+}
+
+/// Diffs two loaded snapshots: compare, resolve only the addresses shown, report.
+pub fn diff_snapshots(
+    before: &Snapshot,
+    after: &Snapshot,
+    symbolizer: &Symbolizer,
+    options: &DiffOptions,
+) -> DiffReport {
+    let handles = analysis::compare_handles(before, after);
+    let symbols = symbolizer.resolve(after, handles.addresses());
+    analysis::build_report(before, after, &handles, &symbols, options)
+}
+
+/// Fails with a capture hint when the snapshot has no handle table.
+pub fn require_handles(snapshot: Snapshot) -> Result<Snapshot> {
+    if snapshot.handles.is_some() {
+        return Ok(snapshot);
+    }
+    Err(Error::MissingData {
+        path: snapshot.source.clone(),
+        message: format!(
+            "the dump has no handle data (no HandleDataStream), so its handles cannot be counted; {}",
+            snapshot::CAPTURE_HINT
+        ),
+    })
+}

@@ -1,0 +1,222 @@
+//! The `dumpleak` command line: argument definitions and wiring only; the library does the work.
+
+use clap::{Args, Parser, Subcommand};
+use dumpleak::analysis::{self, Attribution, DiffOptions};
+use dumpleak::report::{self, Format, RenderOptions};
+use dumpleak::symbols::Symbolizer;
+use dumpleak::{snapshot, Error};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Exit status: 0 success; 1 a bad input or runtime error (the message names the file and what is \
+wrong); 2 usage error; 3 handle growth over --fail-on-growth.
+
+Capture dumps with handle data: `procdump -ma <pid>`, Task Manager's \"Create dump file\", or \
+MiniDumpWriteDump with MiniDumpWithHandleData. For allocation stacks, enable handle tracing \
+first: WinDbg `!htrace -enable`, or Application Verifier's Handles check.";
+
+/// Post-mortem handle-leak analysis of Windows minidumps: what leaks, how fast, and which
+/// module, at which version, allocates it.
+#[derive(Parser)]
+#[command(name = "dumpleak", version, after_long_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// One dump at a glance: process, handle totals by type, modules with versions, handle tracing.
+    Show(ShowArgs),
+    /// Handles new and closed between two dumps of one process, allocation stacks grouped and
+    /// blamed on modules with their file versions.
+    ///
+    /// Identity of a handle is value + type + object name: a value reused for another object
+    /// counts as one closed and one new handle. The blamed module of a stack is its innermost
+    /// frame outside the system modules (ntdll, kernel32, kernelbase, … see --system-module).
+    Diff(DiffArgs),
+}
+
+#[derive(Args)]
+struct OutputArgs {
+    /// Output format [default: table].
+    #[arg(long, short = 'f', value_enum)]
+    format: Option<Format>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// With --format csv: the table to write (diff: handles, types, stacks, modules; show:
+    /// types, modules).
+    #[arg(long, value_name = "ID")]
+    table: Option<String>,
+}
+
+#[derive(Args)]
+struct SymbolArgs {
+    /// Directory of image files (DLL/EXE) whose export tables name functions in frames;
+    /// searched flat and as a symbol store (<name>/<TimeDateStamp><SizeOfImage>/<name>).
+    /// An image is used only when its TimeDateStamp and SizeOfImage match the dump's module.
+    /// Repeatable.
+    #[arg(long, value_name = "DIR")]
+    symbols: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct AttributionArgs {
+    /// Treat NAME as a system module too (never blamed; e.g. a runtime you trust). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    system_module: Vec<String>,
+    /// Start from an empty system-module list instead of the built-in one.
+    #[arg(long)]
+    no_default_system_modules: bool,
+}
+
+impl AttributionArgs {
+    fn attribution(&self) -> Attribution {
+        if self.no_default_system_modules {
+            Attribution::new(self.system_module.iter().cloned())
+        } else {
+            Attribution::with_extra(self.system_module.iter().cloned())
+        }
+    }
+}
+
+#[derive(Args)]
+struct ShowArgs {
+    /// The dump.
+    dump: PathBuf,
+    /// List every module, system modules included.
+    #[arg(long)]
+    modules: bool,
+    #[command(flatten)]
+    attribution: AttributionArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The earlier dump.
+    before: PathBuf,
+    /// The later dump.
+    after: PathBuf,
+    /// Report on module NAME even when no outstanding stack mentions it ("in 0 of 3
+    /// outstanding stacks"). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    suspect: Vec<String>,
+    /// Exit with status 3 when the total handle count grew by more than N (for CI pipelines).
+    #[arg(long, value_name = "N")]
+    fail_on_growth: Option<i64>,
+    #[command(flatten)]
+    symbols: SymbolArgs,
+    #[command(flatten)]
+    attribution: AttributionArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Show(args) => run_show(args),
+        Command::Diff(args) => run_diff(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("dumpleak: {error}");
+            match error {
+                Error::Usage(_) => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
+}
+
+fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
+    refuse_overwriting_inputs(&args.output.output, &[&args.dump])?;
+    let snapshot = snapshot::load(&args.dump)?;
+    let report = analysis::show(&snapshot, &args.attribution.attribution());
+    let document = report::show_document(&report, args.modules);
+    emit(&report, &document, &args.output, "types")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
+    refuse_overwriting_inputs(&args.output.output, &[&args.before, &args.after])?;
+    let symbolizer = Symbolizer::with_image_dirs(args.symbols.symbols.clone());
+    let options = DiffOptions {
+        attribution: args.attribution.attribution(),
+        suspects: args.suspect.clone(),
+    };
+    let report = dumpleak::diff_files(&args.before, &args.after, &symbolizer, &options)?;
+    let document = report::diff_document(&report);
+    emit(&report, &document, &args.output, "handles")?;
+    match args.fail_on_growth {
+        Some(limit) if report.total_delta > limit => {
+            eprintln!(
+                "dumpleak: handle count grew by {} (more than --fail-on-growth {limit})",
+                report.total_delta
+            );
+            Ok(ExitCode::from(3))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn emit<M: serde::Serialize>(
+    model: &M,
+    document: &report::document::Document,
+    output: &OutputArgs,
+    default_table: &str,
+) -> Result<(), Error> {
+    let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
+    let options = RenderOptions {
+        width: if to_terminal {
+            comfy_table::Table::new().width()
+        } else {
+            None
+        },
+        table: output.table.clone(),
+    };
+    if output.table.is_some() && output.format != Some(Format::Csv) {
+        return Err(Error::Usage("--table goes with --format csv".to_string()));
+    }
+    let format = output.format.unwrap_or(Format::Table);
+    let text = report::render(model, document, format, &options, default_table)?;
+    match &output.output {
+        Some(path) => std::fs::write(path, text).map_err(|source| Error::Output {
+            path: path.clone(),
+            source,
+        }),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+            Ok(())
+        }
+    }
+}
+
+/// Inputs are never modified: refuse an --output that names one of them.
+fn refuse_overwriting_inputs(output: &Option<PathBuf>, inputs: &[&Path]) -> Result<(), Error> {
+    let Some(output) = output else {
+        return Ok(());
+    };
+    let Ok(output) = output.canonicalize() else {
+        return Ok(());
+    };
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|input| input == output) {
+            return Err(Error::Usage(format!(
+                "--output {} is one of the inputs; dumpleak never overwrites its inputs",
+                output.display()
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Layout of a diff report.
+
+use super::document::{Block, Document, Table};
+use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
+use crate::time::duration;
+
+/// Lays out a diff report. Tables: `types`, `stacks`, `modules`, `handles` (new and closed).
+pub fn diff_document(report: &DiffReport) -> Document {
+    let mut doc = Document::new(format!(
+        "dumpleak diff: {} -> {}",
+        report.before.path, report.after.path
+    ));
+    doc.push(Block::Fields(vec![
+        ("Process".to_string(), process_line(&report.after)),
+        ("Before".to_string(), dump_line(&report.before)),
+        ("After".to_string(), dump_line(&report.after)),
+        ("Growth".to_string(), growth_line(report)),
+    ]));
+
+    doc.push(Block::Heading("Handles by type".to_string()));
+    let mut types = Table::new("types", &["Type", "Before#", "After#", "Delta#"]);
+    for row in &report.by_type {
+        types.row(vec![
+            row.type_name.clone(),
+            row.before.to_string(),
+            row.after.to_string(),
+            signed(row.delta),
+        ]);
+    }
+    doc.push(Block::Table(types));
+
+    let stacked: usize = report.stacks.iter().map(|stack| stack.count).sum();
+    doc.push(Block::Heading(format!(
+        "Outstanding allocation stacks: {stacked} of {} new handles in {} stacks",
+        report.new_handles.len(),
+        report.stacks.len()
+    )));
+    if report.stacks.is_empty() {
+        doc.push(Block::Text(if report.new_handles.is_empty() {
+            "no new handles".to_string()
+        } else {
+            "no allocation stacks for the new handles (see notes)".to_string()
+        }));
+    }
+    let mut stacks = Table::new(
+        "stacks",
+        &[
+            "Stack#",
+            "Handles#",
+            "Types",
+            "Blamed module",
+            "Version",
+            "Frames",
+        ],
+    );
+    for stack in &report.stacks {
+        let types = type_counts(&stack.types);
+        doc.push(Block::Text(format!(
+            "#{}  +{} handles ({types})  blamed: {}",
+            stack.id,
+            stack.count,
+            blamed_text(
+                stack.blamed_module.as_deref(),
+                stack.blamed_version.as_deref()
+            ),
+        )));
+        doc.push(Block::Code(
+            std::iter::once(format!("handles {}", stack.handles.join(" ")))
+                .chain(stack.frames.iter().cloned())
+                .collect(),
+        ));
+        stacks.row(vec![
+            stack.id.to_string(),
+            stack.count.to_string(),
+            types,
+            stack.blamed_module.clone().unwrap_or_default(),
+            stack.blamed_version.clone().unwrap_or_default(),
+            stack.frames.join(" <- "),
+        ]);
+    }
+
+    if !report.modules.is_empty() {
+        doc.push(Block::Heading("Modules in outstanding stacks".to_string()));
+        let mut modules = Table::new(
+            "modules",
+            &[
+                "Module",
+                "Version",
+                "Blamed#",
+                "In stacks#",
+                "Stacks#",
+                "Symbols",
+                "Path",
+            ],
+        );
+        for row in &report.modules {
+            modules.row(vec![
+                if row.system {
+                    format!("{} (system)", row.name)
+                } else {
+                    row.name.clone()
+                },
+                row.version.clone().unwrap_or_default(),
+                row.blamed.to_string(),
+                row.inclusive.to_string(),
+                row.stacks.to_string(),
+                row.symbols.to_string(),
+                row.path.clone().unwrap_or_default(),
+            ]);
+        }
+        doc.push(Block::Table(modules));
+    }
+    // The stack blocks above show the same content; the table form is for CSV only.
+    doc.hidden.push(stacks);
+
+    if !report.suspects.is_empty() {
+        doc.push(Block::Heading("Suspects".to_string()));
+        doc.push(Block::Bullets(
+            report
+                .suspects
+                .iter()
+                .map(|row| row.verdict.clone())
+                .collect(),
+        ));
+    }
+
+    if !report.duplicates.is_empty() {
+        doc.push(Block::Heading(
+            "Duplicated handles (several handles to one object)".to_string(),
+        ));
+        doc.push(Block::Bullets(
+            report
+                .duplicates
+                .iter()
+                .map(|group| {
+                    format!(
+                        "{} {}: {} handles, {} new ({})",
+                        group.type_name,
+                        group.name,
+                        group.handles.len(),
+                        group.new,
+                        group.handles.join(" ")
+                    )
+                })
+                .collect(),
+        ));
+    }
+
+    doc.push(Block::Heading(format!(
+        "New handles: {}, closed handles: {}",
+        report.new_handles.len(),
+        report.closed_handles.len()
+    )));
+    let mut handles = Table::new(
+        "handles",
+        &[
+            "Change",
+            "Handle",
+            "Type",
+            "Name",
+            "Stack",
+            "Blamed module",
+            "Version",
+            "Trace",
+        ],
+    );
+    for (change, list) in [
+        ("new", &report.new_handles),
+        ("closed", &report.closed_handles),
+    ] {
+        for handle in list {
+            handles.row(handle_row(change, handle));
+        }
+    }
+    doc.push(Block::Table(handles));
+
+    if !report.warnings.is_empty() {
+        doc.push(Block::Heading(
+            "Notes: what this evidence cannot support".to_string(),
+        ));
+        doc.push(Block::Bullets(report.warnings.clone()));
+    }
+    doc
+}
+
+fn handle_row(change: &str, handle: &HandleChange) -> Vec<String> {
+    vec![
+        change.to_string(),
+        handle.handle.clone(),
+        handle.type_name.clone(),
+        handle.name.clone().unwrap_or_default(),
+        handle
+            .stack_id
+            .map(|id| format!("#{id}"))
+            .unwrap_or_default(),
+        handle.blamed_module.clone().unwrap_or_default(),
+        handle.blamed_version.clone().unwrap_or_default(),
+        handle.trace.clone().unwrap_or_default(),
+    ]
+}
+
+fn blamed_text(module: Option<&str>, version: Option<&str>) -> String {
+    match (module, version) {
+        (Some(module), Some(version)) => format!("{module} {version}"),
+        (Some(module), None) => format!("{module} (no version)"),
+        (None, _) => "no module outside the system modules".to_string(),
+    }
+}
+
+fn type_counts(types: &std::collections::BTreeMap<String, usize>) -> String {
+    types
+        .iter()
+        .map(|(name, count)| format!("{count} {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn signed(value: i64) -> String {
+    if value > 0 {
+        format!("+{value}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// `OrderMailer.exe, pid 3856, x86, Windows 5.1.2600 Service Pack 2, started …`
+pub(crate) fn process_line(dump: &DumpSummary) -> String {
+    let mut parts = vec![dump
+        .process
+        .clone()
+        .unwrap_or_else(|| "(unknown image)".to_string())];
+    if let Some(pid) = dump.pid {
+        parts.push(format!("pid {pid}"));
+    }
+    parts.extend(dump.arch.clone());
+    parts.extend(dump.os.clone());
+    if let Some(started) = &dump.process_started_at {
+        parts.push(format!("started {started}"));
+    }
+    parts.join(", ")
+}
+
+fn dump_line(dump: &DumpSummary) -> String {
+    let trace = match dump.trace_records {
+        Some(records) => format!("{records} trace records"),
+        None => "no handle trace".to_string(),
+    };
+    format!(
+        "{}  {}  {} handles, {trace}",
+        dump.path,
+        dump.captured_at.as_deref().unwrap_or("(no capture time)"),
+        dump.handle_count
+    )
+}
+
+fn growth_line(report: &DiffReport) -> String {
+    let mut line = format!(
+        "{} handles ({} new, {} closed)",
+        signed(report.total_delta),
+        report.new_handles.len(),
+        report.closed_handles.len()
+    );
+    if let Some(seconds) = report.elapsed_seconds.filter(|seconds| *seconds > 0) {
+        line.push_str(&format!(" in {}", duration(seconds as u64)));
+    }
+    line
+}

@@ -1,0 +1,91 @@
+//! A report laid out as headings, fields, tables, code and notes, so that each output
+//! format renders the same content and none of them computes anything.
+
+/// A laid-out report.
+#[derive(Debug, Clone, Default)]
+pub struct Document {
+    /// Title line.
+    pub title: String,
+    /// Content in order.
+    pub blocks: Vec<Block>,
+    /// Tables offered for CSV output only (their content is shown otherwise in the blocks).
+    pub hidden: Vec<Table>,
+}
+
+/// One piece of a document.
+#[derive(Debug, Clone)]
+pub enum Block {
+    /// A section heading.
+    Heading(String),
+    /// `name: value` lines.
+    Fields(Vec<(String, String)>),
+    /// A table; `id` names it for `--format csv --table ID`.
+    Table(Table),
+    /// Preformatted lines (stacks).
+    Code(Vec<String>),
+    /// A bulleted list.
+    Bullets(Vec<String>),
+    /// A line of text.
+    Text(String),
+}
+
+/// A table with a stable identifier.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Identifier used to select the table for CSV output.
+    pub id: &'static str,
+    /// Column headings.
+    pub headers: Vec<String>,
+    /// Which columns hold numbers (right-aligned).
+    pub numeric: Vec<bool>,
+    /// Cells, row by row.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with the given columns; a heading ending in `#` marks a numeric column, and
+    /// the `#` is dropped.
+    pub fn new(id: &'static str, headers: &[&str]) -> Table {
+        Table {
+            id,
+            headers: headers
+                .iter()
+                .map(|header| header.trim_end_matches('#').to_string())
+                .collect(),
+            numeric: headers.iter().map(|header| header.ends_with('#')).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+}
+
+impl Document {
+    /// An empty document titled `title`.
+    pub fn new(title: impl Into<String>) -> Document {
+        Document {
+            title: title.into(),
+            blocks: Vec::new(),
+            hidden: Vec::new(),
+        }
+    }
+
+    /// Appends a block.
+    pub fn push(&mut self, block: Block) {
+        self.blocks.push(block);
+    }
+
+    /// The tables, shown ones first, then those kept for CSV only.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Table(table) => Some(table),
+                _ => None,
+            })
+            .chain(&self.hidden)
+    }
+}

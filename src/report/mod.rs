@@ -1,0 +1,77 @@
+//! Report stage: renders report models. Renderers lay out and format; they never compute.
+
+mod diff_layout;
+pub mod document;
+mod markdown;
+mod show_layout;
+mod text;
+
+pub use diff_layout::diff_document;
+pub use show_layout::show_document;
+
+use crate::error::{Error, Result};
+use document::Document;
+use serde::Serialize;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text and box-drawn tables for a terminal.
+    Table,
+    /// GitHub-flavoured Markdown for a bug report.
+    Markdown,
+    /// The report model as JSON (a documented contract).
+    Json,
+    /// One table as CSV (choose it with --table).
+    Csv,
+}
+
+/// How to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Wrap tables to this width (terminal output).
+    pub width: Option<u16>,
+    /// For CSV: which table; each report has a default.
+    pub table: Option<String>,
+}
+
+/// Renders a report: `model` for JSON, `document` (its layout) for the other formats.
+pub fn render<M: Serialize>(
+    model: &M,
+    document: &Document,
+    format: Format,
+    options: &RenderOptions,
+    default_table: &str,
+) -> Result<String> {
+    match format {
+        Format::Table => Ok(text::render(document, options.width)),
+        Format::Markdown => Ok(markdown::render(document)),
+        Format::Json => serde_json::to_string_pretty(model)
+            .map(|mut json| {
+                json.push('\n');
+                json
+            })
+            .map_err(|error| Error::Usage(format!("cannot serialise the report: {error}"))),
+        Format::Csv => csv_table(document, options.table.as_deref().unwrap_or(default_table)),
+    }
+}
+
+fn csv_table(document: &Document, id: &str) -> Result<String> {
+    let Some(table) = document.tables().find(|table| table.id == id) else {
+        let known: Vec<&str> = document.tables().map(|table| table.id).collect();
+        return Err(Error::Usage(format!(
+            "no table '{id}' in this report; tables: {}",
+            known.join(", ")
+        )));
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let write_error = |error: csv::Error| Error::Usage(format!("cannot write CSV: {error}"));
+    writer.write_record(&table.headers).map_err(write_error)?;
+    for row in &table.rows {
+        writer.write_record(row).map_err(write_error)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|error| Error::Usage(format!("cannot write CSV: {error}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

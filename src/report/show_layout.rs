@@ -1,0 +1,100 @@
+//! Layout of a `show` report.
+
+use super::diff_layout::process_line;
+use super::document::{Block, Document, Table};
+use crate::analysis::show::ShowReport;
+
+/// Lays out a `show` report; `all_modules` lists system modules too. Tables: `types`,
+/// `modules`.
+pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
+    let dump = &report.dump;
+    let mut doc = Document::new(format!("dumpleak show: {}", dump.path));
+    let mut fields = vec![
+        ("Process".to_string(), process_line(dump)),
+        (
+            "Image".to_string(),
+            report.process_path.clone().unwrap_or_default(),
+        ),
+        (
+            "Captured".to_string(),
+            dump.captured_at
+                .clone()
+                .unwrap_or_else(|| "(unknown)".to_string()),
+        ),
+        ("Dump flags".to_string(), report.dump_flags.clone()),
+        (
+            "Handles".to_string(),
+            if report.handle_data {
+                format!("{} in {} types", dump.handle_count, report.by_type.len())
+            } else {
+                "no handle data in this dump".to_string()
+            },
+        ),
+    ];
+    fields.push((
+        "Handle tracing".to_string(),
+        match &report.trace {
+            Some(trace) => format!(
+                "{} records ({} open, {} close, {} bad-ref; {}); {} open handles have an allocation stack, {} have no record",
+                trace.records,
+                trace.opens,
+                trace.closes,
+                trace.bad_refs,
+                match trace.order {
+                    crate::snapshot::TraceOrder::NewestFirst => "stored newest first",
+                    crate::snapshot::TraceOrder::OldestFirst => "stored oldest first",
+                    crate::snapshot::TraceOrder::AssumedNewestFirst => "order assumed newest first",
+                },
+                trace.open_handles_with_stack,
+                trace.open_handles_without_record
+            ),
+            None => "not present".to_string(),
+        },
+    ));
+    doc.push(Block::Fields(fields));
+
+    doc.push(Block::Heading("Handles by type".to_string()));
+    let mut types = Table::new("types", &["Type", "Count#"]);
+    for row in &report.by_type {
+        types.row(vec![row.type_name.clone(), row.count.to_string()]);
+    }
+    doc.push(Block::Table(types));
+
+    let shown: Vec<_> = report
+        .modules
+        .iter()
+        .filter(|module| all_modules || !module.system)
+        .collect();
+    doc.push(Block::Heading(if all_modules {
+        format!("Modules ({})", report.modules.len())
+    } else {
+        format!(
+            "Modules: {} of {} (system modules hidden; --modules lists all)",
+            shown.len(),
+            report.modules.len()
+        )
+    }));
+    let mut modules = Table::new(
+        "modules",
+        &["Module", "Version", "Base", "Size", "Path", "PDB"],
+    );
+    for module in shown {
+        modules.row(vec![
+            module.name.clone(),
+            module.version.clone().unwrap_or_default(),
+            module.base.clone(),
+            module.size.clone(),
+            module.path.clone(),
+            module.pdb.clone().unwrap_or_default(),
+        ]);
+    }
+    doc.push(Block::Table(modules));
+
+    if !report.warnings.is_empty() {
+        doc.push(Block::Heading(
+            "Notes: what this evidence cannot support".to_string(),
+        ));
+        doc.push(Block::Bullets(report.warnings.clone()));
+    }
+    doc
+}

@@ -1,0 +1,77 @@
+//! Bounds-checked little-endian reads: every read names what it wanted when it fails.
+
+/// A structure that could not be read, with the file offset where it should have been.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParseError {
+    /// File offset of the structure.
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(offset: u64, reason: impl Into<String>) -> ParseError {
+        ParseError {
+            offset,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Longest string accepted in a `MINIDUMP_STRING`: Windows object and type names are
+/// `UNICODE_STRING`s, whose length field is 16 bits.
+pub(crate) const MAX_STRING_BYTES: u32 = 0x1_0000;
+
+pub(crate) fn u32_at(data: &[u8], offset: usize) -> Option<u32> {
+    let end = offset.checked_add(4)?;
+    let bytes = data.get(offset..end)?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+}
+
+pub(crate) fn u64_at(data: &[u8], offset: usize) -> Option<u64> {
+    let end = offset.checked_add(8)?;
+    let bytes = data.get(offset..end)?;
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Reads a `MINIDUMP_STRING` (u32 byte length, UTF-16LE) at `rva` in the whole file.
+pub(crate) fn minidump_string(file: &[u8], rva: u32) -> Result<String, ParseError> {
+    let offset = rva as usize;
+    let length = u32_at(file, offset).ok_or_else(|| {
+        ParseError::new(
+            u64::from(rva),
+            format!(
+                "string length lies past the end of the file ({} bytes)",
+                file.len()
+            ),
+        )
+    })?;
+    if length > MAX_STRING_BYTES {
+        return Err(ParseError::new(
+            u64::from(rva),
+            format!("string claims {length} bytes (at most {MAX_STRING_BYTES} are accepted)"),
+        ));
+    }
+    if length % 2 != 0 {
+        return Err(ParseError::new(
+            u64::from(rva),
+            format!("string length {length} is odd, not UTF-16"),
+        ));
+    }
+    let start = offset + 4;
+    let bytes = file.get(start..start + length as usize).ok_or_else(|| {
+        ParseError::new(
+            u64::from(rva),
+            format!(
+                "string of {length} bytes runs past the end of the file ({} bytes)",
+                file.len()
+            ),
+        )
+    })?;
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .collect();
+    let text = String::from_utf16_lossy(&units);
+    Ok(text.trim_end_matches('\0').to_string())
+}

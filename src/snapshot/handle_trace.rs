@@ -1,0 +1,127 @@
+//! HandleOperationListStream (type 18): `AVRF_HANDLE_OPERATION` records written when handle
+//! tracing (`!htrace -enable`, Application Verifier) was on. rust-minidump does not parse it.
+
+use super::bytes::{u32_at, u64_at, ParseError};
+use super::model::{Handle, Operation, TraceOrder, TraceRecord};
+use std::collections::{HashMap, HashSet};
+
+const HEADER_SIZE: u32 = 16;
+/// `sizeof(AVRF_HANDLE_OPERATION)`: 24 bytes of handle data, 8 of backtrace header, 32 addresses.
+const ENTRY_SIZE: u32 = 288;
+const MAX_DEPTH: u32 = 32;
+const STACK_OFFSET: usize = 32;
+
+/// Records in stream order and what was noticed while reading them.
+#[derive(Debug, Default)]
+pub(crate) struct RawTrace {
+    pub records: Vec<TraceRecord>,
+    pub warnings: Vec<String>,
+}
+
+/// Parses the stream; records stay in the order the stream holds them.
+pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, ParseError> {
+    let header_error = |reason: String| ParseError::new(stream_offset, reason);
+    if stream.len() < HEADER_SIZE as usize {
+        return Err(header_error(format!(
+            "header needs {HEADER_SIZE} bytes, the stream has {}",
+            stream.len()
+        )));
+    }
+    let size_of_header = u32_at(stream, 0).unwrap_or_default();
+    let size_of_entry = u32_at(stream, 4).unwrap_or_default();
+    let count = u32_at(stream, 8).unwrap_or_default();
+    if size_of_header < HEADER_SIZE || size_of_header as usize > stream.len() {
+        return Err(header_error(format!(
+            "SizeOfHeader {size_of_header} is outside 16..={}",
+            stream.len()
+        )));
+    }
+    if size_of_entry < ENTRY_SIZE {
+        return Err(header_error(format!(
+            "SizeOfEntry {size_of_entry} is smaller than an AVRF_HANDLE_OPERATION ({ENTRY_SIZE} bytes)"
+        )));
+    }
+    let available = (stream.len() - size_of_header as usize) as u64;
+    let needed = u64::from(count) * u64::from(size_of_entry);
+    if needed > available {
+        return Err(header_error(format!(
+            "NumberOfEntries {count} × {size_of_entry} bytes = {needed} bytes, but the stream holds {available} bytes after its header"
+        )));
+    }
+
+    let mut trace = RawTrace {
+        records: Vec::with_capacity(count as usize),
+        warnings: Vec::new(),
+    };
+    let mut clamped = 0usize;
+    for index in 0..count as usize {
+        let at = size_of_header as usize + index * size_of_entry as usize;
+        let entry = &stream[at..at + ENTRY_SIZE as usize];
+        let field = |offset: usize| u32_at(entry, offset).unwrap_or_default();
+        let mut depth = field(24);
+        if depth > MAX_DEPTH {
+            clamped += 1;
+            depth = MAX_DEPTH;
+        }
+        let mut stack: Vec<u64> = (0..depth as usize)
+            .map(|slot| u64_at(entry, STACK_OFFSET + slot * 8).unwrap_or_default())
+            .collect();
+        while stack.last() == Some(&0) {
+            stack.pop();
+        }
+        trace.records.push(TraceRecord {
+            handle: u64_at(entry, 0).unwrap_or_default(),
+            process_id: field(8),
+            thread_id: field(12),
+            operation: Operation::from_raw(field(16)),
+            stack,
+        });
+    }
+    if clamped > 0 {
+        trace.warnings.push(format!(
+            "HandleOperationListStream: {clamped} record(s) claim a stack depth over {MAX_DEPTH}; their stacks were cut to {MAX_DEPTH} frames"
+        ));
+    }
+    Ok(trace)
+}
+
+/// Decides which end of the record list is newest.
+///
+/// A handle open at capture time must have an OPEN as its most recent record, and a handle
+/// that is not open must not; each handle whose first and last records differ in that
+/// respect votes for one order. Ties and silence fall back to newest first, which is how
+/// WinDbg's `!htrace` presents the same data.
+pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> TraceOrder {
+    let open: HashSet<u64> = open_handles.iter().map(|handle| handle.value).collect();
+    let mut first_and_last: HashMap<u64, (Operation, Operation)> = HashMap::new();
+    let opens_and_closes = records
+        .iter()
+        .filter(|record| matches!(record.operation, Operation::Open | Operation::Close));
+    for record in opens_and_closes {
+        first_and_last
+            .entry(record.handle)
+            .and_modify(|(_, last)| *last = record.operation)
+            .or_insert((record.operation, record.operation));
+    }
+    let (mut newest_first, mut oldest_first) = (0usize, 0usize);
+    for (handle, (first, last)) in first_and_last {
+        let newest_should_be_open = open.contains(&handle);
+        let fits = |op: Operation| match op {
+            Operation::Open => newest_should_be_open,
+            Operation::Close => !newest_should_be_open,
+            _ => false,
+        };
+        match (fits(first), fits(last)) {
+            (true, false) => newest_first += 1,
+            (false, true) => oldest_first += 1,
+            _ => {}
+        }
+    }
+    if newest_first > oldest_first {
+        TraceOrder::NewestFirst
+    } else if oldest_first > newest_first {
+        TraceOrder::OldestFirst
+    } else {
+        TraceOrder::AssumedNewestFirst
+    }
+}

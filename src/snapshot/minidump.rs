@@ -1,0 +1,280 @@
+//! Reads a [`Snapshot`] from a Windows minidump: memory-mapped, and only the streams the
+//! analysis needs are touched (header, directory, system/misc info, modules, handles, trace).
+
+use super::bytes::ParseError;
+use super::model::{CodeViewId, HandleTrace, Module, ProcessInfo, Snapshot, TraceOrder};
+use super::{handle_data, handle_trace};
+use crate::error::{Error, Result};
+use minidump::format as md;
+use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo};
+use std::fs::File;
+use std::path::Path;
+
+/// `MINIDUMP_STREAM_TYPE::HandleDataStream`.
+pub const HANDLE_DATA_STREAM: u32 = 12;
+/// `MINIDUMP_STREAM_TYPE::HandleOperationListStream`.
+pub const HANDLE_OPERATION_LIST_STREAM: u32 = 18;
+/// The minidump signature `MDMP`, as the first four bytes of the file.
+pub const MINIDUMP_SIGNATURE: &[u8; 4] = b"MDMP";
+
+/// How to capture a dump that carries what dumpleak needs; quoted in errors and warnings.
+pub const CAPTURE_HINT: &str = "capture with handle data: `procdump -ma <pid>` (or `procdump -mp`), Task Manager's \"Create dump file\", or MiniDumpWriteDump with MiniDumpWithHandleData";
+/// How to get allocation stacks into a dump.
+pub const TRACE_HINT: &str = "enable handle tracing before the leaking cycles (WinDbg `!htrace -enable`, or Application Verifier's Handles check) and capture with handle data (`procdump -ma <pid>`)";
+
+/// Reads one minidump. The file is memory-mapped read-only and never modified.
+pub fn load_minidump(path: &Path) -> Result<Snapshot> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // SAFETY: the map is read-only; the tool never writes to its inputs. A file truncated by
+    // another process while mapped is outside what any reader can defend against.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_minidump_bytes(path, &map)
+}
+
+/// Reads a snapshot from the bytes of a minidump; `path` is used in messages only.
+pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
+    let not_minidump = |reason: String| Error::NotMinidump {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.len() < 4 || &bytes[..4] != MINIDUMP_SIGNATURE {
+        return Err(not_minidump(format!(
+            "the file does not start with the minidump signature \"MDMP\" ({} bytes)",
+            bytes.len()
+        )));
+    }
+    let dump = Minidump::read(bytes).map_err(|error| not_minidump(error.to_string()))?;
+    let mut warnings = Vec::new();
+
+    let system_info = dump.get_stream::<MinidumpSystemInfo>().ok();
+    let misc_info = dump.get_stream::<MinidumpMiscInfo>().ok();
+    let modules = match dump.get_stream::<MinidumpModuleList>() {
+        Ok(list) => read_modules(&list),
+        Err(minidump::Error::StreamNotFound) => {
+            warnings
+                .push("no ModuleListStream: frames cannot be attributed to modules".to_string());
+            Vec::new()
+        }
+        Err(error) => {
+            warnings.push(format!(
+                "ModuleListStream could not be read ({error}): frames cannot be attributed to modules"
+            ));
+            Vec::new()
+        }
+    };
+
+    let stream = |stream_type: u32, name: &'static str| -> Result<Option<(u64, &[u8])>> {
+        let Some(entry) = dump
+            .all_streams()
+            .find(|entry| entry.stream_type == stream_type)
+        else {
+            return Ok(None);
+        };
+        let offset = u64::from(entry.location.rva);
+        let end = offset + u64::from(entry.location.data_size);
+        if end > bytes.len() as u64 {
+            return Err(Error::BadStream {
+                path: path.to_path_buf(),
+                stream: name,
+                offset,
+                reason: format!(
+                    "{} bytes claimed, but the file ends at {:#x} (truncated dump?)",
+                    entry.location.data_size,
+                    bytes.len()
+                ),
+            });
+        }
+        Ok(Some((offset, &bytes[offset as usize..end as usize])))
+    };
+    let bad_stream = |name: &'static str| {
+        move |error: ParseError| Error::BadStream {
+            path: path.to_path_buf(),
+            stream: name,
+            offset: error.offset,
+            reason: error.reason,
+        }
+    };
+
+    let handles = match stream(HANDLE_DATA_STREAM, "HandleDataStream")? {
+        Some((offset, data)) => {
+            let parsed =
+                handle_data::parse(bytes, offset, data).map_err(bad_stream("HandleDataStream"))?;
+            warnings.extend(parsed.warnings);
+            Some(parsed.handles)
+        }
+        None => None,
+    };
+    let trace = match stream(HANDLE_OPERATION_LIST_STREAM, "HandleOperationListStream")? {
+        Some((offset, data)) => {
+            let mut parsed = handle_trace::parse(offset, data)
+                .map_err(bad_stream("HandleOperationListStream"))?;
+            warnings.extend(parsed.warnings);
+            let order =
+                handle_trace::detect_order(&parsed.records, handles.as_deref().unwrap_or_default());
+            if order == TraceOrder::OldestFirst {
+                parsed.records.reverse();
+            }
+            if order == TraceOrder::AssumedNewestFirst && !parsed.records.is_empty() {
+                warnings.push(
+                    "the handle-trace records do not show which end is newest; newest first was assumed (as WinDbg's !htrace prints)".to_string(),
+                );
+            }
+            Some(HandleTrace {
+                records: parsed.records,
+                order,
+            })
+        }
+        None => None,
+    };
+
+    let main_module = dump
+        .get_stream::<MinidumpModuleList>()
+        .ok()
+        .and_then(|list| list.iter().next().map(|module| module.name.clone()));
+    let process = ProcessInfo {
+        pid: misc_info
+            .as_ref()
+            .and_then(|info| info.raw.process_id().copied()),
+        image_name: main_module
+            .as_deref()
+            .map(|path| file_name_of(path).to_string()),
+        image_path: main_module,
+        arch: system_info
+            .as_ref()
+            .map(|info| architecture_name(info.raw.processor_architecture)),
+        os_version: system_info.as_ref().map(os_description),
+        started_at: misc_info
+            .as_ref()
+            .and_then(|info| info.raw.process_create_time().copied())
+            .map(u64::from),
+    };
+
+    Ok(Snapshot {
+        source: path.to_path_buf(),
+        process,
+        captured_at: Some(u64::from(dump.header.time_date_stamp)),
+        dump_flags: dump.header.flags,
+        modules,
+        handles,
+        trace,
+        warnings,
+    })
+}
+
+fn read_modules(list: &MinidumpModuleList) -> Vec<Module> {
+    let mut modules: Vec<Module> = list
+        .iter()
+        .map(|module| {
+            let raw = &module.raw;
+            let info = &raw.version_info;
+            let has_version = info.signature == md::VS_FFI_SIGNATURE;
+            Module {
+                name: file_name_of(&module.name).to_string(),
+                path: module.name.clone(),
+                base: raw.base_of_image,
+                size: raw.size_of_image,
+                file_version: has_version
+                    .then(|| four_part_version(info.file_version_hi, info.file_version_lo)),
+                product_version: has_version
+                    .then(|| four_part_version(info.product_version_hi, info.product_version_lo)),
+                timestamp: raw.time_date_stamp,
+                checksum: raw.checksum,
+                codeview: module.codeview_info.as_ref().and_then(codeview_id),
+            }
+        })
+        .collect();
+    modules.sort_by_key(|module| module.base);
+    modules
+}
+
+fn four_part_version(high: u32, low: u32) -> String {
+    format!(
+        "{}.{}.{}.{}",
+        high >> 16,
+        high & 0xffff,
+        low >> 16,
+        low & 0xffff
+    )
+}
+
+fn codeview_id(codeview: &CodeView) -> Option<CodeViewId> {
+    let pdb_path = |raw: &[u8]| {
+        let end = raw.iter().position(|&byte| byte == 0).unwrap_or(raw.len());
+        String::from_utf8_lossy(&raw[..end]).into_owned()
+    };
+    match codeview {
+        CodeView::Pdb70(raw) => {
+            let guid = &raw.signature;
+            Some(CodeViewId::Rsds {
+                guid: format!(
+                    "{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+                    guid.data1,
+                    guid.data2,
+                    guid.data3,
+                    guid.data4[0],
+                    guid.data4[1],
+                    guid.data4[2],
+                    guid.data4[3],
+                    guid.data4[4],
+                    guid.data4[5],
+                    guid.data4[6],
+                    guid.data4[7]
+                ),
+                age: raw.age,
+                pdb_path: pdb_path(&raw.pdb_file_name),
+            })
+        }
+        CodeView::Pdb20(raw) => Some(CodeViewId::Nb10 {
+            signature: raw.signature,
+            age: raw.age,
+            pdb_path: pdb_path(&raw.pdb_file_name),
+        }),
+        _ => None,
+    }
+}
+
+/// The last component of a Windows or POSIX path.
+pub fn file_name_of(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+fn architecture_name(raw: u16) -> String {
+    match raw {
+        0 => "x86".to_string(),
+        5 => "arm".to_string(),
+        6 => "ia64".to_string(),
+        9 => "amd64".to_string(),
+        12 => "arm64".to_string(),
+        0xffff => "unknown".to_string(),
+        other => format!("architecture {other}"),
+    }
+}
+
+fn os_description(info: &MinidumpSystemInfo) -> String {
+    let raw = &info.raw;
+    let platform = match raw.platform_id {
+        2 => "Windows",
+        0x8101 => "macOS",
+        0x8102 => "iOS",
+        0x8201 => "Linux",
+        0x8203 => "Android",
+        _ => "OS",
+    };
+    let mut text = format!(
+        "{platform} {}.{}.{}",
+        raw.major_version, raw.minor_version, raw.build_number
+    );
+    if let Some(csd) = info.csd_version() {
+        if !csd.is_empty() {
+            text.push(' ');
+            text.push_str(&csd);
+        }
+    }
+    text
+}

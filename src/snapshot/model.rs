@@ -1,0 +1,241 @@
+//! The snapshot model: what one dump (or log) says about a process at one moment.
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// One process state at one moment, as read from a dump.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// The file the snapshot was read from.
+    pub source: PathBuf,
+    /// The process the dump was taken of.
+    pub process: ProcessInfo,
+    /// Capture time from the minidump header, seconds since 1970 (UTC).
+    pub captured_at: Option<u64>,
+    /// The `MINIDUMP_TYPE` flags the dump was written with.
+    pub dump_flags: u64,
+    /// Loaded modules, sorted by base address.
+    pub modules: Vec<Module>,
+    /// The handle table at capture time; `None` when the dump has no HandleDataStream.
+    pub handles: Option<Vec<Handle>>,
+    /// Handle-trace records; `None` when the dump has no HandleOperationListStream.
+    pub trace: Option<HandleTrace>,
+    /// Things the loader noticed that limit what the snapshot can support.
+    pub warnings: Vec<String>,
+}
+
+/// Facts about the process.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProcessInfo {
+    /// Process id, from MiscInfoStream when present.
+    pub pid: Option<u32>,
+    /// Image file name of the main module (`OrderMailer.exe`).
+    pub image_name: Option<String>,
+    /// Full path of the main module.
+    pub image_path: Option<String>,
+    /// CPU architecture (`x86`, `amd64`, `arm64`, …).
+    pub arch: Option<String>,
+    /// Operating system and version, e.g. `Windows 5.1.2600 Service Pack 2`.
+    pub os_version: Option<String>,
+    /// Process creation time from MiscInfoStream, seconds since 1970 (UTC).
+    pub started_at: Option<u64>,
+}
+
+/// A module loaded in the process.
+#[derive(Debug, Clone, Serialize)]
+pub struct Module {
+    /// File name as loaded (`MSMAPI32.DLL`).
+    pub name: String,
+    /// Full path as recorded in the dump.
+    pub path: String,
+    /// Load address.
+    pub base: u64,
+    /// Size of the mapped image.
+    pub size: u32,
+    /// File version from `VS_FIXEDFILEINFO` (`11.0.5601.0`).
+    pub file_version: Option<String>,
+    /// Product version from `VS_FIXEDFILEINFO`.
+    pub product_version: Option<String>,
+    /// PE header `TimeDateStamp`.
+    pub timestamp: u32,
+    /// PE header `CheckSum`.
+    pub checksum: u32,
+    /// The CodeView record naming the module's PDB.
+    pub codeview: Option<CodeViewId>,
+}
+
+impl Module {
+    /// The module's name as WinDbg prints it in frames: the file name without its extension.
+    pub fn frame_name(&self) -> &str {
+        match self.name.rfind('.') {
+            Some(dot) if dot > 0 => &self.name[..dot],
+            _ => &self.name,
+        }
+    }
+
+    /// Whether `address` lies inside this module's image.
+    pub fn contains(&self, address: u64) -> bool {
+        address >= self.base && address - self.base < u64::from(self.size)
+    }
+
+    /// Whether `name` names this module: the file name, with or without extension, any case.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name) || self.frame_name().eq_ignore_ascii_case(name)
+    }
+}
+
+/// The identity of the PDB a module was built with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "format", rename_all = "lowercase")]
+pub enum CodeViewId {
+    /// `RSDS` record: GUID and age.
+    Rsds {
+        /// GUID in registry form (`3F1A0C2B-9D4E-4B7A-8C1D-2E3F4A5B6C7D`).
+        guid: String,
+        /// PDB age.
+        age: u32,
+        /// PDB path recorded at link time.
+        pdb_path: String,
+    },
+    /// `NB10` record of older images: signature and age.
+    Nb10 {
+        /// PDB signature (a timestamp).
+        signature: u32,
+        /// PDB age.
+        age: u32,
+        /// PDB path recorded at link time.
+        pdb_path: String,
+    },
+}
+
+/// One entry of the handle table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handle {
+    /// The handle value.
+    pub value: u64,
+    /// Object type name (`Mutant`, `Section`, …); `None` when the dump gives none.
+    pub type_name: Option<String>,
+    /// Object name; `None` for unnamed objects.
+    pub object_name: Option<String>,
+    /// Handle attributes.
+    pub attributes: u32,
+    /// Granted access mask.
+    pub granted_access: u32,
+    /// Number of handles to the object.
+    pub handle_count: u32,
+    /// Number of references to the object.
+    pub pointer_count: u32,
+    /// Object-specific information records (descriptor v2 only).
+    pub object_info: Vec<ObjectInfo>,
+}
+
+impl Handle {
+    /// Type name for display: `(none)` when the dump gives none.
+    pub fn type_label(&self) -> &str {
+        self.type_name.as_deref().unwrap_or(NO_TYPE)
+    }
+}
+
+/// Label used where a handle has no type name.
+pub const NO_TYPE: &str = "(none)";
+
+/// A `MINIDUMP_HANDLE_OBJECT_INFORMATION` record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectInfo {
+    /// `InfoType`: 1 thread, 2/3 mutant, 4/5 process, 6 event, 7 section, 8 semaphore.
+    pub info_type: u32,
+    /// `SizeOfInfo` in bytes.
+    pub size: u32,
+}
+
+/// Handle-trace records from HandleOperationListStream, normalised newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandleTrace {
+    /// Records, newest first.
+    pub records: Vec<TraceRecord>,
+    /// Which end of the stream held the newest record, and how that was decided.
+    pub order: TraceOrder,
+}
+
+/// How the order of trace records in the stream was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceOrder {
+    /// The stream lists newest first (as WinDbg's `!htrace` prints), shown by the records.
+    NewestFirst,
+    /// The stream lists oldest first, shown by the records.
+    OldestFirst,
+    /// The records do not tell; newest first was assumed.
+    AssumedNewestFirst,
+}
+
+/// One handle operation with its stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceRecord {
+    /// The handle value.
+    pub handle: u64,
+    /// Process id recorded with the operation.
+    pub process_id: u32,
+    /// Thread that performed the operation.
+    pub thread_id: u32,
+    /// What was done.
+    pub operation: Operation,
+    /// Return addresses, innermost first.
+    pub stack: Vec<u64>,
+}
+
+/// `OperationType` of a trace record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// The handle was created or opened.
+    Open,
+    /// The handle was closed.
+    Close,
+    /// An invalid handle was used.
+    BadRef,
+    /// A value this version does not know.
+    Unknown(u32),
+}
+
+impl Operation {
+    /// Decodes `OperationType`.
+    pub fn from_raw(raw: u32) -> Operation {
+        match raw {
+            1 => Operation::Open,
+            2 => Operation::Close,
+            3 => Operation::BadRef,
+            other => Operation::Unknown(other),
+        }
+    }
+}
+
+impl Snapshot {
+    /// The module whose image holds `address`.
+    pub fn module_at(&self, address: u64) -> Option<&Module> {
+        let index = self
+            .modules
+            .partition_point(|module| module.base <= address)
+            .checked_sub(1)?;
+        let module = &self.modules[index];
+        module.contains(address).then_some(module)
+    }
+
+    /// The module called `name` (file name with or without extension, any case).
+    pub fn module_named(&self, name: &str) -> Option<&Module> {
+        self.modules.iter().find(|module| module.is_named(name))
+    }
+
+    /// Number of handles in the table, 0 when there is no table.
+    pub fn handle_count(&self) -> usize {
+        self.handles.as_ref().map_or(0, Vec::len)
+    }
+
+    /// A short name for the file, for messages and table headings.
+    pub fn file_name(&self) -> String {
+        self.source
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.source.display().to_string())
+    }
+}

@@ -1,0 +1,94 @@
+//! Resolved frames and their WinDbg notation.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Where a frame's function name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SymbolOrigin {
+    /// A PDB matched by CodeView identity.
+    Pdb,
+    /// The nearest preceding entry of a PE export table ("Defaulted to export symbols").
+    Exports,
+    /// A Breakpad `.sym` file matched by debug id.
+    Breakpad,
+    /// No symbol: the frame is `module+0xrva` or a raw address.
+    None,
+}
+
+impl fmt::Display for SymbolOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SymbolOrigin::Pdb => "pdb",
+            SymbolOrigin::Exports => "exports",
+            SymbolOrigin::Breakpad => "breakpad",
+            SymbolOrigin::None => "none",
+        })
+    }
+}
+
+/// A source file and line, appended by WinDbg as ` [file @ line]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceLine {
+    /// Source file path as recorded in the symbols.
+    pub file: String,
+    /// Line number.
+    pub line: u32,
+}
+
+/// One return address, resolved as far as the available symbols allow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Frame {
+    /// The return address.
+    pub address: u64,
+    /// The module's file name (`MSMAPI32.DLL`), when the address lies in a module.
+    pub module: Option<String>,
+    /// The module's name as frames print it (`MSMAPI32`).
+    #[serde(skip)]
+    pub module_frame_name: Option<String>,
+    /// The function name, when symbols name one.
+    pub symbol: Option<String>,
+    /// Offset from the symbol's start, or from the module base when there is no symbol.
+    pub offset: u64,
+    /// Where the symbol came from.
+    pub origin: SymbolOrigin,
+    /// Source file and line, when the symbols have line information.
+    pub source_line: Option<SourceLine>,
+}
+
+impl Frame {
+    /// A frame outside every known module.
+    pub fn unattributed(address: u64) -> Frame {
+        Frame {
+            address,
+            module: None,
+            module_frame_name: None,
+            symbol: None,
+            offset: address,
+            origin: SymbolOrigin::None,
+            source_line: None,
+        }
+    }
+}
+
+/// WinDbg notation: `module!symbol+0xoff`, `module+0xrva`, or the raw address; offsets in
+/// lowercase hex without padding, ` [file @ line]` when known.
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.module_frame_name, &self.symbol) {
+            (Some(module), Some(symbol)) => {
+                write!(f, "{module}!{symbol}")?;
+                if self.offset != 0 {
+                    write!(f, "+{:#x}", self.offset)?;
+                }
+            }
+            (Some(module), None) => write!(f, "{module}+{:#x}", self.offset)?,
+            (None, _) => write!(f, "{:#x}", self.address)?,
+        }
+        if let Some(line) = &self.source_line {
+            write!(f, " [{} @ {}]", line.file, line.line)?;
+        }
+        Ok(())
+    }
+}
