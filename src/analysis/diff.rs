@@ -281,6 +281,10 @@ pub struct ModuleRow {
     pub inclusive: usize,
     /// Stack groups passing through it.
     pub stacks: usize,
+    /// Stack groups blamed on it.
+    pub blamed_stacks: usize,
+    /// New handles blamed on it, per object type.
+    pub blamed_types: BTreeMap<String, usize>,
     /// Where its symbols came from.
     pub symbols: SymbolOrigin,
 }
@@ -398,6 +402,7 @@ pub fn build_report(
     let mut stack_of_handle: HashMap<u64, (usize, Vec<String>, Option<String>)> = HashMap::new();
     let mut stacks = Vec::new();
     let mut module_counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut blamed_types: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (index, (stack, members)) in ordered.iter().enumerate() {
         let id = index + 1;
         let frames: Vec<Frame> = stack
@@ -426,6 +431,10 @@ pub fn build_report(
         }
         if let Some(blamed) = &blamed {
             module_counts.entry(blamed.clone()).or_default().0 += members.len();
+            let per_type = blamed_types.entry(blamed.clone()).or_default();
+            for (type_name, count) in &types {
+                *per_type.entry(type_name.clone()).or_default() += count;
+            }
         }
         stacks.push(StackGroup {
             id,
@@ -457,6 +466,11 @@ pub fn build_report(
             blamed: *blamed,
             inclusive: *inclusive,
             stacks: *stack_count,
+            blamed_stacks: stacks
+                .iter()
+                .filter(|stack| stack.blamed_module.as_deref() == Some(name.as_str()))
+                .count(),
+            blamed_types: blamed_types.get(name).cloned().unwrap_or_default(),
             symbols: symbol_status
                 .get(name.as_str())
                 .map_or(SymbolOrigin::None, |status| status.origin),
@@ -742,7 +756,13 @@ fn trace_warnings(
             "no allocation stacks: the handle trace in {} is empty; {TRACE_HINT}",
             after.file_name()
         )),
-        Some(_) => {
+        Some(records) => {
+            if records.order == TraceOrder::AssumedNewestFirst && trace.new_with_stack > 0 {
+                warnings.push(format!(
+                    "the handle-trace records in {} do not show which end is newest; newest first was assumed (as WinDbg's !htrace prints)",
+                    after.file_name()
+                ));
+            }
             if trace.new_without_record > 0 {
                 let why = if before.trace.is_some() {
                     "tracing was already on when the first dump was taken, so their OPEN records fell out of the trace ring buffer (it wrapped)"

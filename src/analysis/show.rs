@@ -143,6 +143,13 @@ pub fn show(snapshot: &Snapshot, attribution: &Attribution) -> ShowReport {
         )),
         _ => {}
     }
+    if trace.as_ref().is_some_and(|overview| {
+        overview.order == TraceOrder::AssumedNewestFirst && overview.records > 0
+    }) {
+        warnings.push(
+            "the handle-trace records do not show which end is newest; newest first was assumed (as WinDbg's !htrace prints)".to_string(),
+        );
+    }
     warnings.extend(snapshot.warnings.iter().cloned());
 
     let modules = snapshot

@@ -16,6 +16,27 @@ pub fn diff_document(report: &DiffReport) -> Document {
         ("After".to_string(), dump_line(&report.after)),
         ("Growth".to_string(), growth_line(report)),
     ]));
+    let blamed: Vec<String> = report
+        .modules
+        .iter()
+        .filter(|row| row.blamed > 0)
+        .map(|row| {
+            format!(
+                "{} {}: {} of {} new handles ({}) in {} of {} stacks",
+                row.name,
+                row.version.as_deref().unwrap_or("(no version)"),
+                row.blamed,
+                report.new_handles.len(),
+                type_counts(&row.blamed_types),
+                row.blamed_stacks,
+                report.stacks.len(),
+            )
+        })
+        .collect();
+    if !blamed.is_empty() {
+        doc.push(Block::Heading("Blamed modules".to_string()));
+        doc.push(Block::Bullets(blamed));
+    }
 
     doc.push(Block::Heading("Handles by type".to_string()));
     let mut types = Table::new("types", &["Type", "Before#", "After#", "Delta#"]);
@@ -56,9 +77,9 @@ pub fn diff_document(report: &DiffReport) -> Document {
     for stack in &report.stacks {
         let types = type_counts(&stack.types);
         doc.push(Block::Text(format!(
-            "#{}  +{} handles ({types})  blamed: {}",
+            "#{}  +{} ({types})  blamed: {}",
             stack.id,
-            stack.count,
+            plural(stack.count, "handle"),
             blamed_text(
                 stack.blamed_module.as_deref(),
                 stack.blamed_version.as_deref()
@@ -213,6 +234,14 @@ fn type_counts(types: &std::collections::BTreeMap<String, usize>) -> String {
         .map(|(name, count)| format!("{count} {name}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 fn signed(value: i64) -> String {

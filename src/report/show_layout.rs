@@ -53,12 +53,16 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
     ));
     doc.push(Block::Fields(fields));
 
-    doc.push(Block::Heading("Handles by type".to_string()));
     let mut types = Table::new("types", &["Type", "Count#"]);
     for row in &report.by_type {
         types.row(vec![row.type_name.clone(), row.count.to_string()]);
     }
-    doc.push(Block::Table(types));
+    if report.handle_data {
+        doc.push(Block::Heading("Handles by type".to_string()));
+        doc.push(Block::Table(types));
+    } else {
+        doc.hidden.push(types);
+    }
 
     let shown: Vec<_> = report
         .modules

@@ -120,11 +120,6 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
             if order == TraceOrder::OldestFirst {
                 parsed.records.reverse();
             }
-            if order == TraceOrder::AssumedNewestFirst && !parsed.records.is_empty() {
-                warnings.push(
-                    "the handle-trace records do not show which end is newest; newest first was assumed (as WinDbg's !htrace prints)".to_string(),
-                );
-            }
             Some(HandleTrace {
                 records: parsed.records,
                 order,
