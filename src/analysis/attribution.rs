@@ -104,3 +104,59 @@ fn strip_extension(name: &str) -> &str {
         .find(|extension| lower.ends_with(*extension))
         .map_or(name, |extension| &name[..name.len() - extension.len()])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbols::SymbolOrigin;
+
+    fn frame(module: Option<&str>) -> Frame {
+        Frame {
+            address: 0x1000,
+            module: module.map(str::to_string),
+            module_frame_name: None,
+            symbol: None,
+            offset: 0,
+            origin: SymbolOrigin::None,
+            source_line: None,
+        }
+    }
+
+    #[test]
+    fn system_modules_match_with_or_without_extension_in_any_case() {
+        let rule = Attribution::default();
+        assert!(rule.is_system("NTDLL.DLL"));
+        assert!(rule.is_system("kernel32"));
+        assert!(rule.is_system("KernelBase.dll"));
+        assert!(rule.is_system("kernel.appcore.dll"));
+        assert!(!rule.is_system("MSMAPI32.DLL"));
+        assert!(!rule.is_system("kernel"));
+    }
+
+    #[test]
+    fn blames_the_innermost_frame_outside_system_modules() {
+        let rule = Attribution::default();
+        let stack = [
+            frame(Some("ntdll.dll")),
+            frame(None),
+            frame(Some("kernel32.dll")),
+            frame(Some("MSMAPI32.DLL")),
+            frame(Some("OrderMailer.exe")),
+        ];
+        assert_eq!(
+            rule.blamed(&stack).unwrap().module.as_deref(),
+            Some("MSMAPI32.DLL")
+        );
+        let extra = Attribution::with_extra(["msmapi32".to_string()]);
+        assert_eq!(
+            extra.blamed(&stack).unwrap().module.as_deref(),
+            Some("OrderMailer.exe")
+        );
+        assert!(Attribution::default().blamed(&stack[..3]).is_none());
+        let empty = Attribution::new(Vec::new());
+        assert_eq!(
+            empty.blamed(&stack).unwrap().module.as_deref(),
+            Some("ntdll.dll")
+        );
+    }
+}

@@ -154,3 +154,126 @@ fn object_info_chain(file: &[u8], first_rva: u32) -> (Vec<ObjectInfo>, bool) {
     }
     (chain, false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file holding a MINIDUMP_STRING "Mutant" at 0, then the stream at `stream_at`.
+    fn file_with(stream: &[u8]) -> (Vec<u8>, u64) {
+        let mut file = Vec::new();
+        let name: Vec<u8> = "Mutant".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        file.extend((name.len() as u32).to_le_bytes());
+        file.extend(&name);
+        file.extend([0, 0]);
+        let at = file.len() as u64;
+        file.extend(stream);
+        (file, at)
+    }
+
+    fn header(descriptor_size: u32, count: u32) -> Vec<u8> {
+        [16u32, descriptor_size, count, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    }
+
+    fn descriptor(value: u64, type_rva: u32, info_rva: Option<u32>) -> Vec<u8> {
+        let mut out = value.to_le_bytes().to_vec();
+        for field in [type_rva, 0, 0, 0x1f0001, 1, 2] {
+            out.extend(field.to_le_bytes());
+        }
+        if let Some(rva) = info_rva {
+            out.extend(rva.to_le_bytes());
+            out.extend(0u32.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn reads_v1_descriptors() {
+        let mut stream = header(32, 2);
+        stream.extend(descriptor(0x4, 0, None));
+        stream.extend(descriptor(0x8, 0, None));
+        let (file, at) = file_with(&stream);
+        let parsed = parse(&file, at, &file[at as usize..]).unwrap();
+        assert_eq!(parsed.handles.len(), 2);
+        assert_eq!(parsed.handles[1].value, 8);
+        assert_eq!(parsed.handles[0].granted_access, 0x1f0001);
+        assert_eq!(parsed.handles[0].handle_count, 1);
+        assert_eq!(parsed.handles[0].pointer_count, 2);
+        assert!(parsed.warnings.is_empty());
+    }
+
+    #[test]
+    fn reads_type_names_through_rvas() {
+        // The string at RVA 0 is indistinguishable from "no name", so put it elsewhere.
+        let mut file = vec![0u8; 8];
+        let name: Vec<u8> = "Section"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let rva = file.len() as u32;
+        file.extend((name.len() as u32).to_le_bytes());
+        file.extend(&name);
+        let at = file.len() as u64;
+        file.extend(header(40, 1));
+        file.extend(descriptor(0x10, rva, Some(0)));
+        let parsed = parse(&file, at, &file[at as usize..]).unwrap();
+        assert_eq!(parsed.handles[0].type_name.as_deref(), Some("Section"));
+        assert_eq!(parsed.handles[0].object_name, None);
+    }
+
+    #[test]
+    fn rejects_counts_the_stream_cannot_hold() {
+        let stream = header(40, u32::MAX);
+        let (file, at) = file_with(&stream);
+        let error = parse(&file, at, &file[at as usize..]).unwrap_err();
+        assert_eq!(error.offset, at);
+        assert!(
+            error.reason.contains("NumberOfDescriptors 4294967295"),
+            "{}",
+            error.reason
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_descriptor_sizes_and_short_headers() {
+        let (file, at) = file_with(&header(36, 0));
+        let error = parse(&file, at, &file[at as usize..]).unwrap_err();
+        assert!(error.reason.contains("SizeOfDescriptor 36"));
+        let error = parse(&file, at, &file[at as usize..at as usize + 10]).unwrap_err();
+        assert!(error.reason.contains("header needs 16 bytes"));
+        let mut bad_header = header(32, 0);
+        bad_header[0..4].copy_from_slice(&1000u32.to_le_bytes());
+        let (file, at) = file_with(&bad_header);
+        assert!(parse(&file, at, &file[at as usize..]).is_err());
+    }
+
+    #[test]
+    fn cuts_looping_object_info_chains() {
+        let mut file = vec![0u8; 4];
+        let info_rva = file.len() as u32;
+        // NextInfoRva points back at itself.
+        for field in [info_rva, 2, 4, 0] {
+            file.extend(field.to_le_bytes());
+        }
+        let at = file.len() as u64;
+        file.extend(header(40, 1));
+        file.extend(descriptor(0x20, 0, Some(info_rva)));
+        let parsed = parse(&file, at, &file[at as usize..]).unwrap();
+        assert_eq!(parsed.handles[0].object_info.len(), 1);
+        assert_eq!(parsed.handles[0].object_info[0].info_type, 2);
+        assert!(parsed.warnings[0].contains("looped"));
+    }
+
+    #[test]
+    fn unreadable_strings_become_warnings() {
+        let mut stream = header(32, 1);
+        stream.extend(descriptor(0x4, 0xffff_fff0, None));
+        let (file, at) = file_with(&stream);
+        let parsed = parse(&file, at, &file[at as usize..]).unwrap();
+        assert_eq!(parsed.handles[0].type_name, None);
+        assert!(parsed.warnings[0].contains("could not be read"));
+    }
+}

@@ -125,3 +125,96 @@ pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> 
         TraceOrder::AssumedNewestFirst
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(count: u32) -> Vec<u8> {
+        [16u32, ENTRY_SIZE, count, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    }
+
+    fn entry(handle: u64, operation: u32, depth: u32, stack: &[u64]) -> Vec<u8> {
+        let mut out = handle.to_le_bytes().to_vec();
+        for field in [1234u32, 0xa14, operation, 0, depth, 0] {
+            out.extend(field.to_le_bytes());
+        }
+        for slot in 0..32 {
+            out.extend(stack.get(slot).copied().unwrap_or(0).to_le_bytes());
+        }
+        out
+    }
+
+    fn open_handle(value: u64) -> Handle {
+        Handle {
+            value,
+            type_name: None,
+            object_name: None,
+            attributes: 0,
+            granted_access: 0,
+            handle_count: 1,
+            pointer_count: 1,
+            object_info: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reads_records_with_their_stacks() {
+        let mut stream = header(2);
+        stream.extend(entry(0x1bc, 1, 3, &[0x7c90d0cc, 0x7c80e265, 0x35f02a93]));
+        stream.extend(entry(0x1bc, 2, 40, &[0x1; 32]));
+        let trace = parse(0x100, &stream).unwrap();
+        assert_eq!(trace.records.len(), 2);
+        assert_eq!(trace.records[0].handle, 0x1bc);
+        assert_eq!(trace.records[0].thread_id, 0xa14);
+        assert_eq!(trace.records[0].process_id, 1234);
+        assert_eq!(trace.records[0].operation, Operation::Open);
+        assert_eq!(
+            trace.records[0].stack,
+            vec![0x7c90d0cc, 0x7c80e265, 0x35f02a93]
+        );
+        assert_eq!(trace.records[1].operation, Operation::Close);
+        assert_eq!(trace.records[1].stack.len(), 32, "depth is capped at 32");
+        assert!(trace.warnings[0].contains("stack depth over 32"));
+    }
+
+    #[test]
+    fn rejects_counts_the_stream_cannot_hold() {
+        let stream = header(1_000_000);
+        let error = parse(0x40, &stream).unwrap_err();
+        assert_eq!(error.offset, 0x40);
+        assert!(error.reason.contains("NumberOfEntries 1000000"));
+        let mut small_entries = header(0);
+        small_entries[4..8].copy_from_slice(&100u32.to_le_bytes());
+        assert!(parse(0, &small_entries)
+            .unwrap_err()
+            .reason
+            .contains("SizeOfEntry 100"));
+    }
+
+    #[test]
+    fn detects_which_end_is_newest() {
+        // Handle 4 was opened, closed and reopened (open now); handle 8 opened then closed.
+        let oldest_first = [
+            entry(4, 1, 0, &[]),
+            entry(8, 1, 0, &[]),
+            entry(4, 2, 0, &[]),
+            entry(8, 2, 0, &[]),
+            entry(4, 1, 0, &[]),
+        ];
+        let mut stream = header(oldest_first.len() as u32);
+        stream.extend(oldest_first.concat());
+        let records = parse(0, &stream).unwrap().records;
+        let open = [open_handle(4)];
+        assert_eq!(detect_order(&records, &open), TraceOrder::OldestFirst);
+        let mut reversed = records.clone();
+        reversed.reverse();
+        assert_eq!(detect_order(&reversed, &open), TraceOrder::NewestFirst);
+        // Only single OPEN records of open handles: nothing to tell the order by.
+        let silent = vec![records[0].clone()];
+        assert_eq!(detect_order(&silent, &open), TraceOrder::AssumedNewestFirst);
+    }
+}

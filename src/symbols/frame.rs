@@ -92,3 +92,43 @@ impl fmt::Display for Frame {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(symbol: Option<&str>, offset: u64) -> Frame {
+        Frame {
+            address: 0x35f0_2a93,
+            module: Some("MSMAPI32.DLL".to_string()),
+            module_frame_name: Some("MSMAPI32".to_string()),
+            symbol: symbol.map(str::to_string),
+            offset,
+            origin: SymbolOrigin::Exports,
+            source_line: None,
+        }
+    }
+
+    #[test]
+    fn prints_windbg_notation() {
+        assert_eq!(
+            frame(Some("SzGPrev"), 0x293).to_string(),
+            "MSMAPI32!SzGPrev+0x293"
+        );
+        assert_eq!(frame(Some("SzGPrev"), 0).to_string(), "MSMAPI32!SzGPrev");
+        assert_eq!(frame(None, 0x2a93).to_string(), "MSMAPI32+0x2a93");
+        assert_eq!(
+            Frame::unattributed(0x7ffb_0a98_e1d4).to_string(),
+            "0x7ffb0a98e1d4"
+        );
+        let mut with_line = frame(Some("Acquire"), 0xb1);
+        with_line.source_line = Some(SourceLine {
+            file: "c:\\src\\pool.cpp".to_string(),
+            line: 42,
+        });
+        assert_eq!(
+            with_line.to_string(),
+            "MSMAPI32!Acquire+0xb1 [c:\\src\\pool.cpp @ 42]"
+        );
+    }
+}

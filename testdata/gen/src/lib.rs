@@ -1,0 +1,23 @@
+//! Deterministic fixture generator for dumpleak: a small minidump writer ([`writer`]), a tiny PE
+//! export reader ([`pe`]), a process/handle-table/htrace simulator ([`sim`]) and the scenarios
+//! documented in `testdata/README.md` ([`scenarios`]).
+
+pub mod pe;
+pub mod scenarios;
+pub mod sim;
+pub mod writer;
+
+pub use scenarios::{all_fixtures, write_all, Fixture};
+pub use sim::{AddressSpace, LoadedModule, OpenSpec, Process, TraceOrder};
+pub use writer::{
+    CvRecord, DescriptorVersion, DumpWriter, Guid, HandleDescriptor, HandleOperation, Location,
+    MemoryRange, MiscInfo, Module, ObjectInfo, SystemInfo, Thread,
+};
+
+/// The testdata directory this crate lives in (`<repo>/testdata`).
+pub fn default_testdata_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("crate lives in testdata/gen")
+        .to_path_buf()
+}

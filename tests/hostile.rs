@@ -1,0 +1,151 @@
+//! Truncated, corrupt and hostile dumps: every one gives `Ok` or a clear error, never a panic,
+//! a hang or an unbounded allocation.
+
+use dumpleak::snapshot::load_minidump_bytes;
+use dumpleak::Error;
+use dumpleak_fixtures::writer::{
+    DumpWriter, Location, MiscInfo, SystemInfo, HANDLE_DATA_STREAM, HANDLE_OPERATION_LIST_STREAM,
+    MISC1_PROCESS_ID,
+};
+use std::path::Path;
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(path)).unwrap()
+}
+
+/// A 4 KiB-class dump whose only interesting stream is `stream_type` holding `payload`.
+fn dump_with_stream(stream_type: u32, payload: &[u8]) -> Vec<u8> {
+    let mut writer = DumpWriter::with_directory_slots(4);
+    writer.set_time_date_stamp(1_772_441_400);
+    writer.add_system_info(&SystemInfo::windows_10_x64());
+    writer.add_misc_info(&MiscInfo {
+        flags1: MISC1_PROCESS_ID,
+        process_id: 42,
+        process_create_time: 0,
+        process_user_time: 0,
+        process_kernel_time: 0,
+    });
+    writer.add_stream(stream_type, payload);
+    writer.finish()
+}
+
+fn header(a: u32, b: u32, c: u32) -> Vec<u8> {
+    [a, b, c, 0].iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[test]
+fn truncation_at_any_offset_is_an_error_or_a_snapshot_never_a_panic() {
+    for name in [
+        "incident/after.dmp",
+        "notrace-x64/after.dmp",
+        "reuse/after.dmp",
+    ] {
+        let bytes = fixture(name);
+        let mut errors = 0;
+        for cut in (0..bytes.len()).step_by(7) {
+            if load_minidump_bytes(Path::new(name), &bytes[..cut]).is_err() {
+                errors += 1;
+            }
+        }
+        assert!(errors > 0, "{name}: cutting the file must be noticed");
+    }
+}
+
+#[test]
+fn flipped_bytes_never_panic() {
+    let bytes = fixture("incident/after.dmp");
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..3000 {
+        let mut mutated = bytes.clone();
+        for _ in 0..4 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = (seed % mutated.len() as u64) as usize;
+            mutated[at] ^= (seed >> 32) as u8 | 1;
+        }
+        let _ = load_minidump_bytes(Path::new("mutated.dmp"), &mutated);
+    }
+}
+
+#[test]
+fn four_billion_handles_in_a_small_file_fail_fast() {
+    let dump = dump_with_stream(HANDLE_DATA_STREAM, &header(16, 40, u32::MAX));
+    assert!(dump.len() < 4096);
+    let error = load_minidump_bytes(Path::new("huge-count.dmp"), &dump).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("huge-count.dmp: HandleDataStream at file offset 0x"),
+        "{message}"
+    );
+    assert!(message.contains("NumberOfDescriptors 4294967295"), "{message}");
+}
+
+#[test]
+fn four_billion_trace_records_fail_fast() {
+    let dump = dump_with_stream(HANDLE_OPERATION_LIST_STREAM, &header(16, 288, u32::MAX));
+    let error = load_minidump_bytes(Path::new("huge-trace.dmp"), &dump).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::BadStream {
+            stream: "HandleOperationListStream",
+            ..
+        }
+    ));
+    assert!(error.to_string().contains("NumberOfEntries 4294967295"));
+}
+
+#[test]
+fn a_stream_past_the_end_of_the_file_is_named() {
+    let mut writer = DumpWriter::with_directory_slots(2);
+    writer.add_system_info(&SystemInfo::windows_10_x64());
+    writer.add_directory_entry(
+        HANDLE_DATA_STREAM,
+        Location {
+            data_size: 0x10_0000,
+            rva: 0x100,
+        },
+    );
+    let dump = writer.finish();
+    let error = load_minidump_bytes(Path::new("short.dmp"), &dump).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("HandleDataStream at file offset 0x100") && message.contains("truncated"),
+        "{message}"
+    );
+}
+
+#[test]
+fn garbage_and_empty_files_are_not_minidumps() {
+    for bytes in [&b""[..], b"MDM", b"MDMP", b"PK\x03\x04 not a dump"] {
+        let error = load_minidump_bytes(Path::new("x.dmp"), bytes).unwrap_err();
+        assert!(matches!(error, Error::NotMinidump { .. }), "{error}");
+    }
+}
+
+#[test]
+fn looping_object_info_chain_is_cut_with_a_warning() {
+    // Descriptor v2 whose ObjectInfoRva points at a record whose NextInfoRva points back.
+    let mut writer = DumpWriter::with_directory_slots(4);
+    writer.add_system_info(&SystemInfo::windows_10_x64());
+    let type_name = writer.add_string("Mutant");
+    let info = writer.reserve(16);
+    writer.patch(
+        info,
+        &[info, 2, 4, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    let mut stream = header(16, 40, 1);
+    stream.extend(0x44u64.to_le_bytes());
+    for field in [type_name, 0, 0, 0x1f0001, 1, 1, info, 0] {
+        stream.extend(field.to_le_bytes());
+    }
+    writer.add_stream(HANDLE_DATA_STREAM, &stream);
+    let snapshot = load_minidump_bytes(Path::new("loop.dmp"), &writer.finish()).unwrap();
+    let handles = snapshot.handles.unwrap();
+    assert_eq!(handles[0].type_name.as_deref(), Some("Mutant"));
+    assert_eq!(handles[0].object_info.len(), 1);
+    assert!(snapshot.warnings.iter().any(|w| w.contains("looped")));
+}
