@@ -10,7 +10,12 @@ use dumpleak_fixtures::writer::{
 use std::path::Path;
 
 fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(path)).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(path),
+    )
+    .unwrap()
 }
 
 /// A 4 KiB-class dump whose only interesting stream is `stream_type` holding `payload`.
@@ -78,7 +83,10 @@ fn four_billion_handles_in_a_small_file_fail_fast() {
         message.starts_with("huge-count.dmp: HandleDataStream at file offset 0x"),
         "{message}"
     );
-    assert!(message.contains("NumberOfDescriptors 4294967295"), "{message}");
+    assert!(
+        message.contains("NumberOfDescriptors 4294967295"),
+        "{message}"
+    );
 }
 
 #[test]
