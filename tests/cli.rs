@@ -596,3 +596,53 @@ fn show_without_handle_data_explains_how_to_capture() {
         .iter()
         .any(|w| w.contains("MiniDumpWithHandleData")));
 }
+
+#[test]
+fn images_are_found_in_symbol_store_layout_and_checked_against_the_module() {
+    let store = tempfile::tempdir().unwrap();
+    let images = testdata("incident/images");
+    // SymSrv layout: <store>/<name>/<TimeDateStamp %08X><SizeOfImage %x>/<name>.
+    let stored = store.path().join("MSMAPI32.DLL").join("42435B8E4000");
+    std::fs::create_dir_all(&stored).unwrap();
+    std::fs::copy(images.join("MSMAPI32.DLL"), stored.join("MSMAPI32.DLL")).unwrap();
+    // A flat directory holding another build of kernel32.dll (TimeDateStamp changed).
+    let other_build = tempfile::tempdir().unwrap();
+    let mut kernel32 = std::fs::read(images.join("kernel32.dll")).unwrap();
+    let pe_offset = u32::from_le_bytes(kernel32[0x3c..0x40].try_into().unwrap()) as usize;
+    kernel32[pe_offset + 8] ^= 0xff;
+    std::fs::write(other_build.path().join("KERNEL32.DLL"), kernel32).unwrap();
+
+    let report = json(&[
+        "diff",
+        "testdata/incident/before.dmp",
+        "testdata/incident/after.dmp",
+        "--symbols",
+        store.path().to_str().unwrap(),
+        "--symbols",
+        other_build.path().to_str().unwrap(),
+    ]);
+    let frames = strings(&report["stacks"][0]["frames"]);
+    assert_eq!(frames[2], "MSMAPI32!SzGPrev+0x293", "{frames:?}");
+    assert_eq!(
+        frames[1], "kernel32+0x2e65",
+        "another build must not name frames"
+    );
+    let warnings = strings(&report["warnings"]);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("symbols for kernel32.dll not used")
+                && w.contains("another build")),
+        "{warnings:?}"
+    );
+    let symbols = report["symbols"].as_array().unwrap();
+    let msmapi = symbols
+        .iter()
+        .find(|status| status["module"] == "MSMAPI32.DLL")
+        .unwrap();
+    assert_eq!(msmapi["origin"], "exports");
+    assert!(msmapi["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("42435B8E4000/MSMAPI32.DLL"));
+}

@@ -77,6 +77,8 @@ pub(crate) fn parse(
         strings
             .entry(rva)
             .or_insert_with(|| match minidump_string(file, rva) {
+                // An empty name is no name: unnamed objects and types the writer could not query.
+                Ok(text) if text.is_empty() => None,
                 Ok(text) => Some(text),
                 Err(error) => {
                     bad_strings += 1;
