@@ -119,6 +119,7 @@ mod tests {
             offset: 0,
             origin: SymbolOrigin::None,
             source_line: None,
+            inlined: Vec::new(),
         }
     }
 

@@ -409,7 +409,7 @@ pub fn build_report(
             .iter()
             .map(|address| symbols.frame(*address))
             .collect();
-        let texts: Vec<String> = frames.iter().map(Frame::to_string).collect();
+        let texts: Vec<String> = frames.iter().flat_map(Frame::lines).collect();
         let blamed = attribution
             .blamed(&frames)
             .and_then(|frame| frame.module.clone());
@@ -813,11 +813,15 @@ fn symbol_warnings(modules: &[ModuleRow], symbols: &SymbolTable, no_new: bool) -
         ));
     }
     for status in symbols.module_status() {
-        if let Some(rejected) = &status.rejected {
+        if status.mismatched {
             warnings.push(format!(
-                "symbols for {} not used: {rejected}",
-                status.module
+                "symbols for {} do not match the module's identity and were used only because of --allow-mismatched ({}): names and lines may be wrong",
+                status.module,
+                status.file.as_deref().map_or(String::new(), |file| file.display().to_string())
             ));
+        }
+        for note in &status.notes {
+            warnings.push(format!("symbols for {}: {note}", status.module));
         }
     }
     warnings

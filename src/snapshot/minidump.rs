@@ -2,6 +2,7 @@
 //! analysis needs are touched (header, directory, system/misc info, modules, handles, trace).
 
 use super::bytes::ParseError;
+use super::memory::{DumpBytes, DumpMemory};
 use super::model::{CodeViewId, HandleTrace, Module, ProcessInfo, Snapshot, TraceOrder};
 use super::{handle_data, handle_trace};
 use crate::error::{Error, Result};
@@ -9,7 +10,12 @@ use minidump::format as md;
 use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo};
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
+/// `MINIDUMP_STREAM_TYPE::MemoryListStream`.
+pub const MEMORY_LIST_STREAM: u32 = 5;
+/// `MINIDUMP_STREAM_TYPE::Memory64ListStream`.
+pub const MEMORY64_LIST_STREAM: u32 = 9;
 /// `MINIDUMP_STREAM_TYPE::HandleDataStream`.
 pub const HANDLE_DATA_STREAM: u32 = 12;
 /// `MINIDUMP_STREAM_TYPE::HandleOperationListStream`.
@@ -34,11 +40,16 @@ pub fn load_minidump(path: &Path) -> Result<Snapshot> {
         path: path.to_path_buf(),
         source,
     })?;
-    load_minidump_bytes(path, &map)
+    load_from(path, Arc::new(DumpBytes::Mapped(map)))
 }
 
-/// Reads a snapshot from the bytes of a minidump; `path` is used in messages only.
+/// Reads a snapshot from the bytes of a minidump (copied); `path` is used in messages only.
 pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
+    load_from(path, Arc::new(DumpBytes::Owned(bytes.to_vec())))
+}
+
+fn load_from(path: &Path, file: Arc<DumpBytes>) -> Result<Snapshot> {
+    let bytes = file.as_slice();
     let not_minidump = |reason: String| Error::NotMinidump {
         path: path.to_path_buf(),
         reason,
@@ -128,6 +139,38 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
         None => None,
     };
 
+    // Memory is read lazily (export tables of modules without image files); a bad list costs
+    // only those symbols, so it is a warning, not an error.
+    let mut memory = None;
+    for (stream_type, name, list64) in [
+        (MEMORY64_LIST_STREAM, "Memory64ListStream", true),
+        (MEMORY_LIST_STREAM, "MemoryListStream", false),
+    ] {
+        if memory.is_some() {
+            break;
+        }
+        match stream(stream_type, name) {
+            Ok(Some((offset, data))) => {
+                match DumpMemory::parse(Arc::clone(&file), offset, data, list64) {
+                    Ok((parsed, dropped)) => {
+                        if dropped > 0 {
+                            warnings.push(format!(
+                                "{name}: {dropped} memory range(s) lie outside the file and were ignored"
+                            ));
+                        }
+                        memory = Some(parsed);
+                    }
+                    Err(error) => warnings.push(format!(
+                        "{name} at file offset {:#x}: {}; captured memory is not used",
+                        error.offset, error.reason
+                    )),
+                }
+            }
+            Ok(None) => {}
+            Err(error) => warnings.push(format!("{error}; captured memory is not used")),
+        }
+    }
+
     let main_module = dump
         .get_stream::<MinidumpModuleList>()
         .ok()
@@ -158,6 +201,7 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
         modules,
         handles,
         trace,
+        memory,
         warnings,
     })
 }

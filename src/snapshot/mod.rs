@@ -5,10 +5,12 @@
 mod bytes;
 mod handle_data;
 mod handle_trace;
+mod memory;
 pub mod minidump;
 mod model;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
+pub use memory::{DumpBytes, DumpMemory};
 pub use model::*;
 
 use crate::error::{Error, Result};

@@ -20,6 +20,9 @@ pub struct Snapshot {
     pub handles: Option<Vec<Handle>>,
     /// Handle-trace records; `None` when the dump has no HandleOperationListStream.
     pub trace: Option<HandleTrace>,
+    /// Process memory captured in the dump, read lazily (full and heap dumps hold the images).
+    #[serde(skip)]
+    pub memory: Option<super::memory::DumpMemory>,
     /// Things the loader noticed that limit what the snapshot can support.
     pub warnings: Vec<String>,
 }

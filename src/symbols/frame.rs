@@ -37,6 +37,15 @@ pub struct SourceLine {
     pub line: u32,
 }
 
+/// A function inlined at a frame's address (no frame of its own on the machine stack).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InlineFrame {
+    /// The inlined function.
+    pub symbol: String,
+    /// Where in it the address lies.
+    pub source_line: Option<SourceLine>,
+}
+
 /// One return address, resolved as far as the available symbols allow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Frame {
@@ -55,9 +64,30 @@ pub struct Frame {
     pub origin: SymbolOrigin,
     /// Source file and line, when the symbols have line information.
     pub source_line: Option<SourceLine>,
+    /// Functions inlined at this address, innermost first (PDB and Breakpad symbols).
+    pub inlined: Vec<InlineFrame>,
 }
 
 impl Frame {
+    /// The frame as WinDbg lists it: one line per inlined function, innermost first, marked
+    /// `(inline)`, then the frame itself.
+    pub fn lines(&self) -> Vec<String> {
+        let module = self.module_frame_name.as_deref().unwrap_or("?");
+        let mut lines: Vec<String> = self
+            .inlined
+            .iter()
+            .map(|inline| match &inline.source_line {
+                Some(line) => format!(
+                    "{module}!{} (inline) [{} @ {}]",
+                    inline.symbol, line.file, line.line
+                ),
+                None => format!("{module}!{} (inline)", inline.symbol),
+            })
+            .collect();
+        lines.push(self.to_string());
+        lines
+    }
+
     /// A frame outside every known module.
     pub fn unattributed(address: u64) -> Frame {
         Frame {
@@ -68,6 +98,7 @@ impl Frame {
             offset: address,
             origin: SymbolOrigin::None,
             source_line: None,
+            inlined: Vec::new(),
         }
     }
 }
@@ -106,6 +137,7 @@ mod tests {
             offset,
             origin: SymbolOrigin::Exports,
             source_line: None,
+            inlined: Vec::new(),
         }
     }
 

@@ -3,13 +3,17 @@
 //! All lookups go through one [`Symbolizer`], which asks its [`SymbolSource`]s in order for
 //! each module once, caches the answer, and resolves each distinct address once.
 
+mod exports;
 mod frame;
 mod pe_exports;
+mod pe_memory;
 
-pub use frame::{Frame, SourceLine, SymbolOrigin};
+pub use exports::ExportTable;
+pub use frame::{Frame, InlineFrame, SourceLine, SymbolOrigin};
 pub use pe_exports::PeExportSource;
+pub use pe_memory::DumpMemoryExportSource;
 
-use crate::snapshot::{Module, Snapshot};
+use crate::snapshot::{DumpMemory, Module, Snapshot};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -24,6 +28,8 @@ pub struct SymbolHit {
     pub offset: u64,
     /// Source line, when known.
     pub source_line: Option<SourceLine>,
+    /// Functions inlined at the address, innermost first.
+    pub inlined: Vec<InlineFrame>,
 }
 
 /// Symbols for one module, loaded from one file.
@@ -34,15 +40,49 @@ pub trait ModuleSymbols: Send + Sync {
     fn file(&self) -> &Path;
     /// The function holding `rva` (relative to the module base).
     fn lookup(&self, rva: u64) -> Option<SymbolHit>;
+    /// Whether the file's identity differs from the module's (used with `--allow-mismatched`).
+    fn mismatched(&self) -> bool {
+        false
+    }
+    /// Whether the symbols were served from the on-disk cache instead of being converted.
+    fn from_cache(&self) -> bool {
+        false
+    }
 }
 
-/// A place symbols can come from (export tables, PDBs, symbol stores, …).
+/// What a source has for a module: symbols, and notes on what it tried.
+#[derive(Default)]
+pub struct Loaded {
+    /// The symbols, when found.
+    pub symbols: Option<Box<dyn ModuleSymbols>>,
+    /// Warnings for the report: files rejected, servers unreachable, ….
+    pub notes: Vec<String>,
+}
+
+impl Loaded {
+    /// Symbols found.
+    pub fn found(symbols: Box<dyn ModuleSymbols>) -> Loaded {
+        Loaded {
+            symbols: Some(symbols),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Nothing found, with a reason.
+    pub fn note(note: String) -> Loaded {
+        Loaded {
+            symbols: None,
+            notes: vec![note],
+        }
+    }
+}
+
+/// A place symbols can come from (export tables, PDBs, symbol stores, dump memory, …).
 pub trait SymbolSource: Send + Sync {
     /// Name of the source, for messages.
     fn name(&self) -> &'static str;
-    /// Symbols for `module`: `Ok(None)` when the source has nothing for it, `Err` when it
-    /// found files but none could be used (the reason is reported).
-    fn load(&self, module: &Module) -> Result<Option<Box<dyn ModuleSymbols>>, String>;
+    /// Symbols for `module`; `memory` is the dump's captured memory, when it has any.
+    fn load(&self, module: &Module, memory: Option<&DumpMemory>) -> Loaded;
 }
 
 /// Where each module's symbols came from, for the report.
@@ -54,8 +94,12 @@ pub struct ModuleSymbolStatus {
     pub origin: SymbolOrigin,
     /// File the symbols came from.
     pub file: Option<PathBuf>,
-    /// Why files that were found were not used.
-    pub rejected: Option<String>,
+    /// The symbol file's identity does not match the module (`--allow-mismatched`).
+    pub mismatched: bool,
+    /// Served from the on-disk symbol cache.
+    pub from_cache: bool,
+    /// What was tried and not used, servers that failed, ….
+    pub notes: Vec<String>,
 }
 
 /// Resolved frames for a set of addresses in one snapshot.
@@ -80,7 +124,12 @@ impl SymbolTable {
     }
 }
 
-type CacheKey = (String, u32, u32);
+type CacheKey = (String, u32, u32, bool);
+
+struct LoadedModule {
+    symbols: Option<Box<dyn ModuleSymbols>>,
+    notes: Vec<String>,
+}
 
 /// Resolves addresses through an ordered list of sources, caching per module.
 pub struct Symbolizer {
@@ -88,14 +137,10 @@ pub struct Symbolizer {
     cache: Mutex<HashMap<CacheKey, Arc<LoadedModule>>>,
 }
 
-struct LoadedModule {
-    symbols: Option<Box<dyn ModuleSymbols>>,
-    rejected: Option<String>,
-}
-
 impl Default for Symbolizer {
+    /// Export tables from dump memory only.
     fn default() -> Self {
-        Symbolizer::new(Vec::new())
+        Symbolizer::new(vec![Box::new(DumpMemoryExportSource)])
     }
 }
 
@@ -108,16 +153,23 @@ impl Symbolizer {
         }
     }
 
-    /// A symbolizer reading PE export tables from image files in `image_dirs`.
+    /// Image files in `image_dirs`, then export tables in dump memory.
     pub fn with_image_dirs(image_dirs: Vec<PathBuf>) -> Symbolizer {
-        if image_dirs.is_empty() {
-            return Symbolizer::default();
+        let mut sources: Vec<Box<dyn SymbolSource>> = Vec::new();
+        if !image_dirs.is_empty() {
+            sources.push(Box::new(PeExportSource::new(image_dirs)));
         }
-        Symbolizer::new(vec![Box::new(PeExportSource::new(image_dirs))])
+        sources.push(Box::new(DumpMemoryExportSource));
+        Symbolizer::new(sources)
     }
 
-    fn module_symbols(&self, module: &Module) -> Arc<LoadedModule> {
-        let key = (module.name.to_lowercase(), module.timestamp, module.size);
+    fn module_symbols(&self, module: &Module, memory: Option<&DumpMemory>) -> Arc<LoadedModule> {
+        let key = (
+            module.name.to_lowercase(),
+            module.timestamp,
+            module.size,
+            memory.is_some(),
+        );
         if let Some(loaded) = self
             .cache
             .lock()
@@ -126,22 +178,17 @@ impl Symbolizer {
         {
             return Arc::clone(loaded);
         }
-        let mut rejected = Vec::new();
+        let mut notes = Vec::new();
         let mut symbols = None;
         for source in &self.sources {
-            match source.load(module) {
-                Ok(Some(found)) => {
-                    symbols = Some(found);
-                    break;
-                }
-                Ok(None) => {}
-                Err(reason) => rejected.push(format!("{}: {reason}", source.name())),
+            let loaded = source.load(module, memory);
+            notes.extend(loaded.notes);
+            if loaded.symbols.is_some() {
+                symbols = loaded.symbols;
+                break;
             }
         }
-        let loaded = Arc::new(LoadedModule {
-            symbols,
-            rejected: (!rejected.is_empty()).then(|| rejected.join("; ")),
-        });
+        let loaded = Arc::new(LoadedModule { symbols, notes });
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -162,16 +209,12 @@ impl Symbolizer {
                 table.frames.insert(address, Frame::unattributed(address));
                 continue;
             };
-            let loaded = self.module_symbols(module);
+            let loaded = self.module_symbols(module, snapshot.memory.as_ref());
             let rva = address - module.base;
             let hit = loaded
                 .symbols
                 .as_ref()
                 .and_then(|symbols| symbols.lookup(rva));
-            let origin = match (&hit, &loaded.symbols) {
-                (Some(_), Some(symbols)) => symbols.origin(),
-                _ => SymbolOrigin::None,
-            };
             table
                 .modules
                 .entry(module.name.clone())
@@ -185,28 +228,33 @@ impl Symbolizer {
                         .symbols
                         .as_ref()
                         .map(|symbols| symbols.file().to_path_buf()),
-                    rejected: loaded.rejected.clone(),
+                    mismatched: loaded
+                        .symbols
+                        .as_ref()
+                        .is_some_and(|symbols| symbols.mismatched()),
+                    from_cache: loaded
+                        .symbols
+                        .as_ref()
+                        .is_some_and(|symbols| symbols.from_cache()),
+                    notes: loaded.notes.clone(),
                 });
-            let frame = match hit {
-                Some(hit) => Frame {
-                    address,
-                    module: Some(module.name.clone()),
-                    module_frame_name: Some(module.frame_name().to_string()),
-                    symbol: Some(hit.name),
-                    offset: hit.offset,
-                    origin,
-                    source_line: hit.source_line,
-                },
-                None => Frame {
-                    address,
-                    module: Some(module.name.clone()),
-                    module_frame_name: Some(module.frame_name().to_string()),
-                    symbol: None,
-                    offset: rva,
-                    origin: SymbolOrigin::None,
-                    source_line: None,
-                },
+            let mut frame = Frame {
+                address,
+                module: Some(module.name.clone()),
+                module_frame_name: Some(module.frame_name().to_string()),
+                symbol: None,
+                offset: rva,
+                origin: SymbolOrigin::None,
+                source_line: None,
+                inlined: Vec::new(),
             };
+            if let (Some(hit), Some(symbols)) = (hit, &loaded.symbols) {
+                frame.symbol = Some(hit.name);
+                frame.offset = hit.offset;
+                frame.origin = symbols.origin();
+                frame.source_line = hit.source_line;
+                frame.inlined = hit.inlined;
+            }
             table.frames.insert(address, frame);
         }
         table

@@ -1,8 +1,8 @@
 //! PE export tables of image files, as a symbol source of last resort: the nearest preceding
 //! export names the function, as WinDbg does when it "Defaulted to export symbols".
 
-use super::{ModuleSymbols, SymbolHit, SymbolOrigin, SymbolSource};
-use crate::snapshot::Module;
+use super::{ExportTable, Loaded, SymbolSource};
+use crate::snapshot::{DumpMemory, Module};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,12 +16,6 @@ const MAX_IMAGE_BYTES: u64 = 512 * 1024 * 1024;
 pub struct PeExportSource {
     dirs: Vec<PathBuf>,
     listings: Mutex<HashMap<PathBuf, HashMap<String, PathBuf>>>,
-}
-
-/// Exports of one image, sorted by RVA.
-struct ExportTable {
-    file: PathBuf,
-    exports: Vec<(u64, String)>,
 }
 
 impl PeExportSource {
@@ -77,19 +71,20 @@ impl SymbolSource for PeExportSource {
         "PE export tables"
     }
 
-    fn load(&self, module: &Module) -> Result<Option<Box<dyn ModuleSymbols>>, String> {
-        let mut rejected = Vec::new();
+    fn load(&self, module: &Module, _memory: Option<&DumpMemory>) -> Loaded {
+        let mut loaded = Loaded::default();
         for candidate in self.candidates(module) {
             match read_exports(&candidate, module) {
-                Ok(table) => return Ok(Some(Box::new(table))),
-                Err(reason) => rejected.push(format!("{}: {reason}", candidate.display())),
+                Ok(table) => {
+                    loaded.symbols = Some(Box::new(table));
+                    return loaded;
+                }
+                Err(reason) => loaded
+                    .notes
+                    .push(format!("{}: {reason}", candidate.display())),
             }
         }
-        if rejected.is_empty() {
-            Ok(None)
-        } else {
-            Err(rejected.join("; "))
-        }
+        loaded
     }
 }
 
@@ -116,38 +111,13 @@ fn read_exports(path: &Path, module: &Module) -> Result<ExportTable, String> {
             module.timestamp, module.size
         ));
     }
-    let mut exports: Vec<(u64, String)> = pe
+    let exports: Vec<(u64, String)> = pe
         .symbols()
         .filter_map(|symbol| Some((symbol.address, symbol.name?.into_owned())))
-        .filter(|(rva, _)| *rva != 0)
         .collect();
-    exports.sort();
-    exports.dedup_by_key(|(rva, _)| *rva);
-    if exports.is_empty() {
+    let table = ExportTable::new(path.to_path_buf(), exports);
+    if table.is_empty() {
         return Err("the image exports no named functions".to_string());
     }
-    Ok(ExportTable {
-        file: path.to_path_buf(),
-        exports,
-    })
-}
-
-impl ModuleSymbols for ExportTable {
-    fn origin(&self) -> SymbolOrigin {
-        SymbolOrigin::Exports
-    }
-
-    fn file(&self) -> &Path {
-        &self.file
-    }
-
-    fn lookup(&self, rva: u64) -> Option<SymbolHit> {
-        let index = self.exports.partition_point(|(start, _)| *start <= rva);
-        let (start, name) = self.exports.get(index.checked_sub(1)?)?;
-        Some(SymbolHit {
-            name: name.clone(),
-            offset: rva - start,
-            source_line: None,
-        })
-    }
+    Ok(table)
 }

@@ -1,0 +1,176 @@
+//! Memory captured in the dump (MemoryListStream / Memory64ListStream), read lazily: only the
+//! descriptor lists are parsed at load time; bytes are touched when a reader asks for them.
+
+use super::bytes::{u32_at, u64_at, ParseError};
+use std::sync::Arc;
+
+/// The bytes of a dump file, kept alive for lazy reads.
+pub enum DumpBytes {
+    /// The file, memory-mapped read-only.
+    Mapped(memmap2::Mmap),
+    /// A copy held in memory.
+    Owned(Vec<u8>),
+}
+
+impl DumpBytes {
+    /// The whole file.
+    pub fn as_slice(&self) -> &[u8] {
+        self.bytes()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            DumpBytes::Mapped(map) => map,
+            DumpBytes::Owned(bytes) => bytes,
+        }
+    }
+}
+
+/// One captured range of process memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Range {
+    start: u64,
+    size: u64,
+    file_offset: u64,
+}
+
+/// Process memory captured in a dump.
+#[derive(Clone)]
+pub struct DumpMemory {
+    file: Arc<DumpBytes>,
+    ranges: Vec<Range>,
+}
+
+impl std::fmt::Debug for DumpMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DumpMemory")
+            .field("ranges", &self.ranges.len())
+            .finish()
+    }
+}
+
+impl DumpMemory {
+    /// Memory from a MemoryListStream (`list64 == false`) or Memory64ListStream. Ranges whose
+    /// data lies outside the file are dropped; the count says how many.
+    pub(crate) fn parse(
+        file: Arc<DumpBytes>,
+        stream_offset: u64,
+        stream: &[u8],
+        list64: bool,
+    ) -> Result<(DumpMemory, usize), ParseError> {
+        let file_len = file.bytes().len() as u64;
+        let mut ranges = Vec::new();
+        let mut dropped = 0;
+        let mut push = |start: u64, size: u64, offset: u64| {
+            if size > 0 && offset.checked_add(size).is_some_and(|end| end <= file_len) {
+                ranges.push(Range {
+                    start,
+                    size,
+                    file_offset: offset,
+                });
+            } else {
+                dropped += 1;
+            }
+        };
+        if list64 {
+            let count = u64_at(stream, 0).ok_or_else(|| {
+                ParseError::new(stream_offset, "Memory64ListStream header truncated")
+            })?;
+            let mut data_offset = u64_at(stream, 8).unwrap_or_default();
+            if count > (stream.len() as u64).saturating_sub(16) / 16 {
+                return Err(ParseError::new(
+                    stream_offset,
+                    format!(
+                        "NumberOfMemoryRanges {count} does not fit the stream ({} bytes)",
+                        stream.len()
+                    ),
+                ));
+            }
+            for index in 0..count as usize {
+                let at = 16 + index * 16;
+                let start = u64_at(stream, at).unwrap_or_default();
+                let size = u64_at(stream, at + 8).unwrap_or_default();
+                push(start, size, data_offset);
+                data_offset = data_offset.saturating_add(size);
+            }
+        } else {
+            let count = u32_at(stream, 0).ok_or_else(|| {
+                ParseError::new(stream_offset, "MemoryListStream header truncated")
+            })?;
+            if u64::from(count) > (stream.len() as u64).saturating_sub(4) / 16 {
+                return Err(ParseError::new(
+                    stream_offset,
+                    format!(
+                        "NumberOfMemoryRanges {count} does not fit the stream ({} bytes)",
+                        stream.len()
+                    ),
+                ));
+            }
+            for index in 0..count as usize {
+                let at = 4 + index * 16;
+                let start = u64_at(stream, at).unwrap_or_default();
+                let size = u32_at(stream, at + 8).unwrap_or_default();
+                let offset = u32_at(stream, at + 12).unwrap_or_default();
+                push(start, u64::from(size), u64::from(offset));
+            }
+        }
+        ranges.sort_by_key(|range| range.start);
+        // Adjacent ranges stored back to back (as Memory64ListStream stores a mapped image
+        // region by region) read as one, so a table spanning two regions can be read.
+        let mut merged: Vec<Range> = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            match merged.last_mut() {
+                Some(last)
+                    if last.start + last.size == range.start
+                        && last.file_offset + last.size == range.file_offset =>
+                {
+                    last.size += range.size;
+                }
+                _ => merged.push(range),
+            }
+        }
+        Ok((
+            DumpMemory {
+                file,
+                ranges: merged,
+            },
+            dropped,
+        ))
+    }
+
+    /// `len` bytes at `address`, when one captured range holds them all.
+    pub fn read(&self, address: u64, len: usize) -> Option<&[u8]> {
+        let index = self
+            .ranges
+            .partition_point(|range| range.start <= address)
+            .checked_sub(1)?;
+        let range = self.ranges[index];
+        let skip = address - range.start;
+        if skip.checked_add(len as u64)? > range.size {
+            return None;
+        }
+        let from = (range.file_offset + skip) as usize;
+        self.file.bytes().get(from..from + len)
+    }
+
+    /// Bytes from `address` up to `max` long, stopping at the end of the captured range.
+    pub fn read_up_to(&self, address: u64, max: usize) -> Option<&[u8]> {
+        let index = self
+            .ranges
+            .partition_point(|range| range.start <= address)
+            .checked_sub(1)?;
+        let range = self.ranges[index];
+        let skip = address - range.start;
+        if skip >= range.size {
+            return None;
+        }
+        let len = (range.size - skip).min(max as u64) as usize;
+        let from = (range.file_offset + skip) as usize;
+        self.file.bytes().get(from..from + len)
+    }
+
+    /// Number of captured ranges.
+    pub fn range_count(&self) -> usize {
+        self.ranges.len()
+    }
+}
