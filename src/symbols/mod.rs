@@ -45,7 +45,7 @@ pub trait ModuleSymbols: Send + Sync {
         false
     }
     /// Whether the symbols were served from the on-disk cache instead of being converted.
-    fn from_cache(&self) -> bool {
+    fn served_from_cache(&self) -> bool {
         false
     }
 }
@@ -235,7 +235,7 @@ impl Symbolizer {
                     from_cache: loaded
                         .symbols
                         .as_ref()
-                        .is_some_and(|symbols| symbols.from_cache()),
+                        .is_some_and(|symbols| symbols.served_from_cache()),
                     notes: loaded.notes.clone(),
                 });
             let mut frame = Frame {
