@@ -12,6 +12,12 @@ pub enum DumpBytes {
     Owned(Vec<u8>),
 }
 
+impl std::fmt::Debug for DumpBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DumpBytes({} bytes)", self.bytes().len())
+    }
+}
+
 impl DumpBytes {
     /// The whole file.
     pub fn as_slice(&self) -> &[u8] {

@@ -202,6 +202,7 @@ fn load_from(path: &Path, file: Arc<DumpBytes>) -> Result<Snapshot> {
         handles,
         trace,
         memory,
+        file: Some(file),
         warnings,
     })
 }

@@ -23,6 +23,9 @@ pub struct Snapshot {
     /// Process memory captured in the dump, read lazily (full and heap dumps hold the images).
     #[serde(skip)]
     pub memory: Option<super::memory::DumpMemory>,
+    /// The dump's bytes, kept for the stack walker (crash stacks).
+    #[serde(skip)]
+    pub file: Option<std::sync::Arc<super::memory::DumpBytes>>,
     /// Things the loader noticed that limit what the snapshot can support.
     pub warnings: Vec<String>,
 }

@@ -39,7 +39,7 @@ impl ModuleSymbols for ExportTable {
         &self.file
     }
 
-    fn lookup(&self, rva: u64) -> Option<SymbolHit> {
+    fn lookup(&self, rva: u64, _return_address: bool) -> Option<SymbolHit> {
         let index = self.exports.partition_point(|(start, _)| *start <= rva);
         let (start, name) = self.exports.get(index.checked_sub(1)?)?;
         Some(SymbolHit {

@@ -3,11 +3,15 @@
 //! All lookups go through one [`Symbolizer`], which asks its [`SymbolSource`]s in order for
 //! each module once, caches the answer, and resolves each distinct address once.
 
+mod crash;
+mod debug_file;
 mod exports;
 mod frame;
 mod pe_exports;
 mod pe_memory;
 
+pub use crash::{crash_stack, CrashFrame, CrashStack};
+pub use debug_file::{debug_file_identity, DebugFileKind, DebugFileSource, FileFinder};
 pub use exports::ExportTable;
 pub use frame::{Frame, InlineFrame, SourceLine, SymbolOrigin};
 pub use pe_exports::PeExportSource;
@@ -38,8 +42,9 @@ pub trait ModuleSymbols: Send + Sync {
     fn origin(&self) -> SymbolOrigin;
     /// The file they came from.
     fn file(&self) -> &Path;
-    /// The function holding `rva` (relative to the module base).
-    fn lookup(&self, rva: u64) -> Option<SymbolHit>;
+    /// The function holding `rva` (relative to the module base); `return_address` says the
+    /// address follows a call (stack frames other than a crash's instruction pointer).
+    fn lookup(&self, rva: u64, return_address: bool) -> Option<SymbolHit>;
     /// Whether the file's identity differs from the module's (used with `--allow-mismatched`).
     fn mismatched(&self) -> bool {
         false
@@ -196,7 +201,8 @@ impl Symbolizer {
         loaded
     }
 
-    /// Resolves each distinct address of `addresses` against the modules of `snapshot`.
+    /// Resolves each distinct address of `addresses` (return addresses) against the modules
+    /// of `snapshot`.
     pub fn resolve(
         &self,
         snapshot: &Snapshot,
@@ -205,58 +211,73 @@ impl Symbolizer {
         let unique: BTreeSet<u64> = addresses.into_iter().collect();
         let mut table = SymbolTable::default();
         for address in unique {
-            let Some(module) = snapshot.module_at(address) else {
-                table.frames.insert(address, Frame::unattributed(address));
-                continue;
-            };
-            let loaded = self.module_symbols(module, snapshot.memory.as_ref());
-            let rva = address - module.base;
-            let hit = loaded
-                .symbols
-                .as_ref()
-                .and_then(|symbols| symbols.lookup(rva));
-            table
-                .modules
-                .entry(module.name.clone())
-                .or_insert_with(|| ModuleSymbolStatus {
-                    module: module.name.clone(),
-                    origin: loaded
-                        .symbols
-                        .as_ref()
-                        .map_or(SymbolOrigin::None, |symbols| symbols.origin()),
-                    file: loaded
-                        .symbols
-                        .as_ref()
-                        .map(|symbols| symbols.file().to_path_buf()),
-                    mismatched: loaded
-                        .symbols
-                        .as_ref()
-                        .is_some_and(|symbols| symbols.mismatched()),
-                    from_cache: loaded
-                        .symbols
-                        .as_ref()
-                        .is_some_and(|symbols| symbols.served_from_cache()),
-                    notes: loaded.notes.clone(),
-                });
-            let mut frame = Frame {
-                address,
-                module: Some(module.name.clone()),
-                module_frame_name: Some(module.frame_name().to_string()),
-                symbol: None,
-                offset: rva,
-                origin: SymbolOrigin::None,
-                source_line: None,
-                inlined: Vec::new(),
-            };
-            if let (Some(hit), Some(symbols)) = (hit, &loaded.symbols) {
+            let frame = self.resolve_one(snapshot, address, true, &mut table.modules);
+            table.frames.insert(address, frame);
+        }
+        table
+    }
+
+    /// Resolves one address; `return_address` is false only for an exact instruction pointer
+    /// (the crashing frame). Module statuses met on the way are added to `modules`.
+    pub fn resolve_one(
+        &self,
+        snapshot: &Snapshot,
+        address: u64,
+        return_address: bool,
+        modules: &mut BTreeMap<String, ModuleSymbolStatus>,
+    ) -> Frame {
+        let Some(module) = snapshot.module_at(address) else {
+            return Frame::unattributed(address);
+        };
+        let loaded = self.module_symbols(module, snapshot.memory.as_ref());
+        let rva = address - module.base;
+        modules
+            .entry(module.name.clone())
+            .or_insert_with(|| loaded.status(module));
+        let mut frame = Frame {
+            address,
+            module: Some(module.name.clone()),
+            module_frame_name: Some(module.frame_name().to_string()),
+            symbol: None,
+            offset: rva,
+            origin: SymbolOrigin::None,
+            source_line: None,
+            inlined: Vec::new(),
+        };
+        if let Some(symbols) = &loaded.symbols {
+            if let Some(hit) = symbols.lookup(rva, return_address) {
                 frame.symbol = Some(hit.name);
                 frame.offset = hit.offset;
                 frame.origin = symbols.origin();
                 frame.source_line = hit.source_line;
                 frame.inlined = hit.inlined;
             }
-            table.frames.insert(address, frame);
         }
-        table
+        frame
+    }
+
+    /// Whether the symbols of the module holding `address` name a function there; used by
+    /// the stack walker's scanning heuristic.
+    pub fn has_function_at(&self, snapshot: &Snapshot, address: u64) -> Option<SymbolHit> {
+        let module = snapshot.module_at(address)?;
+        let loaded = self.module_symbols(module, snapshot.memory.as_ref());
+        loaded
+            .symbols
+            .as_ref()?
+            .lookup(address - module.base, false)
+    }
+}
+
+impl LoadedModule {
+    fn status(&self, module: &Module) -> ModuleSymbolStatus {
+        let symbols = self.symbols.as_ref();
+        ModuleSymbolStatus {
+            module: module.name.clone(),
+            origin: symbols.map_or(SymbolOrigin::None, |symbols| symbols.origin()),
+            file: symbols.map(|symbols| symbols.file().to_path_buf()),
+            mismatched: symbols.is_some_and(|symbols| symbols.mismatched()),
+            from_cache: symbols.is_some_and(|symbols| symbols.served_from_cache()),
+            notes: self.notes.clone(),
+        }
     }
 }
