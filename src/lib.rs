@@ -65,6 +65,23 @@ pub fn diff_snapshots(
     analysis::build_report(before, after, &handles, &symbols, options)
 }
 
+/// Summarises one snapshot, walking its crashing thread (when it has one) with `symbolizer`.
+pub fn show_snapshot(
+    snapshot: &Snapshot,
+    symbolizer: &Symbolizer,
+    attribution: &analysis::Attribution,
+    crash_frames: usize,
+) -> analysis::ShowReport {
+    let mut statuses = std::collections::BTreeMap::new();
+    let crash = symbols::crash_stack(snapshot, symbolizer, crash_frames, &mut statuses);
+    analysis::show(
+        snapshot,
+        attribution,
+        crash,
+        statuses.into_values().collect(),
+    )
+}
+
 /// Fails with a capture hint when the snapshot has no handle table.
 pub fn require_handles(snapshot: Snapshot) -> Result<Snapshot> {
     if snapshot.handles.is_some() {

@@ -1,7 +1,7 @@
 //! The `dumpleak` command line: argument definitions and wiring only; the library does the work.
 
 use clap::{Args, Parser, Subcommand};
-use dumpleak::analysis::{self, Attribution, DiffOptions};
+use dumpleak::analysis::{Attribution, DiffOptions};
 use dumpleak::report::{self, Format, RenderOptions};
 use dumpleak::symbols::Symbolizer;
 use dumpleak::{snapshot, Error};
@@ -90,6 +90,11 @@ struct ShowArgs {
     /// List every module, system modules included.
     #[arg(long)]
     modules: bool,
+    /// How many frames of the crashing thread to show (dumps with an exception).
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    crash_frames: usize,
+    #[command(flatten)]
+    symbols: SymbolArgs,
     #[command(flatten)]
     attribution: AttributionArgs,
     #[command(flatten)]
@@ -138,7 +143,13 @@ fn main() -> ExitCode {
 fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
     refuse_overwriting_inputs(&args.output.output, &[&args.dump])?;
     let snapshot = snapshot::load(&args.dump)?;
-    let report = analysis::show(&snapshot, &args.attribution.attribution());
+    let symbolizer = Symbolizer::with_image_dirs(args.symbols.symbols.clone());
+    let report = dumpleak::show_snapshot(
+        &snapshot,
+        &symbolizer,
+        &args.attribution.attribution(),
+        args.crash_frames,
+    );
     let document = report::show_document(&report, args.modules);
     emit(&report, &document, &args.output, "types")?;
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 use super::attribution::Attribution;
 use super::diff::{DumpSummary, SCHEMA_VERSION};
 use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
+use crate::symbols::{CrashStack, ModuleSymbolStatus};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -77,13 +78,36 @@ pub struct ShowReport {
     pub trace: Option<TraceOverview>,
     /// All modules, by load address.
     pub modules: Vec<ModuleInfo>,
+    /// The exception and the crashing thread's top frames, when the dump records a crash.
+    pub crash: Option<CrashStack>,
+    /// Where the crash frames' symbols came from.
+    pub symbols: Vec<ModuleSymbolStatus>,
     /// What the dump cannot support.
     pub warnings: Vec<String>,
 }
 
-/// Summarises one snapshot.
-pub fn show(snapshot: &Snapshot, attribution: &Attribution) -> ShowReport {
+/// Summarises one snapshot; `crash` is the walked crashing thread (symbolise stage), when the
+/// dump records an exception, and `symbols` where its frames' symbols came from.
+pub fn show(
+    snapshot: &Snapshot,
+    attribution: &Attribution,
+    crash: Option<Result<CrashStack, String>>,
+    symbols: Vec<ModuleSymbolStatus>,
+) -> ShowReport {
     let mut warnings = Vec::new();
+    let crash = match crash {
+        Some(Ok(stack)) => Some(stack),
+        Some(Err(reason)) => {
+            warnings.push(format!("the crash stack could not be walked: {reason}"));
+            None
+        }
+        None => None,
+    };
+    for status in &symbols {
+        for note in &status.notes {
+            warnings.push(format!("symbols for {}: {note}", status.module));
+        }
+    }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for handle in snapshot.handles.iter().flatten() {
         *counts.entry(handle.type_label().to_string()).or_default() += 1;
@@ -177,6 +201,8 @@ pub fn show(snapshot: &Snapshot, attribution: &Attribution) -> ShowReport {
         by_type,
         trace,
         modules,
+        crash,
+        symbols,
         warnings,
     }
 }

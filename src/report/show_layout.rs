@@ -53,6 +53,40 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
     ));
     doc.push(Block::Fields(fields));
 
+    if let Some(crash) = &report.crash {
+        doc.push(Block::Heading(format!(
+            "Crash: {}{}",
+            crash.reason,
+            crash
+                .code
+                .as_deref()
+                .map_or(String::new(), |code| format!(" ({code})"))
+        )));
+        let mut fields = vec![("Address".to_string(), crash.address.clone())];
+        if let Some(module) = &crash.faulting_module {
+            fields.push(("Faulting module".to_string(), module.clone()));
+        }
+        if let Some(thread) = crash.thread_id {
+            fields.push(("Thread".to_string(), format!("{thread:#x}")));
+        }
+        doc.push(Block::Fields(fields));
+        let mut lines: Vec<String> = crash
+            .frames
+            .iter()
+            .enumerate()
+            .flat_map(|(index, frame)| {
+                frame
+                    .lines
+                    .iter()
+                    .map(move |line| format!("{index:02} {line}  ({})", frame.trust))
+            })
+            .collect();
+        if crash.more_frames > 0 {
+            lines.push(format!("… {} more frames", crash.more_frames));
+        }
+        doc.push(Block::Code(lines));
+    }
+
     let mut types = Table::new("types", &["Type", "Count#"]);
     for row in &report.by_type {
         types.row(vec![row.type_name.clone(), row.count.to_string()]);
