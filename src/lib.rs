@@ -11,10 +11,14 @@
 //! 4. [`report`] — **report**: renders a report as a table, markdown, JSON or CSV.
 //!
 //! ```no_run
-//! use dumpleak::{analysis::DiffOptions, symbols::Symbolizer};
+//! use dumpleak::{analysis::DiffOptions, symbols::SymbolConfig};
 //! use std::path::Path;
 //!
-//! let symbolizer = Symbolizer::with_image_dirs(vec!["testdata/incident/images".into()]);
+//! let symbolizer = SymbolConfig {
+//!     dirs: vec!["testdata/incident/images".into()],
+//!     ..SymbolConfig::default()
+//! }
+//! .symbolizer()?;
 //! let report = dumpleak::diff_files(
 //!     Path::new("testdata/incident/before.dmp"),
 //!     Path::new("testdata/incident/after.dmp"),

@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use dumpleak::analysis::{Attribution, DiffOptions};
 use dumpleak::report::{self, Format, RenderOptions};
-use dumpleak::symbols::Symbolizer;
+use dumpleak::symbols::{SymbolConfig, Symbolizer};
 use dumpleak::{snapshot, Error};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -55,12 +55,42 @@ struct OutputArgs {
 
 #[derive(Args)]
 struct SymbolArgs {
-    /// Directory of image files (DLL/EXE) whose export tables name functions in frames;
-    /// searched flat and as a symbol store (<name>/<TimeDateStamp><SizeOfImage>/<name>).
-    /// An image is used only when its TimeDateStamp and SizeOfImage match the dump's module.
-    /// Repeatable.
+    /// Symbol path in _NT_SYMBOL_PATH syntax: directories (flat or symbol stores),
+    /// `cache*DIR`, `srv*CACHE*https://server/symbols`. Default: $_NT_SYMBOL_PATH.
+    /// PDBs and Breakpad .sym files are matched by the module's CodeView identity (GUID and
+    /// age); images (for export tables) by TimeDateStamp and SizeOfImage.
+    #[arg(long, value_name = "PATH")]
+    symbol_path: Option<String>,
+    /// A directory of PDBs, .sym files or image files (DLL/EXE), searched flat and as a
+    /// symbol store; shorthand for a plain directory in the symbol path. Repeatable.
     #[arg(long, value_name = "DIR")]
     symbols: Vec<PathBuf>,
+    /// Where downloaded symbols and converted symbol caches are kept
+    /// [default: the per-user cache directory, e.g. ~/.cache/dumpleak].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Never contact symbol servers (local directories and the cache only).
+    #[arg(long)]
+    offline: bool,
+    /// Use PDBs whose GUID/age do not match the module; such frames are marked mismatched.
+    #[arg(long)]
+    allow_mismatched: bool,
+}
+
+impl SymbolArgs {
+    fn symbolizer(&self) -> Result<Symbolizer, Error> {
+        SymbolConfig {
+            symbol_path: self
+                .symbol_path
+                .clone()
+                .or_else(SymbolConfig::symbol_path_from_env),
+            dirs: self.symbols.clone(),
+            cache_dir: self.cache_dir.clone(),
+            offline: self.offline,
+            allow_mismatched: self.allow_mismatched,
+        }
+        .symbolizer()
+    }
 }
 
 #[derive(Args)]
@@ -143,7 +173,7 @@ fn main() -> ExitCode {
 fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
     refuse_overwriting_inputs(&args.output.output, &[&args.dump])?;
     let snapshot = snapshot::load(&args.dump)?;
-    let symbolizer = Symbolizer::with_image_dirs(args.symbols.symbols.clone());
+    let symbolizer = args.symbols.symbolizer()?;
     let report = dumpleak::show_snapshot(
         &snapshot,
         &symbolizer,
@@ -157,7 +187,7 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
 
 fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
     refuse_overwriting_inputs(&args.output.output, &[&args.before, &args.after])?;
-    let symbolizer = Symbolizer::with_image_dirs(args.symbols.symbols.clone());
+    let symbolizer = args.symbols.symbolizer()?;
     let options = DiffOptions {
         attribution: args.attribution.attribution(),
         suspects: args.suspect.clone(),

@@ -8,6 +8,7 @@ mod handle_trace;
 mod memory;
 pub mod minidump;
 mod model;
+pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
 pub use memory::{DumpBytes, DumpMemory};

@@ -306,16 +306,61 @@ impl ModuleSymbols for SymCacheSymbols {
         };
         let function = outer.function();
         Some(SymbolHit {
-            name: function.name().to_string(),
+            name: without_parameters(function.name()).to_string(),
             offset: rva.saturating_sub(u64::from(function.entry_pc())),
             source_line: source_line(outer),
             inlined: inner
                 .iter()
                 .map(|location| InlineFrame {
-                    symbol: location.function().name().to_string(),
+                    symbol: without_parameters(location.function().name()).to_string(),
                     source_line: source_line(location),
                 })
                 .collect(),
         })
+    }
+}
+
+/// `open_pool(pool*, unsigned int)` → `open_pool`: PDB readers format names with their
+/// parameter lists, WinDbg frames name the function alone. `operator()` keeps its own
+/// parentheses.
+fn without_parameters(name: &str) -> &str {
+    if !name.ends_with(')') {
+        return name;
+    }
+    let mut depth = 0usize;
+    for (index, ch) in name.char_indices().rev() {
+        match ch {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    let head = &name[..index];
+                    return if head.is_empty() || head.ends_with("operator") {
+                        name
+                    } else {
+                        head
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_parameters;
+
+    #[test]
+    fn parameter_lists_are_dropped() {
+        assert_eq!(without_parameters("open_pool(pool*, unsigned int)"), "open_pool");
+        assert_eq!(
+            without_parameters("ns::Pool::Acquire(std::function<void (int)>)"),
+            "ns::Pool::Acquire"
+        );
+        assert_eq!(without_parameters("LeakyOpenSession"), "LeakyOpenSession");
+        assert_eq!(without_parameters("Functor::operator()"), "Functor::operator()");
+        assert_eq!(without_parameters("(anonymous)"), "(anonymous)");
     }
 }

@@ -3,13 +3,16 @@
 //! All lookups go through one [`Symbolizer`], which asks its [`SymbolSource`]s in order for
 //! each module once, caches the answer, and resolves each distinct address once.
 
+mod config;
 mod crash;
 mod debug_file;
 mod exports;
 mod frame;
+pub mod locate;
 mod pe_exports;
 mod pe_memory;
 
+pub use config::SymbolConfig;
 pub use crash::{crash_stack, CrashFrame, CrashStack};
 pub use debug_file::{debug_file_identity, DebugFileKind, DebugFileSource, FileFinder};
 pub use exports::ExportTable;
@@ -156,16 +159,6 @@ impl Symbolizer {
             sources,
             cache: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// Image files in `image_dirs`, then export tables in dump memory.
-    pub fn with_image_dirs(image_dirs: Vec<PathBuf>) -> Symbolizer {
-        let mut sources: Vec<Box<dyn SymbolSource>> = Vec::new();
-        if !image_dirs.is_empty() {
-            sources.push(Box::new(PeExportSource::new(image_dirs)));
-        }
-        sources.push(Box::new(DumpMemoryExportSource));
-        Symbolizer::new(sources)
     }
 
     fn module_symbols(&self, module: &Module, memory: Option<&DumpMemory>) -> Arc<LoadedModule> {

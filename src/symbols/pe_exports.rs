@@ -1,68 +1,26 @@
 //! PE export tables of image files, as a symbol source of last resort: the nearest preceding
 //! export names the function, as WinDbg does when it "Defaulted to export symbols".
 
-use super::{ExportTable, Loaded, SymbolSource};
+use super::{ExportTable, FileFinder, Loaded, SymbolSource};
 use crate::snapshot::{DumpMemory, Module};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::Arc;
 use symbolic_debuginfo::pe::PeObject;
 
 /// Largest image file read; real DLLs are far smaller.
 const MAX_IMAGE_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Export tables read from image files in plain directories (flat, or laid out as a symbol
-/// store: `<dir>/<name>/<TimeDateStamp %08X><SizeOfImage %x>/<name>`).
+/// Export tables of image files found along the symbol path: flat, or in a symbol store as
+/// `<name>/<TimeDateStamp %08X><SizeOfImage %x>/<name>`. An image is used only when its
+/// TimeDateStamp and SizeOfImage match the module's.
 pub struct PeExportSource {
-    dirs: Vec<PathBuf>,
-    listings: Mutex<HashMap<PathBuf, HashMap<String, PathBuf>>>,
+    finder: Arc<dyn FileFinder>,
 }
 
 impl PeExportSource {
-    /// A source searching `dirs` in order.
-    pub fn new(dirs: Vec<PathBuf>) -> PeExportSource {
-        PeExportSource {
-            dirs,
-            listings: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Files directly in `dir`, by lowercase name (file names on Windows ignore case).
-    fn find_in_dir(&self, dir: &Path, name: &str) -> Option<PathBuf> {
-        let mut listings = self.listings.lock().unwrap_or_else(|e| e.into_inner());
-        let listing = listings.entry(dir.to_path_buf()).or_insert_with(|| {
-            std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|entry| {
-                    (
-                        entry.file_name().to_string_lossy().to_lowercase(),
-                        entry.path(),
-                    )
-                })
-                .collect()
-        });
-        listing.get(&name.to_lowercase()).cloned()
-    }
-
-    fn candidates(&self, module: &Module) -> Vec<PathBuf> {
-        let key = format!("{:08X}{:x}", module.timestamp, module.size);
-        let mut found = Vec::new();
-        for dir in &self.dirs {
-            if let Some(flat) = self.find_in_dir(dir, &module.name) {
-                if flat.is_file() {
-                    found.push(flat);
-                }
-            }
-            for store_dir in [dir.join(&module.name), dir.join(module.name.to_lowercase())] {
-                let stored = store_dir.join(&key).join(&module.name);
-                if stored.is_file() && !found.contains(&stored) {
-                    found.push(stored);
-                }
-            }
-        }
-        found
+    /// A source finding images with `finder`.
+    pub fn new(finder: Arc<dyn FileFinder>) -> PeExportSource {
+        PeExportSource { finder }
     }
 }
 
@@ -72,19 +30,27 @@ impl SymbolSource for PeExportSource {
     }
 
     fn load(&self, module: &Module, _memory: Option<&DumpMemory>) -> Loaded {
-        let mut loaded = Loaded::default();
-        for candidate in self.candidates(module) {
-            match read_exports(&candidate, module) {
-                Ok(table) => {
-                    loaded.symbols = Some(Box::new(table));
-                    return loaded;
+        let id = format!("{:08X}{:x}", module.timestamp, module.size);
+        let (found, mut notes) = self.finder.find_file(&module.name, &id);
+        let Some(path) = found else {
+            return Loaded {
+                symbols: None,
+                notes,
+            };
+        };
+        match read_exports(&path, module) {
+            Ok(table) => Loaded {
+                symbols: Some(Box::new(table)),
+                notes,
+            },
+            Err(reason) => {
+                notes.push(format!("{}: {reason}", path.display()));
+                Loaded {
+                    symbols: None,
+                    notes,
                 }
-                Err(reason) => loaded
-                    .notes
-                    .push(format!("{}: {reason}", candidate.display())),
             }
         }
-        loaded
     }
 }
 

@@ -1,7 +1,8 @@
 //! Deterministic fixture generator for dumpleak: a small minidump writer ([`writer`]), a tiny PE
 //! export reader ([`pe`]), a process/handle-table/htrace simulator ([`sim`]) and the scenarios
-//! documented in `testdata/README.md` ([`scenarios`]).
+//! documented in `testdata/README.md` ([`scenarios`], [`leaky`]).
 
+pub mod leaky;
 pub mod pe;
 pub mod scenarios;
 pub mod sim;
@@ -10,8 +11,9 @@ pub mod writer;
 pub use scenarios::{all_fixtures, write_all, Fixture};
 pub use sim::{AddressSpace, LoadedModule, OpenSpec, Process, TraceOrder};
 pub use writer::{
-    CvRecord, DescriptorVersion, DumpWriter, Guid, HandleDescriptor, HandleOperation, Location,
-    MemoryRange, MiscInfo, Module, ObjectInfo, SystemInfo, Thread,
+    ContextAmd64, CvRecord, DescriptorVersion, DumpWriter, ExceptionInfo, Guid, HandleDescriptor,
+    HandleOperation, Location, MemoryRange, MiscInfo, Module, ObjectInfo, SystemInfo, Thread,
+    ThreadEx,
 };
 
 /// The testdata directory this crate lives in (`<repo>/testdata`).

@@ -1,8 +1,22 @@
-//! A tiny PE reader: just enough to take TimeDateStamp, SizeOfImage, CheckSum and the named
-//! exports out of the DLLs built by `testdata/pe/build.sh`.
+//! A tiny PE reader: just enough to take TimeDateStamp, SizeOfImage, CheckSum, the named
+//! exports, the section table and the CodeView debug record out of the DLLs built by
+//! `testdata/pe/build.sh` and `testdata/pdb/build.sh`, and to lay an image out as the loader maps
+//! it ([`PeImage::map`]).
 
 use std::io;
 use std::path::Path;
+
+use crate::writer::{CvRecord, Guid};
+
+/// One entry of the section table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub name: String,
+    pub virtual_address: u32,
+    pub virtual_size: u32,
+    pub size_of_raw_data: u32,
+    pub pointer_to_raw_data: u32,
+}
 
 /// What the generator needs from a PE image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +28,13 @@ pub struct PeImage {
     pub checksum: u32,
     /// Named exports `(name, rva)`, sorted by RVA then name; forwarders and RVA 0 are skipped.
     pub exports: Vec<(String, u32)>,
+    /// `SizeOfHeaders` from the optional header.
+    pub size_of_headers: u32,
+    /// Export data directory `(rva, size)` (`(0, 0)` when absent).
+    pub export_directory: (u32, u32),
+    pub sections: Vec<Section>,
+    /// The first `IMAGE_DEBUG_TYPE_CODEVIEW` entry of the debug directory (RSDS or NB10).
+    pub codeview: Option<CvRecord>,
 }
 
 fn bad(msg: &str) -> io::Error {
@@ -67,14 +88,25 @@ impl PeImage {
         let checksum = u32_at(b, opt + 64)?;
         let export_rva = u32_at(b, dirs)?;
         let sections = opt + opt_size;
+        let size_of_headers = u32_at(b, opt + 60)?;
         let mut secs = Vec::with_capacity(nsections);
+        let mut section_table = Vec::with_capacity(nsections);
         for i in 0..nsections {
             let s = sections + 40 * i;
+            let raw_name = b.get(s..s + 8).ok_or_else(|| bad("truncated PE"))?;
+            let name_len = raw_name.iter().position(|&c| c == 0).unwrap_or(8);
             let vsize = u32_at(b, s + 8)?;
             let va = u32_at(b, s + 12)?;
             let raw_size = u32_at(b, s + 16)?;
             let raw_ptr = u32_at(b, s + 20)?;
             secs.push((va, vsize.max(raw_size), raw_ptr));
+            section_table.push(Section {
+                name: String::from_utf8_lossy(&raw_name[..name_len]).into_owned(),
+                virtual_address: va,
+                virtual_size: vsize,
+                size_of_raw_data: raw_size,
+                pointer_to_raw_data: raw_ptr,
+            });
         }
         let to_off = |rva: u32| -> io::Result<usize> {
             secs.iter()
@@ -106,6 +138,25 @@ impl PeImage {
             }
         }
         exports.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        // Debug directory (data directory 6): 28-byte IMAGE_DEBUG_DIRECTORY entries.
+        let mut codeview = None;
+        let (debug_rva, debug_size) = (u32_at(b, dirs + 48)?, u32_at(b, dirs + 52)?);
+        if debug_rva != 0 {
+            let d = to_off(debug_rva)?;
+            for i in 0..(debug_size / 28) as usize {
+                let e = d + 28 * i;
+                if u32_at(b, e + 12)? != 2 {
+                    continue; // not IMAGE_DEBUG_TYPE_CODEVIEW
+                }
+                let size = u32_at(b, e + 16)? as usize;
+                let ptr = u32_at(b, e + 24)? as usize;
+                let rec = b
+                    .get(ptr..ptr + size)
+                    .ok_or_else(|| bad("CodeView record outside the file"))?;
+                codeview = Some(parse_codeview(rec)?);
+                break;
+            }
+        }
         Ok(PeImage {
             machine,
             time_date_stamp,
@@ -113,7 +164,34 @@ impl PeImage {
             size_of_image,
             checksum,
             exports,
+            size_of_headers,
+            export_directory: (export_rva, u32_at(b, dirs + 4)?),
+            sections: section_table,
+            codeview,
         })
+    }
+
+    /// The image as the loader maps it: `SizeOfImage` bytes, headers at 0, each section's raw
+    /// data at its `VirtualAddress`, zero elsewhere. (Relocations are not applied: the fixture
+    /// images are always "loaded" at their preferred base.)
+    pub fn map(&self, file: &[u8]) -> io::Result<Vec<u8>> {
+        let mut m = vec![0u8; self.size_of_image as usize];
+        let hdr = (self.size_of_headers as usize).min(file.len()).min(m.len());
+        m[..hdr].copy_from_slice(&file[..hdr]);
+        for s in &self.sections {
+            let n = match s.virtual_size {
+                0 => s.size_of_raw_data,
+                v => s.size_of_raw_data.min(v),
+            } as usize;
+            let src = file
+                .get(s.pointer_to_raw_data as usize..s.pointer_to_raw_data as usize + n)
+                .ok_or_else(|| bad("section data outside the file"))?;
+            let dst = m
+                .get_mut(s.virtual_address as usize..s.virtual_address as usize + n)
+                .ok_or_else(|| bad("section beyond SizeOfImage"))?;
+            dst.copy_from_slice(src);
+        }
+        Ok(m)
     }
 
     /// RVA of a named export.
@@ -128,5 +206,38 @@ impl PeImage {
             .rev()
             .find(|(_, r)| *r <= rva)
             .map(|(n, r)| (n.as_str(), rva - r))
+    }
+}
+
+/// Parse a CodeView debug record (`RSDS` or `NB10`).
+pub fn parse_codeview(rec: &[u8]) -> io::Result<CvRecord> {
+    let name = |from: usize| -> io::Result<String> {
+        let tail = rec
+            .get(from..)
+            .ok_or_else(|| bad("truncated CodeView record"))?;
+        let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
+        Ok(String::from_utf8_lossy(&tail[..end]).into_owned())
+    };
+    match rec.get(0..4) {
+        Some(b"RSDS") => {
+            let mut data4 = [0u8; 8];
+            data4.copy_from_slice(rec.get(12..20).ok_or_else(|| bad("truncated RSDS"))?);
+            Ok(CvRecord::Rsds {
+                guid: Guid {
+                    data1: u32_at(rec, 4)?,
+                    data2: u16_at(rec, 8)?,
+                    data3: u16_at(rec, 10)?,
+                    data4,
+                },
+                age: u32_at(rec, 20)?,
+                pdb_name: name(24)?,
+            })
+        }
+        Some(b"NB10") => Ok(CvRecord::Nb10 {
+            signature: u32_at(rec, 8)?,
+            age: u32_at(rec, 12)?,
+            pdb_name: name(16)?,
+        }),
+        _ => Err(bad("unknown CodeView signature")),
     }
 }

@@ -98,7 +98,7 @@ fn rsds(data1: u32, data2: u16, data3: u16, data4: [u8; 8], age: u32, pdb: &str)
     }
 }
 
-fn image_module(
+pub(crate) fn image_module(
     bytes: &[u8],
     path: &str,
     version: [u16; 4],
@@ -532,7 +532,7 @@ impl Incident {
 
 // ---------------------------------------------------------------------------------- x64 helpers
 
-fn win10_module(
+pub(crate) fn win10_module(
     base: u64,
     size: u32,
     ts: u32,
@@ -603,7 +603,7 @@ fn win10_space(exe: &str, exe_base: u64) -> AddressSpace {
     }
 }
 
-const WIN10_BASELINE: &[(&str, Option<&str>)] = &[
+pub(crate) const WIN10_BASELINE: &[(&str, Option<&str>)] = &[
     ("Directory", Some(r"\KnownDlls")),
     ("File", Some(r"\Device\HarddiskVolume3\Windows\System32")),
     ("Event", None),
@@ -953,6 +953,9 @@ pub fn all_fixtures() -> io::Result<Vec<Fixture>> {
     let (c0, c1, _, _) = reuse();
     out.push(c0);
     out.push(c1);
+
+    // G, H, I: leakylib.dll + PDB, full-memory incident, crash.
+    out.extend(crate::leaky::fixtures()?);
 
     Ok(out)
 }

@@ -17,7 +17,9 @@ pub const MINIDUMP_VERSION: u32 = 0xa793;
 pub const THREAD_LIST_STREAM: u32 = 3;
 pub const MODULE_LIST_STREAM: u32 = 4;
 pub const MEMORY_LIST_STREAM: u32 = 5;
+pub const EXCEPTION_STREAM: u32 = 6;
 pub const SYSTEM_INFO_STREAM: u32 = 7;
+pub const MEMORY64_LIST_STREAM: u32 = 9;
 pub const HANDLE_DATA_STREAM: u32 = 12;
 pub const MISC_INFO_STREAM: u32 = 15;
 pub const HANDLE_OPERATION_LIST_STREAM: u32 = 18;
@@ -25,6 +27,24 @@ pub const HANDLE_OPERATION_LIST_STREAM: u32 = 18;
 /// `MINIDUMP_TYPE` flags used by the fixtures.
 pub const MINIDUMP_WITH_FULL_MEMORY: u64 = 0x2;
 pub const MINIDUMP_WITH_HANDLE_DATA: u64 = 0x4;
+
+/// `sizeof(CONTEXT)` on AMD64.
+pub const CONTEXT_AMD64_SIZE: usize = 1232;
+pub const CONTEXT_AMD64: u32 = 0x0010_0000;
+pub const CONTEXT_AMD64_CONTROL: u32 = CONTEXT_AMD64 | 0x1;
+pub const CONTEXT_AMD64_INTEGER: u32 = CONTEXT_AMD64 | 0x2;
+pub const CONTEXT_AMD64_SEGMENTS: u32 = CONTEXT_AMD64 | 0x4;
+pub const CONTEXT_AMD64_FLOATING_POINT: u32 = CONTEXT_AMD64 | 0x8;
+pub const CONTEXT_AMD64_DEBUG_REGISTERS: u32 = CONTEXT_AMD64 | 0x10;
+/// `CONTEXT_ALL` for AMD64 (0x10001f).
+pub const CONTEXT_AMD64_ALL: u32 = CONTEXT_AMD64_CONTROL
+    | CONTEXT_AMD64_INTEGER
+    | CONTEXT_AMD64_SEGMENTS
+    | CONTEXT_AMD64_FLOATING_POINT
+    | CONTEXT_AMD64_DEBUG_REGISTERS;
+pub const EXCEPTION_ACCESS_VIOLATION: u32 = 0xC000_0005;
+/// `EXCEPTION_NONCONTINUABLE`.
+pub const EXCEPTION_NONCONTINUABLE: u32 = 0x1;
 
 pub const PROCESSOR_ARCHITECTURE_INTEL: u16 = 0;
 pub const PROCESSOR_ARCHITECTURE_AMD64: u16 = 9;
@@ -392,6 +412,105 @@ impl DumpWriter {
         self.add_stream(THREAD_LIST_STREAM, &b)
     }
 
+    /// Append a thread context (e.g. [`ContextAmd64::to_bytes`]) 16-byte aligned and return its
+    /// location, for [`ThreadEx::context`] and [`ExceptionInfo`]'s thread context.
+    pub fn add_context(&mut self, bytes: &[u8]) -> Location {
+        let rva = self.add_blob_aligned(bytes, 16);
+        Location {
+            data_size: bytes.len() as u32,
+            rva,
+        }
+    }
+
+    /// Append a block of captured memory (16-byte aligned) and return its location, e.g. a
+    /// thread's stack, referenced by [`ThreadEx::stack`] and [`DumpWriter::add_memory_list_at`].
+    pub fn add_memory_bytes(&mut self, bytes: &[u8]) -> Location {
+        let rva = self.add_blob_aligned(bytes, 16);
+        Location {
+            data_size: bytes.len() as u32,
+            rva,
+        }
+    }
+
+    /// ThreadListStream (3) with stack memory and context locations (written beforehand with
+    /// [`DumpWriter::add_memory_bytes`] / [`DumpWriter::add_context`]).
+    pub fn add_thread_list_ex(&mut self, threads: &[ThreadEx]) -> Location {
+        let mut b = Vec::with_capacity(4 + 48 * threads.len());
+        put_u32(&mut b, threads.len() as u32);
+        for t in threads {
+            let (start, mem) = t
+                .stack
+                .unwrap_or((t.thread.stack_start, Location::default()));
+            put_u32(&mut b, t.thread.thread_id);
+            put_u32(&mut b, t.thread.suspend_count);
+            put_u32(&mut b, t.thread.priority_class);
+            put_u32(&mut b, t.thread.priority);
+            put_u64(&mut b, t.thread.teb);
+            put_u64(&mut b, start);
+            put_u32(&mut b, mem.data_size);
+            put_u32(&mut b, mem.rva);
+            put_u32(&mut b, t.context.data_size);
+            put_u32(&mut b, t.context.rva);
+        }
+        self.add_stream(THREAD_LIST_STREAM, &b)
+    }
+
+    /// ExceptionStream (6): `MINIDUMP_EXCEPTION_STREAM` (168 bytes).
+    pub fn add_exception(&mut self, e: &ExceptionInfo) -> Location {
+        let mut b = Vec::with_capacity(168);
+        put_u32(&mut b, e.thread_id);
+        put_u32(&mut b, 0); // __alignment
+        put_u32(&mut b, e.code);
+        put_u32(&mut b, e.flags);
+        put_u64(&mut b, e.record);
+        put_u64(&mut b, e.address);
+        assert!(e.parameters.len() <= 15, "at most 15 exception parameters");
+        put_u32(&mut b, e.parameters.len() as u32);
+        put_u32(&mut b, 0); // __unusedAlignment
+        for i in 0..15 {
+            put_u64(&mut b, e.parameters.get(i).copied().unwrap_or(0));
+        }
+        put_u32(&mut b, e.thread_context.data_size);
+        put_u32(&mut b, e.thread_context.rva);
+        debug_assert_eq!(b.len(), 168);
+        self.add_stream(EXCEPTION_STREAM, &b)
+    }
+
+    /// MemoryListStream (5) over bytes already written (e.g. a thread stack shared with the
+    /// thread record, as Windows does): `(StartOfMemoryRange, location)` each.
+    pub fn add_memory_list_at(&mut self, ranges: &[(u64, Location)]) -> Location {
+        let mut b = Vec::with_capacity(4 + 16 * ranges.len());
+        put_u32(&mut b, ranges.len() as u32);
+        for (start, loc) in ranges {
+            put_u64(&mut b, *start);
+            put_u32(&mut b, loc.data_size);
+            put_u32(&mut b, loc.rva);
+        }
+        self.add_stream(MEMORY_LIST_STREAM, &b)
+    }
+
+    /// Memory64ListStream (9): `MINIDUMP_MEMORY64_LIST` (NumberOfMemoryRanges u64, BaseRva u64,
+    /// then `MINIDUMP_MEMORY_DESCRIPTOR64` {StartOfMemoryRange u64, DataSize u64} each). The
+    /// stream is written first; the bytes of all ranges follow it contiguously from `BaseRva`
+    /// (16-byte aligned, no padding between ranges), as in a full-memory dump.
+    pub fn add_memory64_list(&mut self, ranges: &[MemoryRange]) -> Location {
+        let mut b = Vec::with_capacity(16 + 16 * ranges.len());
+        put_u64(&mut b, ranges.len() as u64);
+        put_u64(&mut b, 0); // BaseRva, patched below
+        for r in ranges {
+            put_u64(&mut b, r.start);
+            put_u64(&mut b, r.bytes.len() as u64);
+        }
+        let loc = self.add_stream(MEMORY64_LIST_STREAM, &b);
+        self.align(16);
+        let base = self.buf.len() as u64;
+        for r in ranges {
+            self.buf.extend_from_slice(&r.bytes);
+        }
+        self.patch(loc.rva + 8, &base.to_le_bytes());
+        loc
+    }
+
     /// MemoryListStream (5): u32 count + `MINIDUMP_MEMORY_DESCRIPTOR` (16 bytes) each; the bytes of
     /// each range are written before the stream.
     pub fn add_memory_list(&mut self, ranges: &[MemoryRange]) -> Location {
@@ -668,4 +787,86 @@ pub struct Thread {
 pub struct MemoryRange {
     pub start: u64,
     pub bytes: Vec<u8>,
+}
+
+/// Input for [`DumpWriter::add_thread_list_ex`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThreadEx {
+    pub thread: Thread,
+    /// `(StartOfMemoryRange, bytes)` of the captured stack; `None`: no stack memory (then
+    /// `thread.stack_start` is written as the start).
+    pub stack: Option<(u64, Location)>,
+    /// Location of the thread's CONTEXT (zero: none).
+    pub context: Location,
+}
+
+/// Input for [`DumpWriter::add_exception`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExceptionInfo {
+    pub thread_id: u32,
+    pub code: u32,
+    pub flags: u32,
+    /// `ExceptionRecord` (address of a chained record; 0 = none).
+    pub record: u64,
+    pub address: u64,
+    /// `ExceptionInformation[..NumberParameters]` (at most 15).
+    pub parameters: Vec<u64>,
+    pub thread_context: Location,
+}
+
+/// The general-purpose registers of an AMD64 `CONTEXT`; [`ContextAmd64::to_bytes`] renders the
+/// full 1232-byte structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContextAmd64 {
+    pub context_flags: u32,
+    pub eflags: u32,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rbx: u64,
+    pub rsp: u64,
+    pub rbp: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+}
+
+impl ContextAmd64 {
+    /// The 1232-byte `CONTEXT` (P1Home..P6Home zero; user-mode segment selectors
+    /// cs 0x33, ds/es/gs/ss 0x2b, fs 0x53; MxCsr 0x1f80; FltSave ControlWord 0x27f).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(CONTEXT_AMD64_SIZE);
+        b.extend_from_slice(&[0; 0x30]); // P1Home..P6Home
+        put_u32(&mut b, self.context_flags);
+        put_u32(&mut b, 0x1f80); // MxCsr
+        for seg in [0x33u16, 0x2b, 0x2b, 0x53, 0x2b, 0x2b] {
+            put_u16(&mut b, seg); // SegCs, SegDs, SegEs, SegFs, SegGs, SegSs
+        }
+        put_u32(&mut b, self.eflags);
+        b.extend_from_slice(&[0; 6 * 8]); // Dr0-Dr3, Dr6, Dr7
+        for r in [
+            self.rax, self.rcx, self.rdx, self.rbx, self.rsp, self.rbp, self.rsi, self.rdi,
+            self.r8, self.r9, self.r10, self.r11, self.r12, self.r13, self.r14, self.r15, self.rip,
+        ] {
+            put_u64(&mut b, r);
+        }
+        debug_assert_eq!(b.len(), 0x100);
+        // FltSave (XMM_SAVE_AREA32, 512 bytes): ControlWord 0x27f, MxCsr 0x1f80, MxCsr_Mask 0xffff.
+        let mut flt = [0u8; 512];
+        flt[0..2].copy_from_slice(&0x027fu16.to_le_bytes());
+        flt[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        flt[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+        b.extend_from_slice(&flt);
+        // VectorRegister[26], VectorControl, DebugControl, LastBranch*/LastException*.
+        b.resize(CONTEXT_AMD64_SIZE, 0);
+        b
+    }
 }

@@ -1,0 +1,197 @@
+//! Text inputs users attach to bug reports: WinDbg/cdb session logs and Sysinternals
+//! `handle.exe` output.
+//!
+//! Pure parsing: [`decode`](decode::decode) turns bytes into text, [`sniff`] tells the kind by
+//! content, [`parse_text`] reads it into a [`TextInput`]. The parsed structures convert into the
+//! crate's [`Snapshot`](crate::snapshot::Snapshot) (or, for type counts alone, a
+//! [`SummarySnapshot`]). Nothing here panics on any input.
+
+pub mod decode;
+pub mod frame;
+pub mod handle_exe;
+pub mod windbg;
+
+pub use decode::{decode, decode_to_string, normalize_newlines, DecodedText, TextEncoding};
+pub use frame::{
+    api_object_type, infer_type, infer_type_from_texts, normalize_frame_text, parse_frame_text,
+    parse_hex_address, FrameParts, TextFrame,
+};
+pub use handle_exe::{parse_handle_exe, HandleExeEntry, HandleExeOutput, HandleExeProcess};
+pub use windbg::{parse_windbg_log, split_prompt, HtraceBlock, HtraceRecord, WindbgLog};
+
+use crate::snapshot::ProcessInfo;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The text formats understood, for error messages.
+pub const SUPPORTED_FORMATS: &str = "Windows minidumps (MDMP); WinDbg/cdb session logs \
+(`!htrace` / `!htrace -diff` output, `ModLoad:` lines, `lm`/`lmv`, `!handle 0 0`, \
+`!handle 0 f`; UTF-8 or UTF-16); Sysinternals handle.exe output (`handle -a -p <pid>` \
+listings, `handle -s` summaries)";
+
+/// What kind of text an input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    /// A WinDbg or cdb session log.
+    WindbgLog,
+    /// Sysinternals `handle.exe` output.
+    HandleExe,
+    /// Neither.
+    Unknown,
+}
+
+/// Handle counts per object type: `!handle 0 0`, `handle -s`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TypeCounts {
+    /// The total the tool printed (`1c2 Handles`, `Total handles: 450`); may differ from the
+    /// sum of `counts`.
+    pub total: Option<u64>,
+    /// Count per type name as printed (`ALPC Port`, `None`).
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl TypeCounts {
+    /// Sum of the per-type counts.
+    pub fn sum(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// The count for `type_name`, 0 when absent.
+    pub fn get(&self, type_name: &str) -> u64 {
+        self.counts.get(type_name).copied().unwrap_or(0)
+    }
+}
+
+/// A snapshot that holds type counts only, no handle list (`handle -s`, `!handle 0 0`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SummarySnapshot {
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// What the input says about the process.
+    pub process: ProcessInfo,
+    /// The counts.
+    pub counts: TypeCounts,
+    /// Parse notes.
+    pub warnings: Vec<String>,
+}
+
+/// A parsed text input.
+#[derive(Debug, Clone)]
+pub enum TextInput {
+    /// A debugger log.
+    Windbg(WindbgLog),
+    /// `handle.exe` output (listing and/or summary).
+    HandleExe(HandleExeOutput),
+}
+
+/// The text matched no supported format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownText {
+    /// The first non-blank line, shortened, to show the user.
+    pub first_line: String,
+}
+
+impl fmt::Display for UnknownText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unrecognised text input (first line {:?}); supported: {}",
+            self.first_line, SUPPORTED_FORMATS
+        )
+    }
+}
+
+impl std::error::Error for UnknownText {}
+
+/// Tells the kind of text by content, never by file name.
+pub fn sniff(text: &str) -> InputKind {
+    let (mut windbg, mut handle) = (0u32, 0u32);
+    for line in text.lines().take(20_000) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if trimmed.starts_with("Microsoft (R) Windows Debugger") {
+            return InputKind::WindbgLog;
+        }
+        if trimmed.starts_with("Nthandle v") || trimmed.starts_with("Handle type summary:") {
+            return InputKind::HandleExe;
+        }
+        if trimmed.starts_with("Sysinternals") {
+            handle += 3;
+        } else if trimmed.starts_with("ModLoad:")
+            || trimmed.starts_with("Outstanding handles opened since")
+            || trimmed.starts_with("Displayed 0x")
+        {
+            windbg += 3;
+        } else if let Some((command, _)) = split_prompt(trimmed) {
+            let verb = command.split_whitespace().next().unwrap_or("");
+            let verb = verb.to_ascii_lowercase();
+            windbg += if verb == "!htrace" || verb == "!handle" || verb.starts_with("lm") {
+                3
+            } else {
+                1
+            };
+        } else if trimmed.starts_with("Handle = 0x") || trimmed.starts_with("Thread ID = 0x") {
+            windbg += 2;
+        } else if trimmed.contains(" pid: ") {
+            handle += 2;
+        } else if is_handle_exe_line(line) {
+            handle += 1;
+        }
+        if windbg >= 6 && windbg > handle * 2 {
+            return InputKind::WindbgLog;
+        }
+        if handle >= 6 && handle > windbg * 2 {
+            return InputKind::HandleExe;
+        }
+    }
+    match (windbg, handle) {
+        (0, 0) => InputKind::Unknown,
+        (w, h) if w >= 2 && w > h => InputKind::WindbgLog,
+        (w, h) if h >= 2 && h > w => InputKind::HandleExe,
+        _ => InputKind::Unknown,
+    }
+}
+
+/// `   4C: ALPC Port`: indented hex, colon, space, a type name.
+fn is_handle_exe_line(line: &str) -> bool {
+    if !line.starts_with(' ') {
+        return false;
+    }
+    let trimmed = line.trim_start();
+    let Some((value, rest)) = trimmed.split_once(':') else {
+        return false;
+    };
+    !value.is_empty()
+        && value.len() <= 16
+        && value.bytes().all(|b| b.is_ascii_hexdigit())
+        && rest.starts_with(' ')
+        && rest
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+/// Sniffs and parses `text`.
+pub fn parse_text(text: &str) -> Result<TextInput, UnknownText> {
+    match sniff(text) {
+        InputKind::WindbgLog => Ok(TextInput::Windbg(parse_windbg_log(text))),
+        InputKind::HandleExe => Ok(TextInput::HandleExe(parse_handle_exe(text))),
+        InputKind::Unknown => Err(UnknownText {
+            first_line: text
+                .lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+                .map(|line| line.chars().take(60).collect())
+                .unwrap_or_default(),
+        }),
+    }
+}
+
+/// Decodes and parses `bytes` ([`decode()`] then [`parse_text`]).
+pub fn parse_bytes(bytes: &[u8]) -> Result<TextInput, UnknownText> {
+    parse_text(&decode(bytes).text)
+}

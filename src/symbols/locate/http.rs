@@ -1,0 +1,209 @@
+//! HTTP(S) downloads from symbol servers: redirects checked by hand, a size cap, and the
+//! body written to a temporary file (never under its final name).
+
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+use tempfile::NamedTempFile;
+use ureq::http::header::LOCATION;
+use ureq::Agent;
+
+/// Most redirects followed for one request.
+pub(super) const MAX_REDIRECTS: usize = 5;
+
+/// The result of one GET.
+pub(super) enum Fetch {
+    /// 200: the body, in a temporary file.
+    Body(NamedTempFile),
+    /// 404 or 410: the server does not have it.
+    Missing,
+    /// Anything else; `unreachable` when no HTTP answer came at all.
+    Failed {
+        /// What went wrong, naming the URL.
+        note: String,
+        /// Connection refused, timed out, host not found, TLS failure, ….
+        unreachable: bool,
+    },
+}
+
+impl Fetch {
+    fn failed(note: String) -> Fetch {
+        Fetch::Failed {
+            note,
+            unreachable: false,
+        }
+    }
+}
+
+/// An agent that does not follow redirects itself and reports every status as a response.
+pub(super) fn agent(timeout: Duration) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_resolve(Some(timeout))
+        .timeout_connect(Some(timeout))
+        .timeout_recv_response(Some(timeout))
+        .timeout_per_read(Some(timeout))
+        .user_agent(concat!("dumpleak/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
+/// GETs `url` into a temporary file in `dir`, following at most [`MAX_REDIRECTS`] redirects
+/// to http(s) URLs, and refusing bodies over `max_bytes`.
+pub(super) fn fetch(agent: &Agent, url: &str, dir: &Path, max_bytes: u64) -> Fetch {
+    let mut current = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        let response = match agent.get(&current).call() {
+            Ok(response) => response,
+            Err(error) => {
+                return Fetch::Failed {
+                    note: format!("{current}: {error}"),
+                    unreachable: true,
+                }
+            }
+        };
+        let status = response.status().as_u16();
+        match status {
+            200 => return save(response.into_body(), &current, dir, max_bytes),
+            404 | 410 => return Fetch::Missing,
+            301 | 302 | 303 | 307 | 308 => {
+                let Some(location) = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|value| value.to_str().ok())
+                else {
+                    return Fetch::failed(format!(
+                        "{current}: redirect {status} without a Location"
+                    ));
+                };
+                match redirect_target(&current, location) {
+                    Ok(next) => current = next,
+                    Err(reason) => return Fetch::failed(format!("{current}: {reason}")),
+                }
+            }
+            500..=599 => return Fetch::failed(format!("{current}: server error {status}")),
+            _ => return Fetch::failed(format!("{current}: unexpected HTTP status {status}")),
+        }
+    }
+    Fetch::failed(format!("{url}: more than {MAX_REDIRECTS} redirects"))
+}
+
+fn save(body: ureq::Body, url: &str, dir: &Path, max_bytes: u64) -> Fetch {
+    if let Some(length) = body.content_length().filter(|&length| length > max_bytes) {
+        return Fetch::failed(format!(
+            "{url}: {length} bytes, over the {max_bytes}-byte download limit; not downloaded"
+        ));
+    }
+    let mut file = match NamedTempFile::with_prefix_in(".download-", dir) {
+        Ok(file) => file,
+        Err(error) => {
+            return Fetch::failed(format!(
+                "{url}: cannot create a file in {}: {error}",
+                dir.display()
+            ))
+        }
+    };
+    let mut reader = io::Read::take(body.into_reader(), max_bytes + 1);
+    match io::copy(&mut reader, file.as_file_mut()) {
+        Ok(copied) if copied > max_bytes => Fetch::failed(format!(
+            "{url}: over the {max_bytes}-byte download limit; download abandoned"
+        )),
+        Ok(_) => Fetch::Body(file),
+        Err(error) => Fetch::failed(format!("{url}: download failed: {error}")),
+    }
+}
+
+/// The absolute URL a `Location` header names, relative to `base`; only http and https.
+fn redirect_target(base: &str, location: &str) -> Result<String, String> {
+    let location = location.trim();
+    let target = if let Some(rest) = location.strip_prefix("//") {
+        format!("{}//{rest}", scheme_of(base).unwrap_or("https:"))
+    } else if location.starts_with('/') {
+        format!("{}{location}", origin_of(base))
+    } else if scheme_of(location).is_some() {
+        location.to_string()
+    } else {
+        match base.rfind('/') {
+            Some(slash) if slash > origin_of(base).len() => {
+                format!("{}{location}", &base[..=slash])
+            }
+            _ => format!("{}/{location}", origin_of(base)),
+        }
+    };
+    let scheme = scheme_of(&target).unwrap_or("").to_ascii_lowercase();
+    if scheme == "http:" || scheme == "https:" {
+        Ok(target)
+    } else {
+        Err(format!(
+            "redirect to {target:?} refused (only http and https)"
+        ))
+    }
+}
+
+/// `https:` from `https://host/path`; `None` without a scheme.
+fn scheme_of(url: &str) -> Option<&str> {
+    let colon = url.find(':')?;
+    let scheme = &url[..colon];
+    let valid = !scheme.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    valid.then(|| &url[..=colon])
+}
+
+/// `https://host:port` from `https://host:port/path`.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    }
+}
+
+/// `text` as one URL path segment (everything but unreserved characters percent-encoded).
+pub(super) fn encode_segment(text: &str) -> String {
+    let mut encoded = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_targets() {
+        let base = "http://127.0.0.1:8080/syms/a.pdb/ID/a.pdb";
+        assert_eq!(
+            redirect_target(base, "https://cdn.example/x").unwrap(),
+            "https://cdn.example/x"
+        );
+        assert_eq!(
+            redirect_target(base, "/other/a.pdb").unwrap(),
+            "http://127.0.0.1:8080/other/a.pdb"
+        );
+        assert_eq!(
+            redirect_target(base, "//cdn.example/x").unwrap(),
+            "http://cdn.example/x"
+        );
+        assert_eq!(
+            redirect_target(base, "b.pdb").unwrap(),
+            "http://127.0.0.1:8080/syms/a.pdb/ID/b.pdb"
+        );
+        assert!(redirect_target(base, "file:///etc/passwd").is_err());
+        assert!(redirect_target(base, "FTP://host/a.pdb").is_err());
+    }
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("a b#%.pdb"), "a%20b%23%25.pdb");
+    }
+}

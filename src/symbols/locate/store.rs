@@ -1,0 +1,198 @@
+//! Local lookups: a flat directory, a SymSrv store (one or two tiers), compressed files and
+//! `file.ptr` pointers.
+
+use super::FileKey;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A file found in a directory.
+#[derive(Debug)]
+pub(super) struct StoreHit {
+    /// The file (a CAB when `compressed`).
+    pub path: PathBuf,
+    /// The file is the compressed form (`name_`), to be expanded.
+    pub compressed: bool,
+    /// Where it was found, for the origin: `flat`, `store`, `two-tier store`, `file.ptr`.
+    pub layout: &'static str,
+}
+
+/// Largest `file.ptr` read.
+const MAX_PTR_BYTES: u64 = 4096;
+
+/// What a `file.ptr` says.
+pub(super) enum Pointer {
+    /// `PATH:<path>`.
+    Path(PathBuf),
+    /// `MSG:<text>`.
+    Message(String),
+    /// Anything else.
+    Unrecognised,
+}
+
+/// Parses the text of a `file.ptr`.
+pub(super) fn parse_pointer(text: &str) -> Pointer {
+    let text = text.trim();
+    if let Some(path) = text.strip_prefix("PATH:") {
+        let path = path.trim();
+        if !path.is_empty() {
+            return Pointer::Path(PathBuf::from(path));
+        }
+    }
+    match text.strip_prefix("MSG:") {
+        Some(message) => Pointer::Message(message.trim().to_string()),
+        None => Pointer::Unrecognised,
+    }
+}
+
+/// Reads at most [`MAX_PTR_BYTES`] of a pointer file as text.
+pub(super) fn read_pointer(reader: impl Read) -> std::io::Result<Pointer> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_PTR_BYTES).read_to_end(&mut bytes)?;
+    Ok(parse_pointer(&String::from_utf8_lossy(&bytes)))
+}
+
+/// The compressed form of a file name: its last character replaced by `_`.
+pub(super) fn compressed_name(name: &str) -> String {
+    let mut compressed = name.to_string();
+    compressed.pop();
+    compressed.push('_');
+    compressed
+}
+
+/// Looks for `key` in `dir`: flat first (when `flat`), then the two-tier layout (when
+/// `index2.txt` is present), then the one-tier store layout. `file.ptr` messages and broken
+/// pointers become notes.
+pub(super) fn lookup(
+    dir: &Path,
+    key: &FileKey,
+    flat: bool,
+    notes: &mut Vec<String>,
+) -> Option<StoreHit> {
+    let names = variants(&key.name, false);
+    if flat {
+        if let Some(hit) = in_folder(dir, &names, "flat") {
+            return Some(hit);
+        }
+    }
+    if dir.join("index2.txt").is_file() {
+        let prefixes: Vec<String> = names.iter().map(|n| n.chars().take(2).collect()).collect();
+        for tier in existing_dirs(dir, &prefixes) {
+            if let Some(hit) = in_store(&tier, key, &names, "two-tier store", notes) {
+                return Some(hit);
+            }
+        }
+    }
+    in_store(dir, key, &names, "store", notes)
+}
+
+/// `root/name/ID/{name, name_, file.ptr}`.
+fn in_store(
+    root: &Path,
+    key: &FileKey,
+    names: &[String],
+    layout: &'static str,
+    notes: &mut Vec<String>,
+) -> Option<StoreHit> {
+    let ids = variants(&key.id, true);
+    for name_dir in existing_dirs(root, names) {
+        for id_dir in existing_dirs(&name_dir, &ids) {
+            if let Some(hit) = in_folder(&id_dir, names, layout) {
+                return Some(hit);
+            }
+            let ptr = id_dir.join("file.ptr");
+            if ptr.is_file() {
+                return follow_pointer(&ptr, notes);
+            }
+        }
+    }
+    None
+}
+
+/// `dir/name` or `dir/name_`, in any of the case variants.
+fn in_folder(dir: &Path, names: &[String], layout: &'static str) -> Option<StoreHit> {
+    let plain = names.iter().map(|name| (dir.join(name), false));
+    let compressed = names
+        .iter()
+        .map(|name| (dir.join(compressed_name(name)), true));
+    plain
+        .chain(compressed)
+        .find(|(path, _)| path.is_file())
+        .map(|(path, compressed)| StoreHit {
+            path,
+            compressed,
+            layout,
+        })
+}
+
+fn follow_pointer(ptr: &Path, notes: &mut Vec<String>) -> Option<StoreHit> {
+    let pointer = match fs::File::open(ptr).and_then(read_pointer) {
+        Ok(pointer) => pointer,
+        Err(error) => {
+            notes.push(format!("cannot read {}: {error}", ptr.display()));
+            return None;
+        }
+    };
+    match pointer {
+        Pointer::Path(target) => {
+            let target = std::path::absolute(&target).unwrap_or(target);
+            if target.is_file() {
+                return Some(StoreHit {
+                    compressed: false,
+                    path: target,
+                    layout: "file.ptr",
+                });
+            }
+            notes.push(format!(
+                "{} points to {}, which is not a readable file",
+                ptr.display(),
+                target.display()
+            ));
+        }
+        Pointer::Message(message) => {
+            notes.push(format!("{} says: {message}", ptr.display()));
+        }
+        Pointer::Unrecognised => notes.push(format!(
+            "{} is not a symbol store pointer (expected PATH:… or MSG:…)",
+            ptr.display()
+        )),
+    }
+    None
+}
+
+/// Subdirectories of `dir` named by one of `names`, without duplicates (on a case-insensitive
+/// file system all variants name one directory).
+fn existing_dirs(dir: &Path, names: &[String]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    for name in names {
+        let path = dir.join(name);
+        if path.is_dir() && !found.iter().any(|seen| same_dir(seen, &path)) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// `text` as given, then lowercase (names only), then uppercase, without duplicates: cheap
+/// case-insensitive matching on case-sensitive file systems.
+fn variants(text: &str, id: bool) -> Vec<String> {
+    let mut all = vec![text.to_string()];
+    if !id {
+        all.push(text.to_lowercase());
+    }
+    all.push(text.to_uppercase());
+    let mut unique: Vec<String> = Vec::new();
+    for variant in all {
+        if !unique.contains(&variant) {
+            unique.push(variant);
+        }
+    }
+    unique
+}
