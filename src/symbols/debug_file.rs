@@ -354,13 +354,19 @@ mod tests {
 
     #[test]
     fn parameter_lists_are_dropped() {
-        assert_eq!(without_parameters("open_pool(pool*, unsigned int)"), "open_pool");
+        assert_eq!(
+            without_parameters("open_pool(pool*, unsigned int)"),
+            "open_pool"
+        );
         assert_eq!(
             without_parameters("ns::Pool::Acquire(std::function<void (int)>)"),
             "ns::Pool::Acquire"
         );
         assert_eq!(without_parameters("LeakyOpenSession"), "LeakyOpenSession");
-        assert_eq!(without_parameters("Functor::operator()"), "Functor::operator()");
+        assert_eq!(
+            without_parameters("Functor::operator()"),
+            "Functor::operator()"
+        );
         assert_eq!(without_parameters("(anonymous)"), "(anonymous)");
     }
 }

@@ -1,0 +1,506 @@
+//! Symbolisation end to end: a real DLL and PDB built by clang/lld-link (testdata/pdb), symbol
+//! stores (flat, two-tier, compressed, file.ptr), Breakpad files, the on-disk SymCache cache,
+//! export tables read from dump memory, crash stacks, and an HTTP symbol server on loopback.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const PDB_ID: &str = "4F5704A7F90205594C4C44205044422E1";
+
+fn testdata(path: &str) -> PathBuf {
+    Path::new(ROOT).join("testdata").join(path)
+}
+
+fn run(args: &[&str]) -> Value {
+    let output = Command::cargo_bin("dumpleak")
+        .unwrap()
+        .current_dir(ROOT)
+        .env_remove("_NT_SYMBOL_PATH")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "dumpleak {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn pdb_diff(extra: &[&str]) -> Value {
+    let mut args = vec!["diff", "testdata/pdb/before.dmp", "testdata/pdb/after.dmp"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn frames(report: &Value) -> Vec<String> {
+    report["stacks"][0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|frame| frame.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn status<'a>(report: &'a Value, module: &str) -> &'a Value {
+    report["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|status| status["module"] == module)
+        .unwrap_or_else(|| panic!("no symbol status for {module}: {report}"))
+}
+
+fn warnings(report: &Value) -> Vec<String> {
+    report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `symbolizer-expected.txt`: rva → frames (function, file, line) innermost first, as
+/// llvm-symbolizer printed them when the fixture was built.
+fn llvm_symbolizer_expected() -> BTreeMap<u64, Vec<(String, String, u32)>> {
+    let text = std::fs::read_to_string(testdata("pdb/symbolizer-expected.txt")).unwrap();
+    let mut expected: BTreeMap<u64, Vec<(String, String, u32)>> = BTreeMap::new();
+    let mut current = None;
+    let mut lines = text.lines().filter(|line| !line.starts_with('#'));
+    while let Some(line) = lines.next() {
+        if let Some(address) = line.strip_prefix("ADDRESS 0x") {
+            let rva = u64::from_str_radix(address, 16).unwrap();
+            expected.insert(rva, Vec::new());
+            current = Some(rva);
+        } else if let Some(rva) = current {
+            let location = lines.next().unwrap();
+            let mut parts = location.rsplitn(3, ':');
+            let _column = parts.next();
+            let line_number = parts.next().unwrap().parse().unwrap();
+            let file = parts.next().unwrap().to_string();
+            expected
+                .get_mut(&rva)
+                .unwrap()
+                .push((line.to_string(), file, line_number));
+        }
+    }
+    expected
+}
+
+#[test]
+fn pdb_frames_agree_with_llvm_symbolizer() {
+    let cache = tempfile::tempdir().unwrap();
+    let report = pdb_diff(&[
+        "--symbols",
+        "testdata/pdb",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
+    let expected = llvm_symbolizer_expected();
+    let details = report["stacks"][0]["frame_details"].as_array().unwrap();
+    // Return addresses are looked up at the call (address - 1), as debuggers do; the recorded
+    // llvm-symbolizer output holds both the return addresses and the call sites.
+    let mut checked = 0;
+    for detail in details {
+        let address = detail["address"].as_u64().unwrap();
+        if detail["module"] != "leakylib.dll" {
+            continue;
+        }
+        let rva = address - 0x1_8000_0000;
+        let call_site = &expected[&(rva - 1)];
+        let (outer_function, outer_file, outer_line) = call_site.last().unwrap();
+        assert_eq!(detail["symbol"], outer_function.as_str(), "{detail}");
+        assert_eq!(detail["origin"], "pdb");
+        assert_eq!(detail["source_line"]["file"], outer_file.as_str());
+        assert_eq!(detail["source_line"]["line"], *outer_line, "{detail}");
+        // The function is the same whether asked at the return address or the call site.
+        assert_eq!(expected[&rva].last().unwrap().0, *outer_function);
+        let inlined = detail["inlined"].as_array().unwrap();
+        assert_eq!(inlined.len(), call_site.len() - 1, "{detail}");
+        for (inline, (function, file, _)) in inlined.iter().zip(call_site) {
+            assert_eq!(inline["symbol"], function.as_str());
+            assert_eq!(inline["source_line"]["file"], file.as_str());
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+    assert_eq!(
+        frames(&report)[2..6],
+        [
+            // llvm-symbolizer 14 says line 54 for the inlined call; the line table and
+            // dump_syms say 53, the line of the call itself (testdata/README.md, section G).
+            "leakylib!acquire_slot (inline) [C:\\build\\leakylib\\leakylib.c @ 53]",
+            "leakylib!open_pool+0x2b [C:\\build\\leakylib\\leakylib.c @ 61]",
+            "leakylib!session_init+0x14 [C:\\build\\leakylib\\leakylib.c @ 69]",
+            "leakylib!LeakyOpenSession+0xd [C:\\build\\leakylib\\leakylib.c @ 76]",
+        ]
+    );
+    assert_eq!(report["stacks"][0]["blamed_module"], "leakylib.dll");
+    assert_eq!(report["stacks"][0]["blamed_version"], "1.4.2.0");
+    let leakylib = status(&report, "leakylib.dll");
+    assert_eq!(leakylib["origin"], "pdb");
+    assert_eq!(leakylib["mismatched"], false);
+    assert!(leakylib["file"].as_str().unwrap().ends_with("leakylib.pdb"));
+}
+
+#[test]
+fn second_run_is_served_from_the_symcache() {
+    let cache = tempfile::tempdir().unwrap();
+    let args = [
+        "--symbols",
+        "testdata/pdb",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+    ];
+    let first = pdb_diff(&args);
+    assert_eq!(status(&first, "leakylib.dll")["from_cache"], false);
+    let cached = cache
+        .path()
+        .join("symcache/leakylib.pdb")
+        .join(PDB_ID)
+        .join("pdb-v8.symcache");
+    assert!(cached.is_file(), "SymCache written to {}", cached.display());
+    let second = pdb_diff(&args);
+    assert_eq!(status(&second, "leakylib.dll")["from_cache"], true);
+    assert_eq!(frames(&first), frames(&second));
+}
+
+#[test]
+fn compressed_two_tier_and_pointer_stores() {
+    for store in [
+        "testdata/symstore",
+        "testdata/symstore-2tier",
+        "testdata/symstore-ptr",
+    ] {
+        let cache = tempfile::tempdir().unwrap();
+        let report = pdb_diff(&[
+            "--symbol-path",
+            store,
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ]);
+        assert_eq!(
+            frames(&report)[3],
+            "leakylib!open_pool+0x2b [C:\\build\\leakylib\\leakylib.c @ 61]",
+            "{store}"
+        );
+        assert_eq!(status(&report, "leakylib.dll")["origin"], "pdb", "{store}");
+    }
+}
+
+#[test]
+fn breakpad_symbols_are_used_when_there_is_no_pdb() {
+    let store = tempfile::tempdir().unwrap();
+    let dir = store.path().join("leakylib.sym").join(PDB_ID);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        testdata("symstore/leakylib.pdb")
+            .join(PDB_ID)
+            .join("leakylib.sym"),
+        dir.join("leakylib.sym"),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let report = pdb_diff(&[
+        "--symbols",
+        store.path().to_str().unwrap(),
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
+    assert_eq!(status(&report, "leakylib.dll")["origin"], "breakpad");
+    let frames = frames(&report);
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.starts_with("leakylib!session_init+0x14 [")),
+        "{frames:?}"
+    );
+    assert!(frames
+        .iter()
+        .any(|f| f.starts_with("leakylib!LeakyOpenSession+0xd [")));
+}
+
+/// A copy of pdb/after.dmp whose leakylib.dll CodeView GUID differs from the PDB's.
+fn dump_with_other_pdb_guid(dir: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(testdata("pdb/after.dmp")).unwrap();
+    let guid = [0xA7u8, 0x04, 0x57, 0x4F];
+    let at = bytes
+        .windows(8)
+        .position(|window| window[..4] == *b"RSDS" && window[4..8] == guid)
+        .expect("leakylib's RSDS record");
+    bytes[at + 8] ^= 0xff;
+    let path = dir.join("after-other-build.dmp");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn mismatched_pdb_is_refused_unless_allowed_and_then_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let after = dump_with_other_pdb_guid(dir.path());
+    let cache = tempfile::tempdir().unwrap();
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "diff",
+            "testdata/pdb/before.dmp",
+            after.to_str().unwrap(),
+            "--symbols",
+            "testdata/pdb",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let refused = run(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ne!(status(&refused, "leakylib.dll")["origin"], "pdb");
+    assert!(
+        warnings(&refused)
+            .iter()
+            .any(|w| w.contains("differs from the module's") && w.contains("--allow-mismatched")),
+        "{:?}",
+        warnings(&refused)
+    );
+    let allowed = run(&args(&["--allow-mismatched"])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let leakylib = status(&allowed, "leakylib.dll");
+    assert_eq!(leakylib["origin"], "pdb");
+    assert_eq!(leakylib["mismatched"], true);
+    assert!(warnings(&allowed)
+        .iter()
+        .any(|w| w.contains("do not match the module's identity")));
+    // A mismatched PDB is never written to the cache under the module's identity.
+    assert!(
+        !cache
+            .path()
+            .join("symcache/leakylib.pdb")
+            .join(PDB_ID)
+            .exists()
+            || !cache
+                .path()
+                .join("symcache/leakylib.pdb")
+                .join(PDB_ID)
+                .join("pdb-v8.symcache")
+                .exists()
+    );
+}
+
+#[test]
+fn export_tables_are_read_from_dump_memory() {
+    for after in [
+        "testdata/incident-fullmem/after.dmp",
+        "testdata/incident-fullmem/after-mem64.dmp",
+    ] {
+        let report = run(&["diff", "testdata/incident-fullmem/before.dmp", after]);
+        let all: Vec<String> = report["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|stack| stack["frames"].as_array().unwrap().clone())
+            .map(|f| f.as_str().unwrap().to_string())
+            .collect();
+        for frame in [
+            "MSMAPI32!SzGPrev+0x293",
+            "MSMAPI32!MAPIInitialize+0x21a",
+            "kernel32!CreateMutexA+0x65",
+            "ntdll!NtCreateMutant+0xc",
+        ] {
+            assert!(
+                all.iter().any(|f| f == frame),
+                "{after}: {frame} in {all:?}"
+            );
+        }
+        let msmapi = status(&report, "MSMAPI32.DLL");
+        assert_eq!(msmapi["origin"], "exports");
+        assert_eq!(msmapi["file"], "dump memory at 0x35f00000");
+    }
+}
+
+#[test]
+fn no_symbols_at_hand_leaves_frames_unnamed() {
+    let report = pdb_diff(&[]);
+    assert_eq!(frames(&report)[2], "leakylib+0x10bb");
+    assert_eq!(status(&report, "leakylib.dll")["origin"], "none");
+}
+
+#[test]
+fn crash_stack_is_symbolised_with_the_same_sources() {
+    let cache = tempfile::tempdir().unwrap();
+    let report = run(&[
+        "show",
+        "testdata/pdb/crash.dmp",
+        "--symbols",
+        "testdata/pdb",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
+    let crash = &report["crash"];
+    assert_eq!(crash["reason"], "EXCEPTION_ACCESS_VIOLATION_READ");
+    assert_eq!(crash["code"], "0xc0000005");
+    assert_eq!(crash["thread_id"], 0x1a2c);
+    assert_eq!(crash["faulting_module"], "leakylib.dll");
+    let top: Vec<Vec<String>> = crash["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|frame| {
+            frame["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    // Frame 0 is the exact instruction pointer, not a return address: line 52.
+    assert_eq!(
+        top[0],
+        [
+            "leakylib!acquire_slot (inline) [C:\\build\\leakylib\\leakylib.c @ 52]",
+            "leakylib!open_pool+0xc [C:\\build\\leakylib\\leakylib.c @ 61]"
+        ]
+    );
+    assert_eq!(crash["frames"][0]["trust"], "context");
+    assert!(top[1][0].starts_with("leakylib!session_init+0x14 "));
+    assert!(top[2][0].starts_with("leakylib!LeakyOpenSession+0xd "));
+    assert_eq!(top[3][0], "Widget+0x1e2f7");
+
+    let text = String::from_utf8(
+        Command::cargo_bin("dumpleak")
+            .unwrap()
+            .current_dir(ROOT)
+            .env_remove("_NT_SYMBOL_PATH")
+            .args(["show", "testdata/pdb/crash.dmp"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("Crash: EXCEPTION_ACCESS_VIOLATION_READ (0xc0000005)"),
+        "{text}"
+    );
+    assert!(text.contains("00 leakylib+0x109c  (context)"), "{text}");
+}
+
+/// A symbol server on 127.0.0.1 serving `root` as a store; counts requests per path.
+struct Server {
+    url: String,
+    requests: Arc<AtomicUsize>,
+}
+
+fn serve(root: PathBuf, garbage: bool) -> Server {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&requests);
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let relative = request.url().trim_start_matches('/').to_string();
+            let path = root.join(&relative);
+            let response = if garbage {
+                tiny_http::Response::from_data(b"<html>not a symbol file</html>".to_vec())
+            } else if let Ok(mut file) = std::fs::File::open(&path) {
+                let mut data = Vec::new();
+                file.read_to_end(&mut data).unwrap();
+                tiny_http::Response::from_data(data)
+            } else {
+                tiny_http::Response::from_data(Vec::new()).with_status_code(404)
+            };
+            let _ = request.respond(response);
+        }
+    });
+    Server { url, requests }
+}
+
+#[test]
+fn symbols_are_downloaded_from_a_server_once() {
+    let server = serve(testdata("symstore"), false);
+    let cache = tempfile::tempdir().unwrap();
+    let path = format!("srv*{}*{}", cache.path().display(), server.url);
+    let first = pdb_diff(&["--symbol-path", &path]);
+    assert_eq!(status(&first, "leakylib.dll")["origin"], "pdb");
+    assert_eq!(
+        frames(&first)[4],
+        "leakylib!session_init+0x14 [C:\\build\\leakylib\\leakylib.c @ 69]"
+    );
+    assert!(server.requests.load(Ordering::SeqCst) > 0);
+    // The compressed PDB was downloaded and unpacked into the cache's store layout.
+    assert!(cache
+        .path()
+        .join("leakylib.pdb")
+        .join(PDB_ID)
+        .join("leakylib.pdb")
+        .is_file());
+    let before_second = server.requests.load(Ordering::SeqCst);
+    let second = pdb_diff(&["--symbol-path", &path]);
+    assert_eq!(frames(&first), frames(&second));
+    assert_eq!(status(&second, "leakylib.dll")["from_cache"], true);
+    // Only modules without symbols anywhere may ask again; leakylib is served locally.
+    let asked_again = server.requests.load(Ordering::SeqCst) - before_second;
+    assert!(asked_again <= before_second, "{asked_again} new requests");
+}
+
+#[test]
+fn a_server_that_is_down_or_returns_garbage_is_a_warning() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let garbage = serve(testdata("symstore"), true);
+    for url in [down, garbage.url.clone()] {
+        let cache = tempfile::tempdir().unwrap();
+        let path = format!("srv*{}*{url}", cache.path().display());
+        let report = pdb_diff(&["--symbol-path", &path]);
+        assert_eq!(frames(&report)[2], "leakylib+0x10bb", "{url}");
+        assert!(
+            warnings(&report)
+                .iter()
+                .any(|w| w.starts_with("symbols for leakylib.dll: ") && w.contains(&url)),
+            "{url}: {:?}",
+            warnings(&report)
+        );
+    }
+}
+
+#[test]
+fn offline_never_asks_the_server() {
+    let server = serve(testdata("symstore"), false);
+    let cache = tempfile::tempdir().unwrap();
+    let path = format!("srv*{}*{}", cache.path().display(), server.url);
+    let report = pdb_diff(&["--symbol-path", &path, "--offline"]);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+    assert_eq!(frames(&report)[2], "leakylib+0x10bb");
+    assert!(warnings(&report).iter().any(|w| w.contains("offline")));
+}
+
+#[test]
+fn nt_symbol_path_is_used_when_no_option_is_given() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("dumpleak")
+        .unwrap()
+        .current_dir(ROOT)
+        .env("_NT_SYMBOL_PATH", "testdata/symstore")
+        .args([
+            "diff",
+            "testdata/pdb/before.dmp",
+            "testdata/pdb/after.dmp",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status(&report, "leakylib.dll")["origin"], "pdb");
+}
