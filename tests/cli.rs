@@ -10,8 +10,15 @@ fn testdata(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// The binary with no symbol path from the environment and a per-user cache of its own.
 fn dumpleak() -> Command {
-    Command::cargo_bin("dumpleak").expect("binary built")
+    let home = tempfile::tempdir().unwrap().keep();
+    let mut command = Command::cargo_bin("dumpleak").expect("binary built");
+    command
+        .env_remove("_NT_SYMBOL_PATH")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("HOME", &home);
+    command
 }
 
 /// Runs dumpleak with `args` and parses its JSON report; the command must succeed.

@@ -17,11 +17,20 @@ fn testdata(path: &str) -> PathBuf {
     Path::new(ROOT).join("testdata").join(path)
 }
 
-fn run(args: &[&str]) -> Value {
-    let output = Command::cargo_bin("dumpleak")
-        .unwrap()
+/// The per-user cache of each run is a fresh directory, so no run sees another's SymCaches.
+fn isolated() -> Command {
+    let home = tempfile::tempdir().unwrap().keep();
+    let mut command = Command::cargo_bin("dumpleak").unwrap();
+    command
         .current_dir(ROOT)
         .env_remove("_NT_SYMBOL_PATH")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("HOME", &home);
+    command
+}
+
+fn run(args: &[&str]) -> Value {
+    let output = isolated()
         .args(args)
         .args(["--format", "json"])
         .output()
@@ -375,10 +384,7 @@ fn crash_stack_is_symbolised_with_the_same_sources() {
     assert_eq!(top[3][0], "Widget+0x1e2f7");
 
     let text = String::from_utf8(
-        Command::cargo_bin("dumpleak")
-            .unwrap()
-            .current_dir(ROOT)
-            .env_remove("_NT_SYMBOL_PATH")
+        isolated()
             .args(["show", "testdata/pdb/crash.dmp"])
             .output()
             .unwrap()
@@ -428,8 +434,11 @@ fn symbols_are_downloaded_from_a_server_once() {
     let server = serve(testdata("symstore"), false);
     let cache = tempfile::tempdir().unwrap();
     let path = format!("srv*{}*{}", cache.path().display(), server.url);
-    let first = pdb_diff(&["--symbol-path", &path]);
+    let symcaches = tempfile::tempdir().unwrap();
+    let symcaches = symcaches.path().to_str().unwrap();
+    let first = pdb_diff(&["--symbol-path", &path, "--cache-dir", symcaches]);
     assert_eq!(status(&first, "leakylib.dll")["origin"], "pdb");
+    assert_eq!(status(&first, "leakylib.dll")["from_cache"], false);
     assert_eq!(
         frames(&first)[4],
         "leakylib!session_init+0x14 [C:\\build\\leakylib\\leakylib.c @ 69]"
@@ -443,7 +452,7 @@ fn symbols_are_downloaded_from_a_server_once() {
         .join("leakylib.pdb")
         .is_file());
     let before_second = server.requests.load(Ordering::SeqCst);
-    let second = pdb_diff(&["--symbol-path", &path]);
+    let second = pdb_diff(&["--symbol-path", &path, "--cache-dir", symcaches]);
     assert_eq!(frames(&first), frames(&second));
     assert_eq!(status(&second, "leakylib.dll")["from_cache"], true);
     // Only modules without symbols anywhere may ask again; leakylib is served locally.
@@ -486,9 +495,7 @@ fn offline_never_asks_the_server() {
 #[test]
 fn nt_symbol_path_is_used_when_no_option_is_given() {
     let cache = tempfile::tempdir().unwrap();
-    let output = Command::cargo_bin("dumpleak")
-        .unwrap()
-        .current_dir(ROOT)
+    let output = isolated()
         .env("_NT_SYMBOL_PATH", "testdata/symstore")
         .args([
             "diff",

@@ -120,7 +120,7 @@ pub struct Locator {
     path: SymbolPath,
     options: LocatorOptions,
     agent: ureq::Agent,
-    /// (server URL, name, id) the server did not have.
+    /// (server URL, name, id) the server did not have or served unusable.
     misses: Mutex<HashSet<(String, String, String)>>,
     /// Servers that could not be reached, with why.
     unreachable: Mutex<Vec<(String, String)>>,
@@ -209,45 +209,51 @@ impl Locator {
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
         if let Some(cache) = cache {
-            let origin = format!("{} (cache of {})", cache.display(), dir.display());
-            if let Some(found) = self.from_local(key, cache, false, &origin, cache, None, notes) {
+            let origin = |_: &str| format!("{} (cache of {})", cache.display(), dir.display());
+            if let Some(found) =
+                self.search_local(key, cache, false, origin, Keep::Expanded(cache), notes)
+            {
                 return Some(found);
             }
         }
-        let expand_to = cache.map_or_else(|| self.default_cache(), Path::to_path_buf);
-        let origin = dir.display().to_string();
-        self.from_local(key, dir, flat, &origin, &expand_to, cache, notes)
+        let origin = |layout: &str| format!("{} ({layout})", dir.display());
+        match cache {
+            Some(cache) => self.search_local(key, dir, flat, origin, Keep::Copied(cache), notes),
+            None => {
+                let cache = self.default_cache();
+                self.search_local(key, dir, flat, origin, Keep::Expanded(&cache), notes)
+            }
+        }
     }
 
-    /// Looks in `dir`; a compressed hit is expanded into `expand_to`, a plain one copied into
-    /// `copy_to` when given (both in store layout).
-    #[allow(clippy::too_many_arguments)]
-    fn from_local(
+    /// Looks in `dir`; `keep` says which hits go into the cache. `origin` describes a hit from
+    /// its layout.
+    fn search_local(
         &self,
         key: &FileKey,
         dir: &Path,
         flat: bool,
-        origin: &str,
-        expand_to: &Path,
-        copy_to: Option<&Path>,
+        origin: impl Fn(&str) -> String,
+        keep: Keep,
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
+        let (Keep::Expanded(cache) | Keep::Copied(cache)) = keep;
         let StoreHit {
             path,
             compressed,
             layout,
         } = store::lookup(dir, key, flat, notes)?;
         if compressed {
-            let target = self.expand_into_cache(key, &path, expand_to, notes)?;
+            let target = self.expand_into_cache(key, &path, cache, notes)?;
             return Some(LocatedFile {
                 path: target,
-                origin: format!("{origin} ({layout}, compressed)"),
+                origin: origin(&format!("{layout}, compressed")),
             });
         }
-        let origin = format!("{origin} ({layout})");
-        let Some(cache) = copy_to else {
+        let origin = origin(layout);
+        if let Keep::Expanded(_) = keep {
             return Some(LocatedFile { path, origin });
-        };
+        }
         match copy_into_cache(key, &path, cache) {
             Ok(copy) => Some(LocatedFile {
                 path: copy,
@@ -293,8 +299,8 @@ impl Locator {
         url: &str,
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
-        let origin = format!("{} (cache of {url})", cache.display());
-        self.from_local(key, cache, false, &origin, cache, None, notes)
+        let origin = |_: &str| format!("{} (cache of {url})", cache.display());
+        self.search_local(key, cache, false, origin, Keep::Expanded(cache), notes)
     }
 
     /// The server's cache, then `URL/name/ID/name`, `…/name_` and `…/file.ptr`.
@@ -400,10 +406,10 @@ impl Locator {
                 if unreachable {
                     lock(&self.unreachable).push((server.to_string(), note.clone()));
                     notes.push(format!(
-                        "symbol server {server} could not be reached: {note}"
+                        "symbol server {server} could not be reached ({note})"
                     ));
                 } else {
-                    notes.push(format!("symbol server {server}: {note}"));
+                    notes.push(format!("symbol server request {note}"));
                 }
                 Err(())
             }
@@ -435,6 +441,15 @@ impl Locator {
         };
         result.map_err(|note| notes.push(note)).ok()
     }
+}
+
+/// Which files found in a directory are put into a cache (in store layout).
+#[derive(Clone, Copy)]
+enum Keep<'a> {
+    /// Only compressed files, expanded.
+    Expanded(&'a Path),
+    /// Every file (`cache*DIR`, `srv*CACHE*STORE`).
+    Copied(&'a Path),
 }
 
 /// A downloaded body in a temporary file (deleted unless persisted).
@@ -476,7 +491,8 @@ fn follow_remote_pointer(ptr: &Path, url: &str, notes: &mut Vec<String>) -> Opti
 enum Magic {
     /// A cabinet (`MSCF`).
     Cab,
-    /// A PDB (MSF 7.00 or 2.00), a PE image (`MZ`) or a Breakpad file (`MODULE `).
+    /// A PDB (MSF 7.00 or 2.00, or a portable PDB), a PE image (`MZ`) or a Breakpad file
+    /// (`MODULE `).
     Symbols,
     /// Anything else, with its first bytes.
     Garbage(Vec<u8>),
@@ -488,7 +504,7 @@ const PDB2_MAGIC: &[u8] = b"Microsoft C/C++ program database 2.00\r\n\x1aJG\0\0"
 fn sniff(path: &Path) -> std::io::Result<Magic> {
     let mut start = Vec::new();
     fs::File::open(path)?.take(64).read_to_end(&mut start)?;
-    let symbols = [PDB7_MAGIC, PDB2_MAGIC, b"MZ", b"MODULE "]
+    let symbols = [PDB7_MAGIC, PDB2_MAGIC, b"BSJB", b"MZ", b"MODULE "]
         .iter()
         .any(|magic| start.starts_with(magic));
     Ok(if symbols {
@@ -619,7 +635,10 @@ fn check_component(text: &str) -> Result<(), String> {
             "{c:?} is not allowed (path separator, drive or wildcard)"
         ));
     }
-    if text.contains("..") || text.chars().all(|c| c == '.') {
+    if text.chars().all(|c| c == '.') {
+        return Err("dots only (names a directory)".to_string());
+    }
+    if text.contains("..") {
         return Err("\"..\" could leave the directory".to_string());
     }
     let stem = text.split('.').next().unwrap_or(text).trim_end();
