@@ -15,13 +15,13 @@ cargo build --release --example symbolize -q
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$N" > "$work/rva.txt" <<'PY'
+python3 - "$N" "$work" <<'PY'
 import sys
-n = int(sys.argv[1])
-for i in range(n):
-    print(hex(0x1001 + (i * 7) % 0xf2))
+n, work = int(sys.argv[1]), sys.argv[2]
+rvas = [0x1001 + (i * 7) % 0xf2 for i in range(n)]
+open(f"{work}/rva.txt", "w").write("".join(f"{hex(r)}\n" for r in rvas))
+open(f"{work}/abs.txt", "w").write("".join(f"{hex(r + 0x180000000)}\n" for r in rvas))
 PY
-awk '{ printf "0x%x\n", strtonum($1) + 0x180000000 }' "$work/rva.txt" > "$work/abs.txt"
 
 # Warm dumpleak's cache once.
 echo 0x180001064 | target/release/examples/symbolize testdata/pdb/after.dmp testdata/pdb "$work/cache" >/dev/null
