@@ -15,8 +15,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The file is not a minidump, or its header or stream directory is unusable.
-    #[error("{path}: not a usable minidump: {reason}")]
+    /// The file is not an input dumpleak reads, or a minidump whose header or stream directory
+    /// is unusable.
+    #[error("{path}: {reason}")]
     NotMinidump {
         /// The file.
         path: PathBuf,

@@ -45,14 +45,34 @@ use snapshot::Snapshot;
 use std::path::Path;
 use symbols::Symbolizer;
 
-/// Loads both dumps (in parallel), checks they hold handle data, and builds the diff report.
+/// Loads both inputs (in parallel), checks they hold handle data, and builds the diff report.
 pub fn diff_files(
     before: &Path,
     after: &Path,
     symbolizer: &Symbolizer,
     options: &DiffOptions,
 ) -> Result<DiffReport> {
-    let (before, after) = rayon::join(|| snapshot::load(before), || snapshot::load(after));
+    diff_files_with(
+        before,
+        after,
+        &snapshot::LoadOptions::default(),
+        symbolizer,
+        options,
+    )
+}
+
+/// [`diff_files`] with choices for multi-snapshot inputs (`--pid`, `--block`).
+pub fn diff_files_with(
+    before: &Path,
+    after: &Path,
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &DiffOptions,
+) -> Result<DiffReport> {
+    let (before, after) = rayon::join(
+        || snapshot::load_with(before, load),
+        || snapshot::load_with(after, load),
+    );
     let (before, after) = (require_handles(before?)?, require_handles(after?)?);
     Ok(diff_snapshots(&before, &after, symbolizer, options))
 }
@@ -67,6 +87,37 @@ pub fn diff_snapshots(
     let handles = analysis::compare_handles(before, after);
     let symbols = symbolizer.resolve(after, handles.addresses());
     analysis::build_report(before, after, &handles, &symbols, options)
+}
+
+/// What `dumpleak show` reports: a summary, or for a debugger log whose `!htrace -diff`
+/// block is a diff by itself, the diff report.
+#[derive(Debug, Clone)]
+pub enum ShowOutcome {
+    /// One snapshot at a glance.
+    Summary(Box<analysis::ShowReport>),
+    /// The outstanding handles of a log's `!htrace -diff`.
+    Diff(Box<DiffReport>),
+}
+
+/// Shows one input: a log with an `!htrace -diff` block gives its diff report, anything else
+/// the summary.
+pub fn show_input(
+    snapshot: &Snapshot,
+    symbolizer: &Symbolizer,
+    options: &DiffOptions,
+    crash_frames: usize,
+) -> ShowOutcome {
+    match analysis::log_diff_sides(snapshot) {
+        Some((before, after)) => ShowOutcome::Diff(Box::new(diff_snapshots(
+            &before, &after, symbolizer, options,
+        ))),
+        None => ShowOutcome::Summary(Box::new(show_snapshot(
+            snapshot,
+            symbolizer,
+            &options.attribution,
+            crash_frames,
+        ))),
+    }
 }
 
 /// Summarises one snapshot, walking its crashing thread (when it has one) with `symbolizer`.
@@ -88,7 +139,7 @@ pub fn show_snapshot(
 
 /// Fails with a capture hint when the snapshot has no handle table.
 pub fn require_handles(snapshot: Snapshot) -> Result<Snapshot> {
-    if snapshot.handles.is_some() {
+    if snapshot.has_handle_data() {
         return Ok(snapshot);
     }
     Err(Error::MissingData {

@@ -94,6 +94,26 @@ impl SymbolArgs {
 }
 
 #[derive(Args)]
+struct InputArgs {
+    /// With handle.exe output listing several processes: the process to take.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+    /// With a debugger log: the !htrace block to take, 0-based in the order of the log
+    /// [default: the last `!htrace -diff`, else the last block].
+    #[arg(long, value_name = "N")]
+    block: Option<usize>,
+}
+
+impl InputArgs {
+    fn options(&self) -> snapshot::LoadOptions {
+        snapshot::LoadOptions {
+            pid: self.pid,
+            block: self.block,
+        }
+    }
+}
+
+#[derive(Args)]
 struct AttributionArgs {
     /// Treat NAME as a system module too (never blamed; e.g. a runtime you trust). Repeatable.
     #[arg(long, value_name = "NAME")]
@@ -123,6 +143,12 @@ struct ShowArgs {
     /// How many frames of the crashing thread to show (dumps with an exception).
     #[arg(long, value_name = "N", default_value_t = 12)]
     crash_frames: usize,
+    /// With a debugger log whose !htrace -diff is shown: report on module NAME even when no
+    /// outstanding stack mentions it. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    suspect: Vec<String>,
+    #[command(flatten)]
+    input: InputArgs,
     #[command(flatten)]
     symbols: SymbolArgs,
     #[command(flatten)]
@@ -144,6 +170,8 @@ struct DiffArgs {
     /// Exit with status 3 when the total handle count grew by more than N (for CI pipelines).
     #[arg(long, value_name = "N")]
     fail_on_growth: Option<i64>,
+    #[command(flatten)]
+    input: InputArgs,
     #[command(flatten)]
     symbols: SymbolArgs,
     #[command(flatten)]
@@ -172,16 +200,22 @@ fn main() -> ExitCode {
 
 fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
     refuse_overwriting_inputs(&args.output.output, &[&args.dump])?;
-    let snapshot = snapshot::load(&args.dump)?;
+    let snapshot = snapshot::load_with(&args.dump, &args.input.options())?;
     let symbolizer = args.symbols.symbolizer()?;
-    let report = dumpleak::show_snapshot(
-        &snapshot,
-        &symbolizer,
-        &args.attribution.attribution(),
-        args.crash_frames,
-    );
-    let document = report::show_document(&report, args.modules);
-    emit(&report, &document, &args.output, "types")?;
+    let options = DiffOptions {
+        attribution: args.attribution.attribution(),
+        suspects: args.suspect.clone(),
+    };
+    match dumpleak::show_input(&snapshot, &symbolizer, &options, args.crash_frames) {
+        dumpleak::ShowOutcome::Summary(report) => {
+            let document = report::show_document(&report, args.modules);
+            emit(&report, &document, &args.output, "types")?;
+        }
+        dumpleak::ShowOutcome::Diff(report) => {
+            let document = report::diff_document(&report);
+            emit(&report, &document, &args.output, "handles")?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -192,7 +226,13 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
         attribution: args.attribution.attribution(),
         suspects: args.suspect.clone(),
     };
-    let report = dumpleak::diff_files(&args.before, &args.after, &symbolizer, &options)?;
+    let report = dumpleak::diff_files_with(
+        &args.before,
+        &args.after,
+        &args.input.options(),
+        &symbolizer,
+        &options,
+    )?;
     let document = report::diff_document(&report);
     emit(&report, &document, &args.output, "handles")?;
     match args.fail_on_growth {

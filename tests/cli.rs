@@ -242,7 +242,9 @@ fn table_output_reads_like_a_bug_report() {
     assert!(text.contains("MSMAPI32!SzGPrev+0x293"));
     assert!(text.contains("kernel32!CreateMutexA+0x65"));
     assert!(text.contains("MapiHelper.dll 2.4.1.7: in 0 of 3 outstanding stacks"));
-    assert!(text.contains("Growth   +9 handles (9 new, 0 closed) in 30m"));
+    assert!(text.contains(
+        "Growth   +9 handles (9 new: 6 to new objects, 3 more handles to objects already open; 0 closed) in 30m"
+    ));
     let mutant_row = text
         .lines()
         .find(|line| line.contains(" Mutant ") && line.contains("+6"))
@@ -416,7 +418,7 @@ fn bad_inputs_exit_1_naming_the_file() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("garbage.dmp"))
-        .stderr(predicates::str::contains("unrecognised input"));
+        .stderr(predicates::str::contains("unrecognised text input"));
     dumpleak()
         .args(["show", dir.path().join("missing.dmp").to_str().unwrap()])
         .assert()
@@ -494,7 +496,7 @@ fn csv_and_markdown_render_the_same_report() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "Change,Handle,Type,Name,Stack,Blamed module,Version,Trace"
+        "Change,Handle,Type,Name,Same object as,Stack,Blamed module,Version,Trace"
     );
     assert_eq!(lines.len(), 10);
     assert!(lines[1..]

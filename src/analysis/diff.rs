@@ -2,7 +2,9 @@
 //! allocation stacks of the new ones grouped and attributed to modules.
 
 use super::attribution::Attribution;
-use crate::snapshot::{Handle, Operation, Snapshot, TraceOrder, TraceRecord, TRACE_HINT};
+use crate::snapshot::{
+    Handle, InputFormat, Operation, Snapshot, TraceOrder, TraceRecord, TRACE_HINT,
+};
 use crate::symbols::{Frame, ModuleSymbolStatus, SymbolOrigin, SymbolTable};
 use crate::time::{duration, iso8601};
 use serde::Serialize;
@@ -94,8 +96,11 @@ fn newest_records(records: &[TraceRecord]) -> HashMap<u64, &TraceRecord> {
 /// for another object counts as one closed and one new handle.
 pub fn compare_handles(before: &Snapshot, after: &Snapshot) -> HandleDiff {
     let empty = Vec::new();
-    let before_handles = before.handles.as_ref().unwrap_or(&empty);
-    let after_handles = after.handles.as_ref().unwrap_or(&empty);
+    let (before_handles, after_handles) = match (&before.handles, &after.handles) {
+        (Some(before), Some(after)) => (before, after),
+        // A summary on either side: no handle list to compare.
+        _ => (&empty, &empty),
+    };
     let newest = after
         .trace
         .as_ref()
@@ -206,8 +211,14 @@ pub struct HandleChange {
     /// Object type.
     #[serde(rename = "type")]
     pub type_name: String,
+    /// The type was inferred from the creating API (debugger logs that do not print types).
+    pub type_inferred: bool,
     /// Object name, `null` for unnamed objects.
     pub name: Option<String>,
+    /// For a new handle to a named object that another handle in the after dump already
+    /// refers to: that handle (the object's lowest handle value). Such a handle is a duplicate,
+    /// not a new object.
+    pub same_object_as: Option<String>,
     /// Granted access mask in hex.
     pub granted_access: String,
     /// Handles to the object, as the dump counts them.
@@ -348,6 +359,8 @@ pub struct DiffReport {
     pub new_handles: Vec<HandleChange>,
     /// Handles in before and not in after.
     pub closed_handles: Vec<HandleChange>,
+    /// New handles that are not further handles to an object another handle refers to.
+    pub new_objects: usize,
     /// Named objects with several handles, at least one of them new.
     pub duplicates: Vec<DuplicateGroup>,
     /// New handles grouped by allocation stack, largest group first.
@@ -533,6 +546,34 @@ pub fn build_report(
             }
         })
         .collect();
+    let mut new_handles = new_handles;
+    let mut first_handle_of_object: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for handle in after.handles.iter().flatten() {
+        if let Some(name) = handle
+            .object_name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+        {
+            let first = first_handle_of_object
+                .entry((handle.type_label(), name))
+                .or_insert(handle.value);
+            *first = (*first).min(handle.value);
+        }
+    }
+    for change in &mut new_handles {
+        if let Some(name) = change.name.as_deref() {
+            if let Some(first) = first_handle_of_object.get(&(change.type_name.as_str(), name)) {
+                let first = hex(*first);
+                if first != change.handle {
+                    change.same_object_as = Some(first);
+                }
+            }
+        }
+    }
+    let new_objects = new_handles
+        .iter()
+        .filter(|change| change.same_object_as.is_none())
+        .count();
     let closed_handles = handles.closed.iter().map(handle_change).collect();
 
     warnings.extend(trace_warnings(before, after, &trace, handles.new.len()));
@@ -556,6 +597,7 @@ pub fn build_report(
         duplicates: duplicate_groups(after, handles),
         new_handles,
         closed_handles,
+        new_objects,
         stacks,
         modules,
         suspects,
@@ -574,6 +616,8 @@ fn handle_change(handle: &Handle) -> HandleChange {
     HandleChange {
         handle: hex(handle.value),
         type_name: handle.type_label().to_string(),
+        type_inferred: handle.type_inferred,
+        same_object_as: None,
         name: handle.object_name.clone(),
         granted_access: format!("{:#x}", handle.granted_access),
         object_handle_count: handle.handle_count,
@@ -587,11 +631,11 @@ fn handle_change(handle: &Handle) -> HandleChange {
 
 fn type_deltas(before: &Snapshot, after: &Snapshot) -> Vec<TypeDelta> {
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for handle in before.handles.iter().flatten() {
-        counts.entry(handle.type_label().to_string()).or_default().0 += 1;
+    for (type_name, count) in before.counts_by_type() {
+        counts.entry(type_name).or_default().0 += count;
     }
-    for handle in after.handles.iter().flatten() {
-        counts.entry(handle.type_label().to_string()).or_default().1 += 1;
+    for (type_name, count) in after.counts_by_type() {
+        counts.entry(type_name).or_default().1 += count;
     }
     let mut deltas: Vec<TypeDelta> = counts
         .into_iter()
@@ -699,6 +743,14 @@ fn suspect_row(
 
 fn consistency_warnings(before: &Snapshot, after: &Snapshot) -> Vec<String> {
     let mut warnings = Vec::new();
+    for snapshot in [before, after] {
+        if snapshot.handles.is_none() && snapshot.type_counts.is_some() {
+            warnings.push(format!(
+                "{} is a type summary without a handle list: only per-type counts are compared, new and closed handles cannot be named",
+                snapshot.file_name()
+            ));
+        }
+    }
     let (a, b) = (&before.process, &after.process);
     let pid_differs = matches!((a.pid, b.pid), (Some(x), Some(y)) if x != y);
     let start_differs = matches!((a.started_at, b.started_at), (Some(x), Some(y)) if x != y);
@@ -748,6 +800,10 @@ fn trace_warnings(
         return warnings;
     }
     match &after.trace {
+        None if after.input != InputFormat::Minidump => warnings.push(format!(
+            "no allocation stacks: {} holds no !htrace records; {TRACE_HINT}",
+            after.file_name()
+        )),
         None => warnings.push(format!(
             "no allocation stacks: {} has no handle-trace records (HandleOperationListStream); {TRACE_HINT}",
             after.file_name()

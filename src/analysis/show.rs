@@ -5,7 +5,7 @@ use super::diff::{DumpSummary, SCHEMA_VERSION};
 use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
 use crate::symbols::{CrashStack, ModuleSymbolStatus};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Handles of one type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,11 +108,8 @@ pub fn show(
             warnings.push(format!("symbols for {}: {note}", status.module));
         }
     }
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for handle in snapshot.handles.iter().flatten() {
-        *counts.entry(handle.type_label().to_string()).or_default() += 1;
-    }
-    let mut by_type: Vec<TypeCount> = counts
+    let mut by_type: Vec<TypeCount> = snapshot
+        .counts_by_type()
         .into_iter()
         .map(|(type_name, count)| TypeCount { type_name, count })
         .collect();
@@ -122,7 +119,7 @@ pub fn show(
             .then_with(|| a.type_name.cmp(&b.type_name))
     });
 
-    if snapshot.handles.is_none() {
+    if !snapshot.has_handle_data() {
         warnings.push(format!(
             "no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"
         ));
@@ -197,7 +194,7 @@ pub fn show(
         dump: DumpSummary::of(snapshot),
         process_path: snapshot.process.image_path.clone(),
         dump_flags: format!("{:#x}", snapshot.dump_flags),
-        handle_data: snapshot.handles.is_some(),
+        handle_data: snapshot.has_handle_data(),
         by_type,
         trace,
         modules,

@@ -179,6 +179,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
             "Handle",
             "Type",
             "Name",
+            "Same object as",
             "Stack",
             "Blamed module",
             "Version",
@@ -208,8 +209,13 @@ fn handle_row(change: &str, handle: &HandleChange) -> Vec<String> {
     vec![
         change.to_string(),
         handle.handle.clone(),
-        handle.type_name.clone(),
+        if handle.type_inferred {
+            format!("{} (inferred)", handle.type_name)
+        } else {
+            handle.type_name.clone()
+        },
         handle.name.clone().unwrap_or_default(),
+        handle.same_object_as.clone().unwrap_or_default(),
         handle
             .stack_id
             .map(|id| format!("#{id}"))
@@ -283,12 +289,24 @@ fn dump_line(dump: &DumpSummary) -> String {
 }
 
 fn growth_line(report: &DiffReport) -> String {
-    let mut line = format!(
-        "{} handles ({} new, {} closed)",
-        signed(report.total_delta),
-        report.new_handles.len(),
-        report.closed_handles.len()
-    );
+    let duplicates = report.new_handles.len() - report.new_objects;
+    let mut line = if duplicates > 0 {
+        format!(
+            "{} handles ({} new: {} to new objects, {} more handles to objects already open; {} closed)",
+            signed(report.total_delta),
+            report.new_handles.len(),
+            report.new_objects,
+            duplicates,
+            report.closed_handles.len()
+        )
+    } else {
+        format!(
+            "{} handles ({} new, {} closed)",
+            signed(report.total_delta),
+            report.new_handles.len(),
+            report.closed_handles.len()
+        )
+    };
     if let Some(seconds) = report.elapsed_seconds.filter(|seconds| *seconds > 0) {
         line.push_str(&format!(" in {}", duration(seconds as u64)));
     }

@@ -112,6 +112,7 @@ pub(crate) fn parse(
             handle_count: field(24),
             pointer_count: field(28),
             object_info,
+            type_inferred: false,
         });
     }
 

@@ -158,6 +158,7 @@ mod tests {
             handle_count: 1,
             pointer_count: 1,
             object_info: Vec::new(),
+            type_inferred: false,
         }
     }
 

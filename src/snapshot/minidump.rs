@@ -52,7 +52,7 @@ fn load_from(path: &Path, file: Arc<DumpBytes>) -> Result<Snapshot> {
     let bytes = file.as_slice();
     let not_minidump = |reason: String| Error::NotMinidump {
         path: path.to_path_buf(),
-        reason,
+        reason: format!("not a usable minidump: {reason}"),
     };
     if bytes.len() < 4 || &bytes[..4] != MINIDUMP_SIGNATURE {
         return Err(not_minidump(format!(
@@ -134,6 +134,7 @@ fn load_from(path: &Path, file: Arc<DumpBytes>) -> Result<Snapshot> {
             Some(HandleTrace {
                 records: parsed.records,
                 order,
+                diff_block: false,
             })
         }
         None => None,
@@ -195,6 +196,9 @@ fn load_from(path: &Path, file: Arc<DumpBytes>) -> Result<Snapshot> {
 
     Ok(Snapshot {
         source: path.to_path_buf(),
+        input: super::InputFormat::Minidump,
+        type_counts: None,
+        frame_text: Default::default(),
         process,
         captured_at: Some(u64::from(dump.header.time_date_stamp)),
         dump_flags: dump.header.flags,

@@ -18,29 +18,128 @@ use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::Path;
 
-/// Loads a snapshot from `path`, recognising the kind of input by its first bytes.
+/// Largest text input read (debugger logs, handle.exe listings).
+pub const MAX_TEXT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Choices for inputs that hold more than one snapshot.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// The process to take from a handle.exe listing of several processes.
+    pub pid: Option<u32>,
+    /// The `!htrace` block to take from a debugger log (0-based; default: the last `-diff`).
+    pub block: Option<usize>,
+}
+
+/// Loads a snapshot from `path`, recognising the kind of input by its content.
 pub fn load(path: &Path) -> Result<Snapshot> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// Loads a snapshot from `path` with `options`: a minidump (by its signature), a WinDbg/cdb
+/// log or Sysinternals handle.exe output (by their text).
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot> {
+    let io_error = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
     let mut head = [0u8; 4];
-    let read = std::fs::File::open(path)
-        .and_then(|mut file| file.read(&mut head))
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let read = file.read(&mut head).map_err(io_error)?;
     if read == 4 && &head == self::minidump::MINIDUMP_SIGNATURE {
         return load_minidump(path);
     }
-    Err(Error::NotMinidump {
+    let size = file.metadata().map_err(io_error)?.len();
+    if size > MAX_TEXT_BYTES {
+        return Err(Error::NotMinidump {
+            path: path.to_path_buf(),
+            reason: format!(
+                "not a minidump, and at {size} bytes too large for a text input (at most {MAX_TEXT_BYTES})"
+            ),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io_error)?;
+    load_text(path, &bytes, options)
+}
+
+/// Reads a debugger log or handle.exe output from `bytes`; `path` names it in messages.
+pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Snapshot> {
+    let unrecognised = |reason: String| Error::NotMinidump {
         path: path.to_path_buf(),
-        reason: format!(
-            "unrecognised input (first bytes {:02x?}); supported: Windows minidumps (MDMP)",
-            &head[..read]
-        ),
-    })
+        reason,
+    };
+    match text::parse_bytes(bytes) {
+        Err(unknown) => Err(unrecognised(unknown.to_string())),
+        Ok(text::TextInput::Windbg(log)) => {
+            if let Some(block) = options.block {
+                if block >= log.htrace_blocks.len() {
+                    return Err(Error::Usage(format!(
+                        "{}: --block {block}: the log has {} !htrace blocks (0-based)",
+                        path.display(),
+                        log.htrace_blocks.len()
+                    )));
+                }
+            }
+            Ok(log.to_snapshot(path, options.block))
+        }
+        Ok(text::TextInput::HandleExe(output)) => {
+            if output.processes.is_empty() {
+                if let Some(summary) = output.to_summary(path) {
+                    return Ok(summary_snapshot(summary));
+                }
+                return Err(unrecognised(
+                    "handle.exe output without any process listing or type summary".to_string(),
+                ));
+            }
+            match output.process(options.pid) {
+                Some(process) => {
+                    let mut snapshot = process.to_snapshot(path);
+                    snapshot.warnings.extend(output.notes.iter().cloned());
+                    Ok(snapshot)
+                }
+                None => {
+                    let listed: Vec<String> = output
+                        .processes
+                        .iter()
+                        .map(|process| format!("{} pid {}", process.image_name, process.pid))
+                        .collect();
+                    Err(Error::Usage(format!(
+                        "{}: {} (choose one with --pid): {}",
+                        path.display(),
+                        match options.pid {
+                            Some(pid) => format!("no process with pid {pid} is listed"),
+                            None => "the listing holds several processes".to_string(),
+                        },
+                        listed.join(", ")
+                    )))
+                }
+            }
+        }
+    }
+}
+
+fn summary_snapshot(summary: text::SummarySnapshot) -> Snapshot {
+    Snapshot {
+        source: summary.source,
+        input: InputFormat::HandleSummary,
+        process: summary.process,
+        captured_at: None,
+        dump_flags: 0,
+        modules: Vec::new(),
+        handles: None,
+        trace: None,
+        type_counts: Some(summary.counts.counts),
+        frame_text: Default::default(),
+        memory: None,
+        file: None,
+        warnings: summary.warnings,
+    }
 }
 
 /// Loads several inputs in parallel; results keep the order of `paths`.
-pub fn load_all(paths: &[&Path]) -> Vec<Result<Snapshot>> {
+pub fn load_all(paths: &[&Path], options: &LoadOptions) -> Vec<Result<Snapshot>> {
     use rayon::prelude::*;
-    paths.par_iter().map(|path| load(path)).collect()
+    paths
+        .par_iter()
+        .map(|path| load_with(path, options))
+        .collect()
 }

@@ -1,13 +1,30 @@
 //! The snapshot model: what one dump (or log) says about a process at one moment.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// The kind of input a snapshot was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputFormat {
+    /// A Windows minidump.
+    Minidump,
+    /// A WinDbg / cdb session log.
+    WindbgLog,
+    /// Sysinternals `handle.exe -a -p` output.
+    HandleExe,
+    /// Sysinternals `handle.exe -s` type summary.
+    HandleSummary,
+}
 
 /// One process state at one moment, as read from a dump.
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
     /// The file the snapshot was read from.
     pub source: PathBuf,
+    /// What kind of input it was.
+    pub input: InputFormat,
     /// The process the dump was taken of.
     pub process: ProcessInfo,
     /// Capture time from the minidump header, seconds since 1970 (UTC).
@@ -20,6 +37,11 @@ pub struct Snapshot {
     pub handles: Option<Vec<Handle>>,
     /// Handle-trace records; `None` when the dump has no HandleOperationListStream.
     pub trace: Option<HandleTrace>,
+    /// Handle counts per type from a summary (`!handle 0 0`, `handle -s`); when present they
+    /// are the counts reported, the handle list (if any) may be partial.
+    pub type_counts: Option<BTreeMap<String, u64>>,
+    /// Frames as a debugger log printed them (normalised), by return address.
+    pub frame_text: BTreeMap<u64, String>,
     /// Process memory captured in the dump, read lazily (full and heap dumps hold the images).
     #[serde(skip)]
     pub memory: Option<super::memory::DumpMemory>,
@@ -133,6 +155,9 @@ pub struct Handle {
     pub pointer_count: u32,
     /// Object-specific information records (descriptor v2 only).
     pub object_info: Vec<ObjectInfo>,
+    /// The type was inferred from the API that created the handle (logs without types).
+    #[serde(default)]
+    pub type_inferred: bool,
 }
 
 impl Handle {
@@ -161,6 +186,9 @@ pub struct HandleTrace {
     pub records: Vec<TraceRecord>,
     /// Which end of the stream held the newest record, and how that was decided.
     pub order: TraceOrder,
+    /// The records are a debugger's `!htrace -diff`: handles opened since the previous
+    /// `!htrace -snapshot` and still open.
+    pub diff_block: bool,
 }
 
 /// How the order of trace records in the stream was established.
@@ -232,9 +260,32 @@ impl Snapshot {
         self.modules.iter().find(|module| module.is_named(name))
     }
 
-    /// Number of handles in the table, 0 when there is no table.
+    /// Number of handles: the summary's count when there is one, else the table's length.
     pub fn handle_count(&self) -> usize {
-        self.handles.as_ref().map_or(0, Vec::len)
+        match &self.type_counts {
+            Some(counts) => counts.values().sum::<u64>() as usize,
+            None => self.handles.as_ref().map_or(0, Vec::len),
+        }
+    }
+
+    /// Handles per type: the summary when there is one, else counted from the table.
+    pub fn counts_by_type(&self) -> BTreeMap<String, usize> {
+        if let Some(counts) = &self.type_counts {
+            return counts
+                .iter()
+                .map(|(type_name, count)| (type_name.clone(), *count as usize))
+                .collect();
+        }
+        let mut counts = BTreeMap::new();
+        for handle in self.handles.iter().flatten() {
+            *counts.entry(handle.type_label().to_string()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Whether there is anything to count: a handle table or a type summary.
+    pub fn has_handle_data(&self) -> bool {
+        self.handles.is_some() || self.type_counts.is_some()
     }
 
     /// A short name for the file, for messages and table headings.

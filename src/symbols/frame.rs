@@ -13,6 +13,8 @@ pub enum SymbolOrigin {
     Exports,
     /// A Breakpad `.sym` file matched by debug id.
     Breakpad,
+    /// As printed in the debugger log the input came from.
+    Log,
     /// No symbol: the frame is `module+0xrva` or a raw address.
     None,
 }
@@ -23,6 +25,7 @@ impl fmt::Display for SymbolOrigin {
             SymbolOrigin::Pdb => "pdb",
             SymbolOrigin::Exports => "exports",
             SymbolOrigin::Breakpad => "breakpad",
+            SymbolOrigin::Log => "log",
             SymbolOrigin::None => "none",
         })
     }

@@ -219,6 +219,21 @@ impl Symbolizer {
         return_address: bool,
         modules: &mut BTreeMap<String, ModuleSymbolStatus>,
     ) -> Frame {
+        if let Some(frame) = logged_frame(snapshot, address) {
+            if let Some(module) = &frame.module {
+                modules
+                    .entry(module.clone())
+                    .or_insert_with(|| ModuleSymbolStatus {
+                        module: module.clone(),
+                        origin: SymbolOrigin::Log,
+                        file: Some(snapshot.source.clone()),
+                        mismatched: false,
+                        from_cache: false,
+                        notes: Vec::new(),
+                    });
+            }
+            return frame;
+        }
         let Some(module) = snapshot.module_at(address) else {
             return Frame::unattributed(address);
         };
@@ -259,6 +274,36 @@ impl Symbolizer {
             .as_ref()?
             .lookup(address - module.base, false)
     }
+}
+
+/// The frame as the debugger log printed it, when it printed a symbol there: frames already
+/// symbolised in a log keep their text.
+fn logged_frame(snapshot: &Snapshot, address: u64) -> Option<Frame> {
+    let text = snapshot.frame_text.get(&address)?;
+    let parts = crate::snapshot::text::parse_frame_text(text);
+    let symbol = parts.symbol?;
+    let printed_module = parts.module?;
+    let module = snapshot
+        .modules
+        .iter()
+        .find(|module| module.frame_name().eq_ignore_ascii_case(&printed_module))
+        .or_else(|| snapshot.module_at(address));
+    Some(Frame {
+        address,
+        module: Some(module.map_or_else(|| printed_module.clone(), |module| module.name.clone())),
+        module_frame_name: Some(printed_module),
+        symbol: Some(symbol),
+        offset: parts.offset.unwrap_or(0),
+        origin: SymbolOrigin::Log,
+        source_line: parts.source.as_deref().and_then(|source| {
+            let (file, line) = source.rsplit_once(" @ ")?;
+            Some(SourceLine {
+                file: file.trim().to_string(),
+                line: line.trim().parse().ok()?,
+            })
+        }),
+        inlined: Vec::new(),
+    })
 }
 
 impl LoadedModule {

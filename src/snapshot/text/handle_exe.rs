@@ -9,7 +9,7 @@
 //! ```
 
 use super::{SummarySnapshot, TypeCounts};
-use crate::snapshot::{Handle, ProcessInfo, Snapshot};
+use crate::snapshot::{Handle, InputFormat, ProcessInfo, Snapshot};
 use serde::Serialize;
 use std::path::Path;
 
@@ -65,6 +65,7 @@ impl HandleExeEntry {
             handle_count: 0,
             pointer_count: 0,
             object_info: Vec::new(),
+            type_inferred: false,
         }
     }
 }
@@ -74,6 +75,9 @@ impl HandleExeProcess {
     pub fn to_snapshot(&self, source: &Path) -> Snapshot {
         Snapshot {
             source: source.to_path_buf(),
+            input: InputFormat::HandleExe,
+            type_counts: None,
+            frame_text: Default::default(),
             process: ProcessInfo {
                 pid: Some(self.pid),
                 image_name: Some(self.image_name.clone()),

@@ -8,8 +8,8 @@
 use super::frame::{infer_type, normalize_frame_text, parse_hex_address, TextFrame};
 use super::{SummarySnapshot, TypeCounts};
 use crate::snapshot::{
-    CodeViewId, Handle, HandleTrace, Module, Operation, ProcessInfo, Snapshot, TraceOrder,
-    TraceRecord,
+    CodeViewId, Handle, HandleTrace, InputFormat, Module, Operation, ProcessInfo, Snapshot,
+    TraceOrder, TraceRecord,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -102,6 +102,7 @@ impl HtraceBlock {
                 .map(HtraceRecord::to_trace_record)
                 .collect(),
             order: TraceOrder::NewestFirst,
+            diff_block: self.diff,
         }
     }
 }
@@ -167,12 +168,15 @@ impl WindbgLog {
     pub fn to_snapshot(&self, source: &Path, block: Option<usize>) -> Snapshot {
         Snapshot {
             source: source.to_path_buf(),
+            input: InputFormat::WindbgLog,
             process: self.process_info(),
             captured_at: None,
             dump_flags: 0,
             modules: self.modules.clone(),
             handles: (!self.handles.is_empty()).then(|| self.handles.clone()),
             trace: self.select_block(block).map(HtraceBlock::to_trace),
+            type_counts: self.last_summary().map(|summary| summary.counts.clone()),
+            frame_text: self.frame_symbols(),
             memory: None,
             file: None,
             warnings: self.notes.clone(),
@@ -643,6 +647,7 @@ impl Parser {
                 handle_count: 0,
                 pointer_count: 0,
                 object_info: Vec::new(),
+                type_inferred: false,
             });
             return true;
         }

@@ -1,0 +1,98 @@
+//! A debugger log's `!htrace -diff` is a diff by itself: the handles opened since the previous
+//! `!htrace -snapshot` and still open. This builds the two sides of that diff so the ordinary
+//! diff report (stacks, blamed modules, versions) applies.
+
+use crate::snapshot::text::infer_type_from_texts;
+use crate::snapshot::{Handle, Operation, Snapshot};
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+/// The sides of the log's `-diff` block, or `None` when the selected block is not a `-diff`.
+pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
+    let trace = log.trace.as_ref().filter(|trace| trace.diff_block)?;
+    let known_types: BTreeMap<u64, &Handle> = log
+        .handles
+        .iter()
+        .flatten()
+        .map(|handle| (handle.value, handle))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut outstanding = Vec::new();
+    for record in &trace.records {
+        if !seen.insert(record.handle) || record.operation != Operation::Open {
+            continue;
+        }
+        let known = known_types.get(&record.handle);
+        let (type_name, type_inferred) = match known.and_then(|handle| handle.type_name.clone()) {
+            Some(type_name) => (Some(type_name), false),
+            None => {
+                let texts = record
+                    .stack
+                    .iter()
+                    .filter_map(|address| log.frame_text.get(address).map(String::as_str));
+                (infer_type_from_texts(texts).map(str::to_string), true)
+            }
+        };
+        outstanding.push(Handle {
+            value: record.handle,
+            type_inferred: type_inferred && type_name.is_some(),
+            type_name,
+            object_name: known.and_then(|handle| handle.object_name.clone()),
+            attributes: known.map_or(0, |handle| handle.attributes),
+            granted_access: known.map_or(0, |handle| handle.granted_access),
+            handle_count: known.map_or(0, |handle| handle.handle_count),
+            pointer_count: known.map_or(0, |handle| handle.pointer_count),
+            object_info: Vec::new(),
+        });
+    }
+    outstanding.sort_by_key(|handle| handle.value);
+
+    let label = |what: &str| PathBuf::from(format!("{} ({what})", log.source.display()));
+    let mut after = log.clone();
+    after.source = label("!htrace -diff");
+    after.handles = Some(outstanding.clone());
+    let mut before = log.clone();
+    before.source = label("previous !htrace -snapshot");
+    before.handles = Some(Vec::new());
+    before.trace = None;
+    before.warnings.clear();
+    match &log.type_counts {
+        Some(summary) => {
+            // The summary is the count at the end of the log; the handles opened since the
+            // snapshot are not in the earlier count.
+            let mut earlier = summary.clone();
+            for handle in &outstanding {
+                if let Some(count) = earlier.get_mut(handle.type_label()) {
+                    *count = count.saturating_sub(1);
+                }
+            }
+            before.type_counts = Some(earlier);
+        }
+        None => {
+            after.type_counts = None;
+            before.type_counts = None;
+            after.warnings.push(
+                "the log has no `!handle 0 0` summary: the per-type table counts only the handles opened since the !htrace snapshot".to_string(),
+            );
+        }
+    }
+    let inferred = outstanding
+        .iter()
+        .filter(|handle| handle.type_inferred)
+        .count();
+    if inferred > 0 {
+        after.warnings.push(format!(
+            "the log does not print handle types: the types of {inferred} handles were inferred from the API that created them (see format notes: CreateEvent* → Event, CreateFile* → File, …)"
+        ));
+    }
+    let untyped = outstanding
+        .iter()
+        .filter(|handle| handle.type_name.is_none())
+        .count();
+    if untyped > 0 {
+        after.warnings.push(format!(
+            "{untyped} handles have no type: the log does not print it and no known creating API is in their stacks"
+        ));
+    }
+    Some((before, after))
+}
