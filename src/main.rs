@@ -37,6 +37,18 @@ enum Command {
     /// counts as one closed and one new handle. The blamed module of a stack is its innermost
     /// frame outside the system modules (ntdll, kernel32, kernelbase, … see --system-module).
     Diff(DiffArgs),
+    /// Two or more dumps of one process across cycles: per-type trend (leak, plateau, churn,
+    /// stable), handles retained since each dump grouped by allocation stack and blamed on
+    /// modules with their versions, and the time until the handle limit is reached.
+    ///
+    /// Dumps are ordered by capture time, not by name; dumps of another process (pid or start
+    /// time differ) and unreadable files are listed and left out.
+    ///
+    /// Classes, with counts c0..cn in time order and a least-squares fit per cycle:
+    /// stable: max-min <= --tolerance; leak: growth >= --min-growth per cycle with R² >=
+    /// --min-fit and the last half still growing (slope >= --min-growth/2); plateau: last-first
+    /// > --tolerance and the last half flat (max-min <= --tolerance); churn: anything else.
+    Series(SeriesArgs),
 }
 
 #[derive(Args)]
@@ -158,6 +170,37 @@ struct ShowArgs {
 }
 
 #[derive(Args)]
+struct SeriesArgs {
+    /// Dumps, or directories of dumps (their files, not recursive).
+    #[arg(required = true, value_name = "DUMPS|DIR")]
+    inputs: Vec<PathBuf>,
+    /// Handle count taken as exhaustion for the time estimate [default: 16777216, the
+    /// per-process limit; use a quota seen in production].
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// Growth per cycle from which a type counts as growing.
+    #[arg(long, value_name = "HANDLES", default_value_t = 0.5)]
+    min_growth: f64,
+    /// Spread (max - min) of counts that still counts as flat.
+    #[arg(long, value_name = "HANDLES", default_value_t = 1.0)]
+    tolerance: f64,
+    /// Smallest R² of the straight-line fit for a leak.
+    #[arg(long, value_name = "R2", default_value_t = 0.6)]
+    min_fit: f64,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    symbols: SymbolArgs,
+    #[command(flatten)]
+    attribution: AttributionArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
 struct DiffArgs {
     /// The earlier dump.
     before: PathBuf,
@@ -185,6 +228,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Show(args) => run_show(args),
         Command::Diff(args) => run_diff(args),
+        Command::Series(args) => run_series(args),
     };
     match result {
         Ok(code) => code,
@@ -245,6 +289,48 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
         }
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
+    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    refuse_overwriting_inputs(&args.output.output, &inputs)?;
+    let files = dumpleak::expand_inputs(&args.inputs)?;
+    let symbolizer = args.symbols.symbolizer()?;
+    let options = dumpleak::analysis::SeriesOptions {
+        attribution: args.attribution.attribution(),
+        rules: dumpleak::analysis::TrendRules {
+            min_growth: args.min_growth,
+            tolerance: args.tolerance,
+            min_fit: args.min_fit,
+        },
+        limit: args
+            .limit
+            .unwrap_or(dumpleak::analysis::series::DEFAULT_HANDLE_LIMIT),
+    };
+    let bar = if !args.quiet && files.len() > 2 && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} loading {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let report = dumpleak::series_files(
+        &files,
+        &args.input.options(),
+        &symbolizer,
+        &options,
+        &|| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    let document = report::series_document(&report);
+    emit(&report, &document, &args.output, "types")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn emit<M: serde::Serialize>(

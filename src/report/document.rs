@@ -27,6 +27,21 @@ pub enum Block {
     Bullets(Vec<String>),
     /// A line of text.
     Text(String),
+    /// A line chart (HTML draws it; text and Markdown show the same numbers in a table).
+    Chart(Chart),
+}
+
+/// Values over a shared x axis, one line per series.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// Chart title.
+    pub title: String,
+    /// Label of each x position (e.g. the dump's capture time).
+    pub x_labels: Vec<String>,
+    /// Axis titles: x, then y.
+    pub axes: (String, String),
+    /// Named series, each with one value per x position.
+    pub series: Vec<(String, Vec<f64>)>,
 }
 
 /// A table with a stable identifier.

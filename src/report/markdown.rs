@@ -32,6 +32,8 @@ pub fn render(document: &Document) -> String {
                 out.push_str(&escape(text));
                 out.push('\n');
             }
+            // The numbers behind a chart are in the tables around it.
+            Block::Chart(_) => {}
         }
     }
     out

@@ -3,10 +3,12 @@
 mod diff_layout;
 pub mod document;
 mod markdown;
+mod series_layout;
 mod show_layout;
 mod text;
 
 pub use diff_layout::diff_document;
+pub use series_layout::series_document;
 pub use show_layout::show_document;
 
 use crate::error::{Error, Result};

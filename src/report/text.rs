@@ -45,6 +45,8 @@ pub fn render(document: &Document, width: Option<u16>) -> String {
                 out.push_str(text);
                 out.push('\n');
             }
+            // The numbers behind a chart are in the tables around it.
+            Block::Chart(_) => {}
         }
     }
     out
