@@ -1,0 +1,159 @@
+//! `dumpleak series` end to end on the committed series fixtures.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn dumpleak() -> Command {
+    let home = tempfile::tempdir().unwrap().keep();
+    let mut command = Command::cargo_bin("dumpleak").unwrap();
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("_NT_SYMBOL_PATH")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("HOME", &home);
+    command
+}
+
+fn json(args: &[&str]) -> Value {
+    let output = dumpleak()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn trend<'a>(report: &'a Value, type_name: &str) -> &'a Value {
+    report["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|trend| trend["type"] == type_name)
+        .unwrap_or_else(|| panic!("no {type_name} trend"))
+}
+
+#[test]
+fn incident_series_names_msmapi32_growth_per_cycle() {
+    let report = json(&[
+        "series",
+        "testdata/incident/series",
+        "testdata/other-process.dmp",
+        "--symbols",
+        "testdata/incident/images",
+    ]);
+    assert_eq!(report["dumps"].as_array().unwrap().len(), 7);
+    assert_eq!(report["excluded"].as_array().unwrap().len(), 1);
+    assert!(report["excluded"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("pid 5120"));
+    assert_eq!(report["total"]["counts"][0], 43);
+    assert_eq!(report["total"]["counts"][6], 61);
+    assert_eq!(trend(&report, "Mutant")["class"], "leak");
+    assert_eq!(trend(&report, "Mutant")["growth_per_cycle"], 2.0);
+    assert_eq!(trend(&report, "Section")["class"], "leak");
+    assert_eq!(trend(&report, "Event")["class"], "stable");
+    let module = &report["modules"][0];
+    assert_eq!(
+        module["headline"],
+        "MSMAPI32.DLL 11.0.5601.0: +3.0 handles/cycle (2 Mutant, 1 Section) from 3 stacks, retained in all 6 later dumps"
+    );
+    assert_eq!(module["retained_in"], 6);
+    let retained = report["retained"].as_array().unwrap();
+    assert_eq!(retained.len(), 3);
+    for stack in retained {
+        assert_eq!(stack["growth_per_cycle"], 1.0);
+        assert_eq!(
+            stack["retained_per_dump"],
+            serde_json::json!([0, 1, 2, 3, 4, 5, 6])
+        );
+        assert_eq!(stack["blamed_module"], "MSMAPI32.DLL");
+    }
+    assert!(retained
+        .iter()
+        .any(|stack| stack["frames"][2] == "MSMAPI32!SzGPrev+0x293"));
+    // 3 handles per 10 minutes: 18 per hour.
+    let exhaustion = &report["exhaustion"];
+    assert_eq!(exhaustion["growth_per_hour"], 18.0);
+    assert_eq!(exhaustion["current"], 61);
+}
+
+#[test]
+fn order_follows_capture_time_and_limit_sets_the_horizon() {
+    // Inputs given newest first still come out in time order.
+    let mut args = vec!["series".to_string()];
+    for cycle in (0..7).rev() {
+        args.push(format!("testdata/incident/series/cycle-{cycle}.dmp"));
+    }
+    args.extend(["--limit".to_string(), "79".to_string()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report = json(&refs);
+    let paths: Vec<&str> = report["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|dump| dump["path"].as_str().unwrap())
+        .collect();
+    assert!(paths[0].ends_with("cycle-0.dmp") && paths[6].ends_with("cycle-6.dmp"));
+    // 61 now, +18/hour, limit 79: one hour after the last dump (09:10).
+    assert_eq!(report["exhaustion"]["reached_at"], "2026-03-02T10:10:00Z");
+    assert_eq!(report["exhaustion"]["hours_left"], 1.0);
+}
+
+#[test]
+fn a_bad_file_is_left_out_and_too_few_dumps_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.dmp");
+    let bytes = std::fs::read("testdata/incident/series/cycle-3.dmp").unwrap();
+    std::fs::write(&broken, &bytes[..bytes.len() / 2]).unwrap();
+    let report = json(&[
+        "series",
+        "testdata/incident/series/cycle-0.dmp",
+        "testdata/incident/series/cycle-1.dmp",
+        "testdata/incident/series/cycle-2.dmp",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(report["dumps"].as_array().unwrap().len(), 3);
+    assert!(report["excluded"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("broken.dmp"));
+    dumpleak()
+        .args([
+            "series",
+            "testdata/incident/series/cycle-0.dmp",
+            broken.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("at least two dumps"));
+}
+
+#[test]
+fn table_and_csv_outputs() {
+    let output = dumpleak()
+        .args(["series", "testdata/incident/series"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("Mutant") && text.contains("▁▂▃▄▅▆█") && text.contains("leak"));
+    let csv = dumpleak()
+        .args(["series", "testdata/incident/series", "--format", "csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "Type,#0,#1,#2,#3,#4,#5,#6,Growth/cycle,Fit,Class"
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        "total,43,46,49,52,55,58,61,3.0000,1.0000,leak"
+    );
+}
