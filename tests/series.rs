@@ -157,3 +157,90 @@ fn table_and_csv_outputs() {
         "total,43,46,49,52,55,58,61,3.0000,1.0000,leak"
     );
 }
+
+#[test]
+fn indexer_series_tells_leak_plateau_and_churn_apart() {
+    let report = json(&["series", "testdata/series"]);
+    // Eight dumps in capture-time order, whatever their names.
+    let times: Vec<&str> = report["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|dump| dump["captured_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(times.len(), 8);
+    assert_eq!(times[0], "2026-03-02T15:15:00Z");
+    assert_eq!(times[7], "2026-03-02T17:00:00Z");
+    assert!(times.windows(2).all(|pair| pair[0] < pair[1]));
+    assert!(report["dumps"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("indexer-7f3a9c.dmp"));
+    // The other process and the truncated copy are named and left out.
+    let excluded: Vec<(&str, &str)> = report["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|input| {
+            (
+                input["path"].as_str().unwrap(),
+                input["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(excluded.len(), 2);
+    assert!(excluded.iter().any(
+        |(path, reason)| path.ends_with("zz-other-process.dmp") && reason.contains("pid 7301")
+    ));
+    assert!(excluded
+        .iter()
+        .any(|(path, reason)| path.ends_with("broken.dmp") && reason.contains("HandleDataStream")));
+
+    let section = trend(&report, "Section");
+    assert_eq!(section["class"], "leak");
+    assert_eq!(section["growth_per_cycle"], 1.0);
+    assert_eq!(
+        section["counts"],
+        serde_json::json!([3, 4, 5, 6, 7, 8, 9, 10])
+    );
+    let file = trend(&report, "File");
+    assert_eq!(file["class"], "plateau");
+    assert_eq!(
+        file["counts"],
+        serde_json::json!([6, 9, 11, 12, 12, 12, 12, 12])
+    );
+    let thread = trend(&report, "Thread");
+    assert_eq!(thread["class"], "churn");
+    assert!(thread["growth_per_cycle"].as_f64().unwrap().abs() < 0.1);
+    for trend in report["types"].as_array().unwrap() {
+        if !["Section", "File", "Thread"].contains(&trend["type"].as_str().unwrap()) {
+            assert_eq!(trend["class"], "stable", "{trend}");
+        }
+    }
+
+    let leak = &report["modules"][0];
+    assert_eq!(leak["module"], "FeedSync.dll");
+    assert_eq!(leak["version"], "7.3.1.0");
+    assert_eq!(leak["growth_per_cycle"], 1.0);
+    assert_eq!(
+        leak["headline"],
+        "FeedSync.dll 7.3.1.0: +1.0 handles/cycle (1 Section) from 1 stack, retained in all 7 later dumps"
+    );
+    let leak_stack = &report["retained"][0];
+    assert_eq!(leak_stack["blamed_module"], "FeedSync.dll");
+    assert_eq!(
+        leak_stack["retained_per_dump"],
+        serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7])
+    );
+    let cache = report["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|module| module["module"] == "ShardCache.dll")
+        .unwrap();
+    assert_eq!(cache["types"]["File"], 6);
+    assert_eq!(
+        cache["retained_in"], 3,
+        "the cache stops gaining after dump 3"
+    );
+}

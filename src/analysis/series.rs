@@ -618,11 +618,13 @@ pub fn build_series(
                 .count();
             let loaded = module.as_deref().and_then(|name| last.module_named(name));
             let version = loaded.and_then(|module| module.file_version.clone());
+            // The module's growth shared out over its types by their retained counts.
+            let retained_total: usize = types.values().sum();
             let per_cycle_types = types
                 .iter()
                 .map(|(type_name, count)| {
-                    let per_cycle = *count as f64 / later_dumps.max(1) as f64;
-                    format!("{} {type_name}", trim_float(per_cycle))
+                    let per_cycle = growth * *count as f64 / retained_total.max(1) as f64;
+                    format!("{} {type_name}", trim_float((per_cycle * 10.0).round() / 10.0))
                 })
                 .collect::<Vec<_>>()
                 .join(", ");

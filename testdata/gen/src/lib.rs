@@ -1,10 +1,11 @@
 //! Deterministic fixture generator for dumpleak: a small minidump writer ([`writer`]), a tiny PE
 //! export reader ([`pe`]), a process/handle-table/htrace simulator ([`sim`]) and the scenarios
-//! documented in `testdata/README.md` ([`scenarios`], [`leaky`]).
+//! documented in `testdata/README.md` ([`scenarios`], [`leaky`], [`series`]).
 
 pub mod leaky;
 pub mod pe;
 pub mod scenarios;
+pub mod series;
 pub mod sim;
 pub mod writer;
 

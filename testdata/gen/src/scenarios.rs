@@ -957,6 +957,9 @@ pub fn all_fixtures() -> io::Result<Vec<Fixture>> {
     // G, H, I: leakylib.dll + PDB, full-memory incident, crash.
     out.extend(crate::leaky::fixtures()?);
 
+    // K: Indexer.exe observed over 8 dumps, another process, a truncated dump.
+    out.extend(crate::series::fixtures());
+
     Ok(out)
 }
 
@@ -1120,5 +1123,6 @@ pub fn facts() -> io::Result<String> {
             }
         }
     }
+    crate::series::facts(&mut s);
     Ok(s)
 }
