@@ -169,6 +169,150 @@ pub fn series_files(
     Ok(analysis::build_series(&series, excluded, &symbols, options))
 }
 
+/// How a batch is run.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOptions {
+    /// Which modules are never blamed.
+    pub attribution: analysis::Attribution,
+    /// Known-issue rules.
+    pub known: analysis::known::KnownIssues,
+    /// Descend into subdirectories.
+    pub recursive: bool,
+    /// Worker threads; all cores when `None`.
+    pub jobs: Option<usize>,
+}
+
+/// The files under `inputs`: files as given, directories expanded (recursively when asked),
+/// sorted by path.
+pub fn collect_files(
+    inputs: &[std::path::PathBuf],
+    recursive: bool,
+) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending: Vec<std::path::PathBuf> = inputs.to_vec();
+    while let Some(input) = pending.pop() {
+        if input.is_dir() {
+            let entries = std::fs::read_dir(&input).map_err(|source| Error::Io {
+                path: input.clone(),
+                source,
+            })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                // Symbolic links are not followed into directories: no loops.
+                let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+                if is_dir {
+                    if recursive {
+                        pending.push(path);
+                    }
+                } else if path.is_file() {
+                    files.push(path);
+                }
+            }
+        } else {
+            files.push(input);
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Processes one input of a batch; a panic inside is caught and reported as an internal error
+/// for that file.
+pub fn batch_one(
+    path: &std::path::Path,
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &BatchOptions,
+) -> analysis::batch::BatchLine {
+    use analysis::batch::{BatchLine, FailedInput};
+    let work = || -> Result<analysis::batch::DumpRow> {
+        // A fail point for the tests of panic isolation; debug builds only.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("DUMPLEAK_TEST_PANIC_ON").is_some_and(|name| {
+            path.file_name()
+                .is_some_and(|file| file == name.as_os_str())
+        }) {
+            panic!("test panic for {}", path.display());
+        }
+        let snapshot = snapshot::load_with(path, load)?;
+        let addresses: Vec<u64> = analysis::batch::open_handle_stacks(&snapshot)
+            .into_iter()
+            .flat_map(|(_, stack)| stack)
+            .collect();
+        let symbols = symbolizer.resolve(&snapshot, addresses);
+        let mut statuses = std::collections::BTreeMap::new();
+        let crash = symbols::crash_stack(&snapshot, symbolizer, 5, &mut statuses);
+        Ok(analysis::batch::dump_row(
+            &snapshot,
+            &symbols,
+            crash,
+            &options.attribution,
+            &options.known,
+        ))
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(Ok(row)) => BatchLine::Dump(Box::new(row)),
+        Ok(Err(error)) => BatchLine::Failure(FailedInput {
+            file: path.display().to_string(),
+            error: error.to_string(),
+            internal: false,
+        }),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            BatchLine::Failure(FailedInput {
+                file: path.display().to_string(),
+                error: format!("internal error (a bug in dumpleak, please report it): {message}"),
+                internal: true,
+            })
+        }
+    }
+}
+
+/// Processes `files` in parallel (`options.jobs` threads), calling `on_line` with each dump
+/// or failure as it finishes, and returns the report.
+pub fn batch_files(
+    files: &[std::path::PathBuf],
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &BatchOptions,
+    on_line: &(dyn Fn(&analysis::batch::BatchLine) + Sync),
+) -> Result<analysis::batch::BatchReport> {
+    use analysis::batch::BatchLine;
+    use rayon::prelude::*;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(jobs) = options.jobs {
+        builder = builder.num_threads(jobs.max(1));
+    }
+    let pool = builder
+        .build()
+        .map_err(|error| Error::Usage(format!("cannot start worker threads: {error}")))?;
+    let lines: Vec<BatchLine> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|path| {
+                let line = batch_one(path, load, symbolizer, options);
+                on_line(&line);
+                line
+            })
+            .collect()
+    });
+    let mut dumps = Vec::new();
+    let mut failures = Vec::new();
+    for line in lines {
+        match line {
+            BatchLine::Dump(row) => dumps.push(*row),
+            BatchLine::Failure(failure) => failures.push(failure),
+            BatchLine::Aggregate(_) => {}
+        }
+    }
+    Ok(analysis::batch::batch_report(dumps, failures))
+}
+
 /// What `dumpleak show` reports: a summary, or for a debugger log whose `!htrace -diff`
 /// block is a diff by itself, the diff report.
 #[derive(Debug, Clone)]

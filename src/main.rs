@@ -49,6 +49,18 @@ enum Command {
     /// --min-fit and the last half still growing (slope >= --min-growth/2); plateau: last-first
     /// > --tolerance and the last half flat (max-min <= --tolerance); churn: anything else.
     Series(SeriesArgs),
+    /// Triage a folder of unrelated customer dumps in parallel: per dump the process and its
+    /// version, handle totals and top types, tracing, the crash (exception and top frames) and
+    /// the modules blamed by trace records; then module versions ranked by how much higher the
+    /// handle counts are in the dumps that load them.
+    ///
+    /// A bad or hostile file is listed with its error and the batch goes on. Exit status 1 when
+    /// any input failed (the report is still written). `--format jsonl` writes one object per
+    /// dump as each finishes and a final aggregate object; `dumpleak merge` rebuilds the same
+    /// aggregate from such shards.
+    Batch(BatchArgs),
+    /// Rebuild a batch report from `--format jsonl` shards of one or more batch runs.
+    Merge(MergeArgs),
 }
 
 #[derive(Args)]
@@ -201,6 +213,42 @@ struct SeriesArgs {
 }
 
 #[derive(Args)]
+struct BatchArgs {
+    /// Dumps, or directories of dumps.
+    #[arg(required = true, value_name = "DIR|FILES")]
+    inputs: Vec<PathBuf>,
+    /// Descend into subdirectories.
+    #[arg(long, short = 'r')]
+    recursive: bool,
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Known-issue rules (TOML, see testdata/known-issues.toml): matched dumps carry the label.
+    #[arg(long, value_name = "FILE")]
+    known: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    symbols: SymbolArgs,
+    #[command(flatten)]
+    attribution: AttributionArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// JSONL shards written by `dumpleak batch --format jsonl`.
+    #[arg(required = true, value_name = "SHARDS.jsonl")]
+    shards: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
 struct DiffArgs {
     /// The earlier dump.
     before: PathBuf,
@@ -229,6 +277,8 @@ fn main() -> ExitCode {
         Command::Show(args) => run_show(args),
         Command::Diff(args) => run_diff(args),
         Command::Series(args) => run_series(args),
+        Command::Batch(args) => run_batch(args),
+        Command::Merge(args) => run_merge(args),
     };
     match result {
         Ok(code) => code,
@@ -333,6 +383,148 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
+    use dumpleak::analysis::batch::{BatchLine, BatchReport};
+    use std::sync::Mutex;
+    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    refuse_overwriting_inputs(&args.output.output, &inputs)?;
+    let known = match &args.known {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            dumpleak::analysis::known::KnownIssues::parse(&text)
+                .map_err(|reason| Error::Usage(format!("{}: {reason}", path.display())))?
+        }
+        None => Default::default(),
+    };
+    let files = dumpleak::collect_files(&args.inputs, args.recursive)?;
+    let symbolizer = args.symbols.symbolizer()?;
+    let options = dumpleak::BatchOptions {
+        attribution: args.attribution.attribution(),
+        known,
+        recursive: args.recursive,
+        jobs: args.jobs,
+    };
+    let bar = if !args.quiet && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let jsonl = args.output.format == Some(Format::Jsonl);
+    // JSONL lines go out as each dump finishes, so a long batch can be followed and split.
+    let sink: Option<Mutex<Box<dyn Write + Send>>> = if jsonl {
+        Some(Mutex::new(match &args.output.output {
+            Some(path) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(path).map_err(|source| Error::Output {
+                    path: path.clone(),
+                    source,
+                })?,
+            )),
+            None => Box::new(std::io::stdout()),
+        }))
+    } else {
+        None
+    };
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let write_line = |line: &BatchLine| {
+        if let Some(sink) = &sink {
+            if let Ok(text) = serde_json::to_string(line) {
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = writeln!(sink, "{text}");
+            }
+        }
+    };
+    let report: BatchReport = dumpleak::batch_files(
+        &files,
+        &args.input.options(),
+        &symbolizer,
+        &options,
+        &|line| {
+            if matches!(line, BatchLine::Failure(_)) {
+                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                bar.set_message(format!(
+                    "{} failed",
+                    failed.load(std::sync::atomic::Ordering::Relaxed)
+                ));
+            }
+            write_line(line);
+            bar.inc(1);
+        },
+    )?;
+    bar.finish_and_clear();
+    if let Some(sink) = &sink {
+        write_line(&BatchLine::Aggregate(Box::new(report.aggregate.clone())));
+        let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = sink.flush();
+    } else {
+        let document = report::batch_document(&report);
+        emit(&report, &document, &args.output, "dumps")?;
+    }
+    eprintln!(
+        "dumpleak batch: {} processed, {} failed",
+        report.aggregate.processed, report.aggregate.failed
+    );
+    Ok(if report.aggregate.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
+    use dumpleak::analysis::batch::BatchLine;
+    let inputs: Vec<&Path> = args.shards.iter().map(PathBuf::as_path).collect();
+    refuse_overwriting_inputs(&args.output.output, &inputs)?;
+    let mut texts = Vec::new();
+    for shard in &args.shards {
+        let text = std::fs::read_to_string(shard).map_err(|source| Error::Io {
+            path: shard.clone(),
+            source,
+        })?;
+        texts.push((shard.display().to_string(), text));
+    }
+    let lines = texts.iter().flat_map(|(name, text)| {
+        text.lines()
+            .enumerate()
+            .map(move |(number, line)| (format!("{name}:{}", number + 1), line))
+    });
+    let report = dumpleak::analysis::batch::merge_lines(lines).map_err(Error::Usage)?;
+    if args.output.format == Some(Format::Jsonl) {
+        let mut out = String::new();
+        for row in &report.dumps {
+            out.push_str(
+                &serde_json::to_string(&BatchLine::Dump(Box::new(row.clone()))).unwrap_or_default(),
+            );
+            out.push('\n');
+        }
+        for failure in &report.failures {
+            out.push_str(
+                &serde_json::to_string(&BatchLine::Failure(failure.clone())).unwrap_or_default(),
+            );
+            out.push('\n');
+        }
+        out.push_str(
+            &serde_json::to_string(&BatchLine::Aggregate(Box::new(report.aggregate.clone())))
+                .unwrap_or_default(),
+        );
+        out.push('\n');
+        write_report(&args.output.output, out)?;
+    } else {
+        let document = report::batch_document(&report);
+        emit(&report, &document, &args.output, "dumps")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn emit<M: serde::Serialize>(
     model: &M,
     document: &report::document::Document,
@@ -353,7 +545,12 @@ fn emit<M: serde::Serialize>(
     }
     let format = output.format.unwrap_or(Format::Table);
     let text = report::render(model, document, format, &options, default_table)?;
-    match &output.output {
+    write_report(&output.output, text)
+}
+
+/// Writes a report to `--output`, or to standard output.
+fn write_report(output: &Option<PathBuf>, text: String) -> Result<(), Error> {
+    match output {
         Some(path) => std::fs::write(path, text).map_err(|source| Error::Output {
             path: path.clone(),
             source,

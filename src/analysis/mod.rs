@@ -1,7 +1,9 @@
 //! Analyse stage: compares snapshots and attributes growth to modules. Never opens files.
 
 mod attribution;
+pub mod batch;
 pub mod diff;
+pub mod known;
 mod log_diff;
 pub mod series;
 

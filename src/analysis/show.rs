@@ -4,11 +4,11 @@ use super::attribution::Attribution;
 use super::diff::{DumpSummary, SCHEMA_VERSION};
 use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
 use crate::symbols::{CrashStack, ModuleSymbolStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Handles of one type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypeCount {
     /// Object type name.
     #[serde(rename = "type")]

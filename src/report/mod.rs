@@ -1,12 +1,15 @@
 //! Report stage: renders report models. Renderers lay out and format; they never compute.
 
+mod batch_layout;
 mod diff_layout;
 pub mod document;
+mod html;
 mod markdown;
 mod series_layout;
 mod show_layout;
 mod text;
 
+pub use batch_layout::batch_document;
 pub use diff_layout::diff_document;
 pub use series_layout::series_document;
 pub use show_layout::show_document;
@@ -26,6 +29,10 @@ pub enum Format {
     Json,
     /// One table as CSV (choose it with --table).
     Csv,
+    /// A self-contained HTML page (tables, stacks and charts; no network needed)
+    Html,
+    /// One JSON object per line: each dump as it finishes, then the aggregate (batch, merge).
+    Jsonl,
 }
 
 /// How to render.
@@ -48,6 +55,10 @@ pub fn render<M: Serialize>(
     match format {
         Format::Table => Ok(text::render(document, options.width)),
         Format::Markdown => Ok(markdown::render(document)),
+        Format::Html => Ok(html::render(document)),
+        Format::Jsonl => Err(Error::Usage(
+            "--format jsonl is for `batch` and `merge`".to_string(),
+        )),
         Format::Json => serde_json::to_string_pretty(model)
             .map(|mut json| {
                 json.push('\n');

@@ -1,7 +1,8 @@
 //! Deterministic fixture generator for dumpleak: a small minidump writer ([`writer`]), a tiny PE
 //! export reader ([`pe`]), a process/handle-table/htrace simulator ([`sim`]) and the scenarios
-//! documented in `testdata/README.md` ([`scenarios`], [`leaky`], [`series`]).
+//! documented in `testdata/README.md` ([`scenarios`], [`leaky`], [`series`], [`batch`]).
 
+pub mod batch;
 pub mod leaky;
 pub mod pe;
 pub mod scenarios;

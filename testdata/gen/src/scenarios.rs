@@ -85,7 +85,14 @@ pub fn render(spec: &DumpSpec<'_>) -> Vec<u8> {
     w.finish()
 }
 
-fn rsds(data1: u32, data2: u16, data3: u16, data4: [u8; 8], age: u32, pdb: &str) -> CvRecord {
+pub(crate) fn rsds(
+    data1: u32,
+    data2: u16,
+    data3: u16,
+    data4: [u8; 8],
+    age: u32,
+    pdb: &str,
+) -> CvRecord {
     CvRecord::Rsds {
         guid: Guid {
             data1,
@@ -122,7 +129,7 @@ pub(crate) fn image_module(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn raw_module(
+pub(crate) fn raw_module(
     base: u64,
     size: u32,
     checksum: u32,
@@ -963,7 +970,8 @@ pub fn all_fixtures() -> io::Result<Vec<Fixture>> {
     Ok(out)
 }
 
-/// Write every fixture below `outdir` (the testdata directory); returns the paths written.
+/// Write every fixture below `outdir` (the testdata directory), then the files of `batch/`
+/// ([`crate::batch::write`]); returns the paths written.
 pub fn write_all(outdir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     for f in all_fixtures()? {
@@ -974,6 +982,8 @@ pub fn write_all(outdir: &Path) -> io::Result<Vec<PathBuf>> {
         std::fs::write(&path, &f.bytes)?;
         paths.push(path);
     }
+    // L: batch/ (not in `all_fixtures`: it holds non-dump files too).
+    paths.extend(crate::batch::write(outdir)?);
     Ok(paths)
 }
 
@@ -1124,5 +1134,6 @@ pub fn facts() -> io::Result<String> {
         }
     }
     crate::series::facts(&mut s);
+    crate::batch::facts(&mut s)?;
     Ok(s)
 }

@@ -43,6 +43,14 @@ pub const CONTEXT_AMD64_ALL: u32 = CONTEXT_AMD64_CONTROL
     | CONTEXT_AMD64_FLOATING_POINT
     | CONTEXT_AMD64_DEBUG_REGISTERS;
 pub const EXCEPTION_ACCESS_VIOLATION: u32 = 0xC000_0005;
+/// `STATUS_NO_MEMORY`.
+pub const STATUS_NO_MEMORY: u32 = 0xC000_0017;
+/// `sizeof(CONTEXT)` on x86 (with the 512-byte `ExtendedRegisters`).
+pub const CONTEXT_X86_SIZE: usize = 716;
+pub const CONTEXT_X86: u32 = 0x0001_0000;
+/// `CONTEXT_ALL` for x86: control, integer, segments, floating point, debug and extended
+/// registers (0x1003f).
+pub const CONTEXT_X86_ALL: u32 = CONTEXT_X86 | 0x3f;
 /// `EXCEPTION_NONCONTINUABLE`.
 pub const EXCEPTION_NONCONTINUABLE: u32 = 0x1;
 
@@ -867,6 +875,58 @@ impl ContextAmd64 {
         b.extend_from_slice(&flt);
         // VectorRegister[26], VectorControl, DebugControl, LastBranch*/LastException*.
         b.resize(CONTEXT_AMD64_SIZE, 0);
+        b
+    }
+}
+
+/// The integer and control registers of an x86 `CONTEXT`; [`ContextX86::to_bytes`] renders the
+/// full 716-byte structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContextX86 {
+    pub context_flags: u32,
+    pub eflags: u32,
+    pub edi: u32,
+    pub esi: u32,
+    pub ebx: u32,
+    pub edx: u32,
+    pub ecx: u32,
+    pub eax: u32,
+    pub ebp: u32,
+    pub eip: u32,
+    pub esp: u32,
+}
+
+impl ContextX86 {
+    /// The 716-byte `CONTEXT`: ContextFlags, Dr0-Dr3/Dr6/Dr7 zero, FloatSave (112 bytes,
+    /// ControlWord 0x27f, TagWord 0xffff), user-mode selectors gs 0, fs 0x3b, es/ds/ss 0x23,
+    /// cs 0x1b, then ExtendedRegisters (FXSAVE area: ControlWord 0x27f, MxCsr 0x1f80).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(CONTEXT_X86_SIZE);
+        put_u32(&mut b, self.context_flags);
+        b.extend_from_slice(&[0; 6 * 4]); // Dr0-Dr3, Dr6, Dr7
+        let mut fsave = [0u8; 112];
+        fsave[0..4].copy_from_slice(&0x027fu32.to_le_bytes()); // ControlWord
+        fsave[8..12].copy_from_slice(&0xffffu32.to_le_bytes()); // TagWord
+        b.extend_from_slice(&fsave);
+        for seg in [0u32, 0x3b, 0x23, 0x23] {
+            put_u32(&mut b, seg); // SegGs, SegFs, SegEs, SegDs
+        }
+        for r in [
+            self.edi, self.esi, self.ebx, self.edx, self.ecx, self.eax, self.ebp, self.eip,
+        ] {
+            put_u32(&mut b, r);
+        }
+        put_u32(&mut b, 0x1b); // SegCs
+        put_u32(&mut b, self.eflags);
+        put_u32(&mut b, self.esp);
+        put_u32(&mut b, 0x23); // SegSs
+        debug_assert_eq!(b.len(), 204);
+        let mut ext = [0u8; 512];
+        ext[0..2].copy_from_slice(&0x027fu16.to_le_bytes());
+        ext[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        ext[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+        b.extend_from_slice(&ext);
+        debug_assert_eq!(b.len(), CONTEXT_X86_SIZE);
         b
     }
 }

@@ -165,7 +165,7 @@ fn every_fixture_parses_with_rust_minidump() {
 fn committed_files_are_reproduced_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let written = write_all(tmp.path()).unwrap();
-    assert_eq!(written.len(), 34);
+    assert_eq!(written.len(), 34 + 20);
     let committed = default_testdata_dir();
     for p in written {
         let rel = p.strip_prefix(tmp.path()).unwrap();
