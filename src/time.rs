@@ -21,6 +21,9 @@ pub fn duration(seconds: u64) -> String {
         seconds % 3600 / 60,
         seconds % 60,
     );
+    if days >= 365 {
+        return format!("{}y {}d", days / 365, days % 365);
+    }
     match (days, hours, minutes) {
         (0, 0, 0) => format!("{secs}s"),
         (0, 0, _) if secs == 0 => format!("{minutes}m"),
@@ -64,5 +67,6 @@ mod tests {
         assert_eq!(duration(1810), "30m 10s");
         assert_eq!(duration(5400), "1h 30m");
         assert_eq!(duration(90_000), "1d 1h");
+        assert_eq!(duration(400 * 86_400), "1y 35d");
     }
 }

@@ -244,3 +244,34 @@ fn indexer_series_tells_leak_plateau_and_churn_apart() {
         "the cache stops gaining after dump 3"
     );
 }
+
+#[test]
+fn html_report_is_one_self_contained_page_with_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    dumpleak()
+        .args([
+            "series",
+            "testdata/series",
+            "-q",
+            "--format",
+            "html",
+            "--output",
+        ])
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("role=\"img\"").count(), 1, "one chart");
+    for name in ["Section (leak)", "File (plateau)", "Thread (churn)"] {
+        assert!(html.contains(name), "{name} in the legend");
+    }
+    assert!(html.contains("FeedSync.dll 7.3.1.0: +1.0 handles/cycle"));
+    for external in ["http://", "https://", "src=", "<script", "<link"] {
+        assert!(
+            !html.contains(external),
+            "{external} in a self-contained page"
+        );
+    }
+}
