@@ -19,7 +19,7 @@ target/release/make-fixtures --batch-bench "$work/dumps" "$N" >/dev/null
 ls "$work/dumps" | head -n "$SAMPLE" | sed "s|^|$work/dumps/|" > "$work/sample.txt"
 cores=$(nproc)
 
-hyperfine --warmup 1 --runs 3 --export-json "$work/batch.json" \
+hyperfine --warmup 2 --runs 10 --export-json "$work/batch.json" \
   -n jobs-1 "target/release/dumpleak batch $work/dumps --jobs 1 -q --format jsonl > /dev/null || true" \
   -n "jobs-$cores" "target/release/dumpleak batch $work/dumps --jobs $cores -q --format jsonl > /dev/null || true" >&2
 

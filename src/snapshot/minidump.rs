@@ -28,12 +28,33 @@ pub const CAPTURE_HINT: &str = "capture with handle data: `procdump -ma <pid>` (
 /// How to get allocation stacks into a dump.
 pub const TRACE_HINT: &str = "enable handle tracing before the leaking cycles (WinDbg `!htrace -enable`, or Application Verifier's Handles check) and capture with handle data (`procdump -ma <pid>`)";
 
-/// Reads one minidump. The file is memory-mapped read-only and never modified.
+/// Files up to this size are read into memory instead of mapped: for small dumps a read is
+/// cheaper than a mapping, whose unmapping interrupts every other core (TLB shootdown) when a
+/// batch loads dumps on several threads.
+const READ_WHOLE_BELOW: u64 = 256 * 1024;
+
+/// Reads one minidump. Larger files are memory-mapped read-only, so only the header, the
+/// directory and the streams the analysis needs are touched; the file is never modified.
 pub fn load_minidump(path: &Path) -> Result<Snapshot> {
-    let file = File::open(path).map_err(|source| Error::Io {
+    let mut file = File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    let size = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    if size <= READ_WHOLE_BELOW {
+        let mut bytes = Vec::with_capacity(size as usize);
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return load_from(path, Arc::new(DumpBytes::Owned(bytes)));
+    }
     // SAFETY: the map is read-only; the tool never writes to its inputs. A file truncated by
     // another process while mapped is outside what any reader can defend against.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| Error::Io {
