@@ -16,7 +16,7 @@ cargo build --release -q -p dumpleak-fixtures --bin make-fixtures
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 target/release/make-fixtures --batch-bench "$work/dumps" "$N" >/dev/null
-ls "$work/dumps" | head -n "$SAMPLE" | sed "s|^|$work/dumps/|" > "$work/sample.txt"
+ls "$work/dumps" | sed -n "1,${SAMPLE}p" | sed "s|^|$work/dumps/|" > "$work/sample.txt"
 cores=$(nproc)
 
 hyperfine --warmup 2 --runs 10 --export-json "$work/batch.json" \

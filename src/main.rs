@@ -357,18 +357,11 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
             .limit
             .unwrap_or(dumpleak::analysis::series::DEFAULT_HANDLE_LIMIT),
     };
-    let bar = if !args.quiet && files.len() > 2 && std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} loading {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(
+        files.len(),
+        !args.quiet && files.len() > 2,
+        "{spinner} loading {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta}",
+    );
     let report = dumpleak::series_files(
         &files,
         &args.input.options(),
@@ -407,18 +400,11 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         recursive: args.recursive,
         jobs: args.jobs,
     };
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(
+        files.len(),
+        !args.quiet,
+        "{spinner} {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta} {msg}",
+    );
     let jsonl = args.output.format == Some(Format::Jsonl);
     // JSONL lines go out as each dump finishes, so a long batch can be followed and split.
     let sink: Option<Mutex<Box<dyn Write + Send>>> = if jsonl {
@@ -478,6 +464,19 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A progress bar on stderr, drawn only when `wanted` and stderr is a terminal.
+fn progress_bar(len: usize, wanted: bool, template: &str) -> indicatif::ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {

@@ -1,18 +1,9 @@
 //! `dumpleak batch` and `dumpleak merge` on the customer-dump folder (testdata/batch).
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn dumpleak() -> Command {
-    let home = tempfile::tempdir().unwrap().keep();
-    let mut command = Command::cargo_bin("dumpleak").unwrap();
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("_NT_SYMBOL_PATH")
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("HOME", &home);
-    command
-}
+mod common;
+use common::dumpleak;
 
 /// Runs a batch; returns (exit code, JSON report, stderr).
 fn batch(args: &[&str]) -> (Option<i32>, Value, String) {

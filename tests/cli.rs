@@ -1,6 +1,5 @@
 //! End-to-end tests: the `dumpleak` binary on the committed fixtures (see testdata/README.md).
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -10,32 +9,8 @@ fn testdata(path: &str) -> PathBuf {
         .join(path)
 }
 
-/// The binary with no symbol path from the environment and a per-user cache of its own.
-fn dumpleak() -> Command {
-    let home = tempfile::tempdir().unwrap().keep();
-    let mut command = Command::cargo_bin("dumpleak").expect("binary built");
-    command
-        .env_remove("_NT_SYMBOL_PATH")
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("HOME", &home);
-    command
-}
-
-/// Runs dumpleak with `args` and parses its JSON report; the command must succeed.
-fn json(args: &[&str]) -> Value {
-    let output = dumpleak()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "dumpleak {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("valid JSON")
-}
+mod common;
+use common::{dumpleak, json};
 
 fn incident_diff() -> Value {
     json(&[

@@ -1,32 +1,9 @@
 //! Debugger logs and handle.exe output wherever dumps are taken (the CLI end to end).
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn dumpleak() -> Command {
-    let home = tempfile::tempdir().unwrap().keep();
-    let mut command = Command::cargo_bin("dumpleak").unwrap();
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("_NT_SYMBOL_PATH")
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("HOME", &home);
-    command
-}
-
-fn json(args: &[&str]) -> Value {
-    let output = dumpleak()
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
+mod common;
+use common::{dumpleak, json};
 
 fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
     list.as_array()

@@ -75,3 +75,54 @@ pub(crate) fn minidump_string(file: &[u8], rva: u32) -> Result<String, ParseErro
     let text = String::from_utf16_lossy(&units);
     Ok(text.trim_end_matches('\0').to_string())
 }
+
+/// The common header of the handle streams: `SizeOfHeader`, `SizeOf{Descriptor,Entry}`,
+/// `NumberOf{Descriptors,Entries}`, `Reserved`.
+pub(crate) struct ListHeader {
+    pub size_of_header: u32,
+    pub size_of_entry: u32,
+    pub count: u32,
+}
+
+impl ListHeader {
+    /// Reads the header and checks that it and `count` entries of `size_of_entry` bytes fit
+    /// the stream. `names` are the fields' names in the SDK, for messages.
+    pub(crate) fn read(
+        stream: &[u8],
+        stream_offset: u64,
+        names: (&str, &str),
+        entry_size_ok: impl Fn(u32) -> Result<(), String>,
+    ) -> Result<ListHeader, ParseError> {
+        const HEADER_SIZE: u32 = 16;
+        let error = |reason: String| ParseError::new(stream_offset, reason);
+        if stream.len() < HEADER_SIZE as usize {
+            return Err(error(format!(
+                "header needs {HEADER_SIZE} bytes, the stream has {}",
+                stream.len()
+            )));
+        }
+        let size_of_header = u32_at(stream, 0).unwrap_or_default();
+        let size_of_entry = u32_at(stream, 4).unwrap_or_default();
+        let count = u32_at(stream, 8).unwrap_or_default();
+        if size_of_header < HEADER_SIZE || size_of_header as usize > stream.len() {
+            return Err(error(format!(
+                "SizeOfHeader {size_of_header} is outside 16..={}",
+                stream.len()
+            )));
+        }
+        entry_size_ok(size_of_entry).map_err(error)?;
+        let available = (stream.len() - size_of_header as usize) as u64;
+        let needed = u64::from(count) * u64::from(size_of_entry);
+        if needed > available {
+            return Err(error(format!(
+                "{} {count} × {size_of_entry} bytes = {needed} bytes, but the stream holds {available} bytes after its header",
+                names.1
+            )));
+        }
+        Ok(ListHeader {
+            size_of_header,
+            size_of_entry,
+            count,
+        })
+    }
+}

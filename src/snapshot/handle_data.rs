@@ -4,11 +4,10 @@
 //! and object-information chain checked against the file (a looping chain in a hostile dump
 //! must not hang the tool).
 
-use super::bytes::{minidump_string, u32_at, u64_at, ParseError};
+use super::bytes::{minidump_string, u32_at, u64_at, ListHeader, ParseError};
 use super::model::{Handle, ObjectInfo};
 use std::collections::HashMap;
 
-const HEADER_SIZE: u32 = 16;
 const DESCRIPTOR_V1_SIZE: u32 = 32;
 const DESCRIPTOR_V2_SIZE: u32 = 40;
 const OBJECT_INFO_HEADER_SIZE: usize = 12;
@@ -29,38 +28,23 @@ pub(crate) fn parse(
     stream_offset: u64,
     stream: &[u8],
 ) -> Result<HandleData, ParseError> {
-    let header_error = |reason: String| ParseError::new(stream_offset, reason);
-    if stream.len() < HEADER_SIZE as usize {
-        return Err(header_error(format!(
-            "header needs {HEADER_SIZE} bytes, the stream has {}",
-            stream.len()
-        )));
-    }
-    let size_of_header = u32_at(stream, 0).unwrap_or_default();
-    let size_of_descriptor = u32_at(stream, 4).unwrap_or_default();
-    let count = u32_at(stream, 8).unwrap_or_default();
-    if size_of_header < HEADER_SIZE || size_of_header as usize > stream.len() {
-        return Err(header_error(format!(
-            "SizeOfHeader {size_of_header} is outside 16..={}",
-            stream.len()
-        )));
-    }
-    let is_v2 = match size_of_descriptor {
-        DESCRIPTOR_V1_SIZE => false,
-        size if size >= DESCRIPTOR_V2_SIZE => true,
-        size => {
-            return Err(header_error(format!(
+    let header = ListHeader::read(
+        stream,
+        stream_offset,
+        ("SizeOfDescriptor", "NumberOfDescriptors"),
+        |size| {
+            match size {
+            DESCRIPTOR_V1_SIZE => Ok(()),
+            size if size >= DESCRIPTOR_V2_SIZE => Ok(()),
+            size => Err(format!(
                 "SizeOfDescriptor {size} is neither 32 (MINIDUMP_HANDLE_DESCRIPTOR) nor 40 (MINIDUMP_HANDLE_DESCRIPTOR_2)"
-            )))
+            )),
         }
-    };
-    let available = (stream.len() - size_of_header as usize) as u64;
-    let needed = u64::from(count) * u64::from(size_of_descriptor);
-    if needed > available {
-        return Err(header_error(format!(
-            "NumberOfDescriptors {count} × {size_of_descriptor} bytes = {needed} bytes, but the stream holds {available} bytes after its header"
-        )));
-    }
+        },
+    )?;
+    let (size_of_header, size_of_descriptor, count) =
+        (header.size_of_header, header.size_of_entry, header.count);
+    let is_v2 = size_of_descriptor >= DESCRIPTOR_V2_SIZE;
 
     let mut result = HandleData {
         handles: Vec::with_capacity(count as usize),

@@ -1,11 +1,10 @@
 //! HandleOperationListStream (type 18): `AVRF_HANDLE_OPERATION` records written when handle
 //! tracing (`!htrace -enable`, Application Verifier) was on. rust-minidump does not parse it.
 
-use super::bytes::{u32_at, u64_at, ParseError};
+use super::bytes::{u32_at, u64_at, ListHeader, ParseError};
 use super::model::{Handle, Operation, TraceOrder, TraceRecord};
 use std::collections::{HashMap, HashSet};
 
-const HEADER_SIZE: u32 = 16;
 /// `sizeof(AVRF_HANDLE_OPERATION)`: 24 bytes of handle data, 8 of backtrace header, 32 addresses.
 const ENTRY_SIZE: u32 = 288;
 const MAX_DEPTH: u32 = 32;
@@ -20,34 +19,22 @@ pub(crate) struct RawTrace {
 
 /// Parses the stream; records stay in the order the stream holds them.
 pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, ParseError> {
-    let header_error = |reason: String| ParseError::new(stream_offset, reason);
-    if stream.len() < HEADER_SIZE as usize {
-        return Err(header_error(format!(
-            "header needs {HEADER_SIZE} bytes, the stream has {}",
-            stream.len()
-        )));
-    }
-    let size_of_header = u32_at(stream, 0).unwrap_or_default();
-    let size_of_entry = u32_at(stream, 4).unwrap_or_default();
-    let count = u32_at(stream, 8).unwrap_or_default();
-    if size_of_header < HEADER_SIZE || size_of_header as usize > stream.len() {
-        return Err(header_error(format!(
-            "SizeOfHeader {size_of_header} is outside 16..={}",
-            stream.len()
-        )));
-    }
-    if size_of_entry < ENTRY_SIZE {
-        return Err(header_error(format!(
-            "SizeOfEntry {size_of_entry} is smaller than an AVRF_HANDLE_OPERATION ({ENTRY_SIZE} bytes)"
-        )));
-    }
-    let available = (stream.len() - size_of_header as usize) as u64;
-    let needed = u64::from(count) * u64::from(size_of_entry);
-    if needed > available {
-        return Err(header_error(format!(
-            "NumberOfEntries {count} × {size_of_entry} bytes = {needed} bytes, but the stream holds {available} bytes after its header"
-        )));
-    }
+    let header = ListHeader::read(
+        stream,
+        stream_offset,
+        ("SizeOfEntry", "NumberOfEntries"),
+        |size| {
+            if size < ENTRY_SIZE {
+                Err(format!(
+                    "SizeOfEntry {size} is smaller than an AVRF_HANDLE_OPERATION ({ENTRY_SIZE} bytes)"
+                ))
+            } else {
+                Ok(())
+            }
+        },
+    )?;
+    let (size_of_header, size_of_entry, count) =
+        (header.size_of_header, header.size_of_entry, header.count);
 
     let mut trace = RawTrace {
         records: Vec::with_capacity(count as usize),
