@@ -1,0 +1,63 @@
+//! Replays the fuzz corpora (`fuzz/corpus/<target>/`) and any crash inputs libFuzzer found
+//! (`fuzz/artifacts/<target>/`) through the same calls as the fuzz targets, without
+//! libFuzzer: every input must give a snapshot or an error, never a panic.
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+fn inputs(target: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut files = Vec::new();
+    for dir in ["corpus", "artifacts"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn fuzz_corpora_and_artifacts_never_panic() {
+    // Keep the default hook's messages out of the test output; failures are listed below.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (target, run) in harness::TARGETS {
+        let files = inputs(target);
+        assert!(
+            !files.is_empty() || *target == "handle_trace",
+            "no corpus for fuzz target {target}"
+        );
+        for path in files {
+            let bytes = std::fs::read(&path).unwrap();
+            replayed += 1;
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| run(&bytes))) {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("{target}: {}: {message}", path.display()));
+            }
+        }
+    }
+    std::panic::set_hook(hook);
+    assert!(replayed > 0, "no fuzz inputs found");
+    assert!(
+        failures.is_empty(),
+        "{} of {replayed} fuzz inputs panicked:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
