@@ -16,8 +16,11 @@ use dumpleak_fixtures::writer::{
 };
 use std::path::Path;
 
+/// One fuzz target's code.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets, by the name of their corpus directory.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("load_minidump", load_minidump),
     ("handle_trace", handle_trace),
     ("text_inputs", text_inputs),

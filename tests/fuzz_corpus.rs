@@ -7,6 +7,10 @@ mod harness;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Where the last panic happened (the hook below records it; the payload lacks it).
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
@@ -30,7 +34,10 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 fn fuzz_corpora_and_artifacts_never_panic() {
     // Keep the default hook's messages out of the test output; failures are listed below.
     let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(ToString::to_string);
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = location;
+    }));
     let mut failures = Vec::new();
     let mut replayed = 0;
     for (target, run) in harness::TARGETS {
@@ -40,7 +47,10 @@ fn fuzz_corpora_and_artifacts_never_panic() {
             "no corpus for fuzz target {target}"
         );
         for path in files {
-            let bytes = std::fs::read(&path).unwrap();
+            // A running `cargo fuzz` may delete corpus files it has reduced: skip those.
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
             replayed += 1;
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| run(&bytes))) {
                 let message = panic
@@ -48,7 +58,15 @@ fn fuzz_corpora_and_artifacts_never_panic() {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                failures.push(format!("{target}: {}: {message}", path.display()));
+                let location = LAST_PANIC
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                failures.push(format!(
+                    "{target}: {}: {message} at {location}",
+                    path.display()
+                ));
             }
         }
     }

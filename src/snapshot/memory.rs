@@ -127,7 +127,10 @@ impl DumpMemory {
         for range in ranges {
             match merged.last_mut() {
                 Some(last)
-                    if last.start + last.size == range.start
+                    // `checked_add`: a hostile list may place a range at the very top of
+                    // the address space, where `start + size` overflows (a panic in debug
+                    // builds; regression input in fuzz/artifacts/load_minidump/).
+                    if last.start.checked_add(last.size) == Some(range.start)
                         && last.file_offset + last.size == range.file_offset =>
                 {
                     last.size += range.size;

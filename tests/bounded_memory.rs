@@ -1,0 +1,361 @@
+//! Hostile inputs cost memory in proportion to the file, never to the counts it claims:
+//! a counting global allocator measures the peak heap use of each load.
+//!
+//! Tests in this file share the allocator and run on parallel threads, so every measurement
+//! holds [`MEASURE`] for the whole test: nothing else in this binary allocates much meanwhile.
+
+use dumpleak::snapshot::{load_minidump_bytes, load_text, LoadOptions};
+use dumpleak::Error;
+use dumpleak_fixtures::writer::{
+    minidump_string, CvRecord, DumpWriter, Guid, MiscInfo, Module, SystemInfo, HANDLE_DATA_STREAM,
+    HANDLE_OPERATION_LIST_STREAM, MEMORY64_LIST_STREAM, MEMORY_LIST_STREAM, MISC1_PROCESS_ID,
+    MODULE_LIST_STREAM,
+};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Wraps [`System`], tracking the bytes currently allocated and their peak.
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(bytes: usize) {
+    let now = CURRENT.fetch_add(bytes, Ordering::SeqCst) + bytes;
+    PEAK.fetch_max(now, Ordering::SeqCst);
+}
+
+fn shrank(bytes: usize) {
+    CURRENT.fetch_sub(bytes, Ordering::SeqCst);
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; only counters are updated.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            grew(layout.size());
+        }
+        pointer
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc_zeroed(layout) };
+        if !pointer.is_null() {
+            grew(layout.size());
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(pointer, layout) };
+        shrank(layout.size());
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = unsafe { System.realloc(pointer, layout, new_size) };
+        if !moved.is_null() {
+            if new_size >= layout.size() {
+                grew(new_size - layout.size());
+            } else {
+                shrank(layout.size() - new_size);
+            }
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Held by every test while it measures.
+static MEASURE: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> MutexGuard<'static, ()> {
+    MEASURE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `f` and returns its result with the peak number of bytes it had allocated at once
+/// (above what was allocated when it started). Call with [`exclusive`] held.
+fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = CURRENT.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let value = f();
+    let peak = PEAK.load(Ordering::SeqCst).saturating_sub(base);
+    (value, peak)
+}
+
+const MIB: usize = 1024 * 1024;
+
+/// A small dump (system info, process id) plus whatever `extra` adds.
+fn small_dump(extra: impl FnOnce(&mut DumpWriter)) -> Vec<u8> {
+    let mut writer = DumpWriter::with_directory_slots(6);
+    writer.set_time_date_stamp(1_772_441_400);
+    writer.add_system_info(&SystemInfo::windows_10_x64());
+    writer.add_misc_info(&MiscInfo {
+        flags1: MISC1_PROCESS_ID,
+        process_id: 42,
+        process_create_time: 0,
+        process_user_time: 0,
+        process_kernel_time: 0,
+    });
+    extra(&mut writer);
+    let dump = writer.finish();
+    assert!(dump.len() <= 4096, "{} bytes", dump.len());
+    dump
+}
+
+fn words(values: &[u32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Loads `dump` and returns the outcome as text (error message or warnings) and the peak.
+fn load_measured(name: &str, dump: &[u8]) -> (Result<Vec<String>, Error>, usize) {
+    let _guard = exclusive();
+    let (result, peak) = peak_of(|| load_minidump_bytes(Path::new(name), dump));
+    (result.map(|snapshot| snapshot.warnings), peak)
+}
+
+fn assert_fails_small(name: &str, dump: &[u8], expected: &[&str]) {
+    let (result, peak) = load_measured(name, dump);
+    let message = result.expect_err(name).to_string();
+    eprintln!("{name}: peak {peak} bytes; {message}");
+    for part in expected {
+        assert!(message.contains(part), "{name}: {message}");
+    }
+    assert!(peak < MIB, "{name}: peak {peak} bytes");
+}
+
+#[test]
+fn four_billion_handle_descriptors() {
+    let dump = small_dump(|w| {
+        w.add_stream(HANDLE_DATA_STREAM, &words(&[16, 40, u32::MAX, 0]));
+    });
+    assert_fails_small(
+        "handles.dmp",
+        &dump,
+        &[
+            "HandleDataStream at file offset 0x",
+            "NumberOfDescriptors 4294967295",
+        ],
+    );
+}
+
+#[test]
+fn four_billion_handle_operations() {
+    let dump = small_dump(|w| {
+        w.add_stream(
+            HANDLE_OPERATION_LIST_STREAM,
+            &words(&[16, 288, u32::MAX, 0]),
+        );
+    });
+    assert_fails_small(
+        "trace.dmp",
+        &dump,
+        &["HandleOperationListStream", "NumberOfEntries 4294967295"],
+    );
+}
+
+/// A bad memory list only costs the export tables in dump memory: a warning, not an error.
+fn assert_warns_small(name: &str, dump: &[u8], expected: &str) {
+    let (result, peak) = load_measured(name, dump);
+    let warnings = result.unwrap_or_else(|error| panic!("{name}: {error}"));
+    eprintln!("{name}: peak {peak} bytes; {warnings:?}");
+    assert!(
+        warnings.iter().any(|warning| warning.contains(expected)),
+        "{name}: {warnings:?}"
+    );
+    assert!(peak < MIB, "{name}: peak {peak} bytes");
+}
+
+#[test]
+fn memory_list_claiming_four_billion_ranges() {
+    let dump = small_dump(|w| {
+        w.add_stream(MEMORY_LIST_STREAM, &words(&[u32::MAX, 0, 0, 0, 0]));
+    });
+    assert_warns_small("memory.dmp", &dump, "NumberOfMemoryRanges 4294967295");
+}
+
+#[test]
+fn memory64_list_claiming_two_to_the_64_ranges() {
+    let dump = small_dump(|w| {
+        let mut stream = u64::MAX.to_le_bytes().to_vec();
+        stream.extend(0x1000u64.to_le_bytes());
+        stream.extend([0; 16]);
+        w.add_stream(MEMORY64_LIST_STREAM, &stream);
+    });
+    assert_warns_small(
+        "memory64.dmp",
+        &dump,
+        &format!("NumberOfMemoryRanges {}", u64::MAX),
+    );
+}
+
+#[test]
+fn module_list_claiming_four_billion_modules() {
+    let dump = small_dump(|w| {
+        w.add_stream(MODULE_LIST_STREAM, &words(&[u32::MAX, 0, 0, 0]));
+    });
+    assert_warns_small("modules.dmp", &dump, "ModuleListStream could not be read");
+}
+
+/// `MINIDUMP_STRING` whose length field claims 4 GiB.
+fn huge_string(w: &mut DumpWriter) -> u32 {
+    w.add_blob(&words(&[u32::MAX, 0x0041_0041]))
+}
+
+#[test]
+fn handle_type_name_claiming_four_gib() {
+    let dump = small_dump(|w| {
+        let name = huge_string(w);
+        let mut stream = words(&[16, 32, 1, 0]);
+        stream.extend(0x44u64.to_le_bytes());
+        stream.extend(words(&[name, 0, 0, 0x1f_0001, 1, 1]));
+        w.add_stream(HANDLE_DATA_STREAM, &stream);
+    });
+    let (result, peak) = load_measured("string.dmp", &dump);
+    let outcome = match result {
+        Ok(warnings) => warnings.join("; "),
+        Err(error) => error.to_string(),
+    };
+    eprintln!("string.dmp: peak {peak} bytes; {outcome}");
+    assert!(outcome.contains("4294967295"), "{outcome}");
+    assert!(peak < MIB, "peak {peak} bytes");
+}
+
+#[test]
+fn module_name_claiming_four_gib() {
+    let dump = small_dump(|w| {
+        w.add_module_list(&[Module {
+            base_of_image: 0x7ff6_0000_0000,
+            size_of_image: 0x1000,
+            checksum: 0,
+            time_date_stamp: 0,
+            name: "app.exe".to_string(),
+            file_version: [1, 0, 0, 0],
+            product_version: [1, 0, 0, 0],
+            is_dll: false,
+            cv_record: Some(CvRecord::Rsds {
+                guid: Guid {
+                    data1: 1,
+                    data2: 2,
+                    data3: 3,
+                    data4: [4; 8],
+                },
+                age: 1,
+                pdb_name: "app.pdb".to_string(),
+            }),
+        }]);
+    });
+    // Point ModuleNameRva (at offset 4 + 8 + 4 + 4 + 4 of the list) at a 4 GiB string.
+    let mut dump = dump;
+    let (list, name) = {
+        let count = u32::from_le_bytes(dump[8..12].try_into().unwrap()) as usize;
+        let directory = u32::from_le_bytes(dump[12..16].try_into().unwrap()) as usize;
+        let entry = (0..count)
+            .map(|i| directory + 12 * i)
+            .find(|&at| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap()) == 4)
+            .unwrap();
+        let rva = u32::from_le_bytes(dump[entry + 8..entry + 12].try_into().unwrap()) as usize;
+        (rva, dump.len() as u32)
+    };
+    dump.extend(words(&[u32::MAX, 0x0041_0041]));
+    dump[list + 24..list + 28].copy_from_slice(&name.to_le_bytes());
+    let (result, peak) = load_measured("module-name.dmp", &dump);
+    let warnings = result.unwrap();
+    eprintln!("module-name.dmp: peak {peak} bytes; {warnings:?}");
+    // The minidump crate reports an unreadable module name as "Error reading CodeView data".
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("ModuleListStream could not be read")),
+        "{warnings:?}"
+    );
+    assert!(peak < MIB, "peak {peak} bytes");
+}
+
+#[test]
+fn looping_object_info_chain() {
+    let dump = small_dump(|w| {
+        let type_name = w.add_blob(&minidump_string("Mutant"));
+        let info = w.reserve(16);
+        w.patch(info, &words(&[info, 2, 4, 0]));
+        let mut stream = words(&[16, 40, 1, 0]);
+        stream.extend(0x44u64.to_le_bytes());
+        stream.extend(words(&[type_name, 0, 0, 0x1f_0001, 1, 1, info, 0]));
+        w.add_stream(HANDLE_DATA_STREAM, &stream);
+    });
+    let (result, peak) = load_measured("loop.dmp", &dump);
+    let warnings = result.unwrap();
+    eprintln!("loop.dmp: peak {peak} bytes; {warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("looped")),
+        "{warnings:?}"
+    );
+    assert!(peak < MIB, "peak {peak} bytes");
+}
+
+/// Loads a text input and checks the peak stays within `factor` times its size.
+fn assert_text_bounded(name: &str, text: &[u8], factor: usize) {
+    let _guard = exclusive();
+    let (result, peak) = peak_of(|| load_text(Path::new(name), text, &LoadOptions::default()));
+    let outcome = match &result {
+        Ok(snapshot) => format!(
+            "ok, {} trace records, {} handles",
+            snapshot.trace.as_ref().map_or(0, |t| t.records.len()),
+            snapshot.handles.as_ref().map_or(0, Vec::len)
+        ),
+        Err(error) => error.to_string(),
+    };
+    drop(result);
+    eprintln!(
+        "{name}: {} bytes in, peak {peak} bytes ({:.1}x); {outcome}",
+        text.len(),
+        peak as f64 / text.len() as f64
+    );
+    assert!(peak < factor * text.len(), "{name}: peak {peak} bytes");
+}
+
+#[test]
+fn htrace_diff_of_100k_records_without_frames() {
+    let mut text = String::from("0:008> !htrace -diff\nOutstanding handles opened since the previous snapshot:\n--------------------------------------\n");
+    for i in 0..100_000u64 {
+        text.push_str(&format!("Handle = 0x{:016x} - OPEN\n", 0x400 + 4 * i));
+    }
+    assert_text_bounded("open-only.log", text.as_bytes(), 16);
+}
+
+#[test]
+fn handle_exe_listing_of_100k_handles() {
+    let mut text = String::from("Nthandle v5.0 - Handle viewer\n------------------------------------------------------------------------------\nApp.exe pid: 5520 CONTOSO\\user\n");
+    for i in 0..100_000u64 {
+        text.push_str(&format!("{:>5X}: Event\n", 4 + 4 * i));
+    }
+    // Lines of 13 bytes each become a whole handle record (~220 bytes with its strings):
+    // proportional to the number of lines, so the bound is generous per input byte.
+    assert_text_bounded("handles.txt", text.as_bytes(), 32);
+}
+
+#[test]
+fn one_giant_line() {
+    let mut text = b"0:000> !htrace -diff ".to_vec();
+    text.resize(8 * MIB, b'A');
+    assert_text_bounded("giant.log", &text, 4);
+}
+
+#[test]
+fn one_giant_line_of_random_text() {
+    let mut text = Vec::with_capacity(8 * MIB);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    while text.len() < 8 * MIB {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        text.push(b' ' + (seed % 95) as u8);
+    }
+    assert_text_bounded("random.log", &text, 4);
+}
