@@ -237,8 +237,8 @@ pub fn batch_one(
         }
         let snapshot = snapshot::load_with(path, load)?;
         let addresses: Vec<u64> = analysis::batch::open_handle_stacks(&snapshot)
-            .into_iter()
-            .flat_map(|(_, stack)| stack)
+            .iter()
+            .flat_map(|(_, stack)| stack.iter().copied())
             .collect();
         let symbols = symbolizer.resolve(&snapshot, addresses);
         let mut statuses = std::collections::BTreeMap::new();

@@ -9,8 +9,10 @@ use super::show::TypeCount;
 use crate::snapshot::{Operation, Snapshot};
 use crate::symbols::{CrashStack, Frame, SymbolTable};
 use crate::time::iso8601;
+use foldhash::HashSet;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Most allocation stacks and crash frames kept per dump.
 const KEPT_STACKS: usize = 3;
@@ -182,14 +184,14 @@ pub struct BatchReport {
 }
 
 /// Return addresses of the allocation stacks of open handles (newest record an OPEN).
-pub fn open_handle_stacks(snapshot: &Snapshot) -> Vec<(u64, Vec<u64>)> {
+pub fn open_handle_stacks(snapshot: &Snapshot) -> Vec<(u64, Arc<[u64]>)> {
     let open: HashSet<u64> = snapshot
         .handles
         .iter()
         .flatten()
         .map(|handle| handle.value)
         .collect();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut stacks = Vec::new();
     for record in snapshot.trace.iter().flat_map(|trace| &trace.records) {
         if seen.insert(record.handle)
@@ -226,7 +228,7 @@ pub fn dump_row(
     });
     top_types.truncate(TOP_TYPES);
 
-    let mut groups: BTreeMap<Vec<u64>, usize> = BTreeMap::new();
+    let mut groups: BTreeMap<Arc<[u64]>, usize> = BTreeMap::new();
     for (_, stack) in open_handle_stacks(snapshot) {
         *groups.entry(stack).or_default() += 1;
     }
@@ -366,7 +368,7 @@ pub fn aggregate(rows: &[DumpRow], failed: usize) -> Aggregate {
     type Key = (String, Option<String>);
     let mut loaded_by: BTreeMap<Key, (String, Vec<usize>)> = BTreeMap::new();
     for (index, row) in rows.iter().enumerate() {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for module in &row.modules {
             let key = (module.name.to_lowercase(), module.version.clone());
             if seen.insert(key.clone()) {

@@ -7,8 +7,10 @@ use crate::snapshot::{
 };
 use crate::symbols::{Frame, ModuleSymbolStatus, SymbolOrigin, SymbolTable};
 use crate::time::{duration, iso8601};
+use foldhash::HashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Version of the JSON contract; bumped when a key changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,7 +40,7 @@ struct NewHandle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum StackEvidence {
     /// The most recent record is an OPEN with this stack.
-    Open(Vec<u64>),
+    Open(Arc<[u64]>),
     /// The after dump has trace records, but none for this handle.
     NoRecord,
     /// The most recent record for this open handle is not an OPEN.
@@ -57,37 +59,47 @@ fn identity(handle: &Handle) -> Identity<'_> {
     )
 }
 
-/// Handles of `from` whose identity (value, type, name) is not in `other`, sorted by value.
+/// Handles of `from` whose identity (value, type, name) is not in `other` (as many times as
+/// it is in `from` but not in `other`), sorted by identity.
+///
+/// Both lists are sorted and walked together: handle tables come in value order, so the sorts
+/// are nearly linear, and only handles with equal values compare their names.
 fn missing_from<'a>(from: &'a [Handle], other: &[Handle]) -> Vec<&'a Handle> {
-    let mut remaining: HashMap<Identity<'_>, usize> = HashMap::new();
-    for handle in other {
-        *remaining.entry(identity(handle)).or_default() += 1;
+    let mut others = sorted_by_identity(other)
+        .into_iter()
+        .map(identity)
+        .peekable();
+    let mut missing = Vec::new();
+    for handle in sorted_by_identity(from) {
+        let key = identity(handle);
+        while others.next_if(|other| *other < key).is_some() {}
+        if others.next_if_eq(&key).is_none() {
+            missing.push(handle);
+        }
     }
-    let mut missing: Vec<&Handle> = from
-        .iter()
-        .filter(|handle| match remaining.get_mut(&identity(handle)) {
-            Some(count) if *count > 0 => {
-                *count -= 1;
-                false
-            }
-            _ => true,
-        })
-        .collect();
-    missing.sort_by(|a, b| {
-        (a.value, a.type_name.as_deref(), a.object_name.as_deref()).cmp(&(
-            b.value,
-            b.type_name.as_deref(),
-            b.object_name.as_deref(),
-        ))
-    });
     missing
 }
 
-/// The newest record of each handle value (records are held newest first).
-fn newest_records(records: &[TraceRecord]) -> HashMap<u64, &TraceRecord> {
-    let mut newest = HashMap::new();
+fn sorted_by_identity(handles: &[Handle]) -> Vec<&Handle> {
+    let mut sorted: Vec<&Handle> = handles.iter().collect();
+    sorted.sort_by(|a, b| identity(a).cmp(&identity(b)));
+    sorted
+}
+
+/// The newest record of each of `values` that has one (records are held newest first).
+fn newest_records(
+    records: &[TraceRecord],
+    values: impl Iterator<Item = u64>,
+) -> foldhash::HashMap<u64, &TraceRecord> {
+    let mut wanted: foldhash::HashSet<u64> = values.collect();
+    let mut newest = foldhash::HashMap::default();
     for record in records {
-        newest.entry(record.handle).or_insert(record);
+        if wanted.is_empty() {
+            break;
+        }
+        if wanted.remove(&record.handle) {
+            newest.insert(record.handle, record);
+        }
     }
     newest
 }
@@ -101,11 +113,14 @@ pub fn compare_handles(before: &Snapshot, after: &Snapshot) -> HandleDiff {
         // A summary on either side: no handle list to compare.
         _ => (&empty, &empty),
     };
-    let newest = after
-        .trace
-        .as_ref()
-        .map(|trace| newest_records(&trace.records));
-    let new = missing_from(after_handles, before_handles)
+    let new_handles = missing_from(after_handles, before_handles);
+    let newest = after.trace.as_ref().map(|trace| {
+        newest_records(
+            &trace.records,
+            new_handles.iter().map(|handle| handle.value),
+        )
+    });
+    let new = new_handles
         .into_iter()
         .map(|handle| {
             let evidence = match &newest {
@@ -137,7 +152,7 @@ impl HandleDiff {
         self.new
             .iter()
             .flat_map(|new| match &new.evidence {
-                StackEvidence::Open(stack) => stack.as_slice(),
+                StackEvidence::Open(stack) => &stack[..],
                 _ => &[],
             })
             .copied()
@@ -394,7 +409,7 @@ pub fn build_report(
     let mut groups: BTreeMap<&[u64], Vec<&NewHandle>> = BTreeMap::new();
     for new in &handles.new {
         if let StackEvidence::Open(stack) = &new.evidence {
-            groups.entry(stack.as_slice()).or_default().push(new);
+            groups.entry(&stack[..]).or_default().push(new);
         }
     }
     let mut ordered: Vec<(&[u64], Vec<&NewHandle>)> = groups.into_iter().collect();
@@ -412,7 +427,8 @@ pub fn build_report(
     };
     let path_of = |name: &str| after.module_named(name).map(|module| module.path.clone());
 
-    let mut stack_of_handle: HashMap<u64, (usize, Vec<String>, Option<String>)> = HashMap::new();
+    let mut stack_of_handle: HashMap<u64, (usize, Vec<String>, Option<String>)> =
+        HashMap::default();
     let mut stacks = Vec::new();
     let mut module_counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     let mut blamed_types: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -547,21 +563,17 @@ pub fn build_report(
         })
         .collect();
     let mut new_handles = new_handles;
-    let mut first_handle_of_object: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    let mut first_handle_of_object: HashMap<(&str, &str), u64> = HashMap::default();
     for handle in after.handles.iter().flatten() {
-        if let Some(name) = handle
-            .object_name
-            .as_deref()
-            .filter(|name| !name.is_empty())
-        {
+        if let Some(name) = shared_object_name(handle) {
             let first = first_handle_of_object
                 .entry((handle.type_label(), name))
                 .or_insert(handle.value);
             *first = (*first).min(handle.value);
         }
     }
-    for change in &mut new_handles {
-        if let Some(name) = change.name.as_deref() {
+    for (change, new) in new_handles.iter_mut().zip(&handles.new) {
+        if let Some(name) = shared_object_name(&new.handle) {
             if let Some(first) = first_handle_of_object.get(&(change.type_name.as_str(), name)) {
                 let first = hex(*first);
                 if first != change.handle {
@@ -618,7 +630,7 @@ fn handle_change(handle: &Handle) -> HandleChange {
         type_name: handle.type_label().to_string(),
         type_inferred: handle.type_inferred,
         same_object_as: None,
-        name: handle.object_name.clone(),
+        name: handle.object_name.as_deref().map(str::to_owned),
         granted_access: format!("{:#x}", handle.granted_access),
         object_handle_count: handle.handle_count,
         stack: Vec::new(),
@@ -655,17 +667,28 @@ fn type_deltas(before: &Snapshot, after: &Snapshot) -> Vec<TypeDelta> {
     deltas
 }
 
+/// The name by which `handle` can be told to share its object with other handles: named
+/// objects of the object-manager namespace (Mutant, Event, Section, …) exist once per name, so
+/// two handles with the same type and name refer to one object. File and Key objects are
+/// created anew by every open, so a shared path says nothing; and a dump that counts a single
+/// handle to the object rules sharing out.
+fn shared_object_name(handle: &Handle) -> Option<&str> {
+    let per_open = matches!(handle.type_name.as_deref(), Some("File" | "Key"));
+    let counted_alone = handle.handle_count == 1;
+    handle
+        .object_name
+        .as_deref()
+        .filter(|name| !name.is_empty() && !per_open && !counted_alone)
+}
+
 fn duplicate_groups(after: &Snapshot, handles: &HandleDiff) -> Vec<DuplicateGroup> {
-    let new_values: BTreeSet<u64> = handles.new.iter().map(|new| new.handle.value).collect();
-    let mut objects: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    let new_values: foldhash::HashSet<u64> =
+        handles.new.iter().map(|new| new.handle.value).collect();
+    let mut objects: HashMap<(&str, &str), Vec<u64>> = HashMap::default();
     for handle in after.handles.iter().flatten() {
-        if let Some(name) = handle
-            .object_name
-            .as_deref()
-            .filter(|name| !name.is_empty())
-        {
+        if let Some(name) = shared_object_name(handle) {
             objects
-                .entry((handle.type_label().to_string(), name.to_string()))
+                .entry((handle.type_label(), name))
                 .or_default()
                 .push(handle.value);
         }
@@ -679,8 +702,8 @@ fn duplicate_groups(after: &Snapshot, handles: &HandleDiff) -> Vec<DuplicateGrou
                 .filter(|value| new_values.contains(value))
                 .count();
             (values.len() > 1 && new > 0).then(|| DuplicateGroup {
-                type_name,
-                name,
+                type_name: type_name.to_string(),
+                name: name.to_string(),
                 handles: values.iter().map(|value| hex(*value)).collect(),
                 new,
             })
@@ -881,4 +904,121 @@ fn symbol_warnings(modules: &[ModuleRow], symbols: &SymbolTable, no_new: bool) -
         }
     }
     warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::ProcessInfo;
+
+    fn handle(value: u64, type_name: &str, name: Option<&str>, handle_count: u32) -> Handle {
+        Handle {
+            value,
+            type_name: Some(type_name.into()),
+            object_name: name.map(Into::into),
+            attributes: 0,
+            granted_access: 0,
+            handle_count,
+            pointer_count: handle_count,
+            object_info: Vec::new(),
+            type_inferred: false,
+        }
+    }
+
+    fn snapshot(handles: Vec<Handle>) -> Snapshot {
+        Snapshot {
+            source: "test.dmp".into(),
+            input: InputFormat::Minidump,
+            process: ProcessInfo::default(),
+            captured_at: None,
+            dump_flags: 0,
+            modules: Vec::new(),
+            handles: Some(handles),
+            trace: None,
+            type_counts: None,
+            frame_text: BTreeMap::new(),
+            memory: None,
+            file: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn report(before: Vec<Handle>, after: Vec<Handle>) -> DiffReport {
+        let (before, after) = (snapshot(before), snapshot(after));
+        let handles = compare_handles(&before, &after);
+        build_report(
+            &before,
+            &after,
+            &handles,
+            &SymbolTable::default(),
+            &DiffOptions::default(),
+        )
+    }
+
+    #[test]
+    fn a_name_shares_an_object_only_for_namespace_objects_counted_more_than_once() {
+        let lock = r"\BaseNamedObjects\Lock";
+        let log = r"\Device\HarddiskVolume3\app.log";
+        let key = r"\REGISTRY\MACHINE\SOFTWARE\App";
+        let report = report(
+            vec![
+                handle(0x10, "Mutant", Some(lock), 2),
+                handle(0x14, "File", Some(log), 1),
+                handle(0x18, "Key", Some(key), 1),
+                handle(0x1c, "Event", Some("\\BaseNamedObjects\\Once"), 1),
+            ],
+            vec![
+                handle(0x10, "Mutant", Some(lock), 2),
+                handle(0x14, "File", Some(log), 1),
+                handle(0x18, "Key", Some(key), 1),
+                handle(0x1c, "Event", Some("\\BaseNamedObjects\\Once"), 1),
+                handle(0x20, "Mutant", Some(lock), 2),
+                handle(0x24, "File", Some(log), 1),
+                handle(0x28, "Key", Some(key), 1),
+                handle(0x2c, "Event", Some("\\BaseNamedObjects\\Once"), 1),
+            ],
+        );
+        let same: Vec<(&str, Option<&str>)> = report
+            .new_handles
+            .iter()
+            .map(|new| (new.handle.as_str(), new.same_object_as.as_deref()))
+            .collect();
+        assert_eq!(
+            same,
+            [
+                ("0x20", Some("0x10")),
+                ("0x24", None),
+                ("0x28", None),
+                ("0x2c", None)
+            ]
+        );
+        assert_eq!(report.new_objects, 3);
+        assert_eq!(report.duplicates.len(), 1);
+        assert_eq!(report.duplicates[0].type_name, "Mutant");
+        assert_eq!(report.duplicates[0].handles, ["0x10", "0x20"]);
+    }
+
+    #[test]
+    fn handles_missing_from_the_other_side_count_multiplicity() {
+        let before = [
+            handle(8, "Event", None, 1),
+            handle(4, "Event", None, 1),
+            handle(4, "Event", None, 1),
+        ];
+        let after = [
+            handle(4, "Event", None, 1),
+            handle(12, "Mutant", None, 1),
+            handle(8, "Section", None, 1),
+        ];
+        let new: Vec<(u64, &str)> = missing_from(&after, &before)
+            .iter()
+            .map(|handle| (handle.value, handle.type_label()))
+            .collect();
+        assert_eq!(new, [(8, "Section"), (12, "Mutant")]);
+        let closed: Vec<(u64, &str)> = missing_from(&before, &after)
+            .iter()
+            .map(|handle| (handle.value, handle.type_label()))
+            .collect();
+        assert_eq!(closed, [(4, "Event"), (8, "Event")]);
+    }
 }

@@ -4,8 +4,10 @@
 
 use crate::snapshot::text::infer_type_from_texts;
 use crate::snapshot::{Handle, Operation, Snapshot};
-use std::collections::{BTreeMap, HashSet};
+use foldhash::HashSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The sides of the log's `-diff` block, or `None` when the selected block is not a `-diff`.
 pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
@@ -16,7 +18,7 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         .flatten()
         .map(|handle| (handle.value, handle))
         .collect();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut outstanding = Vec::new();
     for record in &trace.records {
         if !seen.insert(record.handle) || record.operation != Operation::Open {
@@ -30,7 +32,7 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
                     .stack
                     .iter()
                     .filter_map(|address| log.frame_text.get(address).map(String::as_str));
-                (infer_type_from_texts(texts).map(str::to_string), true)
+                (infer_type_from_texts(texts).map(Arc::from), true)
             }
         };
         outstanding.push(Handle {

@@ -7,8 +7,10 @@ use super::diff::{hex, DumpSummary, SCHEMA_VERSION};
 use crate::snapshot::{Handle, Operation, Snapshot};
 use crate::symbols::{Frame, SymbolTable};
 use crate::time::iso8601;
+use foldhash::{HashMap, HashSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The per-process handle limit of Windows (2^24).
 pub const DEFAULT_HANDLE_LIMIT: u64 = 16_777_216;
@@ -405,7 +407,7 @@ fn trend(type_name: &str, counts: Vec<usize>, rules: &TrendRules) -> TypeTrend {
     }
 }
 
-type Identity = (u64, Option<String>, Option<String>);
+type Identity = (u64, Option<Arc<str>>, Option<Arc<str>>);
 
 fn identity(handle: &Handle) -> Identity {
     (
@@ -454,9 +456,9 @@ pub fn retained_addresses(series: &[Snapshot]) -> Vec<u64> {
     addresses.into_iter().collect()
 }
 
-fn newest_opens(snapshot: &Snapshot) -> HashMap<u64, Vec<u64>> {
-    let mut newest = HashMap::new();
-    let mut seen = HashSet::new();
+fn newest_opens(snapshot: &Snapshot) -> HashMap<u64, Arc<[u64]>> {
+    let mut newest = HashMap::default();
+    let mut seen = HashSet::default();
     for record in snapshot.trace.iter().flat_map(|trace| &trace.records) {
         if seen.insert(record.handle) && record.operation == Operation::Open {
             newest.insert(record.handle, record.stack.clone());
@@ -516,9 +518,12 @@ pub fn build_series(
     let last = &series[n - 1];
     let newest = newest_opens(last);
     let retained = retained_since(series);
-    let mut groups: BTreeMap<Vec<u64>, Vec<(&Identity, usize)>> = BTreeMap::new();
+    let mut groups: BTreeMap<Arc<[u64]>, Vec<(&Identity, usize)>> = BTreeMap::new();
     for (handle, since) in &retained {
-        let stack = newest.get(&handle.0).cloned().unwrap_or_default();
+        let stack = newest
+            .get(&handle.0)
+            .cloned()
+            .unwrap_or_else(|| Arc::from([]));
         groups.entry(stack).or_default().push((handle, *since));
     }
     let attribution = &options.attribution;
@@ -542,7 +547,7 @@ pub fn build_series(
             let mut types = BTreeMap::new();
             for ((_, type_name, _), _) in &members {
                 *types
-                    .entry(type_name.clone().unwrap_or_else(|| "(none)".to_string()))
+                    .entry(type_name.as_deref().unwrap_or("(none)").to_string())
                     .or_insert(0) += 1;
             }
             let mut values: Vec<u64> = members.iter().map(|((value, _, _), _)| *value).collect();

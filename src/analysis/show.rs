@@ -4,8 +4,8 @@ use super::attribution::Attribution;
 use super::diff::{DumpSummary, SCHEMA_VERSION};
 use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
 use crate::symbols::{CrashStack, ModuleSymbolStatus};
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Handles of one type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +125,7 @@ pub fn show(
         ));
     }
     let trace = snapshot.trace.as_ref().map(|trace| {
-        let mut newest: HashMap<u64, Operation> = HashMap::new();
+        let mut newest: HashMap<u64, Operation> = HashMap::default();
         let (mut opens, mut closes, mut bad_refs) = (0, 0, 0);
         for record in &trace.records {
             match record.operation {

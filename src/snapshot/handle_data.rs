@@ -6,7 +6,7 @@
 
 use super::bytes::{minidump_string, u32_at, u64_at, ListHeader, ParseError};
 use super::model::{Handle, ObjectInfo};
-use std::collections::HashMap;
+use std::sync::Arc;
 
 const DESCRIPTOR_V1_SIZE: u32 = 32;
 const DESCRIPTOR_V2_SIZE: u32 = 40;
@@ -50,11 +50,11 @@ pub(crate) fn parse(
         handles: Vec::with_capacity(count as usize),
         warnings: Vec::new(),
     };
-    let mut strings: HashMap<u32, Option<String>> = HashMap::new();
+    let mut strings: foldhash::HashMap<u32, Option<Arc<str>>> = foldhash::HashMap::default();
     let mut bad_strings = 0usize;
     let mut first_bad_string: Option<ParseError> = None;
     let mut cut_chains = 0usize;
-    let mut string_at = |rva: u32| -> Option<String> {
+    let mut string_at = |rva: u32| -> Option<Arc<str>> {
         if rva == 0 {
             return None;
         }
@@ -63,7 +63,7 @@ pub(crate) fn parse(
             .or_insert_with(|| match minidump_string(file, rva) {
                 // An empty name is no name: unnamed objects and types the writer could not query.
                 Ok(text) if text.is_empty() => None,
-                Ok(text) => Some(text),
+                Ok(text) => Some(Arc::from(text)),
                 Err(error) => {
                     bad_strings += 1;
                     first_bad_string.get_or_insert(error);

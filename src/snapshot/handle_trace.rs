@@ -3,7 +3,7 @@
 
 use super::bytes::{u32_at, u64_at, ListHeader, ParseError};
 use super::model::{Handle, Operation, TraceOrder, TraceRecord};
-use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// `sizeof(AVRF_HANDLE_OPERATION)`: 24 bytes of handle data, 8 of backtrace header, 32 addresses.
 const ENTRY_SIZE: u32 = 288;
@@ -41,6 +41,9 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
         warnings: Vec::new(),
     };
     let mut clamped = 0usize;
+    // Traces repeat a few stacks many times: records with the same return addresses share one
+    // allocation, keyed by the raw bytes of the addresses.
+    let mut stacks: foldhash::HashMap<&[u8], Arc<[u64]>> = foldhash::HashMap::default();
     for index in 0..count as usize {
         let at = size_of_header as usize + index * size_of_entry as usize;
         let entry = &stream[at..at + ENTRY_SIZE as usize];
@@ -50,12 +53,20 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
             clamped += 1;
             depth = MAX_DEPTH;
         }
-        let mut stack: Vec<u64> = (0..depth as usize)
-            .map(|slot| u64_at(entry, STACK_OFFSET + slot * 8).unwrap_or_default())
-            .collect();
-        while stack.last() == Some(&0) {
-            stack.pop();
+        let slot = |index: usize| &entry[STACK_OFFSET + index * 8..STACK_OFFSET + index * 8 + 8];
+        let mut depth = depth as usize;
+        while depth > 0 && slot(depth - 1) == [0; 8] {
+            depth -= 1;
         }
+        let raw = &entry[STACK_OFFSET..STACK_OFFSET + depth * 8];
+        let stack = stacks
+            .entry(raw)
+            .or_insert_with(|| {
+                (0..depth)
+                    .map(|index| u64_at(entry, STACK_OFFSET + index * 8).unwrap_or_default())
+                    .collect()
+            })
+            .clone();
         trace.records.push(TraceRecord {
             handle: u64_at(entry, 0).unwrap_or_default(),
             process_id: field(8),
@@ -79,8 +90,9 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
 /// respect votes for one order. Ties and silence fall back to newest first, which is how
 /// WinDbg's `!htrace` presents the same data.
 pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> TraceOrder {
-    let open: HashSet<u64> = open_handles.iter().map(|handle| handle.value).collect();
-    let mut first_and_last: HashMap<u64, (Operation, Operation)> = HashMap::new();
+    let open: foldhash::HashSet<u64> = open_handles.iter().map(|handle| handle.value).collect();
+    let mut first_and_last: foldhash::HashMap<u64, (Operation, Operation)> =
+        foldhash::HashMap::default();
     let opens_and_closes = records
         .iter()
         .filter(|record| matches!(record.operation, Operation::Open | Operation::Close));
@@ -161,8 +173,8 @@ mod tests {
         assert_eq!(trace.records[0].process_id, 1234);
         assert_eq!(trace.records[0].operation, Operation::Open);
         assert_eq!(
-            trace.records[0].stack,
-            vec![0x7c90d0cc, 0x7c80e265, 0x35f02a93]
+            &trace.records[0].stack[..],
+            [0x7c90d0cc, 0x7c80e265, 0x35f02a93]
         );
         assert_eq!(trace.records[1].operation, Operation::Close);
         assert_eq!(trace.records[1].stack.len(), 32, "depth is capped at 32");

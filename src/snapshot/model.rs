@@ -3,6 +3,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The kind of input a snapshot was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -141,10 +142,11 @@ pub enum CodeViewId {
 pub struct Handle {
     /// The handle value.
     pub value: u64,
-    /// Object type name (`Mutant`, `Section`, …); `None` when the dump gives none.
-    pub type_name: Option<String>,
+    /// Object type name (`Mutant`, `Section`, …); `None` when the dump gives none. Shared
+    /// between the handles of one snapshot that name the same type.
+    pub type_name: Option<Arc<str>>,
     /// Object name; `None` for unnamed objects.
-    pub object_name: Option<String>,
+    pub object_name: Option<Arc<str>>,
     /// Handle attributes.
     pub attributes: u32,
     /// Granted access mask.
@@ -214,8 +216,8 @@ pub struct TraceRecord {
     pub thread_id: u32,
     /// What was done.
     pub operation: Operation,
-    /// Return addresses, innermost first.
-    pub stack: Vec<u64>,
+    /// Return addresses, innermost first; records with the same stack share it.
+    pub stack: Arc<[u64]>,
 }
 
 /// `OperationType` of a trace record.
@@ -276,11 +278,14 @@ impl Snapshot {
                 .map(|(type_name, count)| (type_name.clone(), *count as usize))
                 .collect();
         }
-        let mut counts = BTreeMap::new();
+        let mut counts: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
         for handle in self.handles.iter().flatten() {
-            *counts.entry(handle.type_label().to_string()).or_default() += 1;
+            *counts.entry(handle.type_label()).or_default() += 1;
         }
         counts
+            .into_iter()
+            .map(|(type_name, count)| (type_name.to_string(), count))
+            .collect()
     }
 
     /// Whether there is anything to count: a handle table or a type summary.

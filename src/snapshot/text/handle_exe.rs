@@ -12,6 +12,7 @@ use super::{SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, ProcessInfo, Snapshot};
 use serde::Serialize;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Everything read from one `handle.exe` output.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -58,8 +59,8 @@ impl HandleExeEntry {
     pub fn to_handle(&self) -> Handle {
         Handle {
             value: self.value,
-            type_name: Some(self.type_name.clone()),
-            object_name: self.name.clone(),
+            type_name: Some(Arc::from(self.type_name.as_str())),
+            object_name: self.name.as_deref().map(Arc::from),
             attributes: 0,
             granted_access: 0,
             handle_count: 0,

@@ -14,6 +14,7 @@ use crate::snapshot::{
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Everything read from one debugger log.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -655,11 +656,11 @@ impl Parser {
             let (key, value) = split_field(trimmed);
             let known = match key {
                 "Type" => {
-                    handle.type_name = non_empty_name(value);
+                    handle.type_name = non_empty_name(value).map(Arc::from);
                     true
                 }
                 "Name" => {
-                    handle.object_name = non_empty_name(value);
+                    handle.object_name = non_empty_name(value).map(Arc::from);
                     true
                 }
                 "Attributes" => {

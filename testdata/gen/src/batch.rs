@@ -151,7 +151,7 @@ fn leaky_uptime(cycles: u32, jitter: u32) -> u32 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn cust(
+pub(crate) fn cust(
     file: &str,
     pid: u32,
     capture_time: u32,
@@ -973,9 +973,15 @@ pub fn threads(c: &Customer) -> Vec<Thread> {
 /// Exception(6) for crashes], SystemInfo(7), MiscInfo(15), HandleData(12),
 /// [HandleOperationList(18) when traced], right after the header. Header Flags 0x4.
 pub fn render(sim: &Sim) -> Vec<u8> {
+    render_with(sim, 8, |_| {})
+}
+
+/// [`render`] with `slots` directory entries reserved after the header and `extra` called last
+/// to add more streams (a benchmark's Memory64ListStream).
+pub fn render_with(sim: &Sim, slots: usize, extra: impl FnOnce(&mut DumpWriter)) -> Vec<u8> {
     let c = &sim.customer;
     let crash = c.crash.map(|k| crash(sim, k));
-    let mut w = DumpWriter::with_directory_slots(8);
+    let mut w = DumpWriter::with_directory_slots(slots);
     w.set_time_date_stamp(c.capture_time)
         .set_flags(MINIDUMP_WITH_HANDLE_DATA);
     let mut stack_mem = None;
@@ -1023,6 +1029,7 @@ pub fn render(sim: &Sim) -> Vec<u8> {
     if sim.process.tracing() {
         w.add_handle_operations(&sim.process.trace_records(TraceOrder::NewestFirst));
     }
+    extra(&mut w);
     w.finish()
 }
 
@@ -1330,7 +1337,7 @@ pub fn facts(s: &mut String) -> io::Result<()> {
 
 // ------------------------------------------------------------------------------ benchmark
 
-fn splitmix(mut x: u64) -> u64 {
+pub(crate) fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

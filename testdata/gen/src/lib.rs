@@ -3,6 +3,7 @@
 //! documented in `testdata/README.md` ([`scenarios`], [`leaky`], [`series`], [`batch`]).
 
 pub mod batch;
+pub mod large;
 pub mod leaky;
 pub mod pe;
 pub mod scenarios;

@@ -519,6 +519,21 @@ impl DumpWriter {
         loc
     }
 
+    /// Memory64ListStream (9) descriptors only, for a dump whose memory is written by the caller
+    /// (a sparse multi-GiB file): `ranges` are `(StartOfMemoryRange, DataSize)`. `BaseRva` is left
+    /// 0; after [`DumpWriter::finish`] the caller stores the offset of the first range's bytes at
+    /// `location.rva + 8` (see [`set_memory64_base`]) and writes the bytes there, contiguously.
+    pub fn add_memory64_descriptors(&mut self, ranges: &[(u64, u64)]) -> Location {
+        let mut b = Vec::with_capacity(16 + 16 * ranges.len());
+        put_u64(&mut b, ranges.len() as u64);
+        put_u64(&mut b, 0);
+        for &(start, size) in ranges {
+            put_u64(&mut b, start);
+            put_u64(&mut b, size);
+        }
+        self.add_stream(MEMORY64_LIST_STREAM, &b)
+    }
+
     /// MemoryListStream (5): u32 count + `MINIDUMP_MEMORY_DESCRIPTOR` (16 bytes) each; the bytes of
     /// each range are written before the stream.
     pub fn add_memory_list(&mut self, ranges: &[MemoryRange]) -> Location {
@@ -532,6 +547,13 @@ impl DumpWriter {
         }
         self.add_stream(MEMORY_LIST_STREAM, &b)
     }
+}
+
+/// Store `BaseRva` into a finished dump's Memory64ListStream written by
+/// [`DumpWriter::add_memory64_descriptors`] at `location`.
+pub fn set_memory64_base(dump: &mut [u8], location: Location, base_rva: u64) {
+    let at = location.rva as usize + 8;
+    dump[at..at + 8].copy_from_slice(&base_rva.to_le_bytes());
 }
 
 /// Encode a `MINIDUMP_STRING`.

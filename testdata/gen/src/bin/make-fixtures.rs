@@ -2,6 +2,9 @@
 //! `make-fixtures --facts` prints the facts the README documents.
 //! `make-fixtures --batch-bench OUTDIR N` writes N small customer-style MailSvc.exe dumps into
 //! OUTDIR for a `dumpleak batch` throughput benchmark (not committed anywhere).
+//! `make-fixtures --large OUTDIR [GIB]` writes the large benchmark inputs (`large-a.dmp`,
+//! `large-b.dmp`: 100,000 handles and 200,000 trace records; `small.dmp` and its sparse
+//! `full-memory.dmp` twin with GIB (default 6) GiB of memory), not committed anywhere.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +13,9 @@ fn main() -> ExitCode {
     let arg = std::env::args_os().nth(1);
     if arg.as_deref() == Some(std::ffi::OsStr::new("--batch-bench")) {
         return batch_bench(std::env::args_os().skip(2).collect());
+    }
+    if arg.as_deref() == Some(std::ffi::OsStr::new("--large")) {
+        return large(std::env::args_os().skip(2).collect());
     }
     if arg.as_deref() == Some(std::ffi::OsStr::new("--facts")) {
         return match dumpleak_fixtures::scenarios::facts() {
@@ -59,6 +65,36 @@ fn batch_bench(args: Vec<std::ffi::OsString>) -> ExitCode {
                 PathBuf::from(outdir).display(),
                 start.elapsed().as_secs_f64()
             );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("make-fixtures: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn large(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let usage = "usage: make-fixtures --large OUTDIR [GIB]";
+    let (outdir, gib) = match args.as_slice() {
+        [outdir] => (outdir, Some(6)),
+        [outdir, gib] => (outdir, gib.to_str().and_then(|s| s.parse::<u64>().ok())),
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(gib) = gib.filter(|g| (1..=1024).contains(g)) else {
+        eprintln!("make-fixtures: GIB must be a number from 1 to 1024\n{usage}");
+        return ExitCode::FAILURE;
+    };
+    let start = std::time::Instant::now();
+    match dumpleak_fixtures::large::write_large(std::path::Path::new(outdir), gib) {
+        Ok(files) => {
+            for (path, len) in files {
+                println!("{len:>12}  {}", path.display());
+            }
+            eprintln!("({:.2} s)", start.elapsed().as_secs_f64());
             ExitCode::SUCCESS
         }
         Err(e) => {
