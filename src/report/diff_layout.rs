@@ -1,8 +1,13 @@
 //! Layout of a diff report.
 
-use super::document::{Block, Document, Table};
+use super::document::{abbreviated, Block, Document, Table};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
 use crate::time::duration;
+
+/// Handle values listed per stack or duplicate group in prose.
+const LISTED_VALUES: usize = 16;
+/// Rows of the per-handle table shown in terminal and Markdown output.
+const SHOWN_HANDLE_ROWS: usize = 100;
 
 /// Lays out a diff report. Tables: `types`, `stacks`, `modules`, `handles` (new and closed).
 pub fn diff_document(report: &DiffReport) -> Document {
@@ -86,9 +91,12 @@ pub fn diff_document(report: &DiffReport) -> Document {
             ),
         )));
         doc.push(Block::Code(
-            std::iter::once(format!("handles {}", stack.handles.join(" ")))
-                .chain(stack.frames.iter().cloned())
-                .collect(),
+            std::iter::once(format!(
+                "handles {}",
+                abbreviated(&stack.handles, LISTED_VALUES)
+            ))
+            .chain(stack.frames.iter().cloned())
+            .collect(),
         ));
         stacks.row(vec![
             stack.id.to_string(),
@@ -160,7 +168,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
                         group.name,
                         group.handles.len(),
                         group.new,
-                        group.handles.join(" ")
+                        abbreviated(&group.handles, LISTED_VALUES)
                     )
                 })
                 .collect(),
@@ -194,7 +202,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
             handles.row(handle_row(change, handle));
         }
     }
-    doc.push(Block::Table(handles));
+    doc.push(Block::Table(handles.show_at_most(SHOWN_HANDLE_ROWS)));
 
     if !report.warnings.is_empty() {
         doc.push(Block::Heading(

@@ -55,6 +55,9 @@ pub struct Table {
     pub numeric: Vec<bool>,
     /// Cells, row by row.
     pub rows: Vec<Vec<String>>,
+    /// Terminal and Markdown output show at most this many rows and say how many they left
+    /// out; CSV, HTML and JSON always hold every row.
+    pub shown_rows: Option<usize>,
 }
 
 impl Table {
@@ -69,6 +72,29 @@ impl Table {
                 .collect(),
             numeric: headers.iter().map(|header| header.ends_with('#')).collect(),
             rows: Vec::new(),
+            shown_rows: None,
+        }
+    }
+
+    /// Limits terminal and Markdown output to the first `rows` rows.
+    pub fn show_at_most(mut self, rows: usize) -> Table {
+        self.shown_rows = Some(rows);
+        self
+    }
+
+    /// The rows terminal and Markdown output show, and the sentence about the rest (if any).
+    pub fn shown(&self) -> (&[Vec<String>], Option<String>) {
+        match self.shown_rows {
+            Some(limit) if self.rows.len() > limit => (
+                &self.rows[..limit],
+                Some(format!(
+                    "… {} more rows not shown (`--format csv --table {}` or `--format json` list all {})",
+                    self.rows.len() - limit,
+                    self.id,
+                    self.rows.len()
+                )),
+            ),
+            _ => (&self.rows, None),
         }
     }
 
@@ -103,4 +129,17 @@ impl Document {
             })
             .chain(&self.hidden)
     }
+}
+
+/// `values` joined by spaces, cut after `max` with a count of the rest (reports list every
+/// value in JSON and CSV; prose stays readable).
+pub fn abbreviated(values: &[String], max: usize) -> String {
+    if values.len() <= max {
+        return values.join(" ");
+    }
+    format!(
+        "{} … (+{} more)",
+        values[..max].join(" "),
+        values.len() - max
+    )
 }

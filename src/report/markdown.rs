@@ -54,8 +54,12 @@ fn table_markdown(table: &Table) -> String {
         .map(|numeric| if *numeric { "---:" } else { "---" })
         .collect();
     out.push_str(&format!("| {} |\n", rule.join(" | ")));
-    for row in &table.rows {
+    let (rows, rest) = table.shown();
+    for row in rows {
         out.push_str(&format!("| {} |\n", cells(row)));
+    }
+    if let Some(rest) = rest {
+        out.push_str(&format!("\n{}\n", escape(&rest)));
     }
     out
 }

@@ -25,6 +25,11 @@ pub fn render(document: &Document, width: Option<u16>) -> String {
             Block::Table(table) => {
                 out.push_str(&table_text(table, width));
                 out.push('\n');
+                if let Some(rest) = table.shown().1 {
+                    out.push_str("  ");
+                    out.push_str(&rest);
+                    out.push('\n');
+                }
             }
             Block::Code(lines) => {
                 for line in lines {
@@ -66,7 +71,7 @@ fn table_text(table: &Table, width: Option<u16>) -> String {
         }
     }
     rendered.set_header(table.headers.clone());
-    for row in &table.rows {
+    for row in table.shown().0 {
         rendered.add_row(row.clone());
     }
     for (index, numeric) in table.numeric.iter().enumerate() {
