@@ -59,7 +59,8 @@ fn table_markdown(table: &Table) -> String {
         out.push_str(&format!("| {} |\n", cells(row)));
     }
     if let Some(rest) = rest {
-        out.push_str(&format!("\n{}\n", escape(&rest)));
+        // Our own sentence: its code spans are meant as Markdown.
+        out.push_str(&format!("\n{rest}\n"));
     }
     out
 }

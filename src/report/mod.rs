@@ -88,3 +88,39 @@ fn csv_table(document: &Document, id: &str) -> Result<String> {
         .map_err(|error| Error::Usage(format!("cannot write CSV: {error}")))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::document::{Block, Document, Table};
+    use super::*;
+
+    fn long_table_document() -> Document {
+        let mut table = Table::new("values", &["Value#"]);
+        for value in 0..150 {
+            table.row(vec![value.to_string()]);
+        }
+        let mut document = Document::new("long");
+        document.push(Block::Table(table.show_at_most(100)));
+        document
+    }
+
+    #[test]
+    fn terminal_and_markdown_cut_long_tables_and_csv_keeps_every_row() {
+        let document = long_table_document();
+        let options = RenderOptions::default();
+        let more = "… 50 more rows not shown (`--format csv --table values` or `--format json` list all 150)";
+        for format in [Format::Table, Format::Markdown] {
+            let text = render(&(), &document, format, &options, "values").unwrap();
+            assert!(text.contains("99"), "{format:?}");
+            assert!(!text.contains("100"), "{format:?}: {text}");
+            assert!(
+                text.contains(more.trim_start_matches("… ")),
+                "{format:?}: {text}"
+            );
+        }
+        let csv = render(&(), &document, Format::Csv, &options, "values").unwrap();
+        assert_eq!(csv.lines().count(), 151);
+        let html = render(&(), &document, Format::Html, &options, "values").unwrap();
+        assert!(html.contains("<td class=\"num\">149</td>"));
+    }
+}
