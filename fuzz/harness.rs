@@ -91,6 +91,7 @@ pub fn text_inputs(data: &[u8]) {
         &LoadOptions {
             pid: Some(4),
             block: Some(0),
+            ..Default::default()
         },
     );
 }

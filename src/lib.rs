@@ -69,8 +69,13 @@ pub fn diff_files_with(
     symbolizer: &Symbolizer,
     options: &DiffOptions,
 ) -> Result<DiffReport> {
+    // The earlier dump's trace records are never used: only their count is reported.
+    let before_load = snapshot::LoadOptions {
+        skip_trace_records: true,
+        ..*load
+    };
     let (before, after) = rayon::join(
-        || snapshot::load_with(before, load),
+        || snapshot::load_with(before, &before_load),
         || snapshot::load_with(after, load),
     );
     let (before, after) = (require_handles(before?)?, require_handles(after?)?);

@@ -133,6 +133,7 @@ impl InputArgs {
         snapshot::LoadOptions {
             pid: self.pid,
             block: self.block,
+            ..Default::default()
         }
     }
 }

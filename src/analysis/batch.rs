@@ -337,7 +337,7 @@ pub fn dump_row(
         handle_count: snapshot.handle_count(),
         types,
         top_types,
-        trace_records: snapshot.trace.as_ref().map(|trace| trace.records.len()),
+        trace_records: snapshot.trace.as_ref().map(|trace| trace.record_count),
         blamed,
         stacks,
         crash,

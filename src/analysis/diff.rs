@@ -199,7 +199,7 @@ impl DumpSummary {
             captured_at: snapshot.captured_at.map(iso8601),
             process_started_at: snapshot.process.started_at.map(iso8601),
             handle_count: snapshot.handle_count(),
-            trace_records: snapshot.trace.as_ref().map(|trace| trace.records.len()),
+            trace_records: snapshot.trace.as_ref().map(|trace| trace.record_count),
         }
     }
 }

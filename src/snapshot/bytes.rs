@@ -34,8 +34,9 @@ pub(crate) fn u64_at(data: &[u8], offset: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.try_into().ok()?))
 }
 
-/// Reads a `MINIDUMP_STRING` (u32 byte length, UTF-16LE) at `rva` in the whole file.
-pub(crate) fn minidump_string(file: &[u8], rva: u32) -> Result<String, ParseError> {
+/// The UTF-16LE bytes of the `MINIDUMP_STRING` (u32 byte length, then the bytes) at `rva` in
+/// the whole file, checked against the file.
+pub(crate) fn minidump_string_bytes(file: &[u8], rva: u32) -> Result<&[u8], ParseError> {
     let offset = rva as usize;
     let length = u32_at(file, offset).ok_or_else(|| {
         ParseError::new(
@@ -68,12 +69,19 @@ pub(crate) fn minidump_string(file: &[u8], rva: u32) -> Result<String, ParseErro
             ),
         )
     })?;
-    let units: Vec<u16> = bytes
+    Ok(bytes)
+}
+
+/// Decodes UTF-16LE (lossily), without trailing NULs.
+pub(crate) fn decode_utf16le(bytes: &[u8]) -> String {
+    let units = bytes
         .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]));
+    let mut text: String = char::decode_utf16(units)
+        .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();
-    let text = String::from_utf16_lossy(&units);
-    Ok(text.trim_end_matches('\0').to_string())
+    text.truncate(text.trim_end_matches('\0').len());
+    text
 }
 
 /// The common header of the handle streams: `SizeOfHeader`, `SizeOf{Descriptor,Entry}`,

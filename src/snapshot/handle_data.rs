@@ -4,7 +4,7 @@
 //! and object-information chain checked against the file (a looping chain in a hostile dump
 //! must not hang the tool).
 
-use super::bytes::{minidump_string, u32_at, u64_at, ListHeader, ParseError};
+use super::bytes::{decode_utf16le, minidump_string_bytes, u32_at, u64_at, ListHeader, ParseError};
 use super::model::{Handle, ObjectInfo};
 use std::sync::Arc;
 
@@ -50,7 +50,9 @@ pub(crate) fn parse(
         handles: Vec::with_capacity(count as usize),
         warnings: Vec::new(),
     };
-    let mut strings: foldhash::HashMap<u32, Option<Arc<str>>> = foldhash::HashMap::default();
+    // Names repeat (every Event handle names the type "Event"): one shared string per distinct
+    // content, whether the writer shared the string or wrote it once per descriptor.
+    let mut strings: foldhash::HashMap<&[u8], Option<Arc<str>>> = foldhash::HashMap::default();
     let mut bad_strings = 0usize;
     let mut first_bad_string: Option<ParseError> = None;
     let mut cut_chains = 0usize;
@@ -58,19 +60,22 @@ pub(crate) fn parse(
         if rva == 0 {
             return None;
         }
-        strings
-            .entry(rva)
-            .or_insert_with(|| match minidump_string(file, rva) {
-                // An empty name is no name: unnamed objects and types the writer could not query.
-                Ok(text) if text.is_empty() => None,
-                Ok(text) => Some(Arc::from(text)),
-                Err(error) => {
-                    bad_strings += 1;
-                    first_bad_string.get_or_insert(error);
-                    None
-                }
-            })
-            .clone()
+        match minidump_string_bytes(file, rva) {
+            Ok(raw) => strings
+                .entry(raw)
+                .or_insert_with(|| {
+                    let text = decode_utf16le(raw);
+                    // An empty name is no name: unnamed objects and types the writer could
+                    // not query.
+                    (!text.is_empty()).then(|| Arc::from(text))
+                })
+                .clone(),
+            Err(error) => {
+                bad_strings += 1;
+                first_bad_string.get_or_insert(error);
+                None
+            }
+        }
     };
 
     for index in 0..count as usize {
@@ -118,12 +123,12 @@ pub(crate) fn parse(
 fn object_info_chain(file: &[u8], first_rva: u32) -> (Vec<ObjectInfo>, bool) {
     let mut chain = Vec::new();
     let mut rva = first_rva;
-    let mut seen = Vec::new();
+    let mut seen = [0u32; MAX_OBJECT_INFO_CHAIN];
     while rva != 0 {
-        if seen.contains(&rva) || chain.len() >= MAX_OBJECT_INFO_CHAIN {
+        if chain.len() >= MAX_OBJECT_INFO_CHAIN || seen[..chain.len()].contains(&rva) {
             return (chain, true);
         }
-        seen.push(rva);
+        seen[chain.len()] = rva;
         let offset = rva as usize;
         let (Some(next), Some(info_type), Some(size)) = (
             u32_at(file, offset),

@@ -14,12 +14,18 @@ const STACK_OFFSET: usize = 32;
 #[derive(Debug, Default)]
 pub(crate) struct RawTrace {
     pub records: Vec<TraceRecord>,
+    /// Records in the stream.
+    pub count: usize,
     pub warnings: Vec<String>,
 }
 
-/// Parses the stream; records stay in the order the stream holds them.
-pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, ParseError> {
-    let header = ListHeader::read(
+/// Checks the stream's header and returns its record count, reading no record.
+pub(crate) fn count(stream_offset: u64, stream: &[u8]) -> Result<usize, ParseError> {
+    header(stream_offset, stream).map(|header| header.count as usize)
+}
+
+fn header(stream_offset: u64, stream: &[u8]) -> Result<ListHeader, ParseError> {
+    ListHeader::read(
         stream,
         stream_offset,
         ("SizeOfEntry", "NumberOfEntries"),
@@ -32,12 +38,18 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
                 Ok(())
             }
         },
-    )?;
+    )
+}
+
+/// Parses the stream; records stay in the order the stream holds them.
+pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, ParseError> {
+    let header = header(stream_offset, stream)?;
     let (size_of_header, size_of_entry, count) =
         (header.size_of_header, header.size_of_entry, header.count);
 
     let mut trace = RawTrace {
         records: Vec::with_capacity(count as usize),
+        count: count as usize,
         warnings: Vec::new(),
     };
     let mut clamped = 0usize;
@@ -90,32 +102,15 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
 /// respect votes for one order. Ties and silence fall back to newest first, which is how
 /// WinDbg's `!htrace` presents the same data.
 pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> TraceOrder {
-    let open: foldhash::HashSet<u64> = open_handles.iter().map(|handle| handle.value).collect();
-    let mut first_and_last: foldhash::HashMap<u64, (Operation, Operation)> =
-        foldhash::HashMap::default();
-    let opens_and_closes = records
-        .iter()
-        .filter(|record| matches!(record.operation, Operation::Open | Operation::Close));
-    for record in opens_and_closes {
-        first_and_last
-            .entry(record.handle)
-            .and_modify(|(_, last)| *last = record.operation)
-            .or_insert((record.operation, record.operation));
-    }
-    let (mut newest_first, mut oldest_first) = (0usize, 0usize);
-    for (handle, (first, last)) in first_and_last {
-        let newest_should_be_open = open.contains(&handle);
-        let fits = |op: Operation| match op {
-            Operation::Open => newest_should_be_open,
-            Operation::Close => !newest_should_be_open,
-            _ => false,
-        };
-        match (fits(first), fits(last)) {
-            (true, false) => newest_first += 1,
-            (false, true) => oldest_first += 1,
-            _ => {}
-        }
-    }
+    let opens_and_closes = || {
+        records
+            .iter()
+            .filter(|record| matches!(record.operation, Operation::Open | Operation::Close))
+    };
+    let (newest_first, oldest_first) = match dense_slots(opens_and_closes().map(|r| r.handle)) {
+        Some(slots) => votes_dense(opens_and_closes(), open_handles, slots),
+        None => votes_hashed(opens_and_closes(), open_handles),
+    };
     if newest_first > oldest_first {
         TraceOrder::NewestFirst
     } else if oldest_first > newest_first {
@@ -123,6 +118,102 @@ pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> 
     } else {
         TraceOrder::AssumedNewestFirst
     }
+}
+
+/// One handle's vote: `Some(true)` for newest first, `Some(false)` for oldest first.
+fn vote(first: Operation, last: Operation, open_now: bool) -> Option<bool> {
+    let fits = |op: Operation| match op {
+        Operation::Open => open_now,
+        Operation::Close => !open_now,
+        _ => false,
+    };
+    match (fits(first), fits(last)) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+fn count_votes(votes: impl Iterator<Item = Option<bool>>) -> (usize, usize) {
+    votes.fold((0, 0), |(newest, oldest), vote| match vote {
+        Some(true) => (newest + 1, oldest),
+        Some(false) => (newest, oldest + 1),
+        None => (newest, oldest),
+    })
+}
+
+/// Windows handle values are multiples of 4 and dense: when every traced value is, and the
+/// largest is not far above the number of records, a table indexed by `value / 4` replaces
+/// the hash map. Returns the table size.
+fn dense_slots(values: impl Iterator<Item = u64>) -> Option<usize> {
+    let (mut count, mut max) = (0u64, 0u64);
+    for value in values {
+        if value % 4 != 0 {
+            return None;
+        }
+        count += 1;
+        max = max.max(value / 4);
+    }
+    (max < 4 * count + 4096).then(|| max as usize + 1)
+}
+
+fn votes_dense<'a>(
+    records: impl Iterator<Item = &'a TraceRecord>,
+    open_handles: &[Handle],
+    slots: usize,
+) -> (usize, usize) {
+    // Per slot: bit 0 seen, bit 1 first is an open, bit 2 last is an open.
+    let mut seen = vec![0u8; slots];
+    for record in records {
+        let slot = &mut seen[(record.handle / 4) as usize];
+        let open_bit = u8::from(record.operation == Operation::Open);
+        if *slot == 0 {
+            *slot = 1 | open_bit << 1 | open_bit << 2;
+        } else {
+            *slot = (*slot & 0b011) | open_bit << 2;
+        }
+    }
+    let mut open_now = vec![false; slots];
+    for handle in open_handles {
+        if handle.value % 4 == 0 {
+            if let Some(slot) = open_now.get_mut((handle.value / 4) as usize) {
+                *slot = true;
+            }
+        }
+    }
+    let operation = |is_open: bool| {
+        if is_open {
+            Operation::Open
+        } else {
+            Operation::Close
+        }
+    };
+    count_votes(
+        seen.iter()
+            .zip(&open_now)
+            .filter(|(slot, _)| **slot != 0)
+            .map(|(slot, open)| vote(operation(slot & 2 != 0), operation(slot & 4 != 0), *open)),
+    )
+}
+
+fn votes_hashed<'a>(
+    records: impl Iterator<Item = &'a TraceRecord>,
+    open_handles: &[Handle],
+) -> (usize, usize) {
+    let open: foldhash::HashSet<u64> = open_handles.iter().map(|handle| handle.value).collect();
+    let mut first_and_last: foldhash::HashMap<u64, (Operation, Operation)> =
+        foldhash::HashMap::default();
+    for record in records {
+        first_and_last
+            .entry(record.handle)
+            .and_modify(|(_, last)| *last = record.operation)
+            .or_insert((record.operation, record.operation));
+    }
+    count_votes(
+        first_and_last
+            .into_iter()
+            .map(|(handle, (first, last))| vote(first, last, open.contains(&handle))),
+    )
 }
 
 #[cfg(test)]
@@ -216,5 +307,29 @@ mod tests {
         // Only single OPEN records of open handles: nothing to tell the order by.
         let silent = vec![records[0].clone()];
         assert_eq!(detect_order(&silent, &open), TraceOrder::AssumedNewestFirst);
+    }
+
+    #[test]
+    fn sparse_and_untagged_values_detect_the_same_order() {
+        // The same history as above with values a dense table cannot index: far apart, and
+        // not multiples of 4.
+        for (a, b) in [(4u64, 1 << 40), (5, 9)] {
+            let oldest_first = [
+                entry(a, 1, 0, &[]),
+                entry(b, 1, 0, &[]),
+                entry(a, 2, 0, &[]),
+                entry(b, 2, 0, &[]),
+                entry(a, 1, 0, &[]),
+            ];
+            let mut stream = header(oldest_first.len() as u32);
+            stream.extend(oldest_first.concat());
+            let records = parse(0, &stream).unwrap().records;
+            assert_eq!(dense_slots(records.iter().map(|r| r.handle)), None);
+            let open = [open_handle(a)];
+            assert_eq!(detect_order(&records, &open), TraceOrder::OldestFirst);
+            let mut reversed = records.clone();
+            reversed.reverse();
+            assert_eq!(detect_order(&reversed, &open), TraceOrder::NewestFirst);
+        }
     }
 }

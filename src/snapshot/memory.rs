@@ -24,6 +24,25 @@ impl DumpBytes {
         self.bytes()
     }
 
+    /// Asks the kernel to map `len` bytes at `offset` in one go before they are read from start
+    /// to end (a mapped file otherwise faults page by page). Only a hint: ignored where
+    /// unsupported, and a no-op for bytes held in memory.
+    pub fn prefetch(&self, offset: usize, len: usize) {
+        if let DumpBytes::Mapped(map) = self {
+            #[cfg(target_os = "linux")]
+            if map
+                .advise_range(memmap2::Advice::PopulateRead, offset, len)
+                .is_err()
+            {
+                let _ = map.advise_range(memmap2::Advice::WillNeed, offset, len);
+            }
+            #[cfg(all(unix, not(target_os = "linux")))]
+            let _ = map.advise_range(memmap2::Advice::WillNeed, offset, len);
+            #[cfg(not(unix))]
+            let _ = (map, offset, len);
+        }
+    }
+
     fn bytes(&self) -> &[u8] {
         match self {
             DumpBytes::Mapped(map) => map,

@@ -4,7 +4,7 @@
 use super::bytes::ParseError;
 use super::memory::{DumpBytes, DumpMemory};
 use super::model::{CodeViewId, HandleTrace, Module, ProcessInfo, Snapshot, TraceOrder};
-use super::{handle_data, handle_trace};
+use super::{handle_data, handle_trace, LoadOptions};
 use crate::error::{Error, Result};
 use minidump::format as md;
 use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo};
@@ -36,7 +36,21 @@ const READ_WHOLE_BELOW: u64 = 256 * 1024;
 /// Reads one minidump. Larger files are memory-mapped read-only, so only the header, the
 /// directory and the streams the analysis needs are touched; the file is never modified.
 pub fn load_minidump(path: &Path) -> Result<Snapshot> {
-    let mut file = File::open(path).map_err(|source| Error::Io {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_minidump_file(path, file, &LoadOptions::default())
+}
+
+/// [`load_minidump`] from a file already open, with `options`.
+pub(crate) fn load_minidump_file(
+    path: &Path,
+    mut file: File,
+    options: &LoadOptions,
+) -> Result<Snapshot> {
+    use std::io::Seek;
+    file.rewind().map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -53,7 +67,7 @@ pub fn load_minidump(path: &Path) -> Result<Snapshot> {
             path: path.to_path_buf(),
             source,
         })?;
-        return load_from(path, Arc::new(DumpBytes::Owned(bytes)));
+        return load_from(path, Arc::new(DumpBytes::Owned(bytes)), options);
     }
     // SAFETY: the map is read-only; the tool never writes to its inputs. A file truncated by
     // another process while mapped is outside what any reader can defend against.
@@ -61,15 +75,19 @@ pub fn load_minidump(path: &Path) -> Result<Snapshot> {
         path: path.to_path_buf(),
         source,
     })?;
-    load_from(path, Arc::new(DumpBytes::Mapped(map)))
+    load_from(path, Arc::new(DumpBytes::Mapped(map)), options)
 }
 
 /// Reads a snapshot from the bytes of a minidump (copied); `path` is used in messages only.
 pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
-    load_from(path, Arc::new(DumpBytes::Owned(bytes.to_vec())))
+    load_from(
+        path,
+        Arc::new(DumpBytes::Owned(bytes.to_vec())),
+        &LoadOptions::default(),
+    )
 }
 
-fn load_from(path: &Path, file: Arc<DumpBytes>) -> Result<Snapshot> {
+fn load_from(path: &Path, file: Arc<DumpBytes>, options: &LoadOptions) -> Result<Snapshot> {
     let bytes = file.as_slice();
     let not_minidump = |reason: String| Error::NotMinidump {
         path: path.to_path_buf(),
@@ -133,33 +151,53 @@ fn load_from(path: &Path, file: Arc<DumpBytes>) -> Result<Snapshot> {
         }
     };
 
-    let handles = match stream(HANDLE_DATA_STREAM, "HandleDataStream")? {
-        Some((offset, data)) => {
-            let parsed =
-                handle_data::parse(bytes, offset, data).map_err(bad_stream("HandleDataStream"))?;
-            warnings.extend(parsed.warnings);
-            Some(parsed.handles)
-        }
-        None => None,
-    };
-    let trace = match stream(HANDLE_OPERATION_LIST_STREAM, "HandleOperationListStream")? {
-        Some((offset, data)) => {
-            let mut parsed = handle_trace::parse(offset, data)
-                .map_err(bad_stream("HandleOperationListStream"))?;
-            warnings.extend(parsed.warnings);
-            let order =
-                handle_trace::detect_order(&parsed.records, handles.as_deref().unwrap_or_default());
-            if order == TraceOrder::OldestFirst {
-                parsed.records.reverse();
+    let handle_stream = stream(HANDLE_DATA_STREAM, "HandleDataStream")?;
+    let trace_stream = stream(HANDLE_OPERATION_LIST_STREAM, "HandleOperationListStream")?;
+    for (offset, data) in handle_stream.iter().chain(&trace_stream) {
+        file.prefetch(*offset as usize, data.len());
+    }
+    // The two streams are independent: a large dump reads them on two threads.
+    let (handles, trace) = rayon::join(
+        || {
+            handle_stream
+                .map(|(offset, data)| handle_data::parse(bytes, offset, data))
+                .transpose()
+                .map_err(bad_stream("HandleDataStream"))
+        },
+        || {
+            match trace_stream {
+                Some((offset, data)) if options.skip_trace_records => {
+                    handle_trace::count(offset, data).map(|count| {
+                        Some(handle_trace::RawTrace {
+                            count,
+                            ..Default::default()
+                        })
+                    })
+                }
+                Some((offset, data)) => handle_trace::parse(offset, data).map(Some),
+                None => Ok(None),
             }
-            Some(HandleTrace {
-                records: parsed.records,
-                order,
-                diff_block: false,
-            })
+            .map_err(bad_stream("HandleOperationListStream"))
+        },
+    );
+    let handles = handles?.map(|parsed| {
+        warnings.extend(parsed.warnings);
+        parsed.handles
+    });
+    let trace = trace?.map(|mut parsed| {
+        warnings.append(&mut parsed.warnings);
+        let order =
+            handle_trace::detect_order(&parsed.records, handles.as_deref().unwrap_or_default());
+        if order == TraceOrder::OldestFirst {
+            parsed.records.reverse();
         }
-        None => None,
-    };
+        HandleTrace {
+            records: parsed.records,
+            record_count: parsed.count,
+            order,
+            diff_block: false,
+        }
+    });
 
     // Memory is read lazily (export tables of modules without image files); a bad list costs
     // only those symbols, so it is a warning, not an error.

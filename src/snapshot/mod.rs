@@ -28,6 +28,10 @@ pub struct LoadOptions {
     pub pid: Option<u32>,
     /// The `!htrace` block to take from a debugger log (0-based; default: the last `-diff`).
     pub block: Option<usize>,
+    /// Read only the record count of a minidump's HandleOperationListStream, not the records:
+    /// for a dump whose stacks are not used (the earlier dump of a diff), which then costs
+    /// nothing for its trace.
+    pub skip_trace_records: bool,
 }
 
 /// Loads a snapshot from `path`, recognising the kind of input by its content.
@@ -46,7 +50,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot> {
     let mut head = [0u8; 4];
     let read = file.read(&mut head).map_err(io_error)?;
     if read == 4 && &head == self::minidump::MINIDUMP_SIGNATURE {
-        return load_minidump(path);
+        return self::minidump::load_minidump_file(path, file, options);
     }
     let size = file.metadata().map_err(io_error)?.len();
     if size > MAX_TEXT_BYTES {

@@ -184,8 +184,11 @@ pub struct ObjectInfo {
 /// Handle-trace records from HandleOperationListStream, normalised newest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct HandleTrace {
-    /// Records, newest first.
+    /// Records, newest first; empty when the load skipped them
+    /// ([`LoadOptions::skip_trace_records`](super::LoadOptions::skip_trace_records)).
     pub records: Vec<TraceRecord>,
+    /// Records the stream holds (`records.len()` unless the load skipped them).
+    pub record_count: usize,
     /// Which end of the stream held the newest record, and how that was decided.
     pub order: TraceOrder,
     /// The records are a debugger's `!htrace -diff`: handles opened since the previous

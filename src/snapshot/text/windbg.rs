@@ -102,6 +102,7 @@ impl HtraceBlock {
                 .iter()
                 .map(HtraceRecord::to_trace_record)
                 .collect(),
+            record_count: self.records.len(),
             order: TraceOrder::NewestFirst,
             diff_block: self.diff,
         }

@@ -10,11 +10,13 @@
 //!   Event) and 10 balanced open/close pairs on the worker thread (File, Event, Key, File,
 //!   Semaphore, File, Event, Key, File, Event). Between A and B: +3,000 handles (1,000 × 2
 //!   Mutant + 1 Section).
-//! * `small.dmp` / `full-memory.dmp`: a customer-style dump (AMD64, 120 leaky cycles, the last
-//!   10 traced, 6 workers) and the same streams plus a Memory64ListStream describing several GiB
-//!   (default 6) of process memory: heap-like ranges of 4 KiB–8 MiB in address order, then the
-//!   module images. The memory bytes are written as a hole (`set_len`), so the file is sparse:
-//!   its apparent size is GiBs, its disk usage a few KiB.
+//! * `small.dmp`: a customer-style dump (AMD64, 120 leaky cycles, the last 10 traced, 6
+//!   workers).
+//! * `small-full-memory.dmp` / `large-b-full-memory.dmp`: the same streams as `small.dmp` /
+//!   `large-b.dmp` plus a Memory64ListStream describing several GiB (default 6) of process
+//!   memory: heap-like ranges of 4 KiB–8 MiB in address order, then the module images. The
+//!   memory bytes are written as a hole (`set_len`), so the files are sparse: their apparent
+//!   size is GiBs, their disk usage that of the streams.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -123,6 +125,12 @@ fn large_customer(file: &str, traced_cycles: u32) -> Customer {
 
 /// The two large dumps `(large-a.dmp, large-b.dmp)` (see the module documentation).
 pub fn large_pair() -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let (a, b) = large_sims()?;
+    Ok((render(&a), render(&b)))
+}
+
+/// The simulated processes behind `large-a.dmp` and `large-b.dmp`.
+pub fn large_sims() -> io::Result<(Sim, Sim)> {
     let b_customer = large_customer("large-b.dmp", LARGE_B_TRACED_CYCLES);
     let space = space(&b_customer)?;
     let [main, mapi, pool] = b_customer.tids();
@@ -185,10 +193,10 @@ pub fn large_pair() -> io::Result<(Vec<u8>, Vec<u8>)> {
         process: p,
         leaked,
     };
-    Ok((render(&a_sim), render(&b_sim)))
+    Ok((a_sim, b_sim))
 }
 
-/// The customer behind `small.dmp` / `full-memory.dmp`.
+/// The customer behind `small.dmp` / `small-full-memory.dmp`.
 pub fn small_customer() -> Customer {
     cust(
         "small.dmp",
@@ -234,71 +242,58 @@ pub fn full_memory_ranges(sim: &Sim, total: u64) -> Vec<(u64, u64)> {
     ranges
 }
 
-/// The small customer-style dump and its full-memory twin.
-pub struct SmallAndFull {
-    /// `small.dmp`.
-    pub small: Vec<u8>,
-    /// Header and streams of `full-memory.dmp`: the small dump's streams plus a
-    /// Memory64ListStream whose bytes follow from this length rounded up to 16.
-    pub full_streams: Vec<u8>,
+/// A full-memory twin of a simulated dump: the same streams plus a Memory64ListStream.
+pub struct FullMemory {
+    /// Header and streams; the memory bytes follow from this length rounded up to 16.
+    pub streams: Vec<u8>,
     /// The memory ranges `(start, size)` the Memory64ListStream describes.
     pub ranges: Vec<(u64, u64)>,
 }
 
-impl SmallAndFull {
-    /// Build both with `memory_bytes` (or a little more) of memory in the full one.
-    pub fn new(memory_bytes: u64) -> io::Result<SmallAndFull> {
-        let customer = small_customer();
-        let sim = crate::batch::simulate(&customer)?;
-        let small = render(&sim);
-        let ranges = full_memory_ranges(&sim, memory_bytes);
+impl FullMemory {
+    /// `sim` rendered with `memory_bytes` (or a little more) of memory.
+    pub fn of(sim: &Sim, memory_bytes: u64) -> FullMemory {
+        let ranges = full_memory_ranges(sim, memory_bytes);
         let mut location = None;
-        let mut full_streams = render_with(&sim, 9, |w| {
+        let mut streams = render_with(sim, 9, |w| {
             location = Some(w.add_memory64_descriptors(&ranges));
         });
-        let base = (full_streams.len() as u64).next_multiple_of(16);
-        set_memory64_base(
-            &mut full_streams,
-            location.expect("extra streams added"),
-            base,
-        );
-        Ok(SmallAndFull {
-            small,
-            full_streams,
-            ranges,
-        })
+        let base = (streams.len() as u64).next_multiple_of(16);
+        set_memory64_base(&mut streams, location.expect("extra streams added"), base);
+        FullMemory { streams, ranges }
     }
 
-    /// Write the full-memory dump: the streams, then a hole up to the end of the memory bytes.
-    /// Returns the apparent file size.
-    pub fn write_full(&self, path: &Path) -> io::Result<u64> {
-        let base = (self.full_streams.len() as u64).next_multiple_of(16);
+    /// Write the dump: the streams, then a hole up to the end of the memory bytes. Returns the
+    /// apparent file size.
+    pub fn write(&self, path: &Path) -> io::Result<u64> {
+        let base = (self.streams.len() as u64).next_multiple_of(16);
         let memory: u64 = self.ranges.iter().map(|r| r.1).sum();
         let mut f = File::create(path)?;
-        f.write_all(&self.full_streams)?;
+        f.write_all(&self.streams)?;
         f.set_len(base + memory)?;
         Ok(base + memory)
     }
 }
 
-/// Write `large-a.dmp`, `large-b.dmp`, `small.dmp` and `full-memory.dmp` (sparse, about
-/// `memory_gib` GiB) into `outdir`; returns each path with its (apparent) size.
+/// Write the benchmark inputs into `outdir`: `large-a.dmp`, `large-b.dmp`,
+/// `large-b-full-memory.dmp`, `small.dmp` and `small-full-memory.dmp` (the full-memory ones
+/// sparse, with about `memory_gib` GiB of memory); returns each path with its apparent size.
 pub fn write_large(outdir: &Path, memory_gib: u64) -> io::Result<Vec<(PathBuf, u64)>> {
     std::fs::create_dir_all(outdir)?;
     let mut out = Vec::new();
-    let (a, b) = large_pair()?;
-    for (name, bytes) in [("large-a.dmp", &a), ("large-b.dmp", &b)] {
-        let path = outdir.join(name);
-        std::fs::write(&path, bytes)?;
+    let small = crate::batch::simulate(&small_customer())?;
+    let (a, b) = large_sims()?;
+    for (name, sim) in [("large-a", &a), ("large-b", &b), ("small", &small)] {
+        let path = outdir.join(format!("{name}.dmp"));
+        let bytes = render(sim);
+        std::fs::write(&path, &bytes)?;
         out.push((path, bytes.len() as u64));
+        if name != "large-a" {
+            let path = outdir.join(format!("{name}-full-memory.dmp"));
+            let size = FullMemory::of(sim, memory_gib << 30).write(&path)?;
+            out.push((path, size));
+        }
     }
-    let dumps = SmallAndFull::new(memory_gib << 30)?;
-    let small_path = outdir.join("small.dmp");
-    std::fs::write(&small_path, &dumps.small)?;
-    out.push((small_path, dumps.small.len() as u64));
-    let full_path = outdir.join("full-memory.dmp");
-    let size = dumps.write_full(&full_path)?;
-    out.push((full_path, size));
     Ok(out)
 }
 
@@ -329,15 +324,18 @@ mod tests {
 
     #[test]
     fn full_memory_dump_is_the_small_one_plus_memory() {
-        let dumps = SmallAndFull::new(64 << 20).unwrap();
-        let ranges = &dumps.ranges;
+        let sim = crate::batch::simulate(&small_customer()).unwrap();
+        let small = render(&sim);
+        let full = FullMemory::of(&sim, 64 << 20);
+        let ranges = &full.ranges;
         assert!(ranges.iter().map(|r| r.1).sum::<u64>() >= 64 << 20);
         assert!(ranges.windows(2).all(|w| w[0].0 + w[0].1 < w[1].0));
         let dir = tempfile_dir();
         let path = dir.join("full.dmp");
-        let size = dumps.write_full(&path).unwrap();
+        let size = full.write(&path).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
-        assert!(dumps.full_streams.len() > dumps.small.len());
+        assert_eq!(full.streams[..4], small[..4]);
+        assert!(full.streams.len() > small.len());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

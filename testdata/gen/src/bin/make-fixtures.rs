@@ -3,8 +3,9 @@
 //! `make-fixtures --batch-bench OUTDIR N` writes N small customer-style MailSvc.exe dumps into
 //! OUTDIR for a `dumpleak batch` throughput benchmark (not committed anywhere).
 //! `make-fixtures --large OUTDIR [GIB]` writes the large benchmark inputs (`large-a.dmp`,
-//! `large-b.dmp`: 100,000 handles and 200,000 trace records; `small.dmp` and its sparse
-//! `full-memory.dmp` twin with GIB (default 6) GiB of memory), not committed anywhere.
+//! `large-b.dmp`: 100,000 handles and 200,000 trace records; `small.dmp`; and sparse
+//! full-memory twins of `large-b.dmp` and `small.dmp` with GIB (default 6) GiB of memory), not
+//! committed anywhere.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,0 +1,150 @@
+//! The pipeline on large generated inputs (built once per run in a temporary directory by
+//! `dumpleak-fixtures`, never committed): loading a snapshot, the diff of two dumps with
+//! 100,000 handles and 200,000 trace records, a million frames through the symbolizer with a
+//! warm cache, and a batch of 1,000 customer-style dumps on one thread and on all cores.
+//!
+//! `cargo bench --bench pipeline` (about two minutes); `bench/compare.sh` times the same
+//! inputs side by side with the tools users would pick instead.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use dumpleak::analysis::DiffOptions;
+use dumpleak::symbols::{SymbolConfig, Symbolizer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Inputs shared by every benchmark of the run.
+struct Inputs {
+    _dir: tempfile::TempDir,
+    large_a: PathBuf,
+    large_b: PathBuf,
+    small: PathBuf,
+    small_full: PathBuf,
+    large_full: PathBuf,
+    batch: Vec<PathBuf>,
+}
+
+const BATCH_DUMPS: u32 = 1_000;
+
+fn inputs() -> &'static Inputs {
+    static INPUTS: OnceLock<Inputs> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let written = dumpleak_fixtures::large::write_large(dir.path(), 6).expect("large inputs");
+        let path = |name: &str| {
+            written
+                .iter()
+                .map(|(path, _)| path.clone())
+                .find(|path| path.ends_with(name))
+                .expect("written")
+        };
+        let batch_dir = dir.path().join("batch");
+        dumpleak_fixtures::batch::write_bench(&batch_dir, BATCH_DUMPS).expect("batch dumps");
+        let batch = dumpleak::collect_files(&[batch_dir], false).expect("batch files");
+        Inputs {
+            large_a: path("large-a.dmp"),
+            large_b: path("large-b.dmp"),
+            small: path("small.dmp"),
+            small_full: path("small-full-memory.dmp"),
+            large_full: path("large-b-full-memory.dmp"),
+            batch,
+            _dir: dir,
+        }
+    })
+}
+
+fn load(c: &mut Criterion) {
+    let inputs = inputs();
+    let mut group = c.benchmark_group("load");
+    group.sample_size(20);
+    for (name, path) in [
+        ("100k-handles-200k-records", &inputs.large_b),
+        ("customer-dump", &inputs.small),
+        ("customer-dump-6GiB-full-memory", &inputs.small_full),
+        ("100k-handles-6GiB-full-memory", &inputs.large_full),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| dumpleak::snapshot::load(path).expect("loads"))
+        });
+    }
+    group.finish();
+}
+
+fn diff(c: &mut Criterion) {
+    let inputs = inputs();
+    let symbolizer = Symbolizer::default();
+    let options = DiffOptions::default();
+    let mut group = c.benchmark_group("diff");
+    group.sample_size(20);
+    group.bench_function("100k-handles-200k-records", |b| {
+        b.iter(|| {
+            dumpleak::diff_files(&inputs.large_a, &inputs.large_b, &symbolizer, &options)
+                .expect("diff")
+        })
+    });
+    group.finish();
+}
+
+const FRAMES: usize = 1_000_000;
+
+fn symbolize(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let snapshot = dumpleak::snapshot::load(&root.join("testdata/pdb/after.dmp")).expect("fixture");
+    let cache = tempfile::tempdir().expect("cache");
+    let symbolizer = SymbolConfig {
+        dirs: vec![root.join("testdata/pdb")],
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..SymbolConfig::default()
+    }
+    .symbolizer()
+    .expect("symbolizer");
+    // Return addresses spread over leakylib.dll's code (PDB, inline frames), one frame each.
+    const BASE: u64 = 0x1_8000_0000;
+    let frames: Vec<u64> = (0..FRAMES as u64)
+        .map(|i| BASE + 0x1001 + (i * 7) % 0xf2)
+        .collect();
+    let mut statuses = BTreeMap::new();
+    symbolizer.resolve_one(&snapshot, frames[0], true, &mut statuses);
+    let mut group = c.benchmark_group("symbolize");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(FRAMES as u64));
+    group.bench_function(BenchmarkId::new("warm-pdb-frames", FRAMES), |b| {
+        b.iter(|| {
+            for &address in &frames {
+                std::hint::black_box(symbolizer.resolve_one(
+                    &snapshot,
+                    address,
+                    true,
+                    &mut statuses,
+                ));
+            }
+        })
+    });
+    group.finish();
+}
+
+fn batch(c: &mut Criterion) {
+    let inputs = inputs();
+    let symbolizer = Symbolizer::default();
+    let load = dumpleak::snapshot::LoadOptions::default();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut group = c.benchmark_group("batch");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(u64::from(BATCH_DUMPS)));
+    for jobs in [1, cores] {
+        let options = dumpleak::BatchOptions {
+            jobs: Some(jobs),
+            ..Default::default()
+        };
+        group.bench_function(BenchmarkId::new("jobs", jobs), |b| {
+            b.iter(|| {
+                dumpleak::batch_files(&inputs.batch, &load, &symbolizer, &options, &|_| {})
+                    .expect("batch")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, load, diff, symbolize, batch);
+criterion_main!(benches);
