@@ -334,14 +334,11 @@ fn handle_before_and_after_parse_to_the_expected_handles() {
         handles.iter().find(|h| h.value == value).cloned()
     };
     let e68 = find(&before.handles, 0x68).unwrap();
-    assert_eq!(
-        (e68.type_name.as_str(), e68.name.as_deref()),
-        ("Event", None)
-    );
+    assert_eq!((&*e68.type_name, e68.name.as_deref()), ("Event", None));
     assert!(find(&after.handles, 0x68).is_none());
     for value in [0x6c, 0x74, 0x78] {
         let mutant = find(&after.handles, value).unwrap();
-        assert_eq!(mutant.type_name, "Mutant");
+        assert_eq!(&*mutant.type_name, "Mutant");
         assert_eq!(
             mutant.name.as_deref(),
             Some(r"\Sessions\1\BaseNamedObjects\CSPMUTX")
@@ -349,24 +346,24 @@ fn handle_before_and_after_parse_to_the_expected_handles() {
         assert_eq!(mutant.share, None);
     }
     let file = find(&after.handles, 0x70).unwrap();
-    assert_eq!(file.type_name, "File");
+    assert_eq!(&*file.type_name, "File");
     assert_eq!(file.share.as_deref(), Some("RW-"));
     assert_eq!(
         file.name.as_deref(),
         Some(r"C:\ProgramData\PrintApp\spool\job-0001.tmp")
     );
-    assert_eq!(find(&after.handles, 0x7c).unwrap().type_name, "Event");
+    assert_eq!(&*find(&after.handles, 0x7c).unwrap().type_name, "Event");
     let program = find(&before.handles, 0x40).unwrap();
     assert_eq!(program.name.as_deref(), Some(r"C:\Program Files\PrintApp"));
     let alpc = find(&before.handles, 0x4c).unwrap();
     assert_eq!(
-        (alpc.type_name.as_str(), alpc.name.as_deref()),
+        (&*alpc.type_name, alpc.name.as_deref()),
         ("ALPC Port", None)
     );
     let thread = find(&before.handles, 0x5c).unwrap();
     assert_eq!(thread.name.as_deref(), Some("PrintApp.exe(5520): 6012"));
     let wcp = find(&before.handles, 0x8).unwrap();
-    assert_eq!(wcp.type_name, "WaitCompletionPacket");
+    assert_eq!(&*wcp.type_name, "WaitCompletionPacket");
 }
 
 #[test]
@@ -411,7 +408,7 @@ fn handle_exe_listing_with_two_processes() {
         Some(r"C:\Program Files\PrintApp\Print Helper.exe")
     );
     let alpc = &helper.handles[3];
-    assert_eq!(alpc.type_name, "ALPC Port");
+    assert_eq!(&*alpc.type_name, "ALPC Port");
     assert_eq!(alpc.name.as_deref(), Some(r"\RPC Control\OLE4A2B"));
     assert_eq!(helper.handles[4].value, 0x1a8);
     let snapshots = output.to_snapshots(Path::new("two.txt"));

@@ -45,10 +45,10 @@ pub struct HandleExeProcess {
 pub struct HandleExeEntry {
     /// Handle value (hex in the listing).
     pub value: u64,
-    /// Object type (`File`, `ALPC Port`).
-    pub type_name: String,
+    /// Object type (`File`, `ALPC Port`), shared by the entries of one listing.
+    pub type_name: Arc<str>,
     /// Share access of File handles, the text inside the parentheses (`RW-`, `R-D`).
-    pub share: Option<String>,
+    pub share: Option<Arc<str>>,
     /// Object name; `None` for unnamed objects.
     pub name: Option<String>,
 }
@@ -59,7 +59,7 @@ impl HandleExeEntry {
     pub fn to_handle(&self) -> Handle {
         Handle {
             value: self.value,
-            type_name: Some(Arc::from(self.type_name.as_str())),
+            type_name: Some(Arc::clone(&self.type_name)),
             object_name: self.name.as_deref().map(Arc::from),
             attributes: 0,
             granted_access: 0,
@@ -141,6 +141,18 @@ impl HandleExeOutput {
 /// Parses `handle.exe` output. Never fails; unreadable lines become notes.
 pub fn parse_handle_exe(text: &str) -> HandleExeOutput {
     let mut out = HandleExeOutput::default();
+    // A listing repeats a few type names and share modes on every line: share them.
+    let mut shared: foldhash::HashSet<Arc<str>> = foldhash::HashSet::default();
+    let mut intern = |text: &str| -> Arc<str> {
+        match shared.get(text) {
+            Some(existing) => Arc::clone(existing),
+            None => {
+                let new: Arc<str> = Arc::from(text);
+                shared.insert(Arc::clone(&new));
+                new
+            }
+        }
+    };
     let mut in_summary = false;
     let mut unread = 0usize;
     for (index, raw) in text.lines().enumerate() {
@@ -178,7 +190,7 @@ pub fn parse_handle_exe(text: &str) -> HandleExeOutput {
                 continue;
             }
         }
-        if let Some(entry) = handle_line(trimmed) {
+        if let Some(entry) = handle_line(trimmed, &mut intern) {
             match out.processes.last_mut() {
                 Some(process) => process.handles.push(entry),
                 None => out.notes.push(format!(
@@ -260,7 +272,7 @@ fn process_line(line: &str) -> Option<HandleExeProcess> {
 const SPACED_TYPES: &[&str] = &["ALPC Port"];
 
 /// `4C: ALPC Port`, `40: File          (RW-)   C:\Program Files\PrintApp`.
-fn handle_line(line: &str) -> Option<HandleExeEntry> {
+fn handle_line(line: &str, intern: &mut impl FnMut(&str) -> Arc<str>) -> Option<HandleExeEntry> {
     let colon = line.find(':')?;
     let value_text = &line[..colon];
     if value_text.is_empty()
@@ -282,8 +294,8 @@ fn handle_line(line: &str) -> Option<HandleExeEntry> {
     let (share, name) = split_share(name);
     Some(HandleExeEntry {
         value,
-        type_name: type_name.to_owned(),
-        share,
+        type_name: intern(type_name),
+        share: share.map(|share| intern(&share)),
         name: (!name.is_empty()).then(|| name.to_owned()),
     })
 }
