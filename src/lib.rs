@@ -203,14 +203,18 @@ pub fn collect_files(
             })?;
             for entry in entries.flatten() {
                 let path = entry.path();
-                // Symbolic links are not followed into directories: no loops.
-                let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
-                if is_dir {
-                    if recursive {
-                        pending.push(path);
+                // Symbolic links are not followed into directories: no loops. The entry's
+                // type comes with the listing; only links (and file systems that do not say)
+                // cost a stat.
+                match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => {
+                        if recursive {
+                            pending.push(path);
+                        }
                     }
-                } else if path.is_file() {
-                    files.push(path);
+                    Ok(kind) if kind.is_file() => files.push(path),
+                    _ if path.is_file() => files.push(path),
+                    _ => {}
                 }
             }
         } else {

@@ -203,8 +203,10 @@ impl Symbolizer {
     ) -> SymbolTable {
         let unique: BTreeSet<u64> = addresses.into_iter().collect();
         let mut table = SymbolTable::default();
+        // Sorted addresses come module by module: one cache lookup per module, not per address.
+        let mut last = None;
         for address in unique {
-            let frame = self.resolve_one(snapshot, address, true, &mut table.modules);
+            let frame = self.resolve_in(snapshot, address, true, &mut table.modules, &mut last);
             table.frames.insert(address, frame);
         }
         table
@@ -218,6 +220,18 @@ impl Symbolizer {
         address: u64,
         return_address: bool,
         modules: &mut BTreeMap<String, ModuleSymbolStatus>,
+    ) -> Frame {
+        self.resolve_in(snapshot, address, return_address, modules, &mut None)
+    }
+
+    /// [`Symbolizer::resolve_one`] remembering the last module's symbols in `last` (its base).
+    fn resolve_in(
+        &self,
+        snapshot: &Snapshot,
+        address: u64,
+        return_address: bool,
+        modules: &mut BTreeMap<String, ModuleSymbolStatus>,
+        last: &mut Option<(u64, Arc<LoadedModule>)>,
     ) -> Frame {
         if let Some(frame) = logged_frame(snapshot, address) {
             if let Some(module) = &frame.module {
@@ -237,11 +251,18 @@ impl Symbolizer {
         let Some(module) = snapshot.module_at(address) else {
             return Frame::unattributed(address);
         };
-        let loaded = self.module_symbols(module, snapshot.memory.as_ref());
+        let loaded = match last {
+            Some((base, loaded)) if *base == module.base => Arc::clone(loaded),
+            _ => {
+                let loaded = self.module_symbols(module, snapshot.memory.as_ref());
+                *last = Some((module.base, Arc::clone(&loaded)));
+                loaded
+            }
+        };
         let rva = address - module.base;
-        modules
-            .entry(module.name.clone())
-            .or_insert_with(|| loaded.status(module));
+        if !modules.contains_key(&module.name) {
+            modules.insert(module.name.clone(), loaded.status(module));
+        }
         let mut frame = Frame {
             address,
             module: Some(module.name.clone()),
