@@ -207,11 +207,8 @@ pub fn collect_files(
                 // type comes with the listing; only links (and file systems that do not say)
                 // cost a stat.
                 match entry.file_type() {
-                    Ok(kind) if kind.is_dir() => {
-                        if recursive {
-                            pending.push(path);
-                        }
-                    }
+                    Ok(kind) if kind.is_dir() && recursive => pending.push(path),
+                    Ok(kind) if kind.is_dir() => {}
                     Ok(kind) if kind.is_file() => files.push(path),
                     _ if path.is_file() => files.push(path),
                     _ => {}
