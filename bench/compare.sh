@@ -42,22 +42,22 @@ target/release/make-fixtures --batch-bench "$work/batch" 1000 >&2
 ls "$work"/batch/*.dmp > "$work/batch.txt"
 cores=$(nproc)
 
-bench() { # name-of-json, hyperfine arguments...
-  local out=$1
-  shift
-  hyperfine --style basic --warmup 2 --runs "$runs" --export-json "$work/$out.json" "$@" >&2
+bench() { # name-of-json, runs, hyperfine arguments...
+  local out=$1 n=$2
+  shift 2
+  hyperfine --style basic --warmup 2 --runs "$n" --export-json "$work/$out.json" "$@" >&2
 }
 
 # 1. Handle streams of two 100k-handle dumps: the Python parser only parses them; dumpleak
 #    loads both, diffs, attributes the new handles' stacks to modules and writes the report.
-bench handles \
+bench handles "$runs" \
   -n python-minidump "$venv/bin/python bench/py_parse_handles.py $work/large-a.dmp $work/large-b.dmp" \
   -n dumpleak-diff "$dumpleak diff $work/large-a.dmp $work/large-b.dmp --format json"
 
 # 2. Per-dump processing of 1,000 customer-style dumps: dumpleak batch in one process;
 #    minidump-stackwalk --json once per dump (it has no batch mode), as many at a time as
 #    cores; and dumpleak once per dump the same way.
-bench per-dump --runs 3 \
+bench per-dump 3 \
   -n "dumpleak-batch-jobs-1" "$dumpleak batch $work/batch --jobs 1 -q --format jsonl" \
   -n "dumpleak-batch-jobs-$cores" "$dumpleak batch $work/batch --jobs $cores -q --format jsonl" \
   -n "minidump-stackwalk-P$cores" "xargs -a $work/batch.txt -P $cores -n 1 minidump-stackwalk --json" \
@@ -73,12 +73,12 @@ open(f"{work}/rva.txt", "w").write("".join(f"{hex(r)}\n" for r in rvas))
 open(f"{work}/abs.txt", "w").write("".join(f"{hex(r + 0x180000000)}\n" for r in rvas))
 PY
 echo 0x180001064 | target/release/examples/symbolize testdata/pdb/after.dmp testdata/pdb "$work/symcache" >/dev/null
-bench symbols --runs 5 \
+bench symbols 5 \
   -n dumpleak "target/release/examples/symbolize testdata/pdb/after.dmp testdata/pdb $work/symcache < $work/abs.txt" \
   -n llvm-symbolizer "llvm-symbolizer --obj=testdata/pdb/leakylib.dll --relative-address --inlining < $work/rva.txt"
 
 # 4. Cost follows the streams read, not the file: each dump next to its 6 GiB full-memory twin.
-bench sparse \
+bench sparse "$runs" \
   -n small "$dumpleak show $work/small.dmp --format json" \
   -n small-full-memory "$dumpleak show $work/small-full-memory.dmp --format json" \
   -n large "$dumpleak show $work/large-b.dmp --format json" \
