@@ -134,3 +134,59 @@ impl ListHeader {
         })
     }
 }
+
+/// Lists from this many entries on are parsed on all cores; below, handing work to other
+/// threads costs more than it saves (and a batch already keeps every core busy with dumps).
+pub(crate) const PARALLEL_FROM: usize = 1 << 14;
+
+/// `parse(state, index)` for every index in `0..count`, results in index order. `init` makes a
+/// worker's state (a string table, say) once per worker, so workers share nothing.
+pub(crate) fn parse_entries<T, S>(
+    count: usize,
+    init: impl Fn() -> S + Sync + Send,
+    parse: impl Fn(&mut S, usize) -> T + Sync + Send,
+) -> Vec<T>
+where
+    T: Send,
+{
+    if count < PARALLEL_FROM {
+        let mut state = init();
+        return (0..count).map(|index| parse(&mut state, index)).collect();
+    }
+    use rayon::prelude::*;
+    (0..count)
+        .into_par_iter()
+        .with_min_len(PARALLEL_FROM / 4)
+        .map_init(init, |state, index| parse(state, index))
+        .collect()
+}
+
+/// The first problem met by entries parsed in any order: the one at the lowest index wins, so
+/// messages do not depend on thread timing.
+#[derive(Debug, Default)]
+pub(crate) struct FirstProblem {
+    count: std::sync::atomic::AtomicUsize,
+    first: std::sync::Mutex<Option<(usize, ParseError)>>,
+}
+
+impl FirstProblem {
+    /// Records a problem at entry `index`.
+    pub fn record(&self, index: usize, error: ParseError) {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        if first.as_ref().is_none_or(|(at, _)| index < *at) {
+            *first = Some((index, error));
+        }
+    }
+
+    /// How many problems, and the first.
+    pub fn into_parts(self) -> (usize, Option<ParseError>) {
+        let first = self
+            .first
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|(_, error)| error);
+        (self.count.into_inner(), first)
+    }
+}

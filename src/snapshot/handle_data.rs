@@ -4,8 +4,12 @@
 //! and object-information chain checked against the file (a looping chain in a hostile dump
 //! must not hang the tool).
 
-use super::bytes::{decode_utf16le, minidump_string_bytes, u32_at, u64_at, ListHeader, ParseError};
+use super::bytes::{
+    decode_utf16le, minidump_string_bytes, parse_entries, u32_at, u64_at, FirstProblem, ListHeader,
+    ParseError,
+};
 use super::model::{Handle, ObjectInfo};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 const DESCRIPTOR_V1_SIZE: u32 = 32;
@@ -23,8 +27,8 @@ pub(crate) struct HandleData {
 
 /// Parses the stream. `stream` is the stream's bytes, `stream_offset` its file offset and
 /// `file` the whole file (RVAs are file offsets).
-pub(crate) fn parse(
-    file: &[u8],
+pub(crate) fn parse<'file>(
+    file: &'file [u8],
     stream_offset: u64,
     stream: &[u8],
 ) -> Result<HandleData, ParseError> {
@@ -46,17 +50,12 @@ pub(crate) fn parse(
         (header.size_of_header, header.size_of_entry, header.count);
     let is_v2 = size_of_descriptor >= DESCRIPTOR_V2_SIZE;
 
-    let mut result = HandleData {
-        handles: Vec::with_capacity(count as usize),
-        warnings: Vec::new(),
-    };
+    let bad_strings = FirstProblem::default();
+    let cut_chains = AtomicUsize::new(0);
     // Names repeat (every Event handle names the type "Event"): one shared string per distinct
     // content, whether the writer shared the string or wrote it once per descriptor.
-    let mut strings: foldhash::HashMap<&[u8], Option<Arc<str>>> = foldhash::HashMap::default();
-    let mut bad_strings = 0usize;
-    let mut first_bad_string: Option<ParseError> = None;
-    let mut cut_chains = 0usize;
-    let mut string_at = |rva: u32| -> Option<Arc<str>> {
+    type Strings<'a> = foldhash::HashMap<&'a [u8], Option<Arc<str>>>;
+    let string_at = |strings: &mut Strings<'file>, index: usize, rva: u32| -> Option<Arc<str>> {
         if rva == 0 {
             return None;
         }
@@ -71,39 +70,42 @@ pub(crate) fn parse(
                 })
                 .clone(),
             Err(error) => {
-                bad_strings += 1;
-                first_bad_string.get_or_insert(error);
+                bad_strings.record(index, error);
                 None
             }
         }
     };
-
-    for index in 0..count as usize {
+    let handles = parse_entries(count as usize, Strings::default, |strings, index| {
         let at = size_of_header as usize + index * size_of_descriptor as usize;
         let descriptor = &stream[at..at + size_of_descriptor as usize];
         let field = |offset: usize| u32_at(descriptor, offset).unwrap_or_default();
-        let value = u64_at(descriptor, 0).unwrap_or_default();
-        let type_name = string_at(field(8));
-        let object_name = string_at(field(12));
         let object_info = if is_v2 {
             let (chain, was_cut) = object_info_chain(file, field(32));
-            cut_chains += usize::from(was_cut);
+            if was_cut {
+                cut_chains.fetch_add(1, Ordering::Relaxed);
+            }
             chain
         } else {
             Vec::new()
         };
-        result.handles.push(Handle {
-            value,
-            type_name,
-            object_name,
+        Handle {
+            value: u64_at(descriptor, 0).unwrap_or_default(),
+            type_name: string_at(strings, index, field(8)),
+            object_name: string_at(strings, index, field(12)),
             attributes: field(16),
             granted_access: field(20),
             handle_count: field(24),
             pointer_count: field(28),
             object_info,
             type_inferred: false,
-        });
-    }
+        }
+    });
+    let mut result = HandleData {
+        handles,
+        warnings: Vec::new(),
+    };
+    let (bad_strings, first_bad_string) = bad_strings.into_parts();
+    let cut_chains = cut_chains.into_inner();
 
     if let Some(first) = first_bad_string {
         result.warnings.push(format!(

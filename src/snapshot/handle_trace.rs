@@ -1,8 +1,9 @@
 //! HandleOperationListStream (type 18): `AVRF_HANDLE_OPERATION` records written when handle
 //! tracing (`!htrace -enable`, Application Verifier) was on. rust-minidump does not parse it.
 
-use super::bytes::{u32_at, u64_at, ListHeader, ParseError};
+use super::bytes::{parse_entries, u32_at, u64_at, ListHeader, ParseError};
 use super::model::{Handle, Operation, TraceOrder, TraceRecord};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// `sizeof(AVRF_HANDLE_OPERATION)`: 24 bytes of handle data, 8 of backtrace header, 32 addresses.
@@ -47,22 +48,17 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
     let (size_of_header, size_of_entry, count) =
         (header.size_of_header, header.size_of_entry, header.count);
 
-    let mut trace = RawTrace {
-        records: Vec::with_capacity(count as usize),
-        count: count as usize,
-        warnings: Vec::new(),
-    };
-    let mut clamped = 0usize;
+    let clamped = AtomicUsize::new(0);
     // Traces repeat a few stacks many times: records with the same return addresses share one
     // allocation, keyed by the raw bytes of the addresses.
-    let mut stacks: foldhash::HashMap<&[u8], Arc<[u64]>> = foldhash::HashMap::default();
-    for index in 0..count as usize {
+    type Stacks<'a> = foldhash::HashMap<&'a [u8], Arc<[u64]>>;
+    let records = parse_entries(count as usize, Stacks::default, |stacks, index| {
         let at = size_of_header as usize + index * size_of_entry as usize;
         let entry = &stream[at..at + ENTRY_SIZE as usize];
         let field = |offset: usize| u32_at(entry, offset).unwrap_or_default();
         let mut depth = field(24);
         if depth > MAX_DEPTH {
-            clamped += 1;
+            clamped.fetch_add(1, Ordering::Relaxed);
             depth = MAX_DEPTH;
         }
         let slot = |index: usize| &entry[STACK_OFFSET + index * 8..STACK_OFFSET + index * 8 + 8];
@@ -79,14 +75,20 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
                     .collect()
             })
             .clone();
-        trace.records.push(TraceRecord {
+        TraceRecord {
             handle: u64_at(entry, 0).unwrap_or_default(),
             process_id: field(8),
             thread_id: field(12),
             operation: Operation::from_raw(field(16)),
             stack,
-        });
-    }
+        }
+    });
+    let mut trace = RawTrace {
+        records,
+        count: count as usize,
+        warnings: Vec::new(),
+    };
+    let clamped = clamped.into_inner();
     if clamped > 0 {
         trace.warnings.push(format!(
             "HandleOperationListStream: {clamped} record(s) claim a stack depth over {MAX_DEPTH}; their stacks were cut to {MAX_DEPTH} frames"
