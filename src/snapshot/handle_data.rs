@@ -270,4 +270,58 @@ mod tests {
         assert_eq!(parsed.handles[0].type_name, None);
         assert!(parsed.warnings[0].contains("could not be read"));
     }
+
+    #[test]
+    fn large_tables_parsed_on_all_cores_match_the_sequential_parse() {
+        // Above PARALLEL_FROM entries the descriptors are parsed by several threads; bad strings
+        // and looping chains anywhere must be counted the same and the first reported by index.
+        let count = crate::snapshot::bytes::PARALLEL_FROM as u32 * 2 + 123;
+        let mut file = vec![0u8; 8];
+        let loop_rva = file.len() as u32;
+        for field in [loop_rva, 2, 4, 0] {
+            file.extend(field.to_le_bytes());
+        }
+        let name: Vec<u8> = "Event".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let name_rva = file.len() as u32;
+        file.extend((name.len() as u32).to_le_bytes());
+        file.extend(&name);
+        let at = file.len() as u64;
+        file.extend(header(40, count));
+        let bad = |index: u32| 0xffff_0000 + index;
+        for index in 0..count {
+            let type_rva = match index {
+                700 | 20_000 | 32_000 => bad(index),
+                _ => name_rva,
+            };
+            let info = (index % 1000 == 999).then_some(loop_rva);
+            file.extend(descriptor(
+                4 * u64::from(index + 1),
+                type_rva,
+                info.or(Some(0)),
+            ));
+        }
+        let parsed = parse(&file, at, &file[at as usize..]).unwrap();
+        assert_eq!(parsed.handles.len(), count as usize);
+        assert!(parsed
+            .handles
+            .iter()
+            .enumerate()
+            .all(|(index, handle)| handle.value == 4 * (index as u64 + 1)));
+        assert_eq!(parsed.handles[699].type_name.as_deref(), Some("Event"));
+        assert_eq!(parsed.handles[700].type_name, None);
+        assert_eq!(
+            parsed.warnings,
+            [
+                format!(
+                    "HandleDataStream: 3 type or object name string(s) could not be read (first at file offset {:#x}: string length lies past the end of the file ({} bytes)); those handles are shown without that name",
+                    bad(700),
+                    file.len()
+                ),
+                format!(
+                    "HandleDataStream: {} object-information chain(s) looped, ran out of the file or exceeded 64 records and were cut",
+                    count / 1000
+                ),
+            ]
+        );
+    }
 }

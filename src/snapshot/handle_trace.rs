@@ -334,4 +334,41 @@ mod tests {
             assert_eq!(detect_order(&reversed, &open), TraceOrder::NewestFirst);
         }
     }
+
+    #[test]
+    fn large_traces_parsed_on_all_cores_keep_order_and_counts() {
+        let count = crate::snapshot::bytes::PARALLEL_FROM as u32 * 2 + 77;
+        let mut stream = header(count);
+        for index in 0..count {
+            let depth = if index % 5000 == 4999 { 40 } else { 3 };
+            let stack = [0x7c90_d0cc, 0x7c80_e265, 0x35f0_2a93 + u64::from(index % 7)];
+            stream.extend(entry(
+                4 * u64::from(index + 1),
+                1 + index % 2,
+                depth,
+                &stack,
+            ));
+        }
+        let trace = parse(0, &stream).unwrap();
+        assert_eq!(trace.records.len(), count as usize);
+        assert_eq!(trace.count, count as usize);
+        for (index, record) in trace.records.iter().enumerate() {
+            assert_eq!(record.handle, 4 * (index as u64 + 1));
+            assert_eq!(record.stack[2], 0x35f0_2a93 + (index as u64 % 7));
+        }
+        assert_eq!(
+            trace.warnings,
+            [format!(
+                "HandleOperationListStream: {} record(s) claim a stack depth over 32; their stacks were cut to 32 frames",
+                count / 5000
+            )]
+        );
+        // Records with equal stacks share them (within each worker's share of the list).
+        let distinct: std::collections::HashSet<*const u64> = trace
+            .records
+            .iter()
+            .map(|record| record.stack.as_ptr())
+            .collect();
+        assert!(distinct.len() < 100, "{} distinct stacks", distinct.len());
+    }
 }
