@@ -28,6 +28,9 @@ pub const CAPTURE_HINT: &str = "capture with handle data: `procdump -ma <pid>` (
 /// How to get allocation stacks into a dump.
 pub const TRACE_HINT: &str = "enable handle tracing before the leaking cycles (WinDbg `!htrace -enable`, or Application Verifier's Handles check) and capture with handle data (`procdump -ma <pid>`)";
 
+/// Handle streams from this size on are parsed on several threads.
+const PARALLEL_STREAM_BYTES: usize = 1 << 20;
+
 /// Files up to this size are read into memory instead of mapped: for small dumps a read is
 /// cheaper than a mapping, whose unmapping interrupts every other core (TLB shootdown) when a
 /// batch loads dumps on several threads.
@@ -156,30 +159,38 @@ fn load_from(path: &Path, file: Arc<DumpBytes>, options: &LoadOptions) -> Result
     for (offset, data) in handle_stream.iter().chain(&trace_stream) {
         file.prefetch(*offset as usize, data.len());
     }
-    // The two streams are independent: a large dump reads them on two threads.
-    let (handles, trace) = rayon::join(
-        || {
-            handle_stream
-                .map(|(offset, data)| handle_data::parse(bytes, offset, data))
-                .transpose()
-                .map_err(bad_stream("HandleDataStream"))
-        },
-        || {
-            match trace_stream {
-                Some((offset, data)) if options.skip_trace_records => {
-                    handle_trace::count(offset, data).map(|count| {
-                        Some(handle_trace::RawTrace {
-                            count,
-                            ..Default::default()
-                        })
+    let read_handles = || {
+        handle_stream
+            .map(|(offset, data)| handle_data::parse(bytes, offset, data))
+            .transpose()
+            .map_err(bad_stream("HandleDataStream"))
+    };
+    let read_trace = || {
+        match trace_stream {
+            Some((offset, data)) if options.skip_trace_records => handle_trace::count(offset, data)
+                .map(|count| {
+                    Some(handle_trace::RawTrace {
+                        count,
+                        ..Default::default()
                     })
-                }
-                Some((offset, data)) => handle_trace::parse(offset, data).map(Some),
-                None => Ok(None),
-            }
-            .map_err(bad_stream("HandleOperationListStream"))
-        },
-    );
+                }),
+            Some((offset, data)) => handle_trace::parse(offset, data).map(Some),
+            None => Ok(None),
+        }
+        .map_err(bad_stream("HandleOperationListStream"))
+    };
+    // The two streams are independent: a large dump reads them on two threads. A small one
+    // does not wake the thread pool (starting it costs more than the parse).
+    let streamed: usize = handle_stream
+        .iter()
+        .chain(&trace_stream)
+        .map(|(_, data)| data.len())
+        .sum();
+    let (handles, trace) = if streamed >= PARALLEL_STREAM_BYTES {
+        rayon::join(read_handles, read_trace)
+    } else {
+        (read_handles(), read_trace())
+    };
     let handles = handles?.map(|parsed| {
         warnings.extend(parsed.warnings);
         parsed.handles
