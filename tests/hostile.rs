@@ -9,6 +9,8 @@ use dumpleak_fixtures::writer::{
 };
 use std::path::Path;
 
+mod common;
+
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -156,4 +158,53 @@ fn looping_object_info_chain_is_cut_with_a_warning() {
     assert_eq!(handles[0].type_name.as_deref(), Some("Mutant"));
     assert_eq!(handles[0].object_info.len(), 1);
     assert!(snapshot.warnings.iter().any(|w| w.contains("looped")));
+}
+
+/// The bytes of the first stream of `stream_type` in a dump: `(offset, size)`.
+fn stream_location(dump: &[u8], stream_type: u32) -> (usize, usize) {
+    let word = |at: usize| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap()) as usize;
+    let (count, directory) = (word(8), word(12));
+    (0..count)
+        .map(|index| directory + 12 * index)
+        .find(|&entry| word(entry) == stream_type as usize)
+        .map(|entry| (word(entry + 8), word(entry + 4)))
+        .expect("stream present")
+}
+
+#[test]
+fn a_crash_dump_whose_object_info_chain_loops_still_gets_its_crash_stack() {
+    // rust-minidump 0.27 (under the stack walker) follows a looping chain forever, allocating
+    // until memory runs out; fuzzing found it (fuzz/artifacts/load_minidump/oom-*). The walker
+    // must never see the handle streams.
+    let mut dump = fixture("batch/cust-b6c2.dmp");
+    let (stream, _) = stream_location(&dump, HANDLE_DATA_STREAM);
+    let word = |dump: &[u8], at: usize| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap());
+    let (header_size, descriptor_size, count) = (
+        word(&dump, stream) as usize,
+        word(&dump, stream + 4) as usize,
+        word(&dump, stream + 8) as usize,
+    );
+    assert_eq!(descriptor_size, 40, "a v2 fixture");
+    let info = (0..count)
+        .map(|index| word(&dump, stream + header_size + index * descriptor_size + 32))
+        .find(|&rva| rva != 0)
+        .expect("a descriptor with object information");
+    // NextInfoRva of that record points back at the record.
+    dump[info as usize..info as usize + 4].copy_from_slice(&info.to_le_bytes());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("looping-crash.dmp");
+    std::fs::write(&path, &dump).unwrap();
+    let output = common::dumpleak()
+        .arg("show")
+        .arg(&path)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("Crash: STATUS_NO_MEMORY"), "{stdout}");
+    assert!(stdout.contains("MSMAPI32"), "{stdout}");
+    assert!(stdout.contains("looped"), "{stdout}");
+    assert_eq!(std::fs::read(&path).unwrap(), dump, "input unchanged");
 }

@@ -6,10 +6,42 @@ use std::sync::Arc;
 
 /// The bytes of a dump file, kept alive for lazy reads.
 pub enum DumpBytes {
-    /// The file, memory-mapped read-only.
-    Mapped(memmap2::Mmap),
+    /// The file, memory-mapped read-only; the open file is kept for private copies.
+    Mapped {
+        /// The mapping.
+        map: memmap2::Mmap,
+        /// The file it maps.
+        file: std::fs::File,
+    },
     /// A copy held in memory.
     Owned(Vec<u8>),
+}
+
+/// A private, writable copy of a dump's bytes: changes never reach the file.
+pub enum PrivateBytes {
+    /// A copy-on-write mapping: only the pages changed are copied.
+    Mapped(memmap2::MmapMut),
+    /// A copy in memory.
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for PrivateBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            PrivateBytes::Mapped(map) => map,
+            PrivateBytes::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl std::ops::DerefMut for PrivateBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            PrivateBytes::Mapped(map) => map,
+            PrivateBytes::Owned(bytes) => bytes,
+        }
+    }
 }
 
 impl std::fmt::Debug for DumpBytes {
@@ -28,7 +60,7 @@ impl DumpBytes {
     /// to end (a mapped file otherwise faults page by page). Only a hint: ignored where
     /// unsupported, and a no-op for bytes held in memory.
     pub fn prefetch(&self, offset: usize, len: usize) {
-        if let DumpBytes::Mapped(map) = self {
+        if let DumpBytes::Mapped { map, .. } = self {
             #[cfg(target_os = "linux")]
             if map
                 .advise_range(memmap2::Advice::PopulateRead, offset, len)
@@ -43,9 +75,23 @@ impl DumpBytes {
         }
     }
 
+    /// A copy that can be changed without touching the input: a copy-on-write mapping of the
+    /// file (`MAP_PRIVATE`: only changed pages are copied, nothing is written back), or a copy
+    /// of bytes held in memory.
+    pub fn private_copy(&self) -> std::io::Result<PrivateBytes> {
+        match self {
+            // SAFETY: a private mapping; as for the read-only one, a file truncated by another
+            // process while mapped is outside what any reader can defend against.
+            DumpBytes::Mapped { file, .. } => {
+                unsafe { memmap2::MmapOptions::new().map_copy(file) }.map(PrivateBytes::Mapped)
+            }
+            DumpBytes::Owned(bytes) => Ok(PrivateBytes::Owned(bytes.clone())),
+        }
+    }
+
     fn bytes(&self) -> &[u8] {
         match self {
-            DumpBytes::Mapped(map) => map,
+            DumpBytes::Mapped { map, .. } => map,
             DumpBytes::Owned(bytes) => bytes,
         }
     }

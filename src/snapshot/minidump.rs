@@ -78,7 +78,7 @@ pub(crate) fn load_minidump_file(
         path: path.to_path_buf(),
         source,
     })?;
-    load_from(path, Arc::new(DumpBytes::Mapped(map)), options)
+    load_from(path, Arc::new(DumpBytes::Mapped { map, file }), options)
 }
 
 /// Reads a snapshot from the bytes of a minidump (copied); `path` is used in messages only.

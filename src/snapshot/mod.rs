@@ -11,7 +11,7 @@ mod model;
 pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
-pub use memory::{DumpBytes, DumpMemory};
+pub use memory::{DumpBytes, DumpMemory, PrivateBytes};
 pub use model::*;
 
 use crate::error::{Error, Result};

@@ -3,6 +3,7 @@
 //! named from the same symbol path.
 
 use super::{Frame, ModuleSymbolStatus, Symbolizer};
+use crate::snapshot::minidump::{HANDLE_DATA_STREAM, HANDLE_OPERATION_LIST_STREAM};
 use crate::snapshot::Snapshot;
 use minidump::{Minidump, Module};
 use minidump_unwind::{
@@ -106,9 +107,27 @@ pub fn crash_stack(
     modules: &mut BTreeMap<String, ModuleSymbolStatus>,
 ) -> Option<Result<CrashStack, String>> {
     let file = snapshot.file.as_ref()?;
-    let dump = Minidump::read(file.as_slice()).ok()?;
-    dump.get_raw_stream(minidump::format::MINIDUMP_STREAM_TYPE::ExceptionStream as u32)
+    Minidump::read(file.as_slice())
+        .ok()?
+        .get_raw_stream(minidump::format::MINIDUMP_STREAM_TYPE::ExceptionStream as u32)
         .ok()?;
+    // The walker reads every stream it knows, the handle streams included, and rust-minidump
+    // 0.27 follows a HandleDataStream object-information chain that loops forever (found by
+    // fuzzing). dumpleak reads those streams itself, so the walker gets a private copy of the
+    // dump in which they are marked unused.
+    let mut bytes = match file.private_copy() {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            return Some(Err(format!(
+                "the stack walker could not get a private view of the dump: {error}"
+            )))
+        }
+    };
+    hide_streams(
+        &mut bytes,
+        &[HANDLE_DATA_STREAM, HANDLE_OPERATION_LIST_STREAM],
+    );
+    let dump = Minidump::read(&bytes[..]).ok()?;
     let provider = Provider {
         symbolizer,
         snapshot,
@@ -164,6 +183,29 @@ pub fn crash_stack(
         frames,
         more_frames,
     }))
+}
+
+/// Marks the directory entries of `stream_types` as `UnusedStream` in a private copy of a dump.
+fn hide_streams(dump: &mut [u8], stream_types: &[u32]) {
+    let word = |dump: &[u8], at: usize| {
+        dump.get(at..at + 4)
+            .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    };
+    let (Some(count), Some(directory)) = (word(dump, 8), word(dump, 12)) else {
+        return;
+    };
+    for index in 0..count as usize {
+        let Some(at) = (directory as usize).checked_add(index * 12) else {
+            return;
+        };
+        match word(dump, at) {
+            Some(stream_type) if stream_types.contains(&stream_type) => {
+                dump[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+            }
+            Some(_) => {}
+            None => return,
+        }
+    }
 }
 
 fn reason_code(dump: &Minidump<'_, &[u8]>) -> Option<String> {
