@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 runs=${RUNS:-10}
 
+export PATH="$HOME/.cargo/bin:$PATH"
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 apt_install() {
@@ -27,7 +28,6 @@ if ! "$venv/bin/python" -c 'import minidump' 2>/dev/null; then
   python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
   "$venv/bin/pip" install -q minidump==0.0.24
 fi
-export PATH="$HOME/.cargo/bin:$PATH"
 
 cargo build --release -q
 cargo build --release -q --example symbolize --example parse_handles
