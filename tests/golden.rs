@@ -1,0 +1,190 @@
+//! Golden reports: every command on the shipped fixtures, in every format, compared byte for
+//! byte with the snapshots in `tests/snapshots/`. A change to any report shows up here as a
+//! diff to review (`INSTA_UPDATE=always cargo test --test golden` rewrites them, then read
+//! `git diff tests/snapshots`).
+
+mod common;
+
+use std::path::Path;
+
+/// Runs dumpleak with `args` and `--format FORMAT`; returns stdout with the per-run cache
+/// directory replaced by `[CACHE]`, and the exit code.
+fn render(args: &[&str], format: &str) -> (String, i32) {
+    let cache = tempfile::tempdir().unwrap();
+    let output = common::dumpleak()
+        .args(args)
+        .args(["--format", format, "--cache-dir"])
+        .arg(cache.path())
+        .output()
+        .expect("runs");
+    let text = String::from_utf8(output.stdout).expect("reports are UTF-8");
+    let cache_path = cache.path().display().to_string();
+    (
+        text.replace(&cache_path, "[CACHE]"),
+        output.status.code().unwrap_or(-1),
+    )
+}
+
+/// One report in the text formats (table, markdown, html, json) and, for each CSV table
+/// given, that table.
+fn check(name: &str, args: &[&str], expected_code: i32, csv_tables: &[&str]) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(args.join(" "));
+    settings.bind(|| {
+        for format in ["table", "markdown", "html", "json"] {
+            let (text, code) = render(args, format);
+            assert_eq!(code, expected_code, "{name} {format}: exit status");
+            insta::assert_snapshot!(format!("{name}.{format}"), text);
+        }
+        for table in csv_tables {
+            let mut with_table = args.to_vec();
+            with_table.extend(["--table", table]);
+            let (text, code) = render(&with_table, "csv");
+            assert_eq!(code, expected_code, "{name} csv {table}: exit status");
+            insta::assert_snapshot!(format!("{name}.csv-{table}"), text);
+        }
+    });
+}
+
+const INCIDENT: [&str; 3] = [
+    "diff",
+    "testdata/incident/before.dmp",
+    "testdata/incident/after.dmp",
+];
+
+#[test]
+fn diff_incident_with_images_and_suspect() {
+    let mut args = INCIDENT.to_vec();
+    args.extend([
+        "--symbols",
+        "testdata/incident/images",
+        "--suspect",
+        "MapiHelper.dll",
+    ]);
+    check(
+        "diff-incident",
+        &args,
+        0,
+        &["handles", "types", "stacks", "modules"],
+    );
+}
+
+#[test]
+fn diff_incident_without_symbols() {
+    check("diff-incident-nosymbols", &INCIDENT, 0, &["handles"]);
+}
+
+#[test]
+fn diff_pdb() {
+    check(
+        "diff-pdb",
+        &[
+            "diff",
+            "testdata/pdb/before.dmp",
+            "testdata/pdb/after.dmp",
+            "--symbols",
+            "testdata/pdb",
+        ],
+        0,
+        &["stacks"],
+    );
+}
+
+#[test]
+fn diff_special_cases() {
+    for (name, before, after) in [
+        (
+            "diff-reuse",
+            "testdata/reuse/before.dmp",
+            "testdata/reuse/after.dmp",
+        ),
+        (
+            "diff-wrapped",
+            "testdata/wrapped/before.dmp",
+            "testdata/wrapped/after.dmp",
+        ),
+        (
+            "diff-oldest-first",
+            "testdata/incident/before.dmp",
+            "testdata/oldest-first/after.dmp",
+        ),
+        (
+            "diff-notrace-x64",
+            "testdata/notrace-x64/before.dmp",
+            "testdata/notrace-x64/after.dmp",
+        ),
+        (
+            "diff-fullmem",
+            "testdata/incident-fullmem/before.dmp",
+            "testdata/incident-fullmem/after.dmp",
+        ),
+        (
+            "diff-handle-exe",
+            "testdata/logs/handle-before.txt",
+            "testdata/logs/handle-after.txt",
+        ),
+    ] {
+        check(name, &["diff", before, after], 0, &["handles"]);
+    }
+}
+
+#[test]
+fn show_inputs() {
+    for (name, input) in [
+        ("show-incident", "testdata/incident/after.dmp"),
+        ("show-nohandles", "testdata/nohandles.dmp"),
+        ("show-windbg-diff", "testdata/logs/windbg-htrace-diff.log"),
+        ("show-windbg-x86", "testdata/logs/windbg-x86.log"),
+        ("show-handle-summary", "testdata/logs/handle-summary.txt"),
+        ("show-fullmem", "testdata/incident-fullmem/after-mem64.dmp"),
+    ] {
+        check(name, &["show", input], 0, &["types"]);
+    }
+    check(
+        "show-incident-modules",
+        &["show", "testdata/incident/after.dmp", "--modules"],
+        0,
+        &["modules"],
+    );
+    check(
+        "show-crash",
+        &["show", "testdata/pdb/crash.dmp", "--symbols", "testdata/pdb"],
+        0,
+        &["types"],
+    );
+}
+
+#[test]
+fn series_reports() {
+    check(
+        "series-incident",
+        &[
+            "series",
+            "testdata/incident/series",
+            "--symbols",
+            "testdata/incident/images",
+        ],
+        0,
+        &["types", "retained", "dumps", "modules"],
+    );
+    check("series-indexer", &["series", "testdata/series"], 0, &["types"]);
+}
+
+#[test]
+fn batch_reports() {
+    check(
+        "batch",
+        &[
+            "batch",
+            "testdata/batch",
+            "--known",
+            "testdata/known-issues.toml",
+            "--quiet",
+        ],
+        1,
+        &["dumps", "modules", "failures"],
+    );
+}
