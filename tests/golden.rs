@@ -151,7 +151,12 @@ fn show_inputs() {
     );
     check(
         "show-crash",
-        &["show", "testdata/pdb/crash.dmp", "--symbols", "testdata/pdb"],
+        &[
+            "show",
+            "testdata/pdb/crash.dmp",
+            "--symbols",
+            "testdata/pdb",
+        ],
         0,
         &["types"],
     );
@@ -170,7 +175,12 @@ fn series_reports() {
         0,
         &["types", "retained", "dumps", "modules"],
     );
-    check("series-indexer", &["series", "testdata/series"], 0, &["types"]);
+    check(
+        "series-indexer",
+        &["series", "testdata/series"],
+        0,
+        &["types"],
+    );
 }
 
 #[test]

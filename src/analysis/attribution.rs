@@ -1,5 +1,6 @@
 //! Which module to blame for a stack: the innermost frame outside the system modules.
 
+use crate::snapshot::module_key;
 use crate::symbols::Frame;
 
 /// Modules that allocate handles on behalf of their callers and so are never blamed.
@@ -55,7 +56,7 @@ impl Attribution {
     pub fn new(system_modules: impl IntoIterator<Item = String>) -> Attribution {
         let mut system_modules: Vec<String> = system_modules
             .into_iter()
-            .map(|name| strip_extension(&name).to_lowercase())
+            .map(|name| module_key(&name))
             .collect();
         system_modules.sort();
         system_modules.dedup();
@@ -79,8 +80,7 @@ impl Attribution {
 
     /// Whether the module file `name` is a system module.
     pub fn is_system(&self, name: &str) -> bool {
-        let key = strip_extension(name).to_lowercase();
-        self.system_modules.binary_search(&key).is_ok()
+        self.system_modules.binary_search(&module_key(name)).is_ok()
     }
 
     /// The blamed frame of a stack (innermost first): the first frame in a module that is not
@@ -93,16 +93,6 @@ impl Attribution {
                 .is_some_and(|module| !self.is_system(module))
         })
     }
-}
-
-/// Drops an image extension (`.dll`, `.exe`, …) so `ntdll` and `NTDLL.DLL` compare equal.
-fn strip_extension(name: &str) -> &str {
-    const IMAGE_EXTENSIONS: &[&str] = &[".dll", ".exe", ".sys", ".drv", ".ocx", ".cpl"];
-    let lower = name.to_ascii_lowercase();
-    IMAGE_EXTENSIONS
-        .iter()
-        .find(|extension| lower.ends_with(*extension))
-        .map_or(name, |extension| &name[..name.len() - extension.len()])
 }
 
 #[cfg(test)]

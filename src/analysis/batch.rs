@@ -3,15 +3,15 @@
 //! how strongly their presence goes with high handle counts.
 
 use super::attribution::Attribution;
-use super::diff::SCHEMA_VERSION;
 use super::known::{DumpFacts, KnownIssues};
-use super::show::TypeCount;
-use crate::snapshot::{Operation, Snapshot};
-use crate::symbols::{CrashStack, Frame, SymbolTable};
+use super::model::{top_types, TypeCount, SCHEMA_VERSION};
+use super::stacks::{group_by_stack, StackGroup};
+use crate::snapshot::Snapshot;
+use crate::symbols::{CrashStack, SymbolTable};
 use crate::time::iso8601;
 use foldhash::HashSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Most allocation stacks and crash frames kept per dump.
@@ -183,25 +183,22 @@ pub struct BatchReport {
     pub aggregate: Aggregate,
 }
 
-/// Return addresses of the allocation stacks of open handles (newest record an OPEN).
+/// The allocation stacks of the open handles whose newest trace record is an OPEN, by
+/// handle value.
 pub fn open_handle_stacks(snapshot: &Snapshot) -> Vec<(u64, Arc<[u64]>)> {
-    let open: HashSet<u64> = snapshot
+    let Some(trace) = &snapshot.trace else {
+        return Vec::new();
+    };
+    let stacks = trace.open_stacks();
+    let open: BTreeSet<u64> = snapshot
         .handles
         .iter()
         .flatten()
         .map(|handle| handle.value)
         .collect();
-    let mut seen = HashSet::default();
-    let mut stacks = Vec::new();
-    for record in snapshot.trace.iter().flat_map(|trace| &trace.records) {
-        if seen.insert(record.handle)
-            && record.operation == Operation::Open
-            && open.contains(&record.handle)
-        {
-            stacks.push((record.handle, record.stack.clone()));
-        }
-    }
-    stacks
+    open.into_iter()
+        .filter_map(|value| stacks.get(&value).map(|stack| (value, Arc::clone(stack))))
+        .collect()
 }
 
 /// Builds the row of one dump from its snapshot, resolved stack frames and walked crash.
@@ -214,61 +211,24 @@ pub fn dump_row(
 ) -> DumpRow {
     let mut warnings = snapshot.warnings.clone();
     let types = snapshot.counts_by_type();
-    let mut top_types: Vec<TypeCount> = types
-        .iter()
-        .map(|(type_name, count)| TypeCount {
-            type_name: type_name.clone(),
-            count: *count,
-        })
-        .collect();
-    top_types.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.type_name.cmp(&b.type_name))
-    });
-    top_types.truncate(TOP_TYPES);
-
-    let mut groups: BTreeMap<Arc<[u64]>, usize> = BTreeMap::new();
-    for (_, stack) in open_handle_stacks(snapshot) {
-        *groups.entry(stack).or_default() += 1;
-    }
-    let mut blamed: BTreeMap<String, usize> = BTreeMap::new();
+    let groups = group_by_stack(
+        open_handle_stacks(snapshot)
+            .into_iter()
+            .map(|(value, stack)| (stack, value)),
+        symbols,
+        attribution,
+        snapshot,
+    );
     let mut stacks: Vec<StackSummary> = groups
-        .into_iter()
-        .map(|(stack, count)| {
-            let frames: Vec<Frame> = stack
-                .iter()
-                .map(|address| symbols.frame(*address))
-                .collect();
-            let module = attribution
-                .blamed(&frames)
-                .and_then(|frame| frame.module.clone());
-            if let Some(module) = &module {
-                *blamed.entry(module.clone()).or_default() += count;
-            }
-            StackSummary {
-                count,
-                blamed_module: module,
-                frames: frames.iter().flat_map(Frame::lines).collect(),
-            }
+        .iter()
+        .map(|group| StackSummary {
+            count: group.members.len(),
+            blamed_module: group.blame.module.clone(),
+            frames: group.blame.lines.clone(),
         })
         .collect();
     stacks.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.frames.cmp(&b.frames)));
-    let mut blamed: Vec<BlamedCount> = blamed
-        .into_iter()
-        .map(|(module, handles)| BlamedCount {
-            version: snapshot
-                .module_named(&module)
-                .and_then(|loaded| loaded.file_version.clone()),
-            module,
-            handles,
-        })
-        .collect();
-    blamed.sort_by(|a, b| {
-        b.handles
-            .cmp(&a.handles)
-            .then_with(|| a.module.cmp(&b.module))
-    });
+    let blamed = blamed_counts(&groups);
 
     let crash = match crash {
         Some(Ok(stack)) => Some(CrashSummary {
@@ -335,8 +295,8 @@ pub fn dump_row(
         pid: snapshot.process.pid,
         captured_at: snapshot.captured_at.map(iso8601),
         handle_count: snapshot.handle_count(),
+        top_types: top_types(&types, TOP_TYPES),
         types,
-        top_types,
         trace_records: snapshot.trace.as_ref().map(|trace| trace.record_count),
         blamed,
         stacks,
@@ -345,6 +305,32 @@ pub fn dump_row(
         known_issues,
         warnings,
     }
+}
+
+/// Open handles per blamed module, most first.
+fn blamed_counts(groups: &[StackGroup<u64>]) -> Vec<BlamedCount> {
+    let mut blamed: BTreeMap<&str, (usize, Option<&String>)> = BTreeMap::new();
+    for group in groups {
+        if let Some(module) = &group.blame.module {
+            let entry = blamed.entry(module).or_default();
+            entry.0 += group.members.len();
+            entry.1 = group.blame.version.as_ref();
+        }
+    }
+    let mut blamed: Vec<BlamedCount> = blamed
+        .into_iter()
+        .map(|(module, (handles, version))| BlamedCount {
+            module: module.to_string(),
+            version: version.cloned(),
+            handles,
+        })
+        .collect();
+    blamed.sort_by(|a, b| {
+        b.handles
+            .cmp(&a.handles)
+            .then_with(|| a.module.cmp(&b.module))
+    });
+    blamed
 }
 
 fn median(values: &mut [usize]) -> Option<f64> {
@@ -397,16 +383,7 @@ pub fn aggregate(rows: &[DumpRow], failed: usize) -> Aggregate {
                     *type_totals.entry(type_name.clone()).or_default() += count;
                 }
             }
-            let mut dominant_types: Vec<TypeCount> = type_totals
-                .into_iter()
-                .map(|(type_name, count)| TypeCount { type_name, count })
-                .collect();
-            dominant_types.sort_by(|a, b| {
-                b.count
-                    .cmp(&a.count)
-                    .then_with(|| a.type_name.cmp(&b.type_name))
-            });
-            dominant_types.truncate(TOP_TYPES);
+            let dominant_types = top_types(&type_totals, TOP_TYPES);
             ModuleVersionRow {
                 rank: 0,
                 module: name,

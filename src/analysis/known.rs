@@ -81,9 +81,8 @@ impl KnownIssues {
 
 impl KnownIssue {
     fn matches(&self, facts: &DumpFacts<'_>) -> bool {
-        let wanted = strip_extension(&self.module);
         let module_matches = facts.modules.iter().any(|(name, version)| {
-            strip_extension(name).eq_ignore_ascii_case(wanted)
+            crate::snapshot::same_module(name, &self.module)
                 && self.version_matches(version.as_deref())
         });
         if !module_matches {
@@ -130,13 +129,6 @@ impl KnownIssue {
             .and_then(parse_version)
             .is_none_or(|fixed| compare(&version, &fixed) == Ordering::Less);
         at_least && before_fix
-    }
-}
-
-fn strip_extension(name: &str) -> &str {
-    match name.rfind('.') {
-        Some(dot) if dot > 0 => &name[..dot],
-        _ => name,
     }
 }
 

@@ -4,7 +4,6 @@
 
 use crate::snapshot::text::infer_type_from_texts;
 use crate::snapshot::{Handle, Operation, Snapshot};
-use foldhash::HashSet;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,10 +17,9 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         .flatten()
         .map(|handle| (handle.value, handle))
         .collect();
-    let mut seen = HashSet::default();
     let mut outstanding = Vec::new();
-    for record in &trace.records {
-        if !seen.insert(record.handle) || record.operation != Operation::Open {
+    for record in trace.newest_per_handle().into_values() {
+        if record.operation != Operation::Open {
             continue;
         }
         let known = known_types.get(&record.handle);

@@ -1,15 +1,23 @@
 //! Analyse stage: compares snapshots and attributes growth to modules. Never opens files.
+//!
+//! The shared core every command uses: [`model`] (report pieces: schema version, dump
+//! summary, hex), [`stacks`] (grouping by allocation stack and blaming a module),
+//! [`Attribution`] (which modules are never blamed); handle identity and the newest trace
+//! record per handle are methods of the snapshot model.
 
 mod attribution;
 pub mod batch;
 pub mod diff;
 pub mod known;
 mod log_diff;
+pub mod model;
 pub mod series;
+pub mod show;
+pub mod stacks;
 
 pub use attribution::{Attribution, DEFAULT_SYSTEM_MODULES};
 pub use diff::{build_report, compare_handles, DiffOptions, DiffReport, HandleDiff};
 pub use log_diff::log_diff_sides;
+pub use model::{hex, DumpSummary, TypeCount, SCHEMA_VERSION};
 pub use series::{build_series, SeriesOptions, SeriesReport, TrendRules};
-pub mod show;
 pub use show::{show, ShowReport};

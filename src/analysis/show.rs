@@ -1,21 +1,10 @@
 //! One dump at a glance: process, handle totals by type, modules, handle tracing.
 
 use super::attribution::Attribution;
-use super::diff::{DumpSummary, SCHEMA_VERSION};
+use super::model::{DumpSummary, TypeCount, SCHEMA_VERSION};
 use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
 use crate::symbols::{CrashStack, ModuleSymbolStatus};
-use foldhash::HashMap;
-use serde::{Deserialize, Serialize};
-
-/// Handles of one type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TypeCount {
-    /// Object type name.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// Number of handles.
-    pub count: usize,
-}
+use serde::Serialize;
 
 /// A loaded module.
 #[derive(Debug, Clone, Serialize)]
@@ -125,7 +114,6 @@ pub fn show(
         ));
     }
     let trace = snapshot.trace.as_ref().map(|trace| {
-        let mut newest: HashMap<u64, Operation> = HashMap::default();
         let (mut opens, mut closes, mut bad_refs) = (0, 0, 0);
         for record in &trace.records {
             match record.operation {
@@ -134,11 +122,11 @@ pub fn show(
                 Operation::BadRef => bad_refs += 1,
                 Operation::Unknown(_) => {}
             }
-            newest.entry(record.handle).or_insert(record.operation);
         }
+        let newest = trace.newest_per_handle();
         let (mut with_stack, mut without) = (0, 0);
         for handle in snapshot.handles.iter().flatten() {
-            match newest.get(&handle.value) {
+            match newest.get(&handle.value).map(|record| record.operation) {
                 Some(Operation::Open) => with_stack += 1,
                 None => without += 1,
                 _ => {}

@@ -6,7 +6,7 @@ use crate::analysis::batch::{BatchReport, DumpRow};
 /// Module versions shown in the terminal and Markdown (CSV has them all).
 const SHOWN_MODULE_VERSIONS: usize = 15;
 
-fn counts(types: &[crate::analysis::show::TypeCount]) -> String {
+fn counts(types: &[crate::analysis::TypeCount]) -> String {
     types
         .iter()
         .map(|entry| format!("{} {}", entry.count, entry.type_name))

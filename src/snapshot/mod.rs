@@ -8,11 +8,13 @@ mod handle_trace;
 mod memory;
 pub mod minidump;
 mod model;
+mod names;
 pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
 pub use memory::{DumpBytes, DumpMemory, PrivateBytes};
 pub use model::*;
+pub use names::{module_key, module_stem, same_module};
 
 use crate::error::{Error, Result};
 use std::io::Read;

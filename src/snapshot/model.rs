@@ -94,12 +94,10 @@ pub struct Module {
 }
 
 impl Module {
-    /// The module's name as WinDbg prints it in frames: the file name without its extension.
+    /// The module's name as WinDbg prints it in frames: the file name without its image
+    /// extension ([`module_stem`](super::module_stem)).
     pub fn frame_name(&self) -> &str {
-        match self.name.rfind('.') {
-            Some(dot) if dot > 0 => &self.name[..dot],
-            _ => &self.name,
-        }
+        super::module_stem(&self.name)
     }
 
     /// Whether `address` lies inside this module's image.
@@ -107,9 +105,10 @@ impl Module {
         address >= self.base && address - self.base < u64::from(self.size)
     }
 
-    /// Whether `name` names this module: the file name, with or without extension, any case.
+    /// Whether `name` names this module: the file name, with or without extension, any case
+    /// ([`same_module`](super::same_module)).
     pub fn is_named(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name) || self.frame_name().eq_ignore_ascii_case(name)
+        super::same_module(&self.name, name)
     }
 }
 
@@ -167,6 +166,28 @@ impl Handle {
     pub fn type_label(&self) -> &str {
         self.type_name.as_deref().unwrap_or(NO_TYPE)
     }
+
+    /// What makes this handle the same handle in another dump of the process.
+    pub fn identity(&self) -> HandleIdentity<'_> {
+        HandleIdentity {
+            value: self.value,
+            type_name: self.type_name.as_deref(),
+            object_name: self.object_name.as_deref(),
+        }
+    }
+}
+
+/// The identity of a handle across dumps of one process: value, type and object name. A
+/// value closed and reused for another object is another handle; the same value, type and
+/// name in two dumps is taken to be one handle that stayed open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HandleIdentity<'a> {
+    /// The handle value.
+    pub value: u64,
+    /// Object type name.
+    pub type_name: Option<&'a str>,
+    /// Object name.
+    pub object_name: Option<&'a str>,
 }
 
 /// Label used where a handle has no type name.
@@ -194,6 +215,45 @@ pub struct HandleTrace {
     /// The records are a debugger's `!htrace -diff`: handles opened since the previous
     /// `!htrace -snapshot` and still open.
     pub diff_block: bool,
+}
+
+impl HandleTrace {
+    /// The newest record of every handle the trace mentions.
+    pub fn newest_per_handle(&self) -> foldhash::HashMap<u64, &TraceRecord> {
+        let mut newest = foldhash::HashMap::default();
+        for record in &self.records {
+            newest.entry(record.handle).or_insert(record);
+        }
+        newest
+    }
+
+    /// The newest record of each of `values` that has one; stops reading as soon as every
+    /// value is found.
+    pub fn newest_of(
+        &self,
+        values: impl IntoIterator<Item = u64>,
+    ) -> foldhash::HashMap<u64, &TraceRecord> {
+        let mut wanted: foldhash::HashSet<u64> = values.into_iter().collect();
+        let mut newest = foldhash::HashMap::default();
+        for record in &self.records {
+            if wanted.is_empty() {
+                break;
+            }
+            if wanted.remove(&record.handle) {
+                newest.insert(record.handle, record);
+            }
+        }
+        newest
+    }
+
+    /// The allocation stack of every handle whose newest record is an OPEN.
+    pub fn open_stacks(&self) -> foldhash::HashMap<u64, &Arc<[u64]>> {
+        self.newest_per_handle()
+            .into_iter()
+            .filter(|(_, record)| record.operation == Operation::Open)
+            .map(|(handle, record)| (handle, &record.stack))
+            .collect()
+    }
 }
 
 /// How the order of trace records in the stream was established.

@@ -1,0 +1,415 @@
+//! Builds the diff report from the comparison and the resolved frames.
+
+use super::compare::{HandleDiff, NewHandle, StackEvidence};
+use super::model::{
+    DiffReport, DuplicateGroup, HandleChange, ModuleRow, OutstandingStack, SuspectRow,
+    TraceSummary, TypeDelta,
+};
+use super::warnings::{consistency_warnings, symbol_warnings, trace_warnings};
+use super::DiffOptions;
+use crate::analysis::attribution::Attribution;
+use crate::analysis::model::{hex, DumpSummary, SCHEMA_VERSION};
+use crate::analysis::stacks::{group_by_stack, StackGroup};
+use crate::snapshot::{Handle, Snapshot};
+use crate::symbols::{ModuleSymbolStatus, SymbolOrigin, SymbolTable};
+use foldhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Builds the report from the comparison and the resolved frames.
+pub fn build_report(
+    before: &Snapshot,
+    after: &Snapshot,
+    handles: &HandleDiff,
+    symbols: &SymbolTable,
+    options: &DiffOptions,
+) -> DiffReport {
+    let attribution = &options.attribution;
+    let groups = outstanding_groups(handles, symbols, attribution, after);
+    let stacks: Vec<OutstandingStack> = groups.iter().enumerate().map(outstanding_stack).collect();
+    let counts = ModuleCounts::of(&groups);
+    let modules = module_rows(&counts, &stacks, after, symbols, attribution);
+    let suspects = options
+        .suspects
+        .iter()
+        .map(|name| suspect_row(name, after, &counts, stacks.len()))
+        .collect();
+    let (new_handles, trace) = new_handle_changes(handles, &stacks, after);
+    let new_objects = new_handles
+        .iter()
+        .filter(|change| change.same_object_as.is_none())
+        .count();
+
+    let mut warnings = consistency_warnings(before, after);
+    warnings.extend(trace_warnings(before, after, &trace, handles.new.len()));
+    warnings.extend(symbol_warnings(&modules, symbols, handles.new.is_empty()));
+    for snapshot in [before, after] {
+        for warning in &snapshot.warnings {
+            warnings.push(format!("{}: {warning}", snapshot.file_name()));
+        }
+    }
+
+    DiffReport {
+        schema_version: SCHEMA_VERSION,
+        before: DumpSummary::of(before),
+        after: DumpSummary::of(after),
+        elapsed_seconds: match (before.captured_at, after.captured_at) {
+            (Some(a), Some(b)) => Some(b as i64 - a as i64),
+            _ => None,
+        },
+        total_delta: after.handle_count() as i64 - before.handle_count() as i64,
+        by_type: type_deltas(before, after),
+        duplicates: duplicate_groups(after, handles),
+        new_handles,
+        closed_handles: handles.closed.iter().map(handle_change).collect(),
+        new_objects,
+        stacks,
+        modules,
+        suspects,
+        symbols: symbols.module_status().cloned().collect(),
+        trace,
+        warnings,
+    }
+}
+
+/// New handles with an allocation stack, grouped by it: largest group first, then by the
+/// lowest handle value, then by the stack.
+fn outstanding_groups<'a>(
+    handles: &'a HandleDiff,
+    symbols: &SymbolTable,
+    attribution: &Attribution,
+    after: &Snapshot,
+) -> Vec<StackGroup<&'a NewHandle>> {
+    let with_stack = handles.new.iter().filter_map(|new| match &new.evidence {
+        StackEvidence::Open(stack) => Some((stack.clone(), new)),
+        _ => None,
+    });
+    let mut groups = group_by_stack(with_stack, symbols, attribution, after);
+    groups.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then_with(|| a.members[0].handle.value.cmp(&b.members[0].handle.value))
+            .then_with(|| a.stack.cmp(&b.stack))
+    });
+    groups
+}
+
+fn types_of(members: &[&NewHandle]) -> BTreeMap<String, usize> {
+    let mut types = BTreeMap::new();
+    for member in members {
+        *types
+            .entry(member.handle.type_label().to_string())
+            .or_insert(0) += 1;
+    }
+    types
+}
+
+fn outstanding_stack((index, group): (usize, &StackGroup<&NewHandle>)) -> OutstandingStack {
+    OutstandingStack {
+        id: index + 1,
+        count: group.members.len(),
+        types: types_of(&group.members),
+        handles: group
+            .members
+            .iter()
+            .map(|member| hex(member.handle.value))
+            .collect(),
+        blamed_module: group.blame.module.clone(),
+        blamed_version: group.blame.version.clone(),
+        blamed_path: group.blame.path.clone(),
+        frames: group.blame.lines.clone(),
+        frame_details: group.blame.frames.clone(),
+    }
+}
+
+/// Per module met in the outstanding stacks: handles blamed on it, handles whose stack passes
+/// through it, stacks through it, and blamed handles per type.
+#[derive(Default)]
+struct ModuleCounts {
+    by_module: BTreeMap<String, (usize, usize, usize)>,
+    blamed_types: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+impl ModuleCounts {
+    fn of(groups: &[StackGroup<&NewHandle>]) -> ModuleCounts {
+        let mut counts = ModuleCounts::default();
+        for group in groups {
+            let size = group.members.len();
+            let distinct: BTreeSet<&str> = group
+                .blame
+                .frames
+                .iter()
+                .filter_map(|frame| frame.module.as_deref())
+                .collect();
+            for module in distinct {
+                let entry = counts.by_module.entry(module.to_string()).or_default();
+                entry.1 += size;
+                entry.2 += 1;
+            }
+            if let Some(blamed) = &group.blame.module {
+                counts.by_module.entry(blamed.clone()).or_default().0 += size;
+                let per_type = counts.blamed_types.entry(blamed.clone()).or_default();
+                for (type_name, count) in types_of(&group.members) {
+                    *per_type.entry(type_name).or_default() += count;
+                }
+            }
+        }
+        counts
+    }
+
+    /// (blamed, inclusive, stacks) of the module loaded as `name`, in any spelling.
+    fn of_module(&self, name: &str) -> (usize, usize, usize) {
+        self.by_module
+            .iter()
+            .find(|(counted, _)| crate::snapshot::same_module(counted, name))
+            .map(|(_, counts)| *counts)
+            .unwrap_or_default()
+    }
+}
+
+fn module_rows(
+    counts: &ModuleCounts,
+    stacks: &[OutstandingStack],
+    after: &Snapshot,
+    symbols: &SymbolTable,
+    attribution: &Attribution,
+) -> Vec<ModuleRow> {
+    let symbol_status: BTreeMap<&str, &ModuleSymbolStatus> = symbols
+        .module_status()
+        .map(|status| (status.module.as_str(), status))
+        .collect();
+    let mut modules: Vec<ModuleRow> = counts
+        .by_module
+        .iter()
+        .map(|(name, (blamed, inclusive, stack_count))| {
+            let loaded = after.module_named(name);
+            ModuleRow {
+                name: name.clone(),
+                version: loaded.and_then(|module| module.file_version.clone()),
+                path: loaded.map(|module| module.path.clone()),
+                system: attribution.is_system(name),
+                blamed: *blamed,
+                inclusive: *inclusive,
+                stacks: *stack_count,
+                blamed_stacks: stacks
+                    .iter()
+                    .filter(|stack| stack.blamed_module.as_deref() == Some(name.as_str()))
+                    .count(),
+                blamed_types: counts.blamed_types.get(name).cloned().unwrap_or_default(),
+                symbols: symbol_status
+                    .get(name.as_str())
+                    .map_or(SymbolOrigin::None, |status| status.origin),
+            }
+        })
+        .collect();
+    modules.sort_by(|a, b| {
+        b.blamed
+            .cmp(&a.blamed)
+            .then(b.inclusive.cmp(&a.inclusive))
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+    modules
+}
+
+/// The new handles as the report lists them, with their stack group and blame, and what the
+/// trace records said about them.
+fn new_handle_changes(
+    handles: &HandleDiff,
+    stacks: &[OutstandingStack],
+    after: &Snapshot,
+) -> (Vec<HandleChange>, TraceSummary) {
+    let mut stack_of_handle: HashMap<String, &OutstandingStack> = HashMap::default();
+    for stack in stacks {
+        for value in &stack.handles {
+            stack_of_handle.insert(value.clone(), stack);
+        }
+    }
+    let mut trace = TraceSummary {
+        available: after.trace.is_some(),
+        order: after.trace.as_ref().map(|trace| trace.order),
+        new_with_stack: 0,
+        new_without_record: 0,
+        new_inconsistent: 0,
+    };
+    let first_of_object = first_handle_of_each_object(after);
+    let changes = handles
+        .new
+        .iter()
+        .map(|new| {
+            match &new.evidence {
+                StackEvidence::Open(_) => trace.new_with_stack += 1,
+                StackEvidence::NoRecord => trace.new_without_record += 1,
+                StackEvidence::Inconsistent(_) => trace.new_inconsistent += 1,
+                StackEvidence::NoTrace => {}
+            }
+            let mut change = handle_change(&new.handle);
+            change.trace = Some(new.evidence.label().to_string());
+            if let Some(stack) = stack_of_handle.get(&change.handle) {
+                change.stack_id = Some(stack.id);
+                change.stack = stack.frames.clone();
+                change.blamed_module = stack.blamed_module.clone();
+                change.blamed_version = stack.blamed_version.clone();
+            }
+            if let Some(name) = shared_object_name(&new.handle) {
+                if let Some(first) = first_of_object.get(&(new.handle.type_label(), name)) {
+                    let first = hex(*first);
+                    if first != change.handle {
+                        change.same_object_as = Some(first);
+                    }
+                }
+            }
+            change
+        })
+        .collect();
+    (changes, trace)
+}
+
+/// The lowest handle value of each shared named object in `snapshot`.
+fn first_handle_of_each_object(snapshot: &Snapshot) -> HashMap<(&str, &str), u64> {
+    let mut first: HashMap<(&str, &str), u64> = HashMap::default();
+    for handle in snapshot.handles.iter().flatten() {
+        if let Some(name) = shared_object_name(handle) {
+            let value = first
+                .entry((handle.type_label(), name))
+                .or_insert(handle.value);
+            *value = (*value).min(handle.value);
+        }
+    }
+    first
+}
+
+fn handle_change(handle: &Handle) -> HandleChange {
+    HandleChange {
+        handle: hex(handle.value),
+        type_name: handle.type_label().to_string(),
+        type_inferred: handle.type_inferred,
+        same_object_as: None,
+        name: handle.object_name.as_deref().map(str::to_owned),
+        granted_access: format!("{:#x}", handle.granted_access),
+        object_handle_count: handle.handle_count,
+        stack: Vec::new(),
+        stack_id: None,
+        trace: None,
+        blamed_module: None,
+        blamed_version: None,
+    }
+}
+
+fn type_deltas(before: &Snapshot, after: &Snapshot) -> Vec<TypeDelta> {
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (type_name, count) in before.counts_by_type() {
+        counts.entry(type_name).or_default().0 += count;
+    }
+    for (type_name, count) in after.counts_by_type() {
+        counts.entry(type_name).or_default().1 += count;
+    }
+    let mut deltas: Vec<TypeDelta> = counts
+        .into_iter()
+        .map(|(type_name, (before, after))| TypeDelta {
+            type_name,
+            before,
+            after,
+            delta: after as i64 - before as i64,
+        })
+        .collect();
+    deltas.sort_by(|a, b| {
+        b.delta
+            .cmp(&a.delta)
+            .then(b.after.cmp(&a.after))
+            .then_with(|| a.type_name.cmp(&b.type_name))
+    });
+    deltas
+}
+
+/// The name by which `handle` can be told to share its object with other handles: named
+/// objects of the object-manager namespace (Mutant, Event, Section, …) exist once per name, so
+/// two handles with the same type and name refer to one object. File and Key objects are
+/// created anew by every open, so a shared path says nothing; and a dump that counts a single
+/// handle to the object rules sharing out.
+fn shared_object_name(handle: &Handle) -> Option<&str> {
+    let per_open = matches!(handle.type_name.as_deref(), Some("File" | "Key"));
+    let counted_alone = handle.handle_count == 1;
+    handle
+        .object_name
+        .as_deref()
+        .filter(|name| !name.is_empty() && !per_open && !counted_alone)
+}
+
+fn duplicate_groups(after: &Snapshot, handles: &HandleDiff) -> Vec<DuplicateGroup> {
+    let new_values: foldhash::HashSet<u64> =
+        handles.new.iter().map(|new| new.handle.value).collect();
+    let mut objects: HashMap<(&str, &str), Vec<u64>> = HashMap::default();
+    for handle in after.handles.iter().flatten() {
+        if let Some(name) = shared_object_name(handle) {
+            objects
+                .entry((handle.type_label(), name))
+                .or_default()
+                .push(handle.value);
+        }
+    }
+    let mut groups: Vec<DuplicateGroup> = objects
+        .into_iter()
+        .filter_map(|((type_name, name), mut values)| {
+            values.sort_unstable();
+            let new = values
+                .iter()
+                .filter(|value| new_values.contains(value))
+                .count();
+            (values.len() > 1 && new > 0).then(|| DuplicateGroup {
+                type_name: type_name.to_string(),
+                name: name.to_string(),
+                handles: values.iter().map(|value| hex(*value)).collect(),
+                new,
+            })
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.handles
+            .len()
+            .cmp(&a.handles.len())
+            .then_with(|| (&a.type_name, &a.name).cmp(&(&b.type_name, &b.name)))
+    });
+    groups
+}
+
+fn suspect_row(
+    name: &str,
+    after: &Snapshot,
+    counts: &ModuleCounts,
+    stacks_total: usize,
+) -> SuspectRow {
+    let module = after.module_named(name);
+    let (blamed, inclusive, stacks) = module
+        .map(|module| counts.of_module(&module.name))
+        .unwrap_or_default();
+    let verdict = match module {
+        None => format!("{name}: not loaded in {}", after.file_name()),
+        Some(module) => {
+            let version = module.file_version.as_deref().unwrap_or("(no version)");
+            let mut line = format!(
+                "{} {version}: in {stacks} of {stacks_total} outstanding stacks",
+                module.name
+            );
+            if blamed > 0 {
+                line.push_str(&format!(", blamed for {blamed} new handles"));
+            } else if inclusive > 0 {
+                line.push_str(&format!(
+                    ", on the path of {inclusive} new handles but blamed for none"
+                ));
+            }
+            line
+        }
+    };
+    SuspectRow {
+        name: name.to_string(),
+        loaded: module.is_some(),
+        module: module.map(|module| module.name.clone()),
+        version: module.and_then(|module| module.file_version.clone()),
+        path: module.map(|module| module.path.clone()),
+        stacks,
+        stacks_total,
+        blamed,
+        inclusive,
+        verdict,
+    }
+}

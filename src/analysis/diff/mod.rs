@@ -1,0 +1,144 @@
+//! Diff of two snapshots of one process: per-type deltas, new and closed handles, the
+//! allocation stacks of the new ones grouped and attributed to modules.
+//!
+//! [`compare_handles`] compares the tables (pure), the symbolizer resolves exactly the
+//! addresses of the new handles' stacks, and [`build_report`] builds the [`DiffReport`].
+
+mod build;
+mod compare;
+mod model;
+mod warnings;
+
+pub use build::build_report;
+pub use compare::{compare_handles, HandleDiff};
+pub use model::*;
+
+use super::attribution::Attribution;
+
+/// What the diff needs besides the two snapshots.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Which modules are never blamed.
+    pub attribution: Attribution,
+    /// Modules to report on even when no stack mentions them.
+    pub suspects: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{Handle, InputFormat, ProcessInfo, Snapshot};
+    use crate::symbols::SymbolTable;
+    use std::collections::BTreeMap;
+
+    fn handle(value: u64, type_name: &str, name: Option<&str>, handle_count: u32) -> Handle {
+        Handle {
+            value,
+            type_name: Some(type_name.into()),
+            object_name: name.map(Into::into),
+            attributes: 0,
+            granted_access: 0,
+            handle_count,
+            pointer_count: handle_count,
+            object_info: Vec::new(),
+            type_inferred: false,
+        }
+    }
+
+    fn snapshot(handles: Vec<Handle>) -> Snapshot {
+        Snapshot {
+            source: "test.dmp".into(),
+            input: InputFormat::Minidump,
+            process: ProcessInfo::default(),
+            captured_at: None,
+            dump_flags: 0,
+            modules: Vec::new(),
+            handles: Some(handles),
+            trace: None,
+            type_counts: None,
+            frame_text: BTreeMap::new(),
+            memory: None,
+            file: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn report(before: Vec<Handle>, after: Vec<Handle>) -> DiffReport {
+        let (before, after) = (snapshot(before), snapshot(after));
+        let handles = compare_handles(&before, &after);
+        build_report(
+            &before,
+            &after,
+            &handles,
+            &SymbolTable::default(),
+            &DiffOptions::default(),
+        )
+    }
+
+    #[test]
+    fn a_name_shares_an_object_only_for_namespace_objects_counted_more_than_once() {
+        let lock = r"\BaseNamedObjects\Lock";
+        let log = r"\Device\HarddiskVolume3\app.log";
+        let key = r"\REGISTRY\MACHINE\SOFTWARE\App";
+        let report = report(
+            vec![
+                handle(0x10, "Mutant", Some(lock), 2),
+                handle(0x14, "File", Some(log), 1),
+                handle(0x18, "Key", Some(key), 1),
+                handle(0x1c, "Event", Some("\\BaseNamedObjects\\Once"), 1),
+            ],
+            vec![
+                handle(0x10, "Mutant", Some(lock), 2),
+                handle(0x14, "File", Some(log), 1),
+                handle(0x18, "Key", Some(key), 1),
+                handle(0x1c, "Event", Some("\\BaseNamedObjects\\Once"), 1),
+                handle(0x20, "Mutant", Some(lock), 2),
+                handle(0x24, "File", Some(log), 1),
+                handle(0x28, "Key", Some(key), 1),
+                handle(0x2c, "Event", Some("\\BaseNamedObjects\\Once"), 1),
+            ],
+        );
+        let same: Vec<(&str, Option<&str>)> = report
+            .new_handles
+            .iter()
+            .map(|new| (new.handle.as_str(), new.same_object_as.as_deref()))
+            .collect();
+        assert_eq!(
+            same,
+            [
+                ("0x20", Some("0x10")),
+                ("0x24", None),
+                ("0x28", None),
+                ("0x2c", None)
+            ]
+        );
+        assert_eq!(report.new_objects, 3);
+        assert_eq!(report.duplicates.len(), 1);
+        assert_eq!(report.duplicates[0].type_name, "Mutant");
+        assert_eq!(report.duplicates[0].handles, ["0x10", "0x20"]);
+    }
+
+    #[test]
+    fn handles_missing_from_the_other_side_count_multiplicity() {
+        let before = [
+            handle(8, "Event", None, 1),
+            handle(4, "Event", None, 1),
+            handle(4, "Event", None, 1),
+        ];
+        let after = [
+            handle(4, "Event", None, 1),
+            handle(12, "Mutant", None, 1),
+            handle(8, "Section", None, 1),
+        ];
+        let new: Vec<(u64, &str)> = compare::missing_from(&after, &before)
+            .iter()
+            .map(|handle| (handle.value, handle.type_label()))
+            .collect();
+        assert_eq!(new, [(8, "Section"), (12, "Mutant")]);
+        let closed: Vec<(u64, &str)> = compare::missing_from(&before, &after)
+            .iter()
+            .map(|handle| (handle.value, handle.type_label()))
+            .collect();
+        assert_eq!(closed, [(4, "Event"), (8, "Event")]);
+    }
+}

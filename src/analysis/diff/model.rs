@@ -1,0 +1,196 @@
+//! The diff report model: everything any renderer shows (JSON is this model as it is).
+
+use crate::snapshot::TraceOrder;
+use crate::symbols::{Frame, ModuleSymbolStatus, SymbolOrigin};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub use crate::analysis::model::DumpSummary;
+
+/// Count of one object type in both dumps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeDelta {
+    /// Object type name.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Handles of this type before.
+    pub before: usize,
+    /// Handles of this type after.
+    pub after: usize,
+    /// `after - before`.
+    pub delta: i64,
+}
+
+/// A handle that appeared or disappeared.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandleChange {
+    /// The handle value in hex (`0x1bc`).
+    pub handle: String,
+    /// Object type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The type was inferred from the creating API (debugger logs that do not print types).
+    pub type_inferred: bool,
+    /// Object name, `null` for unnamed objects.
+    pub name: Option<String>,
+    /// For a new handle to a named object that another handle in the after dump already
+    /// refers to: that handle (the object's lowest handle value). Such a handle is a duplicate,
+    /// not a new object.
+    pub same_object_as: Option<String>,
+    /// Granted access mask in hex.
+    pub granted_access: String,
+    /// Handles to the object, as the dump counts them.
+    pub object_handle_count: u32,
+    /// Allocation stack (most recent OPEN), innermost first, in WinDbg notation; empty when
+    /// there is none.
+    pub stack: Vec<String>,
+    /// Number of the stack group in `stacks` (1-based).
+    pub stack_id: Option<usize>,
+    /// What the trace records say about this handle: `open` (stack shown), `no-record`,
+    /// `not-traced` (the dump has no trace records), `last-record-close`,
+    /// `last-record-bad-ref`; `null` for closed handles.
+    pub trace: Option<String>,
+    /// Module blamed for the allocation.
+    pub blamed_module: Option<String>,
+    /// File version of the blamed module.
+    pub blamed_version: Option<String>,
+}
+
+/// Several handles to one named object.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateGroup {
+    /// Object type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Object name.
+    pub name: String,
+    /// All handles to it in the after dump, in hex.
+    pub handles: Vec<String>,
+    /// How many of them are new.
+    pub new: usize,
+}
+
+/// New handles sharing one allocation stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutstandingStack {
+    /// 1-based number, largest group first.
+    pub id: usize,
+    /// Handles allocated by this stack.
+    pub count: usize,
+    /// Count per object type.
+    pub types: BTreeMap<String, usize>,
+    /// The handles, in hex.
+    pub handles: Vec<String>,
+    /// Blamed module (file name).
+    pub blamed_module: Option<String>,
+    /// Its file version.
+    pub blamed_version: Option<String>,
+    /// Its path.
+    pub blamed_path: Option<String>,
+    /// Frames innermost first, in WinDbg notation.
+    pub frames: Vec<String>,
+    /// The same frames, structured.
+    pub frame_details: Vec<Frame>,
+}
+
+/// A module met in the outstanding stacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleRow {
+    /// Module file name.
+    pub name: String,
+    /// File version.
+    pub version: Option<String>,
+    /// Path in the dump.
+    pub path: Option<String>,
+    /// Whether it is treated as a system module (never blamed).
+    pub system: bool,
+    /// New handles blamed on it.
+    pub blamed: usize,
+    /// New handles whose stack passes through it.
+    pub inclusive: usize,
+    /// Stack groups passing through it.
+    pub stacks: usize,
+    /// Stack groups blamed on it.
+    pub blamed_stacks: usize,
+    /// New handles blamed on it, per object type.
+    pub blamed_types: BTreeMap<String, usize>,
+    /// Where its symbols came from.
+    pub symbols: SymbolOrigin,
+}
+
+/// A module named with `--suspect`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuspectRow {
+    /// The name as given.
+    pub name: String,
+    /// Whether the after dump has it loaded.
+    pub loaded: bool,
+    /// Module file name as loaded.
+    pub module: Option<String>,
+    /// File version.
+    pub version: Option<String>,
+    /// Path in the dump.
+    pub path: Option<String>,
+    /// Stack groups passing through it.
+    pub stacks: usize,
+    /// Stack groups in all.
+    pub stacks_total: usize,
+    /// New handles blamed on it.
+    pub blamed: usize,
+    /// New handles whose stack passes through it.
+    pub inclusive: usize,
+    /// One line for a bug report.
+    pub verdict: String,
+}
+
+/// What the trace records could and could not tell.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceSummary {
+    /// Whether the after dump has handle-trace records.
+    pub available: bool,
+    /// Which end of the record list was newest.
+    pub order: Option<TraceOrder>,
+    /// New handles with an allocation stack.
+    pub new_with_stack: usize,
+    /// New handles whose records were lost (or never written).
+    pub new_without_record: usize,
+    /// New handles whose most recent record is not an OPEN.
+    pub new_inconsistent: usize,
+}
+
+/// The diff report: everything any renderer shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// Version of this JSON contract.
+    pub schema_version: u32,
+    /// The earlier dump.
+    pub before: DumpSummary,
+    /// The later dump.
+    pub after: DumpSummary,
+    /// Seconds between the captures.
+    pub elapsed_seconds: Option<i64>,
+    /// `after.handle_count - before.handle_count`.
+    pub total_delta: i64,
+    /// Counts per type, largest delta first.
+    pub by_type: Vec<TypeDelta>,
+    /// Handles in after and not in before.
+    pub new_handles: Vec<HandleChange>,
+    /// Handles in before and not in after.
+    pub closed_handles: Vec<HandleChange>,
+    /// New handles that are not further handles to an object another handle refers to.
+    pub new_objects: usize,
+    /// Named objects with several handles, at least one of them new.
+    pub duplicates: Vec<DuplicateGroup>,
+    /// New handles grouped by allocation stack, largest group first.
+    pub stacks: Vec<OutstandingStack>,
+    /// Modules in the outstanding stacks.
+    pub modules: Vec<ModuleRow>,
+    /// Modules asked about with `--suspect`.
+    pub suspects: Vec<SuspectRow>,
+    /// Where each module's symbols came from.
+    pub symbols: Vec<ModuleSymbolStatus>,
+    /// What the trace records support.
+    pub trace: TraceSummary,
+    /// What the evidence cannot support.
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,83 @@
+//! Report-model pieces every command shares: the contract version, how a dump is named, and
+//! how handle values and counts are written.
+
+use crate::snapshot::Snapshot;
+use crate::time::iso8601;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the JSON contract; bumped when a key changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Hex as WinDbg prints handle values: lowercase, no padding (`0x1bc`).
+pub fn hex(value: u64) -> String {
+    format!("{value:#x}")
+}
+
+/// A dump as a report names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DumpSummary {
+    /// The file as given.
+    pub path: String,
+    /// Process id.
+    pub pid: Option<u32>,
+    /// Process image name.
+    pub process: Option<String>,
+    /// Architecture.
+    pub arch: Option<String>,
+    /// Operating system.
+    pub os: Option<String>,
+    /// Capture time, ISO 8601 UTC.
+    pub captured_at: Option<String>,
+    /// Process start time, ISO 8601 UTC.
+    pub process_started_at: Option<String>,
+    /// Handles in the table.
+    pub handle_count: usize,
+    /// Handle-trace records in the dump; `null` without a HandleOperationListStream.
+    pub trace_records: Option<usize>,
+}
+
+impl DumpSummary {
+    /// Summarises a snapshot.
+    pub fn of(snapshot: &Snapshot) -> DumpSummary {
+        DumpSummary {
+            path: snapshot.source.display().to_string(),
+            pid: snapshot.process.pid,
+            process: snapshot.process.image_name.clone(),
+            arch: snapshot.process.arch.clone(),
+            os: snapshot.process.os_version.clone(),
+            captured_at: snapshot.captured_at.map(iso8601),
+            process_started_at: snapshot.process.started_at.map(iso8601),
+            handle_count: snapshot.handle_count(),
+            trace_records: snapshot.trace.as_ref().map(|trace| trace.record_count),
+        }
+    }
+}
+
+/// Handles of one type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeCount {
+    /// Object type name.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Number of handles.
+    pub count: usize,
+}
+
+/// Counts per type, most numerous first (then by name); at most `limit` of them.
+pub fn top_types(counts: &BTreeMap<String, usize>, limit: usize) -> Vec<TypeCount> {
+    let mut types: Vec<TypeCount> = counts
+        .iter()
+        .map(|(type_name, count)| TypeCount {
+            type_name: type_name.clone(),
+            count: *count,
+        })
+        .collect();
+    types.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.type_name.cmp(&b.type_name))
+    });
+    types.truncate(limit);
+    types
+}
