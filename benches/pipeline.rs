@@ -40,7 +40,8 @@ fn inputs() -> &'static Inputs {
         };
         let batch_dir = dir.path().join("batch");
         dumpleak_fixtures::batch::write_bench(&batch_dir, BATCH_DUMPS).expect("batch dumps");
-        let batch = dumpleak::collect_files(&[batch_dir], false).expect("batch files");
+        let batch = dumpleak::collect_inputs(&[batch_dir], dumpleak::InputWalk::default())
+            .expect("batch files");
         Inputs {
             large_a: path("large-a.dmp"),
             large_b: path("large-b.dmp"),

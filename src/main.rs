@@ -345,7 +345,7 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
 fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
     let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
     refuse_overwriting_inputs(&args.output.output, &inputs)?;
-    let files = dumpleak::expand_inputs(&args.inputs)?;
+    let files = dumpleak::collect_inputs(&args.inputs, dumpleak::InputWalk::default())?;
     let symbolizer = args.symbols.symbolizer()?;
     let options = dumpleak::analysis::SeriesOptions {
         attribution: args.attribution.attribution(),
@@ -393,12 +393,16 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         }
         None => Default::default(),
     };
-    let files = dumpleak::collect_files(&args.inputs, args.recursive)?;
+    let files = dumpleak::collect_inputs(
+        &args.inputs,
+        dumpleak::InputWalk {
+            recursive: args.recursive,
+        },
+    )?;
     let symbolizer = args.symbols.symbolizer()?;
     let options = dumpleak::BatchOptions {
         attribution: args.attribution.attribution(),
         known,
-        recursive: args.recursive,
         jobs: args.jobs,
     };
     let bar = progress_bar(

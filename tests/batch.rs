@@ -244,29 +244,6 @@ fn jsonl_shards_merge_to_the_same_aggregate() {
 }
 
 #[test]
-fn a_panic_on_one_dump_is_an_internal_error_for_that_file_only() {
-    let output = dumpleak()
-        .env("DUMPLEAK_TEST_PANIC_ON", "cust-0c91.dmp")
-        .args(["batch", "testdata/batch", "-q", "--format", "json"])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["aggregate"]["processed"], 13);
-    assert_eq!(report["aggregate"]["failed"], 5);
-    let failure = report["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["file"].as_str().unwrap().ends_with("cust-0c91.dmp"))
-        .unwrap();
-    assert_eq!(failure["internal"], true);
-    assert!(failure["error"]
-        .as_str()
-        .unwrap()
-        .contains("internal error"));
-}
-
-#[test]
 fn table_markdown_and_csv() {
     let output = dumpleak()
         .args(["batch", "testdata/batch", "-q"])

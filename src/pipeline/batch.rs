@@ -1,0 +1,174 @@
+//! `batch`: many unrelated inputs processed in parallel, each in isolation (a bad file or a
+//! bug on one input fails that input only) → one row per dump → the aggregate.
+
+use crate::analysis::batch::{self, BatchLine, BatchReport, DumpRow, FailedInput};
+use crate::analysis::{known::KnownIssues, Attribution};
+use crate::error::{Error, Result};
+use crate::snapshot;
+use crate::symbols::{self, Symbolizer};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// How a batch is run.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOptions {
+    /// Which modules are never blamed.
+    pub attribution: Attribution,
+    /// Known-issue rules.
+    pub known: KnownIssues,
+    /// Worker threads; all cores when `None`.
+    pub jobs: Option<usize>,
+}
+
+/// Processes one input of a batch: load, symbolise the open handles' stacks and the crash,
+/// and build its row. A panic inside is caught and reported as an internal error for that
+/// file.
+pub fn batch_one(
+    path: &Path,
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &BatchOptions,
+) -> BatchLine {
+    isolated(path, || dump_row(path, load, symbolizer, options))
+}
+
+fn dump_row(
+    path: &Path,
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &BatchOptions,
+) -> Result<DumpRow> {
+    let snapshot = snapshot::load_with(path, load)?;
+    let addresses: Vec<u64> = batch::open_handle_stacks(&snapshot)
+        .iter()
+        .flat_map(|(_, stack)| stack.iter().copied())
+        .collect();
+    let symbols = symbolizer.resolve(&snapshot, addresses);
+    let mut statuses = std::collections::BTreeMap::new();
+    let crash = symbols::crash_stack(&snapshot, symbolizer, 5, &mut statuses);
+    Ok(batch::dump_row(
+        &snapshot,
+        &symbols,
+        crash,
+        &options.attribution,
+        &options.known,
+    ))
+}
+
+/// Runs `work` for `path`, turning its error or panic into that file's failure line.
+fn isolated(path: &Path, work: impl FnOnce() -> Result<DumpRow>) -> BatchLine {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(Ok(row)) => BatchLine::Dump(Box::new(row)),
+        Ok(Err(error)) => BatchLine::Failure(FailedInput {
+            file: path.display().to_string(),
+            error: error.to_string(),
+            internal: false,
+        }),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            BatchLine::Failure(FailedInput {
+                file: path.display().to_string(),
+                error: format!("internal error (a bug in dumpleak, please report it): {message}"),
+                internal: true,
+            })
+        }
+    }
+}
+
+/// Processes `files` in parallel (`options.jobs` threads), calling `on_line` with each dump
+/// or failure as it finishes, and returns the report.
+pub fn batch_files(
+    files: &[PathBuf],
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &BatchOptions,
+    on_line: &(dyn Fn(&BatchLine) + Sync),
+) -> Result<BatchReport> {
+    run(files, options.jobs, on_line, &|path| {
+        batch_one(path, load, symbolizer, options)
+    })
+}
+
+fn run(
+    files: &[PathBuf],
+    jobs: Option<usize>,
+    on_line: &(dyn Fn(&BatchLine) + Sync),
+    process: &(dyn Fn(&Path) -> BatchLine + Sync),
+) -> Result<BatchReport> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(jobs) = jobs {
+        builder = builder.num_threads(jobs.max(1));
+    }
+    let pool = builder
+        .build()
+        .map_err(|error| Error::Usage(format!("cannot start worker threads: {error}")))?;
+    let lines: Vec<BatchLine> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|path| {
+                let line = process(path);
+                on_line(&line);
+                line
+            })
+            .collect()
+    });
+    let mut dumps = Vec::new();
+    let mut failures = Vec::new();
+    for line in lines {
+        match line {
+            BatchLine::Dump(row) => dumps.push(*row),
+            BatchLine::Failure(failure) => failures.push(failure),
+            BatchLine::Aggregate(_) => {}
+        }
+    }
+    Ok(batch::batch_report(dumps, failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_on_one_input_is_an_internal_error_for_that_file_only() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/batch");
+        let files: Vec<PathBuf> = ["cust-0c91.dmp", "cust-18c7.dmp", "cust-2d08.dmp"]
+            .iter()
+            .map(|name| root.join(name))
+            .collect();
+        let symbolizer = crate::symbols::SymbolConfig {
+            offline: true,
+            ..Default::default()
+        }
+        .symbolizer()
+        .unwrap();
+        let options = BatchOptions::default();
+        let load = snapshot::LoadOptions::default();
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let report = run(
+            &files,
+            Some(2),
+            &|_| {
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            },
+            &|path| {
+                if path.ends_with("cust-18c7.dmp") {
+                    isolated(path, || panic!("test panic for {}", path.display()))
+                } else {
+                    batch_one(path, &load, &symbolizer, &options)
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.into_inner(), 3);
+        assert_eq!(report.aggregate.processed, 2);
+        assert_eq!(report.failures.len(), 1);
+        let failure = &report.failures[0];
+        assert!(failure.file.ends_with("cust-18c7.dmp"));
+        assert!(failure.internal);
+        assert!(failure.error.contains("internal error") && failure.error.contains("test panic"));
+    }
+}

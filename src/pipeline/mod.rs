@@ -1,0 +1,14 @@
+//! One module per command: inputs → load → symbolise → analyse → report model. The CLI (and
+//! any other front end) calls these; each stage they drive stays ignorant of the others.
+
+mod batch;
+mod diff;
+pub mod inputs;
+mod series;
+mod show;
+
+pub use batch::{batch_files, batch_one, BatchOptions};
+pub use diff::{diff_files, diff_files_with, diff_snapshots, require_handles};
+pub use inputs::{collect_inputs, InputWalk};
+pub use series::series_files;
+pub use show::{show_input, show_snapshot, ShowOutcome};

@@ -1,0 +1,55 @@
+//! `show`: one input → its summary (or, for a debugger log whose `!htrace -diff` block is a
+//! diff by itself, the diff report).
+
+use super::diff::diff_snapshots;
+use crate::analysis::{self, DiffOptions, DiffReport};
+use crate::snapshot::Snapshot;
+use crate::symbols::{self, Symbolizer};
+
+/// What `dumpleak show` reports: a summary, or for a debugger log whose `!htrace -diff`
+/// block is a diff by itself, the diff report.
+#[derive(Debug, Clone)]
+pub enum ShowOutcome {
+    /// One snapshot at a glance.
+    Summary(Box<analysis::ShowReport>),
+    /// The outstanding handles of a log's `!htrace -diff`.
+    Diff(Box<DiffReport>),
+}
+
+/// Shows one input: a log with an `!htrace -diff` block gives its diff report, anything else
+/// the summary.
+pub fn show_input(
+    snapshot: &Snapshot,
+    symbolizer: &Symbolizer,
+    options: &DiffOptions,
+    crash_frames: usize,
+) -> ShowOutcome {
+    match analysis::log_diff_sides(snapshot) {
+        Some((before, after)) => ShowOutcome::Diff(Box::new(diff_snapshots(
+            &before, &after, symbolizer, options,
+        ))),
+        None => ShowOutcome::Summary(Box::new(show_snapshot(
+            snapshot,
+            symbolizer,
+            &options.attribution,
+            crash_frames,
+        ))),
+    }
+}
+
+/// Summarises one snapshot, walking its crashing thread (when it has one) with `symbolizer`.
+pub fn show_snapshot(
+    snapshot: &Snapshot,
+    symbolizer: &Symbolizer,
+    attribution: &analysis::Attribution,
+    crash_frames: usize,
+) -> analysis::ShowReport {
+    let mut statuses = std::collections::BTreeMap::new();
+    let crash = symbols::crash_stack(snapshot, symbolizer, crash_frames, &mut statuses);
+    analysis::show(
+        snapshot,
+        attribution,
+        crash,
+        statuses.into_values().collect(),
+    )
+}
