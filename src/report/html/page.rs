@@ -34,7 +34,7 @@ pub(super) fn head(title: &str) -> String {
 
 /// Opens a section with its `<h2>` heading.
 pub(super) fn section_start(heading: &str) -> String {
-    // The warnings section ("Notes: what this evidence cannot support") stands out.
+    // The warnings section (`NOTES_HEADING`) stands out.
     let class = if heading.trim_start().starts_with("Notes") {
         " class=\"notes\""
     } else {
