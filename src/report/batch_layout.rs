@@ -1,17 +1,14 @@
 //! Layout of a batch report.
 
 use super::document::{Block, Document, Table};
+use super::layout::{exception, type_counts};
 use crate::analysis::batch::{BatchReport, DumpRow};
 
 /// Module versions shown in the terminal and Markdown (CSV has them all).
 const SHOWN_MODULE_VERSIONS: usize = 15;
 
 fn counts(types: &[crate::analysis::TypeCount]) -> String {
-    types
-        .iter()
-        .map(|entry| format!("{} {}", entry.count, entry.type_name))
-        .collect::<Vec<_>>()
-        .join(", ")
+    type_counts(types.iter().map(|entry| (&entry.type_name, &entry.count)))
 }
 
 fn number(value: f64) -> String {
@@ -97,22 +94,20 @@ pub fn batch_document(report: &BatchReport) -> Document {
     }
     doc.hidden.push(all);
 
-    if !aggregate.known_issues.is_empty() || !aggregate.crashes.is_empty() {
-        doc.push(Block::Heading("Known issues and crashes".to_string()));
-        doc.push(Block::Bullets(
-            aggregate
-                .known_issues
-                .iter()
-                .map(|(label, dumps)| format!("{label}: {dumps} dumps"))
-                .chain(
-                    aggregate
-                        .crashes
-                        .iter()
-                        .map(|(reason, dumps)| format!("crash {reason}: {dumps} dumps")),
-                )
-                .collect(),
-        ));
-    }
+    doc.push_list(
+        "Known issues and crashes",
+        aggregate
+            .known_issues
+            .iter()
+            .map(|(label, dumps)| format!("{label}: {dumps} dumps"))
+            .chain(
+                aggregate
+                    .crashes
+                    .iter()
+                    .map(|(reason, dumps)| format!("crash {reason}: {dumps} dumps")),
+            )
+            .collect(),
+    );
 
     doc.push(Block::Heading("Dumps".to_string()));
     let mut dumps = Table::new(
@@ -139,13 +134,9 @@ pub fn batch_document(report: &BatchReport) -> Document {
     for row in report.dumps.iter().filter(|row| row.crash.is_some()) {
         if let Some(crash) = &row.crash {
             doc.push(Block::Text(format!(
-                "{}: {}{} in {}",
+                "{}: {} in {}",
                 row.file,
-                crash.reason,
-                crash
-                    .code
-                    .as_deref()
-                    .map_or(String::new(), |code| format!(" ({code})")),
+                exception(&crash.reason, crash.code.as_deref()),
                 crash.faulting_module.as_deref().unwrap_or("(no module)")
             )));
             doc.push(Block::Code(crash.frames.clone()));
@@ -156,26 +147,24 @@ pub fn batch_document(report: &BatchReport) -> Document {
     for failure in &report.failures {
         failures.row(vec![failure.file.clone(), failure.error.clone()]);
     }
-    if !report.failures.is_empty() {
-        doc.push(Block::Heading(format!(
+    doc.push_list(
+        format!(
             "Failed: {} inputs (the rest of the batch went on)",
             report.failures.len()
-        )));
-        doc.push(Block::Bullets(
-            report
-                .failures
-                .iter()
-                .map(|failure| {
-                    // Load errors already name the file.
-                    if failure.error.starts_with(&failure.file) {
-                        failure.error.clone()
-                    } else {
-                        format!("{}: {}", failure.file, failure.error)
-                    }
-                })
-                .collect(),
-        ));
-    }
+        ),
+        report
+            .failures
+            .iter()
+            .map(|failure| {
+                // Load errors already name the file.
+                if failure.error.starts_with(&failure.file) {
+                    failure.error.clone()
+                } else {
+                    format!("{}: {}", failure.file, failure.error)
+                }
+            })
+            .collect(),
+    );
     doc.hidden.push(failures);
     doc
 }

@@ -1,6 +1,7 @@
 //! Layout of a diff report.
 
 use super::document::{abbreviated, Block, Document, Table};
+use super::layout::{process_line, type_counts};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
 use crate::time::duration;
 
@@ -38,10 +39,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
             )
         })
         .collect();
-    if !blamed.is_empty() {
-        doc.push(Block::Heading("Blamed modules".to_string()));
-        doc.push(Block::Bullets(blamed));
-    }
+    doc.push_list("Blamed modules", blamed);
 
     doc.push(Block::Heading("Handles by type".to_string()));
     let mut types = Table::new("types", &["Type", "Before#", "After#", "Delta#"]);
@@ -81,23 +79,19 @@ pub fn diff_document(report: &DiffReport) -> Document {
     );
     for stack in &report.stacks {
         let types = type_counts(&stack.types);
-        doc.push(Block::Text(format!(
-            "#{}  +{} ({types})  blamed: {}",
-            stack.id,
-            plural(stack.count, "handle"),
-            blamed_text(
-                stack.blamed_module.as_deref(),
-                stack.blamed_version.as_deref()
+        doc.push_stack(
+            format!(
+                "#{}  +{} ({types})  blamed: {}",
+                stack.id,
+                plural(stack.count, "handle"),
+                blamed_text(
+                    stack.blamed_module.as_deref(),
+                    stack.blamed_version.as_deref()
+                ),
             ),
-        )));
-        doc.push(Block::Code(
-            std::iter::once(format!(
-                "handles {}",
-                abbreviated(&stack.handles, LISTED_VALUES)
-            ))
-            .chain(stack.frames.iter().cloned())
-            .collect(),
-        ));
+            format!("handles {}", abbreviated(&stack.handles, LISTED_VALUES)),
+            &stack.frames,
+        );
         stacks.row(vec![
             stack.id.to_string(),
             stack.count.to_string(),
@@ -142,38 +136,32 @@ pub fn diff_document(report: &DiffReport) -> Document {
     // The stack blocks above show the same content; the table form is for CSV only.
     doc.hidden.push(stacks);
 
-    if !report.suspects.is_empty() {
-        doc.push(Block::Heading("Suspects".to_string()));
-        doc.push(Block::Bullets(
-            report
-                .suspects
-                .iter()
-                .map(|row| row.verdict.clone())
-                .collect(),
-        ));
-    }
+    doc.push_list(
+        "Suspects",
+        report
+            .suspects
+            .iter()
+            .map(|row| row.verdict.clone())
+            .collect(),
+    );
 
-    if !report.duplicates.is_empty() {
-        doc.push(Block::Heading(
-            "Duplicated handles (several handles to one object)".to_string(),
-        ));
-        doc.push(Block::Bullets(
-            report
-                .duplicates
-                .iter()
-                .map(|group| {
-                    format!(
-                        "{} {}: {} handles, {} new ({})",
-                        group.type_name,
-                        group.name,
-                        group.handles.len(),
-                        group.new,
-                        abbreviated(&group.handles, LISTED_VALUES)
-                    )
-                })
-                .collect(),
-        ));
-    }
+    doc.push_list(
+        "Duplicated handles (several handles to one object)",
+        report
+            .duplicates
+            .iter()
+            .map(|group| {
+                format!(
+                    "{} {}: {} handles, {} new ({})",
+                    group.type_name,
+                    group.name,
+                    group.handles.len(),
+                    group.new,
+                    abbreviated(&group.handles, LISTED_VALUES)
+                )
+            })
+            .collect(),
+    );
 
     doc.push(Block::Heading(format!(
         "New handles: {}, closed handles: {}",
@@ -204,12 +192,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
     }
     doc.push(Block::Table(handles.show_at_most(SHOWN_HANDLE_ROWS)));
 
-    if !report.warnings.is_empty() {
-        doc.push(Block::Heading(
-            "Notes: what this evidence cannot support".to_string(),
-        ));
-        doc.push(Block::Bullets(report.warnings.clone()));
-    }
+    doc.push_notes(&report.warnings);
     doc
 }
 
@@ -242,14 +225,6 @@ fn blamed_text(module: Option<&str>, version: Option<&str>) -> String {
     }
 }
 
-fn type_counts(types: &std::collections::BTreeMap<String, usize>) -> String {
-    types
-        .iter()
-        .map(|(name, count)| format!("{count} {name}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("{count} {noun}")
@@ -264,23 +239,6 @@ fn signed(value: i64) -> String {
     } else {
         value.to_string()
     }
-}
-
-/// `OrderMailer.exe, pid 3856, x86, Windows 5.1.2600 Service Pack 2, started …`
-pub(crate) fn process_line(dump: &DumpSummary) -> String {
-    let mut parts = vec![dump
-        .process
-        .clone()
-        .unwrap_or_else(|| "(unknown image)".to_string())];
-    if let Some(pid) = dump.pid {
-        parts.push(format!("pid {pid}"));
-    }
-    parts.extend(dump.arch.clone());
-    parts.extend(dump.os.clone());
-    if let Some(started) = &dump.process_started_at {
-        parts.push(format!("started {started}"));
-    }
-    parts.join(", ")
 }
 
 fn dump_line(dump: &DumpSummary) -> String {

@@ -1,6 +1,10 @@
 //! A report laid out as headings, fields, tables, code and notes, so that each output
 //! format renders the same content and none of them computes anything.
 
+/// Heading of the section listing what the evidence cannot support (the HTML page sets it
+/// apart).
+pub const NOTES_HEADING: &str = "Notes: what this evidence cannot support";
+
 /// A laid-out report.
 #[derive(Debug, Clone, Default)]
 pub struct Document {
@@ -119,6 +123,29 @@ impl Document {
         self.blocks.push(block);
     }
 
+    /// Appends a section of `heading` and `items` as bullets; nothing when `items` is empty.
+    pub fn push_list(&mut self, heading: impl Into<String>, items: Vec<String>) {
+        if !items.is_empty() {
+            self.push(Block::Heading(heading.into()));
+            self.push(Block::Bullets(items));
+        }
+    }
+
+    /// Appends the closing warnings section ([`NOTES_HEADING`]); nothing without warnings.
+    pub fn push_notes(&mut self, warnings: &[String]) {
+        self.push_list(NOTES_HEADING, warnings.to_vec());
+    }
+
+    /// Appends a stack: its `summary` line, then `first_line` and the frames as code.
+    pub fn push_stack(&mut self, summary: String, first_line: String, frames: &[String]) {
+        self.push(Block::Text(summary));
+        self.push(Block::Code(
+            std::iter::once(first_line)
+                .chain(frames.iter().cloned())
+                .collect(),
+        ));
+    }
+
     /// The tables, shown ones first, then those kept for CSV only.
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
         self.blocks
@@ -142,4 +169,43 @@ pub fn abbreviated(values: &[String], max: usize) -> String {
         values[..max].join(" "),
         values.len() - max
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headings(document: &Document) -> Vec<&str> {
+        document
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Heading(heading) => Some(heading.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lists_and_notes_appear_only_with_items() {
+        let mut document = Document::new("t");
+        document.push_list("Empty", Vec::new());
+        document.push_notes(&[]);
+        assert!(document.blocks.is_empty());
+        document.push_list("Suspects", vec!["a".to_string()]);
+        document.push_notes(&["b".to_string()]);
+        assert_eq!(headings(&document), ["Suspects", NOTES_HEADING]);
+        assert!(matches!(&document.blocks[3], Block::Bullets(items) if items == &["b"]));
+    }
+
+    #[test]
+    fn a_stack_is_its_summary_then_code_led_by_the_first_line() {
+        let mut document = Document::new("t");
+        let frames = vec!["f1".to_string(), "f2".to_string()];
+        document.push_stack("#1".to_string(), "handles 0x4".to_string(), &frames);
+        assert!(matches!(&document.blocks[0], Block::Text(text) if text == "#1"));
+        assert!(
+            matches!(&document.blocks[1], Block::Code(lines) if lines == &["handles 0x4", "f1", "f2"])
+        );
+    }
 }

@@ -4,6 +4,7 @@ mod batch_layout;
 mod diff_layout;
 pub mod document;
 mod html;
+mod layout;
 mod markdown;
 mod series_layout;
 mod show_layout;

@@ -1,7 +1,7 @@
 //! Layout of a series report.
 
-use super::diff_layout::process_line;
 use super::document::{Block, Chart, Document, Table};
+use super::layout::{process_line, type_counts};
 use crate::analysis::series::{SeriesReport, TrendClass, TypeTrend};
 use crate::time::duration;
 
@@ -71,10 +71,7 @@ pub fn series_document(report: &SeriesReport) -> Document {
         .filter(|module| module.growth_per_cycle > 0.0)
         .map(|module| module.headline.clone())
         .collect();
-    if !growing.is_empty() {
-        doc.push(Block::Heading("Retained growth by module".to_string()));
-        doc.push(Block::Bullets(growing));
-    }
+    doc.push_list("Retained growth by module", growing);
 
     doc.push(Block::Heading(
         "Handles per type across the dumps".to_string(),
@@ -185,12 +182,7 @@ pub fn series_document(report: &SeriesReport) -> Document {
         ],
     );
     for stack in &report.retained {
-        let types = stack
-            .types
-            .iter()
-            .map(|(type_name, count)| format!("{count} {type_name}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let types = type_counts(&stack.types);
         let blamed = match (&stack.blamed_module, &stack.blamed_version) {
             (Some(module), Some(version)) => format!("{module} {version}"),
             (Some(module), None) => module.clone(),
@@ -203,15 +195,14 @@ pub fn series_document(report: &SeriesReport) -> Document {
             .map(usize::to_string)
             .collect::<Vec<_>>()
             .join(" ");
-        doc.push(Block::Text(format!(
-            "#{}  {:+.2}/cycle ({types})  blamed: {blamed}",
-            stack.id, stack.growth_per_cycle
-        )));
-        doc.push(Block::Code(
-            std::iter::once(format!("retained per dump: {per_dump}"))
-                .chain(stack.frames.iter().cloned())
-                .collect(),
-        ));
+        doc.push_stack(
+            format!(
+                "#{}  {:+.2}/cycle ({types})  blamed: {blamed}",
+                stack.id, stack.growth_per_cycle
+            ),
+            format!("retained per dump: {per_dump}"),
+            &stack.frames,
+        );
         retained.row(vec![
             stack.id.to_string(),
             format!("{:.2}", stack.growth_per_cycle),
@@ -291,21 +282,14 @@ pub fn series_document(report: &SeriesReport) -> Document {
     }
     doc.hidden.push(modules);
 
-    if !report.excluded.is_empty() {
-        doc.push(Block::Heading("Left out".to_string()));
-        doc.push(Block::Bullets(
-            report
-                .excluded
-                .iter()
-                .map(|input| format!("{}: {}", input.path, input.reason))
-                .collect(),
-        ));
-    }
-    if !report.warnings.is_empty() {
-        doc.push(Block::Heading(
-            "Notes: what this evidence cannot support".to_string(),
-        ));
-        doc.push(Block::Bullets(report.warnings.clone()));
-    }
+    doc.push_list(
+        "Left out",
+        report
+            .excluded
+            .iter()
+            .map(|input| format!("{}: {}", input.path, input.reason))
+            .collect(),
+    );
+    doc.push_notes(&report.warnings);
     doc
 }

@@ -1,7 +1,7 @@
 //! Layout of a `show` report.
 
-use super::diff_layout::process_line;
 use super::document::{Block, Document, Table};
+use super::layout::{exception, process_line};
 use crate::analysis::show::ShowReport;
 
 /// Lays out a `show` report; `all_modules` lists system modules too. Tables: `types`,
@@ -55,12 +55,8 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
 
     if let Some(crash) = &report.crash {
         doc.push(Block::Heading(format!(
-            "Crash: {}{}",
-            crash.reason,
-            crash
-                .code
-                .as_deref()
-                .map_or(String::new(), |code| format!(" ({code})"))
+            "Crash: {}",
+            exception(&crash.reason, crash.code.as_deref())
         )));
         let mut fields = vec![("Address".to_string(), crash.address.clone())];
         if let Some(module) = &crash.faulting_module {
@@ -128,11 +124,6 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
     }
     doc.push(Block::Table(modules));
 
-    if !report.warnings.is_empty() {
-        doc.push(Block::Heading(
-            "Notes: what this evidence cannot support".to_string(),
-        ));
-        doc.push(Block::Bullets(report.warnings.clone()));
-    }
+    doc.push_notes(&report.warnings);
     doc
 }

@@ -1,7 +1,7 @@
-//! HTML rendering: one self-contained page (inline CSS, inline SVG charts drawn with plotters,
-//! no scripts, no fonts, no images, no network), legible on screen and on paper.
+//! Line charts as inline SVG drawn with plotters, each in a `<figure>` with an HTML legend.
 
-use super::document::{Block, Chart, Document, Table};
+use super::page::escape;
+use crate::report::document::Chart;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -15,8 +15,6 @@ const CHART_HEIGHT: u32 = 420;
 const MAX_X_LABEL_CHARS: usize = 24;
 /// Longest chart title drawn inside the SVG, in characters.
 const MAX_TITLE_CHARS: usize = 90;
-/// Table cells longer than this (in characters) get a minimum width.
-const LONG_CELL_CHARS: usize = 40;
 /// Markers are drawn on the lines up to this many x positions.
 const MAX_MARKER_POSITIONS: usize = 60;
 /// Line colours (d3 category10); past ten series the marker shape changes.
@@ -40,174 +38,9 @@ const SHAPES: [Shape; 4] = [
     Shape::Diamond,
 ];
 
-const STYLE: &str = "\
-:root{color-scheme:light;--text:#1f2328;--muted:#59636e;--rule:#d1d9e0;--zebra:#f6f8fa;\
---head:#eaeef2;--code:#f6f8fa;--sans:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",\
-Arial,\"Noto Sans\",sans-serif;--mono:ui-monospace,SFMono-Regular,\"SF Mono\",Menlo,Consolas,\
-\"Liberation Mono\",monospace}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%}
-body{margin:0;background:#fff;color:var(--text);font:16px/1.5 var(--sans)}
-main{max-width:1200px;margin:0 auto;padding:1.5rem 1.5rem 3rem}
-h1{font-size:1.6rem;line-height:1.25;margin:0 0 1rem;padding-bottom:.4rem;border-bottom:2px solid var(--rule);overflow-wrap:anywhere}
-h2{font-size:1.2rem;line-height:1.3;margin:2rem 0 .6rem;padding-bottom:.25rem;border-bottom:1px solid var(--rule);overflow-wrap:anywhere}
-p{margin:.5rem 0;overflow-wrap:anywhere}
-dl.fields{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1.25rem;margin:.5rem 0 1rem}
-dl.fields dt{font-weight:600;color:var(--muted)}
-dl.fields dd{margin:0;overflow-wrap:anywhere}
-.table-wrap{overflow-x:auto;margin:.5rem 0 1rem;border:1px solid var(--rule);border-radius:4px}
-table{border-collapse:collapse;font-size:.875rem;min-width:100%}
-th,td{padding:.3rem .6rem;text-align:left;vertical-align:top;border-bottom:1px solid var(--rule)}
-thead th{background:var(--head);font-weight:600;white-space:nowrap}
-tbody tr:nth-child(even){background:var(--zebra)}
-tbody tr:last-child td{border-bottom:0}
-td{overflow-wrap:break-word}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.long{min-width:20rem}
-td.none{color:var(--muted);font-style:italic}
-pre{margin:.4rem 0 1rem;padding:.6rem .8rem;background:var(--code);border:1px solid var(--rule);border-radius:4px;\
-overflow-x:auto;font:13px/1.45 var(--mono);white-space:pre;tab-size:4}
-ul{margin:.4rem 0 1rem;padding-left:1.5rem}
-li{margin:.15rem 0;overflow-wrap:anywhere}
-section.notes{margin:2rem 0 1rem;padding:.2rem 1rem .4rem;background:#fff8e6;border-left:5px solid #d97706;border-radius:0 4px 4px 0}
-section.notes h2{margin-top:.6rem;border-bottom-color:#f0c674;color:#7a4100}
-figure.chart{margin:1rem 0 1.5rem;padding:.5rem;border:1px solid var(--rule);border-radius:4px;background:#fff}
-figure.chart>svg{display:block;width:100%;max-width:900px;height:auto;margin:0 auto}
-figure.chart svg text{font-family:var(--sans)}
-figure.chart figcaption{font-size:.85rem;margin-top:.4rem}
-ul.legend{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;justify-content:center}
-ul.legend li{display:flex;align-items:center;gap:.35rem;max-width:100%;margin:0}
-ul.legend svg{flex:none}
-.muted{color:var(--muted)}
-footer{margin-top:2.5rem;font-size:.8rem;color:var(--muted)}
-@media print{
-body{font-size:11pt}
-main{max-width:none;padding:0}
-.table-wrap{overflow:visible;border:0}
-table{font-size:8.5pt}
-td{overflow-wrap:anywhere}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:8pt}
-h2{break-after:avoid}
-tr,figure.chart,li{break-inside:avoid}
-tbody tr:nth-child(even),thead th,section.notes{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-}
-";
-
-/// Renders `document` as one self-contained HTML page. Tables kept for CSV only
-/// (`Document::hidden`) are not shown.
-pub fn render(document: &Document) -> String {
-    let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    // The page needs nothing from anywhere: say so, so that a browser loads nothing either.
-    out.push_str(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-         style-src 'unsafe-inline'\">\n",
-    );
-    out.push_str("<meta name=\"generator\" content=\"dumpleak\">\n");
-    let _ = writeln!(out, "<title>{}</title>", escape(&document.title));
-    let _ = writeln!(out, "<style>\n{STYLE}</style>\n</head>\n<body>\n<main>");
-    let _ = writeln!(out, "<h1>{}</h1>", escape(&document.title));
-
-    let mut in_section = false;
-    let mut chart_index = 0;
-    for block in &document.blocks {
-        match block {
-            Block::Heading(heading) => {
-                if in_section {
-                    out.push_str("</section>\n");
-                }
-                in_section = true;
-                // The warnings section ("Notes: what this evidence cannot support") stands out.
-                let class = if heading.trim_start().starts_with("Notes") {
-                    " class=\"notes\""
-                } else {
-                    ""
-                };
-                let _ = writeln!(out, "<section{class}>\n<h2>{}</h2>", escape(heading));
-            }
-            Block::Fields(fields) => {
-                out.push_str("<dl class=\"fields\">\n");
-                for (name, value) in fields {
-                    let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(name), escape(value));
-                }
-                out.push_str("</dl>\n");
-            }
-            Block::Table(table) => out.push_str(&table_html(table)),
-            Block::Code(lines) => {
-                out.push_str("<pre><code>");
-                for (index, line) in lines.iter().enumerate() {
-                    if index > 0 {
-                        out.push('\n');
-                    }
-                    out.push_str(&escape(line));
-                }
-                out.push_str("</code></pre>\n");
-            }
-            Block::Bullets(items) => {
-                out.push_str("<ul>\n");
-                for item in items {
-                    let _ = writeln!(out, "<li>{}</li>", escape(item));
-                }
-                out.push_str("</ul>\n");
-            }
-            Block::Text(text) => {
-                let _ = writeln!(out, "<p>{}</p>", escape(text));
-            }
-            Block::Chart(chart) => {
-                out.push_str(&chart_html(chart, chart_index));
-                chart_index += 1;
-            }
-        }
-    }
-    if in_section {
-        out.push_str("</section>\n");
-    }
-    out.push_str("<footer>Generated by dumpleak.</footer>\n</main>\n</body>\n</html>\n");
-    out
-}
-
-fn table_html(table: &Table) -> String {
-    let numeric = |index: usize| table.numeric.get(index).copied().unwrap_or(false);
-    let cell = |tag: &str, index: usize, text: &str| {
-        if numeric(index) {
-            format!("<{tag} class=\"num\">{}</{tag}>", escape(text))
-        } else if text.chars().count() > LONG_CELL_CHARS {
-            // Keeps long names and stacks from being squeezed into a tall, narrow column.
-            format!("<{tag} class=\"long\">{}</{tag}>", escape(text))
-        } else {
-            format!("<{tag}>{}</{tag}>", escape(text))
-        }
-    };
-    let mut out = format!(
-        "<div class=\"table-wrap\">\n<table data-table=\"{}\">\n<thead><tr>",
-        escape(table.id)
-    );
-    for (index, header) in table.headers.iter().enumerate() {
-        out.push_str(&cell("th", index, header));
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    if table.rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "<tr><td class=\"none\" colspan=\"{}\">none</td></tr>",
-            table.headers.len().max(1)
-        );
-    }
-    for row in &table.rows {
-        out.push_str("<tr>");
-        for (index, text) in row.iter().enumerate() {
-            out.push_str(&cell("td", index, text));
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody>\n</table>\n</div>\n");
-    out
-}
-
 /// A chart as a figure: the SVG drawn by plotters, then the legend as HTML (it wraps, so
 /// many series and long names stay legible).
-fn chart_html(chart: &Chart, index: usize) -> String {
+pub(super) fn figure(chart: &Chart, index: usize) -> String {
     let title_id = format!("chart-{index}-title");
     let mut out = String::from("<figure class=\"chart\">\n");
     let has_values = chart
@@ -530,18 +363,48 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_keeps_both_ends_and_never_more_than_asked() {
+        assert_eq!(spread(0, 5), Vec::<f64>::new());
+        assert_eq!(spread(3, 5), vec![0.0, 1.0, 2.0]);
+        assert_eq!(spread(10, 1), vec![0.0]);
+        let points = spread(100, 7);
+        assert_eq!(points.len(), 7);
+        assert_eq!(points.first(), Some(&0.0));
+        assert_eq!(points.last(), Some(&99.0));
+        assert!(points.windows(2).all(|pair| pair[0] < pair[1]));
     }
-    out
+
+    #[test]
+    fn axis_numbers_drop_needless_decimals() {
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(-3.0), "-3");
+        assert_eq!(number(2.5), "2.5");
+        assert_eq!(number(0.126), "0.13");
+        assert_eq!(number(1.2), "1.2");
+        assert_eq!(number(2e15), "2.0e15");
+    }
+
+    #[test]
+    fn truncate_counts_characters_not_bytes() {
+        assert_eq!(truncate("Käfer", 5), "Käfer");
+        assert_eq!(truncate("Käferchen", 5), "Käfe…");
+    }
+
+    #[test]
+    fn only_finite_moderate_values_are_drawn() {
+        assert!(drawable(0.0) && drawable(-1e300));
+        assert!(!drawable(f64::NAN) && !drawable(f64::INFINITY) && !drawable(1e301));
+    }
+
+    #[test]
+    fn series_past_the_palette_change_marker_shape() {
+        assert!(swatch(0).contains("<circle") && swatch(0).contains("#1f77b4"));
+        assert!(swatch(PALETTE.len()).contains("<polygon points=\"14,2.5"));
+        assert!(swatch(PALETTE.len()).contains("#1f77b4"));
+    }
 }
