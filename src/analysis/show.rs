@@ -192,25 +192,15 @@ pub fn show(
     }
 }
 
-/// `name.pdb GUIDAGE` in symbol-store form (GUID as 32 hex digits, age in hex).
+/// `name.pdb ID`, the id in symbol-store form ([`crate::symbols::locate::store_id`]): the id
+/// the symbol path is searched for.
 fn pdb_identity(codeview: &CodeViewId) -> String {
-    match codeview {
-        CodeViewId::Rsds {
-            guid,
-            age,
-            pdb_path,
-        } => format!(
-            "{} {}{age:x}",
-            crate::snapshot::minidump::file_name_of(pdb_path),
-            guid.replace('-', "")
-        ),
-        CodeViewId::Nb10 {
-            signature,
-            age,
-            pdb_path,
-        } => format!(
-            "{} {signature:08X}{age:x}",
-            crate::snapshot::minidump::file_name_of(pdb_path)
-        ),
-    }
+    let pdb_path = match codeview {
+        CodeViewId::Rsds { pdb_path, .. } | CodeViewId::Nb10 { pdb_path, .. } => pdb_path,
+    };
+    format!(
+        "{} {}",
+        crate::snapshot::minidump::file_name_of(pdb_path),
+        crate::symbols::locate::store_id(codeview.into())
+    )
 }

@@ -2,6 +2,7 @@
 //! into symbolic's SymCache, which is kept on disk keyed by that identity: the next run maps
 //! the SymCache instead of parsing the PDB again.
 
+use super::locate::{store_id, IdSource};
 use super::{
     InlineFrame, Loaded, ModuleSymbols, SourceLine, SymbolHit, SymbolOrigin, SymbolSource,
 };
@@ -78,25 +79,14 @@ impl DebugFileSource {
 /// The PDB file name and SymSrv identity (`GUID` + age, or NB10 signature + age) of a module.
 pub fn debug_file_identity(module: &Module) -> Option<(String, String, DebugId)> {
     let codeview = module.codeview.as_ref()?;
-    let (path, id, debug_id) = match codeview {
-        CodeViewId::Rsds {
-            guid,
-            age,
-            pdb_path,
-        } => {
-            let id = format!("{}{age:X}", guid.replace('-', "").to_uppercase());
-            let debug_id = DebugId::from_breakpad(&id).ok()?;
-            (pdb_path, id, debug_id)
-        }
+    let id = store_id(IdSource::from(codeview));
+    let (path, debug_id) = match codeview {
+        CodeViewId::Rsds { pdb_path, .. } => (pdb_path, DebugId::from_breakpad(&id).ok()?),
         CodeViewId::Nb10 {
             signature,
             age,
             pdb_path,
-        } => (
-            pdb_path,
-            format!("{signature:08X}{age:X}"),
-            DebugId::from_pdb20(*signature, *age),
-        ),
+        } => (pdb_path, DebugId::from_pdb20(*signature, *age)),
     };
     let name = crate::snapshot::minidump::file_name_of(path).to_string();
     (!name.is_empty()).then_some((name, id, debug_id))

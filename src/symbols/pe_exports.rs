@@ -1,6 +1,7 @@
 //! PE export tables of image files, as a symbol source of last resort: the nearest preceding
 //! export names the function, as WinDbg does when it "Defaulted to export symbols".
 
+use super::locate::{store_id, IdSource};
 use super::{ExportTable, FileFinder, Loaded, SymbolSource};
 use crate::snapshot::{DumpMemory, Module};
 use std::path::Path;
@@ -30,8 +31,7 @@ impl SymbolSource for PeExportSource {
     }
 
     fn load(&self, module: &Module, _memory: Option<&DumpMemory>) -> Loaded {
-        let id = format!("{:08X}{:x}", module.timestamp, module.size);
-        let (found, mut notes) = self.finder.find_file(&module.name, &id);
+        let (found, mut notes) = self.finder.find_file(&module.name, &image_id(module));
         let Some(path) = found else {
             return Loaded {
                 symbols: None,
@@ -54,6 +54,14 @@ impl SymbolSource for PeExportSource {
     }
 }
 
+/// The module's image id in SymSrv form; symbolic's code id is the same in lower case.
+fn image_id(module: &Module) -> String {
+    store_id(IdSource::Image {
+        timestamp: module.timestamp,
+        size_of_image: module.size,
+    })
+}
+
 fn read_exports(path: &Path, module: &Module) -> Result<ExportTable, String> {
     let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     if size > MAX_IMAGE_BYTES {
@@ -69,8 +77,7 @@ fn read_exports(path: &Path, module: &Module) -> Result<ExportTable, String> {
     let code_id = pe
         .code_id()
         .ok_or_else(|| "PE image without an optional header".to_string())?;
-    let wanted = format!("{:08x}{:x}", module.timestamp, module.size);
-    if !code_id.as_str().eq_ignore_ascii_case(&wanted) {
+    if !code_id.as_str().eq_ignore_ascii_case(&image_id(module)) {
         let (stamp, image_size) = code_id.as_str().split_at(8.min(code_id.as_str().len()));
         return Err(format!(
             "TimeDateStamp/SizeOfImage {stamp}/{image_size} differ from the dump's {:08x}/{:x}: another build, not used",

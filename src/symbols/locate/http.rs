@@ -182,24 +182,17 @@ mod tests {
     #[test]
     fn redirect_targets() {
         let base = "http://127.0.0.1:8080/syms/a.pdb/ID/a.pdb";
-        assert_eq!(
-            redirect_target(base, "https://cdn.example/x").unwrap(),
-            "https://cdn.example/x"
-        );
-        assert_eq!(
-            redirect_target(base, "/other/a.pdb").unwrap(),
-            "http://127.0.0.1:8080/other/a.pdb"
-        );
-        assert_eq!(
-            redirect_target(base, "//cdn.example/x").unwrap(),
-            "http://cdn.example/x"
-        );
-        assert_eq!(
-            redirect_target(base, "b.pdb").unwrap(),
-            "http://127.0.0.1:8080/syms/a.pdb/ID/b.pdb"
-        );
-        assert!(redirect_target(base, "file:///etc/passwd").is_err());
-        assert!(redirect_target(base, "FTP://host/a.pdb").is_err());
+        for (location, expected) in [
+            ("https://cdn.example/x", "https://cdn.example/x"),
+            ("/other/a.pdb", "http://127.0.0.1:8080/other/a.pdb"),
+            ("//cdn.example/x", "http://cdn.example/x"),
+            ("b.pdb", "http://127.0.0.1:8080/syms/a.pdb/ID/b.pdb"),
+        ] {
+            assert_eq!(redirect_target(base, location).unwrap(), expected);
+        }
+        for refused in ["file:///etc/passwd", "FTP://host/a.pdb"] {
+            assert!(redirect_target(base, refused).is_err(), "{refused}");
+        }
     }
 
     #[test]

@@ -23,40 +23,21 @@
 //! ```
 
 mod cab;
+mod cache;
 mod http;
+mod key;
+mod server;
+mod sniff;
 mod store;
 mod symbol_path;
 
+pub use key::{store_id, FileKey, IdSource};
 pub use symbol_path::{PathElement, SymbolPath};
 
-use std::collections::HashSet;
-use std::fs;
-use std::io::Read;
+use server::Servers;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 use store::StoreHit;
-use tempfile::NamedTempFile;
-
-/// A file to find: its name and its SymSrv identity.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FileKey {
-    /// File name without directories (`leakylib.pdb`, `MSMAPI32.DLL`, `leakylib.sym`).
-    pub name: String,
-    /// Identity folder name: a PDB's GUID and age (`3F1A…7D1`), an image's TimeDateStamp and
-    /// SizeOfImage (`42435B8E4000`); a Breakpad file uses its PDB's.
-    pub id: String,
-}
-
-impl FileKey {
-    /// A key from a name and an id.
-    pub fn new(name: impl Into<String>, id: impl Into<String>) -> FileKey {
-        FileKey {
-            name: name.into(),
-            id: id.into(),
-        }
-    }
-}
 
 /// How a [`Locator`] searches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,29 +100,23 @@ pub struct LocatedFile {
 pub struct Locator {
     path: SymbolPath,
     options: LocatorOptions,
-    agent: ureq::Agent,
-    /// (server URL, name, id) the server did not have or served unusable.
-    misses: Mutex<HashSet<(String, String, String)>>,
-    /// Servers that could not be reached, with why.
-    unreachable: Mutex<Vec<(String, String)>>,
+    servers: Servers,
 }
 
 impl Locator {
     /// A locator searching `path`.
     pub fn new(path: SymbolPath, options: LocatorOptions) -> Locator {
         Locator {
-            agent: http::agent(options.timeout),
+            servers: Servers::new(options.timeout, options.max_download_bytes),
             path,
             options,
-            misses: Mutex::new(HashSet::new()),
-            unreachable: Mutex::new(Vec::new()),
         }
     }
 
     /// Finds `key` along the path; the first element that has it wins.
     pub fn find(&self, key: &FileKey) -> Located {
         let mut notes = Vec::new();
-        if let Err(reason) = check_key(key) {
+        if let Err(reason) = key::check_key(key) {
             notes.push(format!(
                 "not looking for symbol file {:?} (id {:?}): {reason}",
                 key.name, key.id
@@ -168,15 +143,11 @@ impl Locator {
                         .clone()
                         .or_else(|| active_cache.clone())
                         .unwrap_or_else(|| self.default_cache());
-                    if self.options.offline {
-                        let found = self.in_cache(key, &cache, url, &mut notes);
-                        if found.is_none() {
-                            skipped_offline.push(url.as_str());
-                        }
-                        found
-                    } else {
-                        self.on_server(key, url, &cache, &mut notes)
+                    let found = self.at_server(key, url, &cache, &mut notes);
+                    if found.is_none() && self.options.offline {
+                        skipped_offline.push(url.as_str());
                     }
+                    found
                 }
             };
             if found.is_some() {
@@ -226,6 +197,33 @@ impl Locator {
         }
     }
 
+    /// A server's cache, then (online) the server, downloading into that cache.
+    fn at_server(
+        &self,
+        key: &FileKey,
+        url: &str,
+        cache: &Path,
+        notes: &mut Vec<String>,
+    ) -> Option<LocatedFile> {
+        let cached = self.in_cache(key, cache, url, notes);
+        if cached.is_some() || self.options.offline {
+            return cached;
+        }
+        self.servers.download(key, url, cache, notes)
+    }
+
+    /// A server's cache.
+    fn in_cache(
+        &self,
+        key: &FileKey,
+        cache: &Path,
+        url: &str,
+        notes: &mut Vec<String>,
+    ) -> Option<LocatedFile> {
+        let origin = |_: &str| format!("{} (cache of {url})", cache.display());
+        self.search_local(key, cache, false, origin, Keep::Expanded(cache), notes)
+    }
+
     /// Looks in `dir`; `keep` says which hits go into the cache. `origin` describes a hit from
     /// its layout.
     fn search_local(
@@ -244,9 +242,9 @@ impl Locator {
             layout,
         } = store::lookup(dir, key, flat, notes)?;
         if compressed {
-            let target = self.expand_into_cache(key, &path, cache, notes)?;
+            let max_bytes = self.options.max_download_bytes;
             return Some(LocatedFile {
-                path: target,
+                path: cache::expand_in(key, &path, cache, max_bytes, notes)?,
                 origin: origin(&format!("{layout}, compressed")),
             });
         }
@@ -254,192 +252,13 @@ impl Locator {
         if let Keep::Expanded(_) = keep {
             return Some(LocatedFile { path, origin });
         }
-        match copy_into_cache(key, &path, cache) {
-            Ok(copy) => Some(LocatedFile {
+        Some(match cache::copy_in(key, &path, cache, notes) {
+            Some(copy) => LocatedFile {
                 path: copy,
                 origin: format!("{origin}, cached in {}", cache.display()),
-            }),
-            Err(note) => {
-                notes.push(note);
-                Some(LocatedFile { path, origin })
-            }
-        }
-    }
-
-    /// Expands the CAB at `cab` (from a directory) into `cache/name/ID/name`.
-    fn expand_into_cache(
-        &self,
-        key: &FileKey,
-        cab: &Path,
-        cache: &Path,
-        notes: &mut Vec<String>,
-    ) -> Option<PathBuf> {
-        let target = cache_path(cache, key);
-        if target.is_file() {
-            return Some(target);
-        }
-        let result = create_parent(&target).and_then(|dir| {
-            let expanded = cab::expand(cab, &key.name, &dir, self.options.max_download_bytes)?;
-            persist(expanded, &target)
-        });
-        match result {
-            Ok(path) => Some(path),
-            Err(note) => {
-                notes.push(note);
-                remove_empty_dirs(&target, cache);
-                None
-            }
-        }
-    }
-
-    fn in_cache(
-        &self,
-        key: &FileKey,
-        cache: &Path,
-        url: &str,
-        notes: &mut Vec<String>,
-    ) -> Option<LocatedFile> {
-        let origin = |_: &str| format!("{} (cache of {url})", cache.display());
-        self.search_local(key, cache, false, origin, Keep::Expanded(cache), notes)
-    }
-
-    /// The server's cache, then `URL/name/ID/name`, `…/name_` and `…/file.ptr`.
-    fn on_server(
-        &self,
-        key: &FileKey,
-        url: &str,
-        cache: &Path,
-        notes: &mut Vec<String>,
-    ) -> Option<LocatedFile> {
-        if let Some(found) = self.in_cache(key, cache, url, notes) {
-            return Some(found);
-        }
-        if let Some(reason) = self.unreachable_reason(url) {
-            notes.push(format!(
-                "symbol server {url} not asked for {}: it could not be reached earlier ({reason})",
-                key.name
-            ));
-            return None;
-        }
-        let miss = (
-            url.to_string(),
-            key.name.to_lowercase(),
-            key.id.to_uppercase(),
-        );
-        if lock(&self.misses).contains(&miss) {
-            return None;
-        }
-        let found = self.download(key, url, cache, notes);
-        if found.is_none() {
-            lock(&self.misses).insert(miss);
-        }
-        found
-    }
-
-    fn unreachable_reason(&self, url: &str) -> Option<String> {
-        lock(&self.unreachable)
-            .iter()
-            .find(|(server, _)| server == url)
-            .map(|(_, reason)| reason.clone())
-    }
-
-    fn download(
-        &self,
-        key: &FileKey,
-        url: &str,
-        cache: &Path,
-        notes: &mut Vec<String>,
-    ) -> Option<LocatedFile> {
-        let target = cache_path(cache, key);
-        let found = create_parent(&target)
-            .map_err(|note| notes.push(note))
-            .ok()
-            .and_then(|dir| self.try_downloads(key, url, &dir, &target, notes));
-        if found.is_none() {
-            remove_empty_dirs(&target, cache);
-        }
-        found.map(|path| LocatedFile {
-            path,
-            origin: format!("{url} (downloaded)"),
+            },
+            None => LocatedFile { path, origin },
         })
-    }
-
-    /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr`; the first answer other than
-    /// "not found" decides.
-    fn try_downloads(
-        &self,
-        key: &FileKey,
-        url: &str,
-        dir: &Path,
-        target: &Path,
-        notes: &mut Vec<String>,
-    ) -> Option<PathBuf> {
-        let base = format!(
-            "{url}/{}/{}",
-            http::encode_segment(&key.name),
-            http::encode_segment(&key.id)
-        );
-        for name in [key.name.clone(), store::compressed_name(&key.name)] {
-            let from = format!("{base}/{}", http::encode_segment(&name));
-            if let Some(body) = self.get(&from, dir, url, notes).ok()? {
-                return self.store_download(key, body, &from, target, notes);
-            }
-        }
-        let from = format!("{base}/file.ptr");
-        let body = self.get(&from, dir, url, notes).ok()??;
-        follow_remote_pointer(body.path(), &from, notes)
-    }
-
-    /// One GET into a temporary file in `dir`: `Ok(None)` when the server does not have it;
-    /// `Err` after a note on any failure (marking the server unreachable when it is).
-    fn get(
-        &self,
-        url: &str,
-        dir: &Path,
-        server: &str,
-        notes: &mut Vec<String>,
-    ) -> Result<Option<Body>, ()> {
-        match http::fetch(&self.agent, url, dir, self.options.max_download_bytes) {
-            http::Fetch::Body(file) => Ok(Some(Body(file))),
-            http::Fetch::Missing => Ok(None),
-            http::Fetch::Failed { note, unreachable } => {
-                if unreachable {
-                    lock(&self.unreachable).push((server.to_string(), note.clone()));
-                    notes.push(format!(
-                        "symbol server {server} could not be reached ({note})"
-                    ));
-                } else {
-                    notes.push(format!("symbol server request {note}"));
-                }
-                Err(())
-            }
-        }
-    }
-
-    /// Checks a downloaded body and stores it under `target` (expanding a CAB).
-    fn store_download(
-        &self,
-        key: &FileKey,
-        body: Body,
-        from: &str,
-        target: &Path,
-        notes: &mut Vec<String>,
-    ) -> Option<PathBuf> {
-        let result = match sniff(body.path()) {
-            Ok(Magic::Cab) => {
-                let dir = target.parent().unwrap_or(target);
-                cab::expand(body.path(), &key.name, dir, self.options.max_download_bytes).and_then(
-                    |expanded| {
-                        check_magic(expanded.path(), &format!("{from} expanded"))?;
-                        persist(expanded, target)
-                    },
-                )
-            }
-            Ok(Magic::Symbols) => persist(body.0, target),
-            Ok(Magic::Garbage(start)) => Err(garbage(from, &start)),
-            Err(error) => Err(format!("cannot read the download of {from}: {error}")),
-        };
-        result.map_err(|note| notes.push(note)).ok()
     }
 }
 
@@ -450,203 +269,4 @@ enum Keep<'a> {
     Expanded(&'a Path),
     /// Every file (`cache*DIR`, `srv*CACHE*STORE`).
     Copied(&'a Path),
-}
-
-/// A downloaded body in a temporary file (deleted unless persisted).
-struct Body(NamedTempFile);
-
-impl Body {
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-/// A `file.ptr` from a server: `PATH:` must name a readable symbol file.
-fn follow_remote_pointer(ptr: &Path, url: &str, notes: &mut Vec<String>) -> Option<PathBuf> {
-    let pointer = match fs::File::open(ptr).and_then(store::read_pointer) {
-        Ok(pointer) => pointer,
-        Err(error) => {
-            notes.push(format!("cannot read {url}: {error}"));
-            return None;
-        }
-    };
-    let note = match pointer {
-        store::Pointer::Path(target) => {
-            let target = std::path::absolute(&target).unwrap_or(target);
-            match check_magic(&target, &format!("{} (from {url})", target.display())) {
-                Ok(()) => return Some(target),
-                Err(note) => note,
-            }
-        }
-        store::Pointer::Message(message) => format!("{url} says: {message}"),
-        store::Pointer::Unrecognised => {
-            format!("{url} is not a symbol store pointer (expected PATH:… or MSG:…)")
-        }
-    };
-    notes.push(note);
-    None
-}
-
-/// What a file starts with.
-enum Magic {
-    /// A cabinet (`MSCF`).
-    Cab,
-    /// A PDB (MSF 7.00 or 2.00, or a portable PDB), a PE image (`MZ`) or a Breakpad file
-    /// (`MODULE `).
-    Symbols,
-    /// Anything else, with its first bytes.
-    Garbage(Vec<u8>),
-}
-
-const PDB7_MAGIC: &[u8] = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0";
-const PDB2_MAGIC: &[u8] = b"Microsoft C/C++ program database 2.00\r\n\x1aJG\0\0";
-
-fn sniff(path: &Path) -> std::io::Result<Magic> {
-    let mut start = Vec::new();
-    fs::File::open(path)?.take(64).read_to_end(&mut start)?;
-    let symbols = [PDB7_MAGIC, PDB2_MAGIC, b"BSJB", b"MZ", b"MODULE "]
-        .iter()
-        .any(|magic| start.starts_with(magic));
-    Ok(if symbols {
-        Magic::Symbols
-    } else if start.starts_with(b"MSCF") {
-        Magic::Cab
-    } else {
-        Magic::Garbage(start)
-    })
-}
-
-/// Ok when `path` is a PDB, PE image or Breakpad file; `what` names it in the note.
-fn check_magic(path: &Path, what: &str) -> Result<(), String> {
-    match sniff(path) {
-        Ok(Magic::Symbols) => Ok(()),
-        Ok(Magic::Cab) => Err(garbage(what, b"MSCF")),
-        Ok(Magic::Garbage(start)) => Err(garbage(what, &start)),
-        Err(error) => Err(format!("cannot read {what}: {error}")),
-    }
-}
-
-fn garbage(what: &str, start: &[u8]) -> String {
-    let shown: String = String::from_utf8_lossy(&start[..start.len().min(16)])
-        .chars()
-        .map(|c| if c.is_control() { '.' } else { c })
-        .collect();
-    format!(
-        "{what} is not a PDB, PE image, CAB or Breakpad file (starts with {shown:?}); discarded"
-    )
-}
-
-/// `cache/name/ID/name`.
-fn cache_path(cache: &Path, key: &FileKey) -> PathBuf {
-    cache.join(&key.name).join(&key.id).join(&key.name)
-}
-
-fn create_parent(target: &Path) -> Result<PathBuf, String> {
-    let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
-    fs::create_dir_all(&dir)
-        .map(|()| dir.clone())
-        .map_err(|error| format!("cannot create cache directory {}: {error}", dir.display()))
-}
-
-/// Moves a finished temporary file to `target`. When another thread or process got there
-/// first (Windows refuses to replace a mapped file), its copy is used.
-fn persist(file: NamedTempFile, target: &Path) -> Result<PathBuf, String> {
-    match file.persist(target) {
-        Ok(_) => Ok(target.to_path_buf()),
-        Err(_) if target.is_file() => Ok(target.to_path_buf()),
-        Err(error) => Err(format!(
-            "cannot write {}: {}",
-            target.display(),
-            error.error
-        )),
-    }
-}
-
-/// Copies a file found in a directory into the cache's store layout.
-fn copy_into_cache(key: &FileKey, source: &Path, cache: &Path) -> Result<PathBuf, String> {
-    let target = cache_path(cache, key);
-    if target.is_file() {
-        return Ok(target);
-    }
-    let dir = create_parent(&target)?;
-    let note = |error: std::io::Error| {
-        format!(
-            "cannot copy {} into cache {}: {error}",
-            source.display(),
-            cache.display()
-        )
-    };
-    let mut temp = NamedTempFile::with_prefix_in(".copy-", &dir).map_err(note)?;
-    std::io::copy(
-        &mut fs::File::open(source).map_err(note)?,
-        temp.as_file_mut(),
-    )
-    .map_err(note)?;
-    persist(temp, &target)
-}
-
-/// Removes the empty `name/ID` folders a failed download left in `cache`.
-fn remove_empty_dirs(target: &Path, cache: &Path) {
-    let mut dir = target.parent();
-    while let Some(current) = dir.filter(|current| *current != cache && current.starts_with(cache))
-    {
-        if fs::remove_dir(current).is_err() {
-            break;
-        }
-        dir = current.parent();
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Windows device names, reserved with any extension.
-const RESERVED_NAMES: [&str; 24] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "CONIN$",
-    "CONOUT$",
-];
-
-/// Rejects names and ids (from a dump, so hostile) that are not one plain path component.
-fn check_key(key: &FileKey) -> Result<(), String> {
-    check_component(&key.name).map_err(|reason| format!("bad file name: {reason}"))?;
-    check_component(&key.id).map_err(|reason| format!("bad id: {reason}"))?;
-    if !key.id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err("bad id: not letters and digits".to_string());
-    }
-    Ok(())
-}
-
-fn check_component(text: &str) -> Result<(), String> {
-    if text.is_empty() {
-        return Err("empty".to_string());
-    }
-    if text.len() > 255 {
-        return Err(format!("{} bytes long (at most 255)", text.len()));
-    }
-    if let Some(c) = text.chars().find(|c| c.is_control()) {
-        return Err(format!("control character {c:?}"));
-    }
-    if let Some(c) = text.chars().find(|c| r#"/\:<>"|?*"#.contains(*c)) {
-        return Err(format!(
-            "{c:?} is not allowed (path separator, drive or wildcard)"
-        ));
-    }
-    if text.chars().all(|c| c == '.') {
-        return Err("dots only (names a directory)".to_string());
-    }
-    if text.contains("..") {
-        return Err("\"..\" could leave the directory".to_string());
-    }
-    let stem = text.split('.').next().unwrap_or(text).trim_end();
-    if RESERVED_NAMES
-        .iter()
-        .any(|reserved| stem.eq_ignore_ascii_case(reserved))
-    {
-        return Err(format!("{stem} is a reserved Windows device name"));
-    }
-    Ok(())
 }

@@ -21,7 +21,7 @@ pub(super) struct StoreHit {
 const MAX_PTR_BYTES: u64 = 4096;
 
 /// What a `file.ptr` says.
-pub(super) enum Pointer {
+enum Pointer {
     /// `PATH:<path>`.
     Path(PathBuf),
     /// `MSG:<text>`.
@@ -31,7 +31,7 @@ pub(super) enum Pointer {
 }
 
 /// Parses the text of a `file.ptr`.
-pub(super) fn parse_pointer(text: &str) -> Pointer {
+fn parse_pointer(text: &str) -> Pointer {
     let text = text.trim();
     if let Some(path) = text.strip_prefix("PATH:") {
         let path = path.trim();
@@ -46,7 +46,7 @@ pub(super) fn parse_pointer(text: &str) -> Pointer {
 }
 
 /// Reads at most [`MAX_PTR_BYTES`] of a pointer file as text.
-pub(super) fn read_pointer(reader: impl Read) -> std::io::Result<Pointer> {
+fn read_pointer(reader: impl Read) -> std::io::Result<Pointer> {
     let mut bytes = Vec::new();
     reader.take(MAX_PTR_BYTES).read_to_end(&mut bytes)?;
     Ok(parse_pointer(&String::from_utf8_lossy(&bytes)))
@@ -126,38 +126,38 @@ fn in_folder(dir: &Path, names: &[String], layout: &'static str) -> Option<Store
 }
 
 fn follow_pointer(ptr: &Path, notes: &mut Vec<String>) -> Option<StoreHit> {
-    let pointer = match fs::File::open(ptr).and_then(read_pointer) {
-        Ok(pointer) => pointer,
-        Err(error) => {
-            notes.push(format!("cannot read {}: {error}", ptr.display()));
-            return None;
-        }
-    };
-    match pointer {
-        Pointer::Path(target) => {
-            let target = std::path::absolute(&target).unwrap_or(target);
-            if target.is_file() {
-                return Some(StoreHit {
-                    compressed: false,
-                    path: target,
-                    layout: "file.ptr",
-                });
-            }
-            notes.push(format!(
-                "{} points to {}, which is not a readable file",
-                ptr.display(),
+    let shown = ptr.display();
+    let found = pointer_target(ptr, &shown.to_string()).and_then(|target| {
+        if target.is_file() {
+            Ok(target)
+        } else {
+            Err(format!(
+                "{shown} points to {}, which is not a readable file",
                 target.display()
-            ));
+            ))
         }
-        Pointer::Message(message) => {
-            notes.push(format!("{} says: {message}", ptr.display()));
-        }
-        Pointer::Unrecognised => notes.push(format!(
-            "{} is not a symbol store pointer (expected PATH:… or MSG:…)",
-            ptr.display()
+    });
+    let path = found.map_err(|note| notes.push(note)).ok()?;
+    Some(StoreHit {
+        path,
+        compressed: false,
+        layout: "file.ptr",
+    })
+}
+
+/// The absolute path the `PATH:` of the `file.ptr` at `ptr` names; otherwise a note that
+/// calls the pointer `what` and says why there is none (`MSG:`, unreadable, not a pointer).
+pub(super) fn pointer_target(ptr: &Path, what: &str) -> Result<PathBuf, String> {
+    let pointer = fs::File::open(ptr)
+        .and_then(read_pointer)
+        .map_err(|error| format!("cannot read {what}: {error}"))?;
+    match pointer {
+        Pointer::Path(target) => Ok(std::path::absolute(&target).unwrap_or(target)),
+        Pointer::Message(message) => Err(format!("{what} says: {message}")),
+        Pointer::Unrecognised => Err(format!(
+            "{what} is not a symbol store pointer (expected PATH:… or MSG:…)"
         )),
     }
-    None
 }
 
 /// Subdirectories of `dir` named by one of `names`, without duplicates (on a case-insensitive
@@ -195,4 +195,51 @@ fn variants(text: &str, id: bool) -> Vec<String> {
         }
     }
     unique
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_are_parsed() {
+        match parse_pointer("  PATH: \\\\share\\syms\\a.pdb \r\n") {
+            Pointer::Path(path) => assert_eq!(path, PathBuf::from("\\\\share\\syms\\a.pdb")),
+            _ => panic!("PATH: not recognised"),
+        }
+        match parse_pointer("MSG: withdrawn ") {
+            Pointer::Message(message) => assert_eq!(message, "withdrawn"),
+            _ => panic!("MSG: not recognised"),
+        }
+        assert!(matches!(parse_pointer("PATH:"), Pointer::Unrecognised));
+        assert!(matches!(parse_pointer("<html>"), Pointer::Unrecognised));
+    }
+
+    #[test]
+    fn pointer_notes_name_the_pointer() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let ptr = dir.path().join("file.ptr");
+        fs::write(&ptr, "MSG: gone").unwrap();
+        assert_eq!(pointer_target(&ptr, "it").unwrap_err(), "it says: gone");
+        fs::write(&ptr, "junk").unwrap();
+        assert_eq!(
+            pointer_target(&ptr, "it").unwrap_err(),
+            "it is not a symbol store pointer (expected PATH:… or MSG:…)"
+        );
+        let missing = dir.path().join("missing.ptr");
+        assert!(pointer_target(&missing, "it")
+            .unwrap_err()
+            .starts_with("cannot read it: "));
+    }
+
+    #[test]
+    fn compressed_names_and_case_variants() {
+        assert_eq!(compressed_name("leakylib.pdb"), "leakylib.pd_");
+        assert_eq!(
+            variants("Ntdll.pdb", false),
+            ["Ntdll.pdb", "ntdll.pdb", "NTDLL.PDB"]
+        );
+        assert_eq!(variants("3f1aB1", true), ["3f1aB1", "3F1AB1"]);
+        assert_eq!(variants("ABC1", true), ["ABC1"]);
+    }
 }

@@ -1,0 +1,198 @@
+//! Symbol-store keys: the file name and identity folder a symbol file is stored under, the
+//! one place those identities are formatted, and the checks that keep names and ids taken
+//! from a dump from escaping a directory.
+
+use crate::snapshot::CodeViewId;
+
+/// A file to find: its name and its SymSrv identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileKey {
+    /// File name without directories (`leakylib.pdb`, `MSMAPI32.DLL`, `leakylib.sym`).
+    pub name: String,
+    /// Identity folder name: a PDB's GUID and age (`3F1A…7D1`), an image's TimeDateStamp and
+    /// SizeOfImage (`42435B8E4000`); a Breakpad file uses its PDB's. See [`store_id`].
+    pub id: String,
+}
+
+impl FileKey {
+    /// A key from a name and an id.
+    pub fn new(name: impl Into<String>, id: impl Into<String>) -> FileKey {
+        FileKey {
+            name: name.into(),
+            id: id.into(),
+        }
+    }
+}
+
+/// What a symbol-store id is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdSource<'a> {
+    /// A PDB 7.0 (`RSDS` CodeView record): its GUID, in registry form
+    /// (`3F1A0C2B-9D4E-…`) or as 32 hex digits, any case; and its age.
+    Pdb70 {
+        /// The GUID.
+        guid: &'a str,
+        /// The age.
+        age: u32,
+    },
+    /// A PDB 2.0 (`NB10` CodeView record): its signature and age.
+    Pdb20 {
+        /// The signature (a timestamp).
+        signature: u32,
+        /// The age.
+        age: u32,
+    },
+    /// A PE image: the TimeDateStamp and SizeOfImage of its headers.
+    Image {
+        /// The COFF header's TimeDateStamp.
+        timestamp: u32,
+        /// The optional header's SizeOfImage.
+        size_of_image: u32,
+    },
+}
+
+impl<'a> From<&'a CodeViewId> for IdSource<'a> {
+    fn from(codeview: &'a CodeViewId) -> IdSource<'a> {
+        match codeview {
+            CodeViewId::Rsds { guid, age, .. } => IdSource::Pdb70 { guid, age: *age },
+            CodeViewId::Nb10 { signature, age, .. } => IdSource::Pdb20 {
+                signature: *signature,
+                age: *age,
+            },
+        }
+    }
+}
+
+/// The identity folder name a symbol store (and a Breakpad `MODULE` line) uses, as SymSrv
+/// writes it:
+///
+/// - PDB 7.0: the GUID as 32 upper-case hex digits without dashes, then the age in
+///   upper-case hex without leading zeros (`3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1A` for age 26);
+/// - PDB 2.0: the signature as `%08X`, then the age as `%X`;
+/// - image: the TimeDateStamp as `%08X`, then the SizeOfImage as `%x` (SymSrv writes the size
+///   in lower case: `42435B8E1a000`).
+///
+/// Every id dumpleak looks up or reports is formatted here, so one module always has one id.
+pub fn store_id(source: IdSource<'_>) -> String {
+    match source {
+        IdSource::Pdb70 { guid, age } => {
+            format!("{}{age:X}", guid.replace('-', "").to_uppercase())
+        }
+        IdSource::Pdb20 { signature, age } => format!("{signature:08X}{age:X}"),
+        IdSource::Image {
+            timestamp,
+            size_of_image,
+        } => format!("{timestamp:08X}{size_of_image:x}"),
+    }
+}
+
+/// Windows device names, reserved with any extension.
+const RESERVED_NAMES: [&str; 24] = [
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "CONIN$",
+    "CONOUT$",
+];
+
+/// Rejects names and ids (from a dump, so hostile) that are not one plain path component.
+pub(super) fn check_key(key: &FileKey) -> Result<(), String> {
+    check_component(&key.name).map_err(|reason| format!("bad file name: {reason}"))?;
+    check_component(&key.id).map_err(|reason| format!("bad id: {reason}"))?;
+    if !key.id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err("bad id: not letters and digits".to_string());
+    }
+    Ok(())
+}
+
+fn check_component(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("empty".to_string());
+    }
+    if text.len() > 255 {
+        return Err(format!("{} bytes long (at most 255)", text.len()));
+    }
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(format!("control character {c:?}"));
+    }
+    if let Some(c) = text.chars().find(|c| r#"/\:<>"|?*"#.contains(*c)) {
+        return Err(format!(
+            "{c:?} is not allowed (path separator, drive or wildcard)"
+        ));
+    }
+    if text.chars().all(|c| c == '.') {
+        return Err("dots only (names a directory)".to_string());
+    }
+    if text.contains("..") {
+        return Err("\"..\" could leave the directory".to_string());
+    }
+    let stem = text.split('.').next().unwrap_or(text).trim_end();
+    if RESERVED_NAMES
+        .iter()
+        .any(|reserved| stem.eq_ignore_ascii_case(reserved))
+    {
+        return Err(format!("{stem} is a reserved Windows device name"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdb70_id_is_upper_case_guid_and_age() {
+        let id = store_id(IdSource::Pdb70 {
+            guid: "3f1a0c2b-9d4e-4b7a-8c1d-2e3f4a5b6c7d",
+            age: 26,
+        });
+        assert_eq!(id, "3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1A");
+    }
+
+    #[test]
+    fn codeview_records_give_the_same_ids() {
+        let rsds = CodeViewId::Rsds {
+            guid: "3F1A0C2B-9D4E-4B7A-8C1D-2E3F4A5B6C7D".to_string(),
+            age: 0xab,
+            pdb_path: "a.pdb".to_string(),
+        };
+        assert_eq!(
+            store_id(IdSource::from(&rsds)),
+            "3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7DAB"
+        );
+        let nb10 = CodeViewId::Nb10 {
+            signature: 0x3c1a2b,
+            age: 0xc,
+            pdb_path: "old.pdb".to_string(),
+        };
+        assert_eq!(store_id(IdSource::from(&nb10)), "003C1A2BC");
+    }
+
+    #[test]
+    fn image_id_is_symsrv_form() {
+        let id = store_id(IdSource::Image {
+            timestamp: 0x42435b8e,
+            size_of_image: 0x1a000,
+        });
+        assert_eq!(id, "42435B8E1a000");
+        let id = store_id(IdSource::Image {
+            timestamp: 0x1,
+            size_of_image: 0x4000,
+        });
+        assert_eq!(id, "000000014000");
+    }
+
+    #[test]
+    fn keys_must_be_plain_components() {
+        assert!(check_key(&FileKey::new("a.pdb", "3F1A1")).is_ok());
+        for (name, id, reason) in [
+            ("", "1", "bad file name: empty"),
+            ("..", "1", "bad file name: dots only (names a directory)"),
+            ("a/b.pdb", "1", "bad file name: '/' is not allowed"),
+            ("nul.pdb", "1", "bad file name: nul is a reserved"),
+            ("a.pdb", "a..b", "bad id: \"..\" could leave"),
+            ("a.pdb", "1-2", "bad id: not letters and digits"),
+        ] {
+            let error = check_key(&FileKey::new(name, id)).unwrap_err();
+            assert!(error.starts_with(reason), "{name:?}/{id:?}: {error}");
+        }
+    }
+}

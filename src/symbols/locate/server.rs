@@ -1,0 +1,168 @@
+//! Asking symbol servers: `URL/name/ID/name`, then the compressed `…/name_`, then
+//! `…/file.ptr`; checking what they send before it goes into the cache; and remembering, for
+//! a [`Servers`]' lifetime, files a server does not have and servers that did not answer.
+
+use super::sniff::{check_magic, garbage, sniff, Magic};
+use super::{cab, cache, http, store, FileKey, LocatedFile};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use tempfile::NamedTempFile;
+
+/// The symbol servers of one locator: the HTTP agent and what earlier requests taught.
+pub(super) struct Servers {
+    agent: ureq::Agent,
+    max_download_bytes: u64,
+    /// (server URL, name, id) the server did not have or served unusable.
+    misses: Mutex<HashSet<(String, String, String)>>,
+    /// Servers that could not be reached, with why.
+    unreachable: Mutex<Vec<(String, String)>>,
+}
+
+impl Servers {
+    /// Servers asked with `timeout`, downloads capped at `max_download_bytes`.
+    pub(super) fn new(timeout: Duration, max_download_bytes: u64) -> Servers {
+        Servers {
+            agent: http::agent(timeout),
+            max_download_bytes,
+            misses: Mutex::new(HashSet::new()),
+            unreachable: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Downloads `key` from the server at `url` into `cache`, unless the server could not be
+    /// reached or did not have it earlier.
+    pub(super) fn download(
+        &self,
+        key: &FileKey,
+        url: &str,
+        cache: &Path,
+        notes: &mut Vec<String>,
+    ) -> Option<LocatedFile> {
+        if let Some(reason) = self.unreachable_reason(url) {
+            notes.push(format!(
+                "symbol server {url} not asked for {}: it could not be reached earlier ({reason})",
+                key.name
+            ));
+            return None;
+        }
+        let miss = (
+            url.to_string(),
+            key.name.to_lowercase(),
+            key.id.to_uppercase(),
+        );
+        if lock(&self.misses).contains(&miss) {
+            return None;
+        }
+        let found = cache::fill(cache, key, notes, |dir, target, notes| {
+            self.try_downloads(key, url, dir, target, notes)
+        });
+        if found.is_none() {
+            lock(&self.misses).insert(miss);
+        }
+        found.map(|path| LocatedFile {
+            path,
+            origin: format!("{url} (downloaded)"),
+        })
+    }
+
+    fn unreachable_reason(&self, url: &str) -> Option<String> {
+        lock(&self.unreachable)
+            .iter()
+            .find(|(server, _)| server == url)
+            .map(|(_, reason)| reason.clone())
+    }
+
+    /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr`; the first answer other than
+    /// "not found" decides.
+    fn try_downloads(
+        &self,
+        key: &FileKey,
+        url: &str,
+        dir: &Path,
+        target: &Path,
+        notes: &mut Vec<String>,
+    ) -> Option<PathBuf> {
+        let base = format!(
+            "{url}/{}/{}",
+            http::encode_segment(&key.name),
+            http::encode_segment(&key.id)
+        );
+        for name in [key.name.clone(), store::compressed_name(&key.name)] {
+            let from = format!("{base}/{}", http::encode_segment(&name));
+            if let Some(body) = self.get(&from, dir, url, notes).ok()? {
+                return self.store_download(key, body, &from, target, notes);
+            }
+        }
+        let from = format!("{base}/file.ptr");
+        let body = self.get(&from, dir, url, notes).ok()??;
+        follow_remote_pointer(body.path(), &from, notes)
+    }
+
+    /// One GET into a temporary file in `dir`: `Ok(None)` when the server does not have it;
+    /// `Err` after a note on any failure (marking the server unreachable when it is).
+    fn get(
+        &self,
+        url: &str,
+        dir: &Path,
+        server: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<NamedTempFile>, ()> {
+        match http::fetch(&self.agent, url, dir, self.max_download_bytes) {
+            http::Fetch::Body(file) => Ok(Some(file)),
+            http::Fetch::Missing => Ok(None),
+            http::Fetch::Failed { note, unreachable } => {
+                if unreachable {
+                    lock(&self.unreachable).push((server.to_string(), note.clone()));
+                    notes.push(format!(
+                        "symbol server {server} could not be reached ({note})"
+                    ));
+                } else {
+                    notes.push(format!("symbol server request {note}"));
+                }
+                Err(())
+            }
+        }
+    }
+
+    /// Checks a downloaded body and stores it under `target` (expanding a CAB).
+    fn store_download(
+        &self,
+        key: &FileKey,
+        body: NamedTempFile,
+        from: &str,
+        target: &Path,
+        notes: &mut Vec<String>,
+    ) -> Option<PathBuf> {
+        let result = match sniff(body.path()) {
+            Ok(Magic::Cab) => {
+                let dir = target.parent().unwrap_or(target);
+                cab::expand(body.path(), &key.name, dir, self.max_download_bytes).and_then(
+                    |expanded| {
+                        check_magic(expanded.path(), &format!("{from} expanded"))?;
+                        cache::persist(expanded, target)
+                    },
+                )
+            }
+            Ok(Magic::Symbols) => cache::persist(body, target),
+            Ok(Magic::Garbage(start)) => Err(garbage(from, &start)),
+            Err(error) => Err(format!("cannot read the download of {from}: {error}")),
+        };
+        result.map_err(|note| notes.push(note)).ok()
+    }
+}
+
+/// A `file.ptr` from a server: `PATH:` must name a readable symbol file.
+fn follow_remote_pointer(ptr: &Path, url: &str, notes: &mut Vec<String>) -> Option<PathBuf> {
+    let checked = store::pointer_target(ptr, url).and_then(|target| {
+        check_magic(&target, &format!("{} (from {url})", target.display())).map(|()| target)
+    });
+    checked.map_err(|note| notes.push(note)).ok()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
