@@ -2,11 +2,12 @@
 
 use clap::{Args, Parser, Subcommand};
 use dumpleak::analysis::{Attribution, DiffOptions};
+use dumpleak::pipeline::output::LineSink;
 use dumpleak::report::{self, Format, RenderOptions};
 use dumpleak::symbols::{SymbolConfig, Symbolizer};
 use dumpleak::{snapshot, Error};
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -114,6 +115,7 @@ impl SymbolArgs {
             allow_mismatched: self.allow_mismatched,
         }
         .symbolizer()
+        .map_err(Error::from)
     }
 }
 
@@ -285,16 +287,16 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("dumpleak: {error}");
-            match error {
-                Error::Usage(_) => ExitCode::from(2),
-                _ => ExitCode::from(1),
-            }
+            ExitCode::from(error.exit_code())
         }
     }
 }
 
 fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
-    refuse_overwriting_inputs(&args.output.output, &[&args.dump])?;
+    dumpleak::pipeline::output::refuse_overwriting_inputs(
+        args.output.output.as_deref(),
+        &[args.dump.clone()],
+    )?;
     let snapshot = snapshot::load_with(&args.dump, &args.input.options())?;
     let symbolizer = args.symbols.symbolizer()?;
     let options = DiffOptions {
@@ -315,7 +317,10 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
-    refuse_overwriting_inputs(&args.output.output, &[&args.before, &args.after])?;
+    dumpleak::pipeline::output::refuse_overwriting_inputs(
+        args.output.output.as_deref(),
+        &[args.before.clone(), args.after.clone()],
+    )?;
     let symbolizer = args.symbols.symbolizer()?;
     let options = DiffOptions {
         attribution: args.attribution.attribution(),
@@ -343,9 +348,8 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
-    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
-    refuse_overwriting_inputs(&args.output.output, &inputs)?;
     let files = dumpleak::collect_inputs(&args.inputs, dumpleak::InputWalk::default())?;
+    dumpleak::pipeline::output::refuse_overwriting_inputs(args.output.output.as_deref(), &files)?;
     let symbolizer = args.symbols.symbolizer()?;
     let options = dumpleak::analysis::SeriesOptions {
         attribution: args.attribution.attribution(),
@@ -380,25 +384,22 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
 fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
     use dumpleak::analysis::batch::{BatchLine, BatchReport};
     use std::sync::Mutex;
-    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
-    refuse_overwriting_inputs(&args.output.output, &inputs)?;
-    let known = match &args.known {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            dumpleak::analysis::known::KnownIssues::parse(&text)
-                .map_err(|reason| Error::Usage(format!("{}: {reason}", path.display())))?
-        }
-        None => Default::default(),
-    };
     let files = dumpleak::collect_inputs(
         &args.inputs,
         dumpleak::InputWalk {
             recursive: args.recursive,
         },
     )?;
+    let mut protected = files.clone();
+    protected.extend(args.known.iter().cloned());
+    dumpleak::pipeline::output::refuse_overwriting_inputs(
+        args.output.output.as_deref(),
+        &protected,
+    )?;
+    let known = match &args.known {
+        Some(path) => dumpleak::analysis::known::KnownIssues::load(path)?,
+        None => Default::default(),
+    };
     let symbolizer = args.symbols.symbolizer()?;
     let options = dumpleak::BatchOptions {
         attribution: args.attribution.attribution(),
@@ -412,26 +413,17 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
     );
     let jsonl = args.output.format == Some(Format::Jsonl);
     // JSONL lines go out as each dump finishes, so a long batch can be followed and split.
-    let sink: Option<Mutex<Box<dyn Write + Send>>> = if jsonl {
-        Some(Mutex::new(match &args.output.output {
-            Some(path) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(path).map_err(|source| Error::Output {
-                    path: path.clone(),
-                    source,
-                })?,
-            )),
-            None => Box::new(std::io::stdout()),
-        }))
+    let sink = if jsonl {
+        Some(Mutex::new(LineSink::create(args.output.output.as_deref())?))
     } else {
         None
     };
     let failed = std::sync::atomic::AtomicUsize::new(0);
     let write_line = |line: &BatchLine| {
         if let Some(sink) = &sink {
-            if let Ok(text) = serde_json::to_string(line) {
-                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
-                let _ = writeln!(sink, "{text}");
-            }
+            let text = serde_json::to_string(line).expect("batch lines serialise");
+            let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+            sink.write_line(&text);
         }
     };
     let report: BatchReport = dumpleak::batch_files(
@@ -452,10 +444,11 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         },
     )?;
     bar.finish_and_clear();
-    if let Some(sink) = &sink {
-        write_line(&BatchLine::Aggregate(Box::new(report.aggregate.clone())));
-        let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = sink.flush();
+    if let Some(sink) = sink {
+        let mut sink = sink.into_inner().unwrap_or_else(|e| e.into_inner());
+        let aggregate = BatchLine::Aggregate(Box::new(report.aggregate.clone()));
+        sink.write_line(&serde_json::to_string(&aggregate).expect("batch lines serialise"));
+        sink.finish()?;
     } else {
         let document = report::batch_document(&report);
         emit(&report, &document, &args.output, "dumps")?;
@@ -486,14 +479,15 @@ fn progress_bar(len: usize, wanted: bool, template: &str) -> indicatif::Progress
 
 fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
     use dumpleak::analysis::batch::BatchLine;
-    let inputs: Vec<&Path> = args.shards.iter().map(PathBuf::as_path).collect();
-    refuse_overwriting_inputs(&args.output.output, &inputs)?;
+    dumpleak::pipeline::output::refuse_overwriting_inputs(
+        args.output.output.as_deref(),
+        &args.shards,
+    )?;
     let mut texts = Vec::new();
     for shard in &args.shards {
-        let text = std::fs::read_to_string(shard).map_err(|source| Error::Io {
-            path: shard.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(shard)
+            .map_err(dumpleak::snapshot::LoadError::io(shard))
+            .map_err(Error::from)?;
         texts.push((shard.display().to_string(), text));
     }
     let lines = texts.iter().flat_map(|(name, text)| {
@@ -501,7 +495,7 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
             .enumerate()
             .map(move |(number, line)| (format!("{name}:{}", number + 1), line))
     });
-    let report = dumpleak::analysis::batch::merge_lines(lines).map_err(Error::Usage)?;
+    let report = dumpleak::analysis::batch::merge_lines(lines)?;
     if args.output.format == Some(Format::Jsonl) {
         let mut out = String::new();
         for row in &report.dumps {
@@ -521,7 +515,7 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
                 .unwrap_or_default(),
         );
         out.push('\n');
-        write_report(&args.output.output, out)?;
+        dumpleak::pipeline::output::write_report(args.output.output.as_deref(), &out)?;
     } else {
         let document = report::batch_document(&report);
         emit(&report, &document, &args.output, "dumps")?;
@@ -549,42 +543,5 @@ fn emit<M: serde::Serialize>(
     }
     let format = output.format.unwrap_or(Format::Table);
     let text = report::render(model, document, format, &options, default_table)?;
-    write_report(&output.output, text)
-}
-
-/// Writes a report to `--output`, or to standard output.
-fn write_report(output: &Option<PathBuf>, text: String) -> Result<(), Error> {
-    match output {
-        Some(path) => std::fs::write(path, text).map_err(|source| Error::Output {
-            path: path.clone(),
-            source,
-        }),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush());
-            Ok(())
-        }
-    }
-}
-
-/// Inputs are never modified: refuse an --output that names one of them.
-fn refuse_overwriting_inputs(output: &Option<PathBuf>, inputs: &[&Path]) -> Result<(), Error> {
-    let Some(output) = output else {
-        return Ok(());
-    };
-    let Ok(output) = output.canonicalize() else {
-        return Ok(());
-    };
-    for input in inputs {
-        if input.canonicalize().is_ok_and(|input| input == output) {
-            return Err(Error::Usage(format!(
-                "--output {} is one of the inputs; dumpleak never overwrites its inputs",
-                output.display()
-            )));
-        }
-    }
-    Ok(())
+    dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
 }

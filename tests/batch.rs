@@ -239,7 +239,7 @@ fn jsonl_shards_merge_to_the_same_aggregate() {
         .args(["merge"])
         .arg(&bad)
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicates::str::contains("bad.jsonl:1"));
 }
 

@@ -5,8 +5,8 @@
 //! [`MEASURE`] from its first line, input building included: nothing else in this binary
 //! allocates while one measures.
 
+use dumpleak::snapshot::LoadError as Error;
 use dumpleak::snapshot::{load_minidump_bytes, load_text, LoadOptions};
-use dumpleak::Error;
 use dumpleak_fixtures::writer::{
     minidump_string, CvRecord, DumpWriter, Guid, MiscInfo, Module, SystemInfo, HANDLE_DATA_STREAM,
     HANDLE_OPERATION_LIST_STREAM, MEMORY64_LIST_STREAM, MEMORY_LIST_STREAM, MISC1_PROCESS_ID,

@@ -2,7 +2,7 @@
 //! a hang or an unbounded allocation.
 
 use dumpleak::snapshot::load_minidump_bytes;
-use dumpleak::Error;
+use dumpleak::snapshot::LoadError as Error;
 use dumpleak_fixtures::writer::{
     DumpWriter, Location, MiscInfo, SystemInfo, HANDLE_DATA_STREAM, HANDLE_OPERATION_LIST_STREAM,
     MISC1_PROCESS_ID,

@@ -443,11 +443,22 @@ pub fn batch_report(mut dumps: Vec<DumpRow>, mut failures: Vec<FailedInput>) -> 
     }
 }
 
+/// A shard line that is not a dumpleak batch line.
+#[derive(Debug, thiserror::Error)]
+#[error("{place}: not a dumpleak batch line: {source}")]
+pub struct MergeError {
+    /// `FILE:LINE` of the bad line.
+    pub place: String,
+    /// Why it does not parse.
+    #[source]
+    pub source: serde_json::Error,
+}
+
 /// Rebuilds a batch report from JSONL shards (`--format jsonl` output of several runs):
 /// dump and failure lines are collected, aggregate lines ignored and recomputed.
 pub fn merge_lines<'a>(
     lines: impl IntoIterator<Item = (String, &'a str)>,
-) -> Result<BatchReport, String> {
+) -> Result<BatchReport, MergeError> {
     let mut dumps = Vec::new();
     let mut failures = Vec::new();
     for (place, line) in lines {
@@ -458,7 +469,7 @@ pub fn merge_lines<'a>(
             Ok(BatchLine::Dump(row)) => dumps.push(*row),
             Ok(BatchLine::Failure(failure)) => failures.push(failure),
             Ok(BatchLine::Aggregate(_)) => {}
-            Err(error) => return Err(format!("{place}: not a dumpleak batch line: {error}")),
+            Err(source) => return Err(MergeError { place, source }),
         }
     }
     Ok(batch_report(dumps, failures))

@@ -43,6 +43,32 @@ pub struct KnownIssue {
     pub min_handles: Option<usize>,
 }
 
+/// A known-issue rules file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The rules file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or does not have the rule shape.
+    #[error("{0}")]
+    Syntax(String),
+    /// A version bound is not a dotted version.
+    #[error("rule {label:?}: {version:?} is not a version like 11.0.5601.0")]
+    BadVersion {
+        /// The rule's label.
+        label: String,
+        /// The text given as a version.
+        version: String,
+    },
+}
+
 /// What a rule needs to know of a dump.
 pub struct DumpFacts<'a> {
     /// Loaded modules: (file name, file version).
@@ -54,16 +80,29 @@ pub struct DumpFacts<'a> {
 }
 
 impl KnownIssues {
+    /// Reads and parses the rules file at `path`.
+    pub fn load(path: &std::path::Path) -> Result<KnownIssues, RuleError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        KnownIssues::parse(&text).map_err(|error| match error {
+            RuleError::Syntax(reason) => RuleError::Syntax(format!("{}: {reason}", path.display())),
+            other => other,
+        })
+    }
+
     /// Parses a rules file; the error says what is wrong and where.
-    pub fn parse(text: &str) -> Result<KnownIssues, String> {
-        let issues: KnownIssues = toml::from_str(text).map_err(|error| error.to_string())?;
+    pub fn parse(text: &str) -> Result<KnownIssues, RuleError> {
+        let issues: KnownIssues =
+            toml::from_str(text).map_err(|error| RuleError::Syntax(error.to_string()))?;
         for rule in &issues.rules {
             for version in [&rule.min_version, &rule.fixed_in].into_iter().flatten() {
                 if parse_version(version).is_none() {
-                    return Err(format!(
-                        "rule {:?}: {version:?} is not a version like 11.0.5601.0",
-                        rule.label
-                    ));
+                    return Err(RuleError::BadVersion {
+                        label: rule.label.clone(),
+                        version: version.clone(),
+                    });
                 }
             }
         }

@@ -2,8 +2,8 @@
 //! stacks → the diff report.
 
 use crate::analysis::{self, DiffOptions, DiffReport};
-use crate::error::{Error, Result};
-use crate::snapshot::{self, Snapshot};
+use crate::error::Result;
+use crate::snapshot::{self, LoadError, Snapshot};
 use crate::symbols::Symbolizer;
 use std::path::Path;
 
@@ -60,11 +60,11 @@ pub fn diff_snapshots(
 }
 
 /// Fails with a capture hint when the snapshot has no handle table.
-pub fn require_handles(snapshot: Snapshot) -> Result<Snapshot> {
+pub fn require_handles(snapshot: Snapshot) -> Result<Snapshot, LoadError> {
     if snapshot.has_handle_data() {
         return Ok(snapshot);
     }
-    Err(Error::MissingData {
+    Err(LoadError::MissingData {
         path: snapshot.source.clone(),
         message: format!(
             "the dump has no handle data (no HandleDataStream), so its handles cannot be counted; {}",

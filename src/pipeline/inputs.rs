@@ -1,6 +1,6 @@
 //! The one directory walker: which files a command's inputs name.
 
-use crate::error::{Error, Result};
+use crate::snapshot::LoadError;
 use std::path::{Path, PathBuf};
 
 /// How directories among the inputs are expanded.
@@ -14,7 +14,7 @@ pub struct InputWalk {
 /// sorted by name (depth first when recursive). Symbolic links to files are taken; links to
 /// directories are not followed (no loops). A file named twice is listed once, where it is
 /// first named.
-pub fn collect_inputs(inputs: &[PathBuf], walk: InputWalk) -> Result<Vec<PathBuf>> {
+pub fn collect_inputs(inputs: &[PathBuf], walk: InputWalk) -> Result<Vec<PathBuf>, LoadError> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -28,11 +28,8 @@ pub fn collect_inputs(inputs: &[PathBuf], walk: InputWalk) -> Result<Vec<PathBuf
     Ok(files)
 }
 
-fn expand_dir(dir: &Path, walk: InputWalk, files: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+fn expand_dir(dir: &Path, walk: InputWalk, files: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(LoadError::io(dir))?;
     let mut found: Vec<(PathBuf, bool)> = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();

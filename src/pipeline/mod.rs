@@ -4,6 +4,7 @@
 mod batch;
 mod diff;
 pub mod inputs;
+pub mod output;
 mod series;
 mod show;
 

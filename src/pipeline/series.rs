@@ -20,7 +20,7 @@ pub fn series_files(
 ) -> Result<analysis::SeriesReport> {
     use rayon::prelude::*;
     let files = collect_inputs(inputs, InputWalk::default())?;
-    let loaded: Vec<(std::path::PathBuf, Result<Snapshot>)> = files
+    let loaded: Vec<(std::path::PathBuf, Result<Snapshot, snapshot::LoadError>)> = files
         .par_iter()
         .map(|path| {
             let result = snapshot::load_with(path, load).and_then(require_handles);

@@ -15,7 +15,6 @@ pub use diff_layout::diff_document;
 pub use series_layout::series_document;
 pub use show_layout::show_document;
 
-use crate::error::{Error, Result};
 use document::Document;
 use serde::Serialize;
 
@@ -45,6 +44,39 @@ pub struct RenderOptions {
     pub table: Option<String>,
 }
 
+/// A report that cannot be rendered as asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// The format does not apply to this report.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// `--table` names a table the report does not have.
+    #[error("no table '{id}' in this report; tables: {tables}")]
+    UnknownTable {
+        /// The table asked for.
+        id: String,
+        /// The tables the report has.
+        tables: String,
+    },
+    /// The CSV writer failed.
+    #[error("cannot write CSV: {0}")]
+    Csv(#[from] csv::Error),
+    /// The report could not be serialised as JSON.
+    #[error("cannot serialise the report: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl RenderError {
+    /// Whether the user's options are at fault (a format or table the report lacks).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            RenderError::Unsupported(_) | RenderError::UnknownTable { .. }
+        )
+    }
+}
+
 /// Renders a report: `model` for JSON, `document` (its layout) for the other formats.
 pub fn render<M: Serialize>(
     model: &M,
@@ -52,41 +84,40 @@ pub fn render<M: Serialize>(
     format: Format,
     options: &RenderOptions,
     default_table: &str,
-) -> Result<String> {
+) -> Result<String, RenderError> {
     match format {
         Format::Table => Ok(text::render(document, options.width)),
         Format::Markdown => Ok(markdown::render(document)),
         Format::Html => Ok(html::render(document)),
-        Format::Jsonl => Err(Error::Usage(
-            "--format jsonl is for `batch` and `merge`".to_string(),
+        Format::Jsonl => Err(RenderError::Unsupported(
+            "--format jsonl is for `batch` and `merge`",
         )),
         Format::Json => serde_json::to_string_pretty(model)
             .map(|mut json| {
                 json.push('\n');
                 json
             })
-            .map_err(|error| Error::Usage(format!("cannot serialise the report: {error}"))),
+            .map_err(RenderError::Json),
         Format::Csv => csv_table(document, options.table.as_deref().unwrap_or(default_table)),
     }
 }
 
-fn csv_table(document: &Document, id: &str) -> Result<String> {
+fn csv_table(document: &Document, id: &str) -> Result<String, RenderError> {
     let Some(table) = document.tables().find(|table| table.id == id) else {
         let known: Vec<&str> = document.tables().map(|table| table.id).collect();
-        return Err(Error::Usage(format!(
-            "no table '{id}' in this report; tables: {}",
-            known.join(", ")
-        )));
+        return Err(RenderError::UnknownTable {
+            id: id.to_string(),
+            tables: known.join(", "),
+        });
     };
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let write_error = |error: csv::Error| Error::Usage(format!("cannot write CSV: {error}"));
-    writer.write_record(&table.headers).map_err(write_error)?;
+    writer.write_record(&table.headers)?;
     for row in &table.rows {
-        writer.write_record(row).map_err(write_error)?;
+        writer.write_record(row)?;
     }
     let bytes = writer
         .into_inner()
-        .map_err(|error| Error::Usage(format!("cannot write CSV: {error}")))?;
+        .map_err(|error| RenderError::Csv(error.into_error().into()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

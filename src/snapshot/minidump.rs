@@ -4,8 +4,8 @@
 use super::bytes::ParseError;
 use super::memory::{DumpBytes, DumpMemory};
 use super::model::{CodeViewId, HandleTrace, Module, ProcessInfo, Snapshot, TraceOrder};
+use super::LoadError;
 use super::{handle_data, handle_trace, LoadOptions};
-use crate::error::{Error, Result};
 use minidump::format as md;
 use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo};
 use std::fs::File;
@@ -38,8 +38,8 @@ const READ_WHOLE_BELOW: u64 = 256 * 1024;
 
 /// Reads one minidump. Larger files are memory-mapped read-only, so only the header, the
 /// directory and the streams the analysis needs are touched; the file is never modified.
-pub fn load_minidump(path: &Path) -> Result<Snapshot> {
-    let file = File::open(path).map_err(|source| Error::Io {
+pub fn load_minidump(path: &Path) -> Result<Snapshot, LoadError> {
+    let file = File::open(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -51,22 +51,22 @@ pub(crate) fn load_minidump_file(
     path: &Path,
     mut file: File,
     options: &LoadOptions,
-) -> Result<Snapshot> {
+) -> Result<Snapshot, LoadError> {
     use std::io::Seek;
-    file.rewind().map_err(|source| Error::Io {
+    file.rewind().map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let size = file
         .metadata()
-        .map_err(|source| Error::Io {
+        .map_err(|source| LoadError::Io {
             path: path.to_path_buf(),
             source,
         })?
         .len();
     if size <= READ_WHOLE_BELOW {
         let mut bytes = Vec::with_capacity(size as usize);
-        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|source| Error::Io {
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|source| LoadError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -74,7 +74,7 @@ pub(crate) fn load_minidump_file(
     }
     // SAFETY: the map is read-only; the tool never writes to its inputs. A file truncated by
     // another process while mapped is outside what any reader can defend against.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| Error::Io {
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -82,7 +82,7 @@ pub(crate) fn load_minidump_file(
 }
 
 /// Reads a snapshot from the bytes of a minidump (copied); `path` is used in messages only.
-pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
+pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadError> {
     load_from(
         path,
         Arc::new(DumpBytes::Owned(bytes.to_vec())),
@@ -90,9 +90,13 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot> {
     )
 }
 
-fn load_from(path: &Path, file: Arc<DumpBytes>, options: &LoadOptions) -> Result<Snapshot> {
+fn load_from(
+    path: &Path,
+    file: Arc<DumpBytes>,
+    options: &LoadOptions,
+) -> Result<Snapshot, LoadError> {
     let bytes = file.as_slice();
-    let not_minidump = |reason: String| Error::NotMinidump {
+    let not_minidump = |reason: String| LoadError::NotMinidump {
         path: path.to_path_buf(),
         reason: format!("not a usable minidump: {reason}"),
     };
@@ -122,31 +126,32 @@ fn load_from(path: &Path, file: Arc<DumpBytes>, options: &LoadOptions) -> Result
         }
     };
 
-    let stream = |stream_type: u32, name: &'static str| -> Result<Option<(u64, &[u8])>> {
-        let Some(entry) = dump
-            .all_streams()
-            .find(|entry| entry.stream_type == stream_type)
-        else {
-            return Ok(None);
+    let stream =
+        |stream_type: u32, name: &'static str| -> Result<Option<(u64, &[u8])>, LoadError> {
+            let Some(entry) = dump
+                .all_streams()
+                .find(|entry| entry.stream_type == stream_type)
+            else {
+                return Ok(None);
+            };
+            let offset = u64::from(entry.location.rva);
+            let end = offset + u64::from(entry.location.data_size);
+            if end > bytes.len() as u64 {
+                return Err(LoadError::BadStream {
+                    path: path.to_path_buf(),
+                    stream: name,
+                    offset,
+                    reason: format!(
+                        "{} bytes claimed, but the file ends at {:#x} (truncated dump?)",
+                        entry.location.data_size,
+                        bytes.len()
+                    ),
+                });
+            }
+            Ok(Some((offset, &bytes[offset as usize..end as usize])))
         };
-        let offset = u64::from(entry.location.rva);
-        let end = offset + u64::from(entry.location.data_size);
-        if end > bytes.len() as u64 {
-            return Err(Error::BadStream {
-                path: path.to_path_buf(),
-                stream: name,
-                offset,
-                reason: format!(
-                    "{} bytes claimed, but the file ends at {:#x} (truncated dump?)",
-                    entry.location.data_size,
-                    bytes.len()
-                ),
-            });
-        }
-        Ok(Some((offset, &bytes[offset as usize..end as usize])))
-    };
     let bad_stream = |name: &'static str| {
-        move |error: ParseError| Error::BadStream {
+        move |error: ParseError| LoadError::BadStream {
             path: path.to_path_buf(),
             stream: name,
             offset: error.offset,

@@ -3,6 +3,7 @@
 //! Inputs are recognised by content, never by extension alone.
 
 mod bytes;
+mod error;
 mod handle_data;
 mod handle_trace;
 mod memory;
@@ -12,11 +13,11 @@ mod names;
 pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
+pub use error::LoadError;
 pub use memory::{DumpBytes, DumpMemory, PrivateBytes};
 pub use model::*;
 pub use names::{module_key, module_stem, same_module};
 
-use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::Path;
 
@@ -37,17 +38,14 @@ pub struct LoadOptions {
 }
 
 /// Loads a snapshot from `path`, recognising the kind of input by its content.
-pub fn load(path: &Path) -> Result<Snapshot> {
+pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
     load_with(path, &LoadOptions::default())
 }
 
 /// Loads a snapshot from `path` with `options`: a minidump (by its signature), a WinDbg/cdb
 /// log or Sysinternals handle.exe output (by their text).
-pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot> {
-    let io_error = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+    let io_error = LoadError::io(path);
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     let mut head = [0u8; 4];
     let read = file.read(&mut head).map_err(io_error)?;
@@ -56,7 +54,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot> {
     }
     let size = file.metadata().map_err(io_error)?.len();
     if size > MAX_TEXT_BYTES {
-        return Err(Error::NotMinidump {
+        return Err(LoadError::NotMinidump {
             path: path.to_path_buf(),
             reason: format!(
                 "not a minidump, and at {size} bytes too large for a text input (at most {MAX_TEXT_BYTES})"
@@ -68,8 +66,8 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot> {
 }
 
 /// Reads a debugger log or handle.exe output from `bytes`; `path` names it in messages.
-pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Snapshot> {
-    let unrecognised = |reason: String| Error::NotMinidump {
+pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Snapshot, LoadError> {
+    let unrecognised = |reason: String| LoadError::NotMinidump {
         path: path.to_path_buf(),
         reason,
     };
@@ -78,11 +76,13 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
         Ok(text::TextInput::Windbg(log)) => {
             if let Some(block) = options.block {
                 if block >= log.htrace_blocks.len() {
-                    return Err(Error::Usage(format!(
-                        "{}: --block {block}: the log has {} !htrace blocks (0-based)",
-                        path.display(),
-                        log.htrace_blocks.len()
-                    )));
+                    return Err(LoadError::Ambiguous {
+                        path: path.to_path_buf(),
+                        message: format!(
+                            "--block {block}: the log has {} !htrace blocks (0-based)",
+                            log.htrace_blocks.len()
+                        ),
+                    });
                 }
             }
             Ok(log.to_snapshot(path, options.block))
@@ -108,15 +108,17 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
                         .iter()
                         .map(|process| format!("{} pid {}", process.image_name, process.pid))
                         .collect();
-                    Err(Error::Usage(format!(
-                        "{}: {} (choose one with --pid): {}",
-                        path.display(),
-                        match options.pid {
-                            Some(pid) => format!("no process with pid {pid} is listed"),
-                            None => "the listing holds several processes".to_string(),
-                        },
-                        listed.join(", ")
-                    )))
+                    Err(LoadError::Ambiguous {
+                        path: path.to_path_buf(),
+                        message: format!(
+                            "{} (choose one with --pid): {}",
+                            match options.pid {
+                                Some(pid) => format!("no process with pid {pid} is listed"),
+                                None => "the listing holds several processes".to_string(),
+                            },
+                            listed.join(", ")
+                        ),
+                    })
                 }
             }
         }
@@ -142,7 +144,7 @@ fn summary_snapshot(summary: text::SummarySnapshot) -> Snapshot {
 }
 
 /// Loads several inputs in parallel; results keep the order of `paths`.
-pub fn load_all(paths: &[&Path], options: &LoadOptions) -> Vec<Result<Snapshot>> {
+pub fn load_all(paths: &[&Path], options: &LoadOptions) -> Vec<Result<Snapshot, LoadError>> {
     use rayon::prelude::*;
     paths
         .par_iter()

@@ -5,7 +5,6 @@ use super::{
     DebugFileKind, DebugFileSource, DumpMemoryExportSource, FileFinder, PeExportSource,
     SymbolSource, Symbolizer,
 };
-use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,13 +45,15 @@ impl SymbolConfig {
     /// The symbolizer: PDBs, then Breakpad files, then image export tables found along the
     /// path, then export tables in dump memory. With no location configured, only dump
     /// memory is used.
-    pub fn symbolizer(&self) -> Result<Symbolizer> {
+    pub fn symbolizer(&self) -> Result<Symbolizer, SymbolError> {
         if !self.has_locations() {
             return Ok(Symbolizer::default());
         }
         let mut path = match &self.symbol_path {
-            Some(text) => SymbolPath::parse(text)
-                .map_err(|reason| Error::Usage(format!("bad symbol path {text:?}: {reason}")))?,
+            Some(text) => SymbolPath::parse(text).map_err(|reason| SymbolError::BadSymbolPath {
+                path: text.clone(),
+                reason,
+            })?,
             None => SymbolPath::from_dirs(&[]),
         };
         path.extend(SymbolPath::from_dirs(&self.dirs));
@@ -96,5 +97,26 @@ impl FileFinder for Locator {
             id: id.to_string(),
         });
         (located.file.map(|file| file.path), located.notes)
+    }
+}
+
+/// A symbol configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SymbolError {
+    /// The symbol path (`--symbol-path`, `_NT_SYMBOL_PATH`) does not parse.
+    #[error("bad symbol path {path:?}: {reason}")]
+    BadSymbolPath {
+        /// The symbol path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl SymbolError {
+    /// Whether the user's options are at fault (all of these are).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, SymbolError::BadSymbolPath { .. })
     }
 }

@@ -12,7 +12,7 @@ pub mod locate;
 mod pe_exports;
 mod pe_memory;
 
-pub use config::SymbolConfig;
+pub use config::{SymbolConfig, SymbolError};
 pub use crash::{crash_stack, CrashFrame, CrashStack};
 pub use debug_file::{debug_file_identity, DebugFileKind, DebugFileSource, FileFinder};
 pub use exports::ExportTable;

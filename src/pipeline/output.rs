@@ -1,0 +1,179 @@
+//! Where reports go: standard output, or a file written through a temporary file in the
+//! target's folder and renamed into place, so an interrupted run never leaves half a report
+//! and an output that is one of the inputs is refused before anything is opened for writing.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Refuses an output that is one of `inputs`: the same path once canonicalised, or the same
+/// file under another name (a hard link or a symbolic link; device and inode on Unix, volume
+/// and file index on Windows). Inputs are never modified.
+pub fn refuse_overwriting_inputs(output: Option<&Path>, inputs: &[PathBuf]) -> Result<()> {
+    let Some(output) = output else {
+        return Ok(());
+    };
+    let canonical = output.canonicalize().ok();
+    for input in inputs {
+        let same_path = canonical.is_some() && input.canonicalize().ok() == canonical;
+        let same_file = same_file::is_same_file(output, input).unwrap_or(false);
+        if same_path || same_file {
+            return Err(Error::Usage(format!(
+                "--output {} is the input {}; dumpleak never overwrites its inputs",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `text` to `output` (through a temporary file and a rename), or to standard output.
+/// A closed standard output (`| head`) is not an error; every other write failure is.
+pub fn write_report(output: Option<&Path>, text: &str) -> Result<()> {
+    let mut sink = LineSink::create(output)?;
+    sink.write_all(text.as_bytes());
+    sink.finish()
+}
+
+/// An output written piece by piece (JSONL lines as each dump finishes) that remembers its
+/// first write failure instead of dropping lines silently; [`LineSink::finish`] reports it.
+pub struct LineSink {
+    target: Target,
+    error: Option<std::io::Error>,
+    path: PathBuf,
+}
+
+enum Target {
+    Stdout(std::io::Stdout),
+    File(std::io::BufWriter<tempfile::NamedTempFile>),
+}
+
+impl LineSink {
+    /// Standard output when `output` is `None`, else a temporary file beside `output`.
+    pub fn create(output: Option<&Path>) -> Result<LineSink> {
+        let Some(path) = output else {
+            return Ok(LineSink {
+                target: Target::Stdout(std::io::stdout()),
+                error: None,
+                path: PathBuf::from("standard output"),
+            });
+        };
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let file = tempfile::Builder::new()
+            .prefix(".dumpleak-report-")
+            .tempfile_in(folder)
+            .map_err(|source| Error::Output {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(LineSink {
+            target: Target::File(std::io::BufWriter::new(file)),
+            error: None,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes `bytes` unless an earlier write failed.
+    pub fn write_all(&mut self, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let result = match &mut self.target {
+            Target::Stdout(stdout) => stdout.lock().write_all(bytes),
+            Target::File(file) => file.write_all(bytes),
+        };
+        if let Err(error) = result {
+            self.error = Some(error);
+        }
+    }
+
+    /// Writes one line (`text` and a newline).
+    pub fn write_line(&mut self, text: &str) {
+        self.write_all(text.as_bytes());
+        self.write_all(b"\n");
+    }
+
+    /// Flushes and puts the file in place; the first write failure, if any, is the error.
+    pub fn finish(self) -> Result<()> {
+        let output_error = |source| Error::Output {
+            path: self.path.clone(),
+            source,
+        };
+        match self.target {
+            Target::Stdout(stdout) => {
+                let result = match self.error {
+                    Some(error) => Err(error),
+                    None => stdout.lock().flush(),
+                };
+                match result {
+                    Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    other => other.map_err(output_error),
+                }
+            }
+            Target::File(file) => {
+                if let Some(error) = self.error {
+                    return Err(output_error(error));
+                }
+                let file = file
+                    .into_inner()
+                    .map_err(|error| output_error(error.into_error()))?;
+                file.as_file().sync_all().map_err(output_error)?;
+                file.persist(&self.path)
+                    .map_err(|error| output_error(error.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_input_is_refused_as_output_under_any_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("a.dmp");
+        std::fs::write(&input, b"MDMP").unwrap();
+        let inputs = [input.clone()];
+        assert!(refuse_overwriting_inputs(Some(&input), &inputs).is_err());
+        let dotted = dir.path().join(".").join("a.dmp");
+        assert!(refuse_overwriting_inputs(Some(&dotted), &inputs).is_err());
+        let hard = dir.path().join("hard.html");
+        std::fs::hard_link(&input, &hard).unwrap();
+        assert!(refuse_overwriting_inputs(Some(&hard), &inputs).is_err());
+        let other = dir.path().join("report.html");
+        assert!(refuse_overwriting_inputs(Some(&other), &inputs).is_ok());
+        std::fs::write(&other, b"old").unwrap();
+        assert!(refuse_overwriting_inputs(Some(&other), &inputs).is_ok());
+        assert_eq!(std::fs::read(&input).unwrap(), b"MDMP");
+    }
+
+    #[test]
+    fn reports_appear_whole_and_write_failures_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("report.jsonl");
+        let mut sink = LineSink::create(Some(&target)).unwrap();
+        sink.write_line("{\"kind\":\"dump\"}");
+        assert!(
+            !target.exists(),
+            "nothing under the final name before finish"
+        );
+        sink.finish().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "{\"kind\":\"dump\"}\n"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.file_name() != "report.jsonl")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        assert!(write_report(Some(&dir.path().join("missing/r.txt")), "x").is_err());
+    }
+}

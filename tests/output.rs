@@ -1,0 +1,90 @@
+//! Where reports go: write failures are errors (only a closed pipe is quiet), inputs are
+//! never overwritten under any name, and reports appear whole.
+
+mod common;
+
+use common::dumpleak;
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_standard_output_fails_the_run() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("dumpleak"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["show", "testdata/incident/after.dmp"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("standard output: cannot write report"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn outputs_that_are_inputs_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let dumps = dir.path().join("dumps");
+    std::fs::create_dir(&dumps).unwrap();
+    for name in ["before.dmp", "after.dmp"] {
+        std::fs::copy(format!("testdata/incident/{name}"), dumps.join(name)).unwrap();
+    }
+    let original = std::fs::read(dumps.join("after.dmp")).unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::copy("testdata/known-issues.toml", &rules).unwrap();
+    let link = dir.path().join("report.html");
+    std::fs::hard_link(dumps.join("after.dmp"), &link).unwrap();
+    for (args, output) in [
+        (vec!["batch", "-q"], dumps.join("after.dmp")),
+        (vec!["series", "-q"], dumps.join("after.dmp")),
+        (vec!["batch", "-q"], link.clone()),
+        (
+            vec!["batch", "-q", "--known", rules.to_str().unwrap()],
+            rules.clone(),
+        ),
+    ] {
+        let result = dumpleak()
+            .args(&args)
+            .arg(&dumps)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert_eq!(result.status.code(), Some(2), "{args:?} -o {output:?}");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains("never overwrites its inputs"), "{stderr}");
+    }
+    assert_eq!(std::fs::read(dumps.join("after.dmp")).unwrap(), original);
+    assert_eq!(
+        std::fs::read(&rules).unwrap(),
+        std::fs::read("testdata/known-issues.toml").unwrap()
+    );
+}
+
+#[test]
+fn jsonl_written_to_a_file_is_complete_and_nothing_is_left_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shard.jsonl");
+    dumpleak()
+        .args(["batch", "testdata/batch", "-q", "--format", "jsonl", "-o"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.last().unwrap()["kind"], "aggregate");
+    assert_eq!(lines.len(), 14 + 4 + 1);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["shard.jsonl"]);
+}
