@@ -295,7 +295,7 @@ fn main() -> ExitCode {
 fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
     dumpleak::pipeline::output::refuse_overwriting_inputs(
         args.output.output.as_deref(),
-        &[args.dump.clone()],
+        std::slice::from_ref(&args.dump),
     )?;
     let snapshot = snapshot::load_with(&args.dump, &args.input.options())?;
     let symbolizer = args.symbols.symbolizer()?;
