@@ -3,6 +3,7 @@
 //! Inputs are recognised by content, never by extension alone.
 
 mod bytes;
+mod dump;
 mod error;
 mod handle_data;
 mod handle_trace;
@@ -13,6 +14,7 @@ mod names;
 pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
+pub use dump::Dump;
 pub use error::LoadError;
 pub use memory::{DumpBytes, DumpMemory, PrivateBytes};
 pub use model::*;

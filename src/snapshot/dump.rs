@@ -1,0 +1,380 @@
+//! A minidump opened once and read lazily, in rust-minidump's style: [`Dump::open`] checks the
+//! header and the stream directory; each typed accessor reads its stream only when asked,
+//! with every length and RVA checked against the file. [`Snapshot`](super::Snapshot)s of
+//! minidumps are built on it.
+
+use super::bytes::ParseError;
+use super::handle_data::{self, HandleData};
+use super::handle_trace::{self, RawTrace};
+use super::memory::{DumpBytes, DumpMemory};
+use super::model::{CodeViewId, Module, ProcessInfo};
+use super::LoadError;
+use minidump::format::{self as md, MINIDUMP_STREAM_TYPE as StreamType};
+use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The minidump signature `MDMP`, as the first four bytes of the file.
+pub const MINIDUMP_SIGNATURE: &[u8; 4] = b"MDMP";
+
+/// Files up to this size are read into memory instead of mapped: for small dumps a read is
+/// cheaper than a mapping, whose unmapping interrupts every other core (TLB shootdown) when a
+/// batch loads dumps on several threads.
+const READ_WHOLE_BELOW: u64 = 256 * 1024;
+
+/// The bytes of a dump shared between the [`Dump`], its snapshot and the stack walker.
+#[derive(Debug, Clone)]
+struct SharedBytes(Arc<DumpBytes>);
+
+impl std::ops::Deref for SharedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+/// A minidump, opened: header and stream directory checked, streams read on demand.
+pub struct Dump {
+    path: PathBuf,
+    bytes: Arc<DumpBytes>,
+    minidump: Minidump<'static, SharedBytes>,
+}
+
+impl std::fmt::Debug for Dump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dump").field("path", &self.path).finish()
+    }
+}
+
+impl Dump {
+    /// Opens the minidump at `path`. Larger files are memory-mapped read-only, so only the
+    /// header, the directory and the streams asked for are touched; the file is never
+    /// modified.
+    pub fn open(path: &Path) -> Result<Dump, LoadError> {
+        let file = File::open(path).map_err(LoadError::io(path))?;
+        Dump::from_file(path, file)
+    }
+
+    /// [`Dump::open`] for a file already open (read from its start).
+    pub fn from_file(path: &Path, mut file: File) -> Result<Dump, LoadError> {
+        use std::io::{Read, Seek};
+        let io_error = LoadError::io(path);
+        file.rewind().map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        if size <= READ_WHOLE_BELOW {
+            let mut bytes = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut bytes).map_err(io_error)?;
+            return Dump::from_shared(path, Arc::new(DumpBytes::Owned(bytes)));
+        }
+        // SAFETY: the map is read-only; the tool never writes to its inputs. A file truncated
+        // by another process while mapped is outside what any reader can defend against.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_error)?;
+        Dump::from_shared(path, Arc::new(DumpBytes::Mapped { map, file }))
+    }
+
+    /// A dump from bytes in memory; `path` names it in messages.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Dump, LoadError> {
+        Dump::from_shared(path, Arc::new(DumpBytes::Owned(bytes)))
+    }
+
+    fn from_shared(path: &Path, bytes: Arc<DumpBytes>) -> Result<Dump, LoadError> {
+        let not_minidump = |reason: String| LoadError::NotMinidump {
+            path: path.to_path_buf(),
+            reason: format!("not a usable minidump: {reason}"),
+        };
+        let data = bytes.as_slice();
+        if data.len() < 4 || &data[..4] != MINIDUMP_SIGNATURE {
+            return Err(not_minidump(format!(
+                "the file does not start with the minidump signature \"MDMP\" ({} bytes)",
+                data.len()
+            )));
+        }
+        let minidump = Minidump::read(SharedBytes(Arc::clone(&bytes)))
+            .map_err(|error| not_minidump(error.to_string()))?;
+        Ok(Dump {
+            path: path.to_path_buf(),
+            bytes,
+            minidump,
+        })
+    }
+
+    /// The file the dump was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &Arc<DumpBytes> {
+        &self.bytes
+    }
+
+    /// Capture time from the header, seconds since 1970 (UTC).
+    pub fn captured_at(&self) -> u64 {
+        u64::from(self.minidump.header.time_date_stamp)
+    }
+
+    /// The `MINIDUMP_TYPE` flags the dump was written with.
+    pub fn flags(&self) -> u64 {
+        self.minidump.header.flags
+    }
+
+    /// The file offset and bytes of the stream of `stream_type`, checked to lie inside the
+    /// file; `None` when the dump has no such stream.
+    pub fn stream(
+        &self,
+        stream_type: StreamType,
+        name: &'static str,
+    ) -> Result<Option<(u64, &[u8])>, LoadError> {
+        let Some(entry) = self
+            .minidump
+            .all_streams()
+            .find(|entry| entry.stream_type == stream_type as u32)
+        else {
+            return Ok(None);
+        };
+        let data = self.bytes.as_slice();
+        let offset = u64::from(entry.location.rva);
+        let end = offset + u64::from(entry.location.data_size);
+        if end > data.len() as u64 {
+            return Err(LoadError::BadStream {
+                path: self.path.clone(),
+                stream: name,
+                offset,
+                reason: format!(
+                    "{} bytes claimed, but the file ends at {:#x} (truncated dump?)",
+                    entry.location.data_size,
+                    data.len()
+                ),
+            });
+        }
+        Ok(Some((offset, &data[offset as usize..end as usize])))
+    }
+
+    fn bad_stream(&self, name: &'static str) -> impl Fn(ParseError) -> LoadError + '_ {
+        move |error| LoadError::BadStream {
+            path: self.path.clone(),
+            stream: name,
+            offset: error.offset,
+            reason: error.reason,
+        }
+    }
+
+    /// Locates both handle streams and asks the system to read them ahead.
+    pub(crate) fn prefetch_handle_streams(&self) -> Result<usize, LoadError> {
+        let mut total = 0;
+        for (stream_type, name) in [
+            (StreamType::HandleDataStream, "HandleDataStream"),
+            (
+                StreamType::HandleOperationListStream,
+                "HandleOperationListStream",
+            ),
+        ] {
+            if let Some((offset, data)) = self.stream(stream_type, name)? {
+                self.bytes.prefetch(offset as usize, data.len());
+                total += data.len();
+            }
+        }
+        Ok(total)
+    }
+
+    /// The handle table (HandleDataStream), with what its parse could not read.
+    pub(crate) fn handle_data(&self) -> Result<Option<HandleData>, LoadError> {
+        let name = "HandleDataStream";
+        self.stream(StreamType::HandleDataStream, name)?
+            .map(|(offset, data)| handle_data::parse(self.bytes.as_slice(), offset, data))
+            .transpose()
+            .map_err(self.bad_stream(name))
+    }
+
+    /// The handle-trace records (HandleOperationListStream) in stream order; with
+    /// `count_only`, only how many there are.
+    pub(crate) fn handle_trace(&self, count_only: bool) -> Result<Option<RawTrace>, LoadError> {
+        let name = "HandleOperationListStream";
+        match self.stream(StreamType::HandleOperationListStream, name)? {
+            Some((offset, data)) if count_only => handle_trace::count(offset, data).map(|count| {
+                Some(RawTrace {
+                    count,
+                    ..Default::default()
+                })
+            }),
+            Some((offset, data)) => handle_trace::parse(offset, data).map(Some),
+            None => Ok(None),
+        }
+        .map_err(self.bad_stream(name))
+    }
+
+    /// The loaded modules, sorted by base address; a missing or unreadable module list is a
+    /// warning (frames then cannot be attributed), not an error.
+    pub fn modules(&self) -> Result<Vec<Module>, String> {
+        match self.minidump.get_stream::<MinidumpModuleList>() {
+            Ok(list) => Ok(read_modules(&list)),
+            Err(minidump::Error::StreamNotFound) => {
+                Err("no ModuleListStream: frames cannot be attributed to modules".to_string())
+            }
+            Err(error) => Err(format!(
+                "ModuleListStream could not be read ({error}): frames cannot be attributed to modules"
+            )),
+        }
+    }
+
+    /// Process id, image, architecture, OS and start time, from whichever of the system info,
+    /// misc info and module list streams the dump has.
+    pub fn process(&self) -> ProcessInfo {
+        let system_info = self.minidump.get_stream::<MinidumpSystemInfo>().ok();
+        let misc_info = self.minidump.get_stream::<MinidumpMiscInfo>().ok();
+        let main_module = self
+            .minidump
+            .get_stream::<MinidumpModuleList>()
+            .ok()
+            .and_then(|list| list.iter().next().map(|module| module.name.clone()));
+        ProcessInfo {
+            pid: misc_info
+                .as_ref()
+                .and_then(|info| info.raw.process_id().copied()),
+            image_name: main_module
+                .as_deref()
+                .map(|path| file_name_of(path).to_string()),
+            image_path: main_module,
+            arch: system_info.as_ref().map(|info| info.cpu.to_string()),
+            os_version: system_info.as_ref().map(os_description),
+            started_at: misc_info
+                .as_ref()
+                .and_then(|info| info.raw.process_create_time().copied())
+                .map(u64::from),
+        }
+    }
+
+    /// Captured process memory (Memory64ListStream, else MemoryListStream), read lazily;
+    /// `warnings` gets what could not be used. A bad list costs only the symbols read from
+    /// memory, so it is never an error.
+    pub fn memory(&self, warnings: &mut Vec<String>) -> Option<DumpMemory> {
+        for (stream_type, name, list64) in [
+            (StreamType::Memory64ListStream, "Memory64ListStream", true),
+            (StreamType::MemoryListStream, "MemoryListStream", false),
+        ] {
+            match self.stream(stream_type, name) {
+                Ok(Some((offset, data))) => {
+                    match DumpMemory::parse(Arc::clone(&self.bytes), offset, data, list64) {
+                        Ok((parsed, dropped)) => {
+                            if dropped > 0 {
+                                warnings.push(format!(
+                                    "{name}: {dropped} memory range(s) lie outside the file and were ignored"
+                                ));
+                            }
+                            return Some(parsed);
+                        }
+                        Err(error) => warnings.push(format!(
+                            "{name} at file offset {:#x}: {}; captured memory is not used",
+                            error.offset, error.reason
+                        )),
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => warnings.push(format!("{error}; captured memory is not used")),
+            }
+        }
+        None
+    }
+}
+
+fn read_modules(list: &MinidumpModuleList) -> Vec<Module> {
+    let mut modules: Vec<Module> = list
+        .iter()
+        .map(|module| {
+            let raw = &module.raw;
+            let info = &raw.version_info;
+            let has_version = info.signature == md::VS_FFI_SIGNATURE;
+            Module {
+                name: file_name_of(&module.name).to_string(),
+                path: module.name.clone(),
+                base: raw.base_of_image,
+                size: raw.size_of_image,
+                file_version: has_version
+                    .then(|| four_part_version(info.file_version_hi, info.file_version_lo)),
+                product_version: has_version
+                    .then(|| four_part_version(info.product_version_hi, info.product_version_lo)),
+                timestamp: raw.time_date_stamp,
+                checksum: raw.checksum,
+                codeview: module.codeview_info.as_ref().and_then(codeview_id),
+            }
+        })
+        .collect();
+    modules.sort_by_key(|module| module.base);
+    modules
+}
+
+fn four_part_version(high: u32, low: u32) -> String {
+    format!(
+        "{}.{}.{}.{}",
+        high >> 16,
+        high & 0xffff,
+        low >> 16,
+        low & 0xffff
+    )
+}
+
+fn codeview_id(codeview: &CodeView) -> Option<CodeViewId> {
+    let pdb_path = |raw: &[u8]| {
+        let end = raw.iter().position(|&byte| byte == 0).unwrap_or(raw.len());
+        String::from_utf8_lossy(&raw[..end]).into_owned()
+    };
+    match codeview {
+        CodeView::Pdb70(raw) => {
+            let guid = &raw.signature;
+            Some(CodeViewId::Rsds {
+                guid: format!(
+                    "{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+                    guid.data1,
+                    guid.data2,
+                    guid.data3,
+                    guid.data4[0],
+                    guid.data4[1],
+                    guid.data4[2],
+                    guid.data4[3],
+                    guid.data4[4],
+                    guid.data4[5],
+                    guid.data4[6],
+                    guid.data4[7]
+                ),
+                age: raw.age,
+                pdb_path: pdb_path(&raw.pdb_file_name),
+            })
+        }
+        CodeView::Pdb20(raw) => Some(CodeViewId::Nb10 {
+            signature: raw.signature,
+            age: raw.age,
+            pdb_path: pdb_path(&raw.pdb_file_name),
+        }),
+        _ => None,
+    }
+}
+
+/// The last component of a Windows or POSIX path.
+pub fn file_name_of(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+fn os_description(info: &MinidumpSystemInfo) -> String {
+    use minidump::system_info::Os;
+    let raw = &info.raw;
+    let platform = match info.os {
+        Os::Windows => "Windows",
+        Os::MacOs => "macOS",
+        Os::Ios => "iOS",
+        Os::Linux => "Linux",
+        Os::Android => "Android",
+        _ => "OS",
+    };
+    let mut text = format!(
+        "{platform} {}.{}.{}",
+        raw.major_version, raw.minor_version, raw.build_number
+    );
+    if let Some(csd) = info.csd_version() {
+        if !csd.is_empty() {
+            text.push(' ');
+            text.push_str(&csd);
+        }
+    }
+    text
+}
