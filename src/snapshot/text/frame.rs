@@ -1,5 +1,6 @@
 //! Frame text as WinDbg prints it: `module!symbol+0xoffset [path @ line]`.
 
+use super::fields::{is_hex_u64, non_empty, strip_0x};
 use serde::Serialize;
 
 /// One stack frame as printed in a log: the return address and the symbol text beside it.
@@ -85,8 +86,7 @@ pub fn parse_frame_text(text: &str) -> FrameParts {
     if text.is_empty() {
         return parts;
     }
-    let looks_like_address =
-        text.starts_with("0x") || text.starts_with("0X") || text.contains('`') || text.len() >= 8;
+    let looks_like_address = strip_0x(text).is_some() || text.contains('`') || text.len() >= 8;
     if looks_like_address {
         if let Some(address) = parse_hex_address(text) {
             parts.address = Some(address);
@@ -106,21 +106,12 @@ pub fn parse_frame_text(text: &str) -> FrameParts {
     parts
 }
 
-fn non_empty(text: &str) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
 /// Splits a trailing `+0xhex` (or `+hex`) off; the offset must run to the end of `text`.
 fn split_offset(text: &str) -> (&str, Option<u64>) {
     if let Some(plus) = text.rfind('+') {
         let tail = &text[plus + 1..];
-        let digits = tail
-            .strip_prefix("0x")
-            .or_else(|| tail.strip_prefix("0X"))
-            .unwrap_or(tail);
-        if !digits.is_empty() && digits.len() <= 16 && digits.bytes().all(|b| b.is_ascii_hexdigit())
-        {
+        let digits = strip_0x(tail).unwrap_or(tail);
+        if is_hex_u64(digits) {
             if let Ok(offset) = u64::from_str_radix(digits, 16) {
                 return (&text[..plus], Some(offset));
             }
@@ -132,10 +123,7 @@ fn split_offset(text: &str) -> (&str, Option<u64>) {
 /// Parses `0x7ffb0a98e1d4`, `00007ffb`0a98e1d4` or `77a5f1c4` (hex, up to 64 bits).
 pub fn parse_hex_address(text: &str) -> Option<u64> {
     let text = text.trim();
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(text);
+    let digits = strip_0x(text).unwrap_or(text);
     let mut value: u64 = 0;
     let mut count = 0usize;
     for byte in digits.bytes() {

@@ -8,7 +8,8 @@
 //!    4C: ALPC Port
 //! ```
 
-use super::{SummarySnapshot, TypeCounts};
+use super::fields::{hex_label, split_word};
+use super::{bare_handle, SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, ProcessInfo, Snapshot};
 use serde::Serialize;
 use std::path::Path;
@@ -58,15 +59,9 @@ impl HandleExeEntry {
     /// counts; the share access has no place there).
     pub fn to_handle(&self) -> Handle {
         Handle {
-            value: self.value,
             type_name: Some(Arc::clone(&self.type_name)),
             object_name: self.name.as_deref().map(Arc::from),
-            attributes: 0,
-            granted_access: 0,
-            handle_count: 0,
-            pointer_count: 0,
-            object_info: Vec::new(),
-            type_inferred: false,
+            ..bare_handle(self.value)
         }
     }
 }
@@ -273,16 +268,8 @@ const SPACED_TYPES: &[&str] = &["ALPC Port"];
 
 /// `4C: ALPC Port`, `40: File          (RW-)   C:\Program Files\PrintApp`.
 fn handle_line(line: &str, intern: &mut impl FnMut(&str) -> Arc<str>) -> Option<HandleExeEntry> {
-    let colon = line.find(':')?;
-    let value_text = &line[..colon];
-    if value_text.is_empty()
-        || value_text.len() > 16
-        || !value_text.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return None;
-    }
+    let (value_text, rest) = hex_label(line)?;
     let value = u64::from_str_radix(value_text, 16).ok()?;
-    let rest = &line[colon + 1..];
     if !rest.starts_with([' ', '\t']) {
         return None;
     }
@@ -308,10 +295,7 @@ fn split_type(rest: &str) -> (&str, &str) {
             }
         }
     }
-    match rest.find([' ', '\t']) {
-        Some(at) => (&rest[..at], rest[at..].trim()),
-        None => (rest, ""),
-    }
+    split_word(rest)
 }
 
 /// `(RW-)   C:\path` → (`RW-`, `C:\path`).

@@ -7,6 +7,7 @@
 //! [`SummarySnapshot`]). Nothing here panics on any input.
 
 pub mod decode;
+mod fields;
 pub mod frame;
 pub mod handle_exe;
 pub mod windbg;
@@ -19,7 +20,8 @@ pub use frame::{
 pub use handle_exe::{parse_handle_exe, HandleExeEntry, HandleExeOutput, HandleExeProcess};
 pub use windbg::{parse_windbg_log, split_prompt, HtraceBlock, HtraceRecord, WindbgLog};
 
-use crate::snapshot::ProcessInfo;
+use crate::snapshot::{Handle, ProcessInfo};
+use fields::hex_label;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -62,6 +64,21 @@ impl TypeCounts {
     /// The count for `type_name`, 0 when absent.
     pub fn get(&self, type_name: &str) -> u64 {
         self.counts.get(type_name).copied().unwrap_or(0)
+    }
+}
+
+/// A handle with only its value known; each parser fills in what its input shows.
+fn bare_handle(value: u64) -> Handle {
+    Handle {
+        value,
+        type_name: None,
+        object_name: None,
+        attributes: 0,
+        granted_access: 0,
+        handle_count: 0,
+        pointer_count: 0,
+        object_info: Vec::new(),
+        type_inferred: false,
     }
 }
 
@@ -162,14 +179,10 @@ fn is_handle_exe_line(line: &str) -> bool {
     if !line.starts_with(' ') {
         return false;
     }
-    let trimmed = line.trim_start();
-    let Some((value, rest)) = trimmed.split_once(':') else {
+    let Some((_, rest)) = hex_label(line.trim_start()) else {
         return false;
     };
-    !value.is_empty()
-        && value.len() <= 16
-        && value.bytes().all(|b| b.is_ascii_hexdigit())
-        && rest.starts_with(' ')
+    rest.starts_with(' ')
         && rest
             .trim_start()
             .starts_with(|c: char| c.is_ascii_uppercase())

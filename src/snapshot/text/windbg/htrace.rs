@@ -1,0 +1,426 @@
+//! `!htrace` and `!htrace -diff` output: records of a header (`Handle = 0x… - OPEN`), a
+//! `Thread ID = …, Process ID = …` line and frames, closed by `Displayed 0x3 stack traces …`.
+
+use super::super::fields::{hex_or_decimal, strip_0x};
+use super::super::frame::{infer_type, parse_hex_address, TextFrame};
+use super::parser::Findings;
+use crate::snapshot::{HandleTrace, Operation, TraceOrder, TraceRecord};
+use serde::Serialize;
+
+/// One `!htrace` command's output.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HtraceBlock {
+    /// 1-based line of the log where the block starts.
+    pub line: usize,
+    /// The command as typed (`!htrace -diff`), when the log shows it.
+    pub command: Option<String>,
+    /// A `-diff` block: handles opened since the previous snapshot and still open.
+    pub diff: bool,
+    /// Records in the order printed (newest first for plain `!htrace`).
+    pub records: Vec<HtraceRecord>,
+    /// The count from `Displayed 0x3 stack traces …` / `Dumped 0x5 stack traces.`.
+    pub displayed: Option<u64>,
+    /// The block reached its closing count line.
+    pub complete: bool,
+}
+
+/// One record: `Handle = 0x… - OPEN`, `Thread ID = …, Process ID = …`, then frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HtraceRecord {
+    /// Handle value.
+    pub handle: u64,
+    /// OPEN, CLOSE or BAD REFERENCE (`Unknown(0)` for anything else).
+    pub operation: Operation,
+    /// Thread id, 0 when the line is missing.
+    pub thread_id: u32,
+    /// Process id, 0 when the line is missing.
+    pub process_id: u32,
+    /// Frames, innermost first.
+    pub frames: Vec<TextFrame>,
+}
+
+impl HtraceRecord {
+    /// Object type guessed from the innermost frame that names a known API.
+    pub fn inferred_type(&self) -> Option<&'static str> {
+        infer_type(&self.frames)
+    }
+
+    /// The record as a crate [`TraceRecord`] (addresses only).
+    pub fn to_trace_record(&self) -> TraceRecord {
+        TraceRecord {
+            handle: self.handle,
+            process_id: self.process_id,
+            thread_id: self.thread_id,
+            operation: self.operation,
+            stack: self.frames.iter().map(|frame| frame.address).collect(),
+        }
+    }
+}
+
+impl HtraceBlock {
+    /// The block as a crate [`HandleTrace`]; `!htrace` prints newest first.
+    pub fn to_trace(&self) -> HandleTrace {
+        HandleTrace {
+            records: self
+                .records
+                .iter()
+                .map(HtraceRecord::to_trace_record)
+                .collect(),
+            record_count: self.records.len(),
+            order: TraceOrder::NewestFirst,
+            diff_block: self.diff,
+        }
+    }
+
+    /// Rule lines, the closing count, record headers and `Thread ID` lines. Returns whether
+    /// the line was one of them.
+    fn record_part(&mut self, number: usize, trimmed: &str, found: &mut Findings) -> bool {
+        if trimmed.bytes().all(|b| b == b'-') && trimmed.len() >= 10 {
+            return true;
+        }
+        if let Some(count) = closing_count(trimmed) {
+            if trimmed.starts_with("Displayed") || trimmed.starts_with("Dumped") {
+                self.displayed = Some(count);
+                self.complete = true;
+            }
+            return true;
+        }
+        if let Some((handle, operation)) = record_header(trimmed) {
+            if let Operation::Unknown(_) = operation {
+                let note = format!("line {number}: unknown handle operation: {trimmed}");
+                found.notes.push(note);
+            }
+            self.records.push(HtraceRecord {
+                handle,
+                operation,
+                thread_id: 0,
+                process_id: 0,
+                frames: Vec::new(),
+            });
+            return true;
+        }
+        let Some((thread, process)) = thread_process(trimmed) else {
+            return false;
+        };
+        if let Some(record) = self.records.last_mut() {
+            record.thread_id = thread;
+            record.process_id = process;
+        }
+        if process != 0 {
+            found.pids.push(process);
+        }
+        true
+    }
+
+    /// Appends a frame line the console wrapped to the last frame's text. Returns whether
+    /// there was such a text.
+    fn glue_wrapped(&mut self, trimmed: &str) -> bool {
+        let last_text = self
+            .records
+            .last_mut()
+            .and_then(|record| record.frames.last_mut())
+            .and_then(|frame| frame.text.as_mut());
+        match last_text {
+            Some(text) => {
+                text.push_str(trimmed);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The banner of `!htrace -diff` output.
+const DIFF_BANNER: &str = "Outstanding handles opened since the previous snapshot";
+
+/// The `!htrace` output being read, and the blocks read so far.
+#[derive(Debug, Default)]
+pub(super) struct HtraceState {
+    /// Finished blocks in log order.
+    blocks: Vec<HtraceBlock>,
+    /// The open block, if any.
+    block: Option<HtraceBlock>,
+    /// The previous line was a frame of the open record (for wrapped lines).
+    after_frame: bool,
+}
+
+impl HtraceState {
+    /// `!htrace …` was typed (`args` lowercase): opens a block unless the command only
+    /// controls tracing. Returns whether it did.
+    pub(super) fn command(&mut self, number: usize, command: &str, args: &[String]) -> bool {
+        let control = args
+            .iter()
+            .any(|arg| matches!(arg.as_str(), "-enable" | "-snapshot" | "-disable" | "-?"));
+        if control {
+            return false;
+        }
+        self.block = Some(HtraceBlock {
+            line: number,
+            command: Some(command.to_owned()),
+            diff: args.iter().any(|arg| arg == "-diff"),
+            ..HtraceBlock::default()
+        });
+        true
+    }
+
+    /// Reads line `number` of the section; unknown operations are noted and process ids
+    /// collected. Returns whether the line was taken.
+    pub(super) fn line(&mut self, number: usize, trimmed: &str, found: &mut Findings) -> bool {
+        if trimmed.is_empty() {
+            self.after_frame = false;
+            return true;
+        }
+        let block = self.block.get_or_insert_with(|| HtraceBlock {
+            line: number,
+            ..HtraceBlock::default()
+        });
+        if block.complete {
+            // Output after the closing count line belongs to nothing we know.
+            return false;
+        }
+        if trimmed.starts_with(DIFF_BANNER) {
+            block.diff = true;
+            return true;
+        }
+        if block.record_part(number, trimmed, found) {
+            self.after_frame = false;
+            return true;
+        }
+        if let Some(frame) = frame_line(trimmed) {
+            let Some(record) = block.records.last_mut() else {
+                return false;
+            };
+            record.frames.push(frame);
+            self.after_frame = true;
+            return true;
+        }
+        if self.after_frame && !trimmed.contains(' ') && block.glue_wrapped(trimmed) {
+            return true;
+        }
+        // Chatter: "Handle tracing information snapshot successfully taken.", "0x1c new stack
+        // traces since …", "Ignoring handles that were already closed...", kernel headers.
+        self.after_frame = false;
+        block.records.is_empty()
+            || trimmed.starts_with("Handle tracing")
+            || trimmed.starts_with("Parsed")
+    }
+
+    /// Ends the open block at line `number`: `by_new_output` when other output follows,
+    /// else at the end of the log.
+    pub(super) fn close(&mut self, number: usize, by_new_output: bool, found: &mut Findings) {
+        if let Some(block) = self.block.take() {
+            self.finish_block(block, number, by_new_output, &mut found.notes);
+        }
+        self.after_frame = false;
+    }
+
+    /// Keeps a block that has anything, noting a missing or disagreeing closing count.
+    fn finish_block(
+        &mut self,
+        block: HtraceBlock,
+        number: usize,
+        by_new_output: bool,
+        notes: &mut Vec<String>,
+    ) {
+        let index = self.blocks.len();
+        if !block.complete && !block.records.is_empty() {
+            let how = if by_new_output {
+                format!("ends at line {number} without its closing count line")
+            } else {
+                "is cut off at the end of the log".to_owned()
+            };
+            notes.push(format!(
+                "!htrace block {index} (line {}) {how}: kept {} record(s); the last one may be incomplete",
+                block.line,
+                block.records.len()
+            ));
+        }
+        if let Some(displayed) = block.displayed {
+            if displayed != block.records.len() as u64 {
+                notes.push(format!(
+                    "!htrace block {index} (line {}) says {displayed} stack trace(s) but {} record(s) were read",
+                    block.line,
+                    block.records.len()
+                ));
+            }
+        }
+        if block.records.is_empty() && block.displayed.is_none() && block.command.is_none() {
+            return;
+        }
+        self.blocks.push(block);
+    }
+
+    /// The finished blocks in log order.
+    pub(super) fn into_blocks(self) -> Vec<HtraceBlock> {
+        self.blocks
+    }
+}
+
+/// A line that starts `!htrace` output pasted without its command.
+pub(super) fn is_htrace_start(trimmed: &str) -> bool {
+    record_header(trimmed).is_some() || trimmed.starts_with(DIFF_BANNER)
+}
+
+/// `Handle = 0x00000498 - OPEN`, `Handle 0x7CC - CLOSE:`, `… - *** BAD REFERENCE ***`.
+fn record_header(trimmed: &str) -> Option<(u64, Operation)> {
+    let rest = trimmed.strip_prefix("Handle")?;
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix('=').unwrap_or(rest).trim_start();
+    let (value, operation) = rest.split_once(" - ")?;
+    let value = value.trim();
+    // The value must carry its `0x`.
+    strip_0x(value)?;
+    let value = parse_hex_address(value)?;
+    let operation = operation
+        .trim()
+        .trim_end_matches(':')
+        .trim()
+        .to_ascii_uppercase();
+    let operation = if operation == "OPEN" {
+        Operation::Open
+    } else if operation == "CLOSE" {
+        Operation::Close
+    } else if operation.contains("BAD REF") {
+        Operation::BadRef
+    } else {
+        Operation::Unknown(0)
+    };
+    Some((value, operation))
+}
+
+/// `Thread ID = 0x2e6c, Process ID = 0x1f3c`.
+fn thread_process(trimmed: &str) -> Option<(u32, u32)> {
+    let rest = trimmed.strip_prefix("Thread ID")?;
+    let (thread, process) = rest.split_once(',')?;
+    let thread = parse_hex_address(thread.trim().trim_start_matches('=').trim())?;
+    let process = process.trim().strip_prefix("Process ID")?;
+    let process = parse_hex_address(process.trim().trim_start_matches('=').trim())?;
+    Some((thread as u32, process as u32))
+}
+
+/// `Displayed 0x3 stack traces …`, `Dumped 0x5 stack traces.`, `Parsed 0x5 stack traces.`.
+fn closing_count(trimmed: &str) -> Option<u64> {
+    let mut words = trimmed.split_whitespace();
+    let verb = words.next()?;
+    if !matches!(verb, "Displayed" | "Dumped" | "Parsed") {
+        return None;
+    }
+    let count = words.next()?;
+    if words.next() != Some("stack") {
+        return None;
+    }
+    hex_or_decimal(count)
+}
+
+/// `0x00007ffb0a98e1d4: ntdll!NtCreateEvent+0x14`, `0x77a5f1c4:` or a bare address.
+fn frame_line(trimmed: &str) -> Option<TextFrame> {
+    let (address, text) = match trimmed.split_once(':') {
+        Some((address, text)) => (address, text.trim()),
+        None => (trimmed, ""),
+    };
+    let address = address.trim();
+    if strip_0x(address).is_none() && address.len() < 8 {
+        return None;
+    }
+    if address.contains(' ') {
+        return None;
+    }
+    let address = parse_hex_address(address)?;
+    Some(TextFrame {
+        address,
+        text: (!text.is_empty()).then(|| text.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::fields::assert_cases;
+    use super::*;
+
+    #[test]
+    fn record_headers_in_user_and_kernel_style() {
+        let cases = [
+            ("Handle = 0x00000498 - OPEN", Some((0x498, Operation::Open))),
+            ("Handle 0x7CC - CLOSE:", Some((0x7cc, Operation::Close))),
+            (
+                "Handle = 0x10 - *** BAD REFERENCE ***",
+                Some((0x10, Operation::BadRef)),
+            ),
+            ("Handle = 0x10 - SWAP", Some((0x10, Operation::Unknown(0)))),
+            ("Handle = 498 - OPEN", None),
+            ("Handle tracing enabled.", None),
+        ];
+        assert_cases(record_header, &cases);
+    }
+
+    #[test]
+    fn closing_counts_are_hex_or_decimal() {
+        let cases = [
+            (
+                "Displayed 0x3 stack traces for outstanding handles",
+                Some(3),
+            ),
+            ("Dumped 12 stack traces.", Some(12)),
+            ("Parsed 0x5 stack traces.", Some(5)),
+            ("Displayed 0x3 handles", None),
+            ("Shown 0x3 stack traces", None),
+        ];
+        assert_cases(closing_count, &cases);
+    }
+
+    #[test]
+    fn frames_need_a_0x_prefix_or_eight_digits() {
+        let frame = frame_line("0x00007ffb0a98e1d4: ntdll!NtCreateEvent+0x14").unwrap();
+        assert_eq!(frame.address, 0x7ffb0a98e1d4);
+        assert_eq!(frame.text.as_deref(), Some("ntdll!NtCreateEvent+0x14"));
+        assert_eq!(frame_line("77a5f1c4").unwrap().text, None);
+        assert_eq!(frame_line("0x1c:").unwrap().address, 0x1c);
+        assert!(frame_line("1c2: x").is_none() && frame_line("0x1 2: x").is_none());
+        let ids = thread_process("Thread ID = 0x2e6c, Process ID = 0x1f3c");
+        assert_eq!(ids, Some((0x2e6c, 0x1f3c)));
+    }
+
+    #[test]
+    fn wrapped_frame_lines_are_glued_and_chatter_is_taken_before_records() {
+        let mut found = Findings::default();
+        let mut state = HtraceState::default();
+        let lines = [
+            "Handle tracing information snapshot successfully taken.",
+            "Handle = 0x00000498 - OPEN",
+            "Thread ID = 0x2e6c, Process ID = 0x1f3c",
+            "0x00007ffb0a98e1d4: AcmeNet!Pool::Acq",
+            "uire+0xb1",
+            "Displayed 0x1 stack traces for outstanding handles opened since the previous snapshot.",
+        ];
+        for (index, line) in lines.iter().enumerate() {
+            assert!(state.line(index + 1, line, &mut found), "{line}");
+        }
+        assert!(!state.line(7, "anything after the count", &mut found));
+        state.close(8, true, &mut found);
+        let blocks = state.into_blocks();
+        assert_eq!(blocks.len(), 1);
+        assert!(blocks[0].complete);
+        let frame = &blocks[0].records[0].frames[0];
+        assert_eq!(frame.text.as_deref(), Some("AcmeNet!Pool::Acquire+0xb1"));
+        assert_eq!((found.notes.len(), found.pids), (0, vec![0x1f3c]));
+    }
+
+    #[test]
+    fn a_block_cut_short_is_kept_with_a_note() {
+        let mut found = Findings::default();
+        let mut state = HtraceState::default();
+        assert!(state.command(3, "!htrace -diff", &["-diff".to_owned()]));
+        assert!(!state.command(4, "!htrace -enable", &["-enable".to_owned()]));
+        assert!(state.line(5, "Handle = 0x10 - OPEN", &mut found));
+        state.close(9, true, &mut found);
+        let blocks = state.into_blocks();
+        assert!(blocks[0].diff && !blocks[0].complete);
+        assert_eq!(
+            found.notes,
+            [
+                "!htrace block 0 (line 3) ends at line 9 without its closing count line: \
+              kept 1 record(s); the last one may be incomplete"
+            ]
+        );
+    }
+}

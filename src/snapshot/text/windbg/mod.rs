@@ -1,0 +1,149 @@
+//! WinDbg / cdb session logs: `ModLoad:` lines, `lm`/`lmv`/`lmvm` output, `!htrace` and
+//! `!htrace -diff` blocks, `!handle 0 0` summaries and `!handle <h> f` blocks.
+//!
+//! Parsing goes line by line. Commands after a prompt (`0:008>`, `1:023:x86>`, `kd>`) open a
+//! section; the structures are also recognised by their own lines, so output pasted without
+//! its prompt still parses. A block cut short keeps what it has and leaves a note.
+//!
+//! `parser` runs the line loop and reads the lines that mean the same anywhere; each kind of
+//! output has its own grammar: `htrace`, `handles` (`!handle`), `modules` (`ModLoad:`, `lm`).
+
+mod handles;
+mod htrace;
+mod modules;
+mod parser;
+
+pub use htrace::{HtraceBlock, HtraceRecord};
+pub use parser::split_prompt;
+
+use super::frame::normalize_frame_text;
+use super::{SummarySnapshot, TypeCounts};
+use crate::snapshot::{Handle, InputFormat, Module, ProcessInfo, Snapshot};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Everything read from one debugger log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WindbgLog {
+    /// The `CommandLine:` line's text.
+    pub command_line: Option<String>,
+    /// Process id from `(1f3c.2a10):` event prefixes, `|` output or htrace records.
+    pub process_id: Option<u32>,
+    /// Image name of the main module (`OrderSync.exe`).
+    pub image_name: Option<String>,
+    /// Image path of the main module, when the log shows one.
+    pub image_path: Option<String>,
+    /// Target architecture, when the log says (`x86` prompts, the `Windows … Free x64` line).
+    pub arch: Option<String>,
+    /// The target's `Windows 10 Version 19041 MP (8 procs) Free x64` line.
+    pub os_version: Option<String>,
+    /// Modules from `ModLoad:` lines and `lm` output, merged, sorted by base address.
+    pub modules: Vec<Module>,
+    /// Every `!htrace` block in log order.
+    pub htrace_blocks: Vec<HtraceBlock>,
+    /// Every `!handle` summary (`<N> Handles` / `Type Count`) in log order.
+    pub handle_summaries: Vec<TypeCounts>,
+    /// Handles from `!handle … f` blocks, by value (a later block replaces an earlier one).
+    pub handles: Vec<Handle>,
+    /// Things the parser noticed: truncated blocks, counts that disagree, unreadable lines.
+    pub notes: Vec<String>,
+}
+
+impl WindbgLog {
+    /// The block to analyse: index `block` (0-based) when given, else the last `-diff` block,
+    /// else the last block.
+    pub fn select_block(&self, block: Option<usize>) -> Option<&HtraceBlock> {
+        match block {
+            Some(index) => self.htrace_blocks.get(index),
+            None => self
+                .htrace_blocks
+                .iter()
+                .rev()
+                .find(|block| block.diff)
+                .or_else(|| self.htrace_blocks.last()),
+        }
+    }
+
+    /// The module named `name` (file name with or without extension, any case).
+    pub fn module_named(&self, name: &str) -> Option<&Module> {
+        self.modules.iter().find(|module| module.is_named(name))
+    }
+
+    /// The last `!handle` summary.
+    pub fn last_summary(&self) -> Option<&TypeCounts> {
+        self.handle_summaries.last()
+    }
+
+    /// Every frame address seen in any block with its text in WinDbg notation, so frames
+    /// can be shown as the log printed them without symbols.
+    pub fn frame_symbols(&self) -> BTreeMap<u64, String> {
+        let mut symbols = BTreeMap::new();
+        let frames = self
+            .htrace_blocks
+            .iter()
+            .flat_map(|block| &block.records)
+            .flat_map(|record| &record.frames);
+        for frame in frames {
+            if let Some(text) = &frame.text {
+                symbols
+                    .entry(frame.address)
+                    .or_insert_with(|| normalize_frame_text(text));
+            }
+        }
+        symbols
+    }
+
+    /// Process facts as a [`ProcessInfo`].
+    pub fn process_info(&self) -> ProcessInfo {
+        ProcessInfo {
+            pid: self.process_id,
+            image_name: self.image_name.clone(),
+            image_path: self.image_path.clone(),
+            arch: self.arch.clone(),
+            os_version: self.os_version.clone(),
+            started_at: None,
+        }
+    }
+
+    /// The log as a [`Snapshot`]: process, modules, the handles of `!handle … f` blocks (when
+    /// any), and the trace of [`select_block`](Self::select_block)`(block)`. Notes become
+    /// warnings.
+    pub fn to_snapshot(&self, source: &Path, block: Option<usize>) -> Snapshot {
+        Snapshot {
+            source: source.to_path_buf(),
+            input: InputFormat::WindbgLog,
+            process: self.process_info(),
+            captured_at: None,
+            dump_flags: 0,
+            modules: self.modules.clone(),
+            handles: (!self.handles.is_empty()).then(|| self.handles.clone()),
+            trace: self.select_block(block).map(HtraceBlock::to_trace),
+            type_counts: self.last_summary().map(|summary| summary.counts.clone()),
+            frame_text: self.frame_symbols(),
+            memory: None,
+            file: None,
+            warnings: self.notes.clone(),
+        }
+    }
+
+    /// The last `!handle` summary as a [`SummarySnapshot`].
+    pub fn to_summary(&self, source: &Path) -> Option<SummarySnapshot> {
+        Some(SummarySnapshot {
+            source: source.to_path_buf(),
+            process: self.process_info(),
+            counts: self.last_summary()?.clone(),
+            warnings: self.notes.clone(),
+        })
+    }
+}
+
+/// Parses a debugger log. Never fails; what cannot be read becomes a note.
+pub fn parse_windbg_log(text: &str) -> WindbgLog {
+    let mut parser = parser::Parser::default();
+    for (index, line) in text.lines().enumerate() {
+        parser.line(index + 1, line);
+    }
+    let cut_last_line = !text.is_empty() && !text.ends_with('\n');
+    parser.finish(cut_last_line)
+}
