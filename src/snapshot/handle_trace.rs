@@ -242,15 +242,9 @@ mod tests {
 
     fn open_handle(value: u64) -> Handle {
         Handle {
-            value,
-            type_name: None,
-            object_name: None,
-            attributes: 0,
-            granted_access: 0,
             handle_count: 1,
             pointer_count: 1,
-            object_info: Vec::new(),
-            type_inferred: false,
+            ..Handle::new(value)
         }
     }
 

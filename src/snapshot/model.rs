@@ -162,6 +162,21 @@ pub struct Handle {
 }
 
 impl Handle {
+    /// A handle with only its value known; loaders fill in what their input shows.
+    pub fn new(value: u64) -> Handle {
+        Handle {
+            value,
+            type_name: None,
+            object_name: None,
+            attributes: 0,
+            granted_access: 0,
+            handle_count: 0,
+            pointer_count: 0,
+            object_info: Vec::new(),
+            type_inferred: false,
+        }
+    }
+
     /// Type name for display: `(none)` when the dump gives none.
     pub fn type_label(&self) -> &str {
         self.type_name.as_deref().unwrap_or(NO_TYPE)

@@ -69,17 +69,7 @@ impl TypeCounts {
 
 /// A handle with only its value known; each parser fills in what its input shows.
 fn bare_handle(value: u64) -> Handle {
-    Handle {
-        value,
-        type_name: None,
-        object_name: None,
-        attributes: 0,
-        granted_access: 0,
-        handle_count: 0,
-        pointer_count: 0,
-        object_info: Vec::new(),
-        type_inferred: false,
-    }
+    Handle::new(value)
 }
 
 /// A snapshot that holds type counts only, no handle list (`handle -s`, `!handle 0 0`).

@@ -190,8 +190,7 @@ impl ModuleTable {
         if let Some(&at) = self.by_base.get(&base) {
             return at;
         }
-        if let Some(&at) = name.and_then(|name| self.by_stem.get(&stem(name).to_ascii_lowercase()))
-        {
+        if let Some(&at) = name.and_then(|name| self.by_stem.get(&stem(name))) {
             return at;
         }
         self.drafts.push(ModuleDraft {
@@ -212,9 +211,7 @@ impl ModuleTable {
             }
             self.by_base.insert(base, at);
         }
-        self.by_stem
-            .entry(stem(name).to_ascii_lowercase())
-            .or_insert(at);
+        self.by_stem.entry(stem(name)).or_insert(at);
     }
 
     /// The modules sorted by base address, and the name and path of the first `.exe` of the
@@ -236,13 +233,10 @@ pub(super) fn file_name(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
 
-/// The file name without its extension: the key that matches `lm` rows to `ModLoad:` lines.
-fn stem(name: &str) -> &str {
-    let name = file_name(name);
-    match name.rfind('.') {
-        Some(dot) if dot > 0 => &name[..dot],
-        _ => name,
-    }
+/// The file name without its extension, in lower case: the key that matches `lm` rows to
+/// `ModLoad:` lines.
+fn stem(name: &str) -> String {
+    crate::snapshot::module_key(file_name(name))
 }
 
 fn is_image_path(path: &str) -> bool {
