@@ -42,9 +42,11 @@ pub mod report;
 pub mod snapshot;
 pub mod symbols;
 pub mod time;
+pub mod warning;
 
 pub use error::{Error, Result};
 pub use pipeline::{
     batch_files, batch_one, collect_inputs, diff_files, diff_files_with, diff_snapshots,
     require_handles, series_files, show_input, show_snapshot, BatchOptions, InputWalk, ShowOutcome,
 };
+pub use warning::{Warning, WarningCode};

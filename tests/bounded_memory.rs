@@ -117,7 +117,16 @@ fn words(values: &[u32]) -> Vec<u8> {
 /// Loads `dump` and returns the outcome as text (error message or warnings) and the peak.
 fn load_measured(name: &str, dump: &[u8]) -> (Result<Vec<String>, Error>, usize) {
     let (result, peak) = peak_of(|| load_minidump_bytes(Path::new(name), dump));
-    (result.map(|snapshot| snapshot.warnings), peak)
+    (
+        result.map(|snapshot| {
+            snapshot
+                .warnings
+                .into_iter()
+                .map(|warning| warning.message)
+                .collect()
+        }),
+        peak,
+    )
 }
 
 fn assert_fails_small(name: &str, dump: &[u8], expected: &[&str]) {

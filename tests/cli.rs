@@ -47,10 +47,26 @@ fn strings(value: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The warnings of a report as the text report prints them (`file: message`).
+fn warnings(report: &Value) -> Vec<String> {
+    report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|warning| {
+            let message = warning["message"].as_str().unwrap();
+            match warning["file"].as_str() {
+                Some(file) => format!("{file}: {message}"),
+                None => message.to_string(),
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn incident_diff_counts_growth_per_type() {
     let report = incident_diff();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["before"]["pid"], 3856);
     assert_eq!(report["before"]["process"], "OrderMailer.exe");
     assert_eq!(report["after"]["captured_at"], "2026-03-02T08:50:00Z");
@@ -162,7 +178,7 @@ fn incident_diff_shows_duplicated_handles_to_one_named_mutant() {
 #[test]
 fn incident_diff_says_symbols_are_export_only() {
     let report = incident_diff();
-    let warnings = strings(&report["warnings"]);
+    let warnings = warnings(&report);
     assert!(
         warnings
             .iter()
@@ -254,7 +270,7 @@ fn dump_without_trace_says_how_to_get_stacks() {
     for handle in report["new_handles"].as_array().unwrap() {
         assert_eq!(handle["trace"], "not-traced");
     }
-    let warnings = strings(&report["warnings"]);
+    let warnings = warnings(&report);
     assert!(
         warnings
             .iter()
@@ -309,7 +325,7 @@ fn wrapped_trace_buffer_is_reported() {
         report["trace"]["new_with_stack"].as_u64().unwrap() + without,
         report["new_handles"].as_array().unwrap().len() as u64
     );
-    let warnings = strings(&report["warnings"]);
+    let warnings = warnings(&report);
     assert!(
         warnings
             .iter()
@@ -343,7 +359,7 @@ fn dumps_of_different_processes_are_flagged() {
         "testdata/incident/before.dmp",
         "testdata/other-process.dmp",
     ]);
-    let warnings = strings(&report["warnings"]);
+    let warnings = warnings(&report);
     assert!(
         warnings
             .iter()
@@ -360,7 +376,7 @@ fn reverse_time_order_is_flagged() {
         "testdata/incident/before.dmp",
     ]);
     assert_eq!(report["total_delta"], -9);
-    let warnings = strings(&report["warnings"]);
+    let warnings = warnings(&report);
     assert!(
         warnings.iter().any(|w| w.contains("reverse time order")),
         "{warnings:?}"
@@ -575,7 +591,7 @@ fn show_summarises_one_dump() {
 fn show_without_handle_data_explains_how_to_capture() {
     let report = json(&["show", "testdata/nohandles.dmp"]);
     assert_eq!(report["handle_data"], false);
-    let warnings = strings(&report["warnings"]);
+    let warnings = warnings(&report);
     assert!(warnings
         .iter()
         .any(|w| w.contains("MiniDumpWithHandleData")));
@@ -611,7 +627,7 @@ fn images_are_found_in_symbol_store_layout_and_checked_against_the_module() {
         frames[1], "kernel32+0x2e65",
         "another build must not name frames"
     );
-    let warnings = strings(&report["warnings"]);
+    let warnings = warnings(&report);
     assert!(
         warnings
             .iter()

@@ -157,7 +157,10 @@ fn looping_object_info_chain_is_cut_with_a_warning() {
     let handles = snapshot.handles.unwrap();
     assert_eq!(handles[0].type_name.as_deref(), Some("Mutant"));
     assert_eq!(handles[0].object_info.len(), 1);
-    assert!(snapshot.warnings.iter().any(|w| w.contains("looped")));
+    assert!(snapshot
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("looped")));
 }
 
 /// The bytes of the first stream of `stream_type` in a dump: `(offset, size)`.

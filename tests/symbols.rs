@@ -72,7 +72,7 @@ fn warnings(report: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| w.as_str().unwrap().to_string())
+        .map(|w| w["message"].as_str().unwrap().to_string())
         .collect()
 }
 

@@ -66,7 +66,10 @@ fn sample_log_is_a_diff_by_itself() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|w| w.as_str().unwrap().contains("inferred from the API")));
+        .any(|w| w["message"]
+            .as_str()
+            .unwrap()
+            .contains("inferred from the API")));
 }
 
 #[test]

@@ -305,7 +305,9 @@ fn truncated_log_keeps_what_it_has_and_notes_the_cut() {
     assert_eq!(block.records.len(), 3);
     assert_eq!(block.records[2].frames.len(), 3);
     assert!(
-        log.notes.iter().any(|note| note.contains("cut off")),
+        log.notes
+            .iter()
+            .any(|note| note.message.contains("cut off")),
         "{:?}",
         log.notes
     );

@@ -9,6 +9,7 @@ use super::stacks::{group_by_stack, StackGroup};
 use crate::snapshot::Snapshot;
 use crate::symbols::{CrashStack, SymbolTable};
 use crate::time::iso8601;
+use crate::warning::{Warning, WarningCode};
 use foldhash::HashSet;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -104,7 +105,7 @@ pub struct DumpRow {
     /// Known issues the dump matches.
     pub known_issues: Vec<KnownMatch>,
     /// What the dump cannot support.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 /// An input that could not be processed.
@@ -243,7 +244,10 @@ pub fn dump_row(
                 .collect(),
         }),
         Some(Err(error)) => {
-            warnings.push(format!("the crash stack could not be walked: {error}"));
+            warnings.push(Warning::new(
+                WarningCode::CrashNotWalked,
+                format!("the crash stack could not be walked: {error}"),
+            ));
             None
         }
         None => None,
@@ -281,7 +285,10 @@ pub fn dump_row(
         .collect();
     stacks.truncate(KEPT_STACKS);
     if snapshot.trace.is_none() {
-        warnings.push("no handle-trace records: no allocation stacks".to_string());
+        warnings.push(Warning::new(
+            WarningCode::NoTrace,
+            "no handle-trace records: no allocation stacks",
+        ));
     }
     DumpRow {
         file: snapshot.source.display().to_string(),

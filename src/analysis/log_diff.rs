@@ -4,6 +4,7 @@
 
 use crate::snapshot::text::infer_type_from_texts;
 use crate::snapshot::{Handle, Operation, Snapshot};
+use crate::warning::{Warning, WarningCode};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,9 +72,7 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         None => {
             after.type_counts = None;
             before.type_counts = None;
-            after.warnings.push(
-                "the log has no `!handle 0 0` summary: the per-type table counts only the handles opened since the !htrace snapshot".to_string(),
-            );
+            after.warnings.push(Warning::new(WarningCode::SummaryOnly, "the log has no `!handle 0 0` summary: the per-type table counts only the handles opened since the !htrace snapshot".to_string(),));
         }
     }
     let inferred = outstanding
@@ -81,18 +80,18 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         .filter(|handle| handle.type_inferred)
         .count();
     if inferred > 0 {
-        after.warnings.push(format!(
+        after.warnings.push(Warning::new(WarningCode::TypesInferred, format!(
             "the log does not print handle types: the types of {inferred} handles were inferred from the API that created them (see format notes: CreateEvent* → Event, CreateFile* → File, …)"
-        ));
+        )));
     }
     let untyped = outstanding
         .iter()
         .filter(|handle| handle.type_name.is_none())
         .count();
     if untyped > 0 {
-        after.warnings.push(format!(
+        after.warnings.push(Warning::new(WarningCode::Untyped, format!(
             "{untyped} handles have no type: the log does not print it and no known creating API is in their stacks"
-        ));
+        )));
     }
     Some((before, after))
 }

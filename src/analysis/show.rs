@@ -4,6 +4,7 @@ use super::attribution::Attribution;
 use super::model::{DumpSummary, TypeCount, SCHEMA_VERSION};
 use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
 use crate::symbols::{CrashStack, ModuleSymbolStatus};
+use crate::warning::{Warning, WarningCode};
 use serde::Serialize;
 
 /// A loaded module.
@@ -72,7 +73,7 @@ pub struct ShowReport {
     /// Where the crash frames' symbols came from.
     pub symbols: Vec<ModuleSymbolStatus>,
     /// What the dump cannot support.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 /// Summarises one snapshot; `crash` is the walked crashing thread (symbolise stage), when the
@@ -87,14 +88,20 @@ pub fn show(
     let crash = match crash {
         Some(Ok(stack)) => Some(stack),
         Some(Err(reason)) => {
-            warnings.push(format!("the crash stack could not be walked: {reason}"));
+            warnings.push(Warning::new(
+                WarningCode::CrashNotWalked,
+                format!("the crash stack could not be walked: {reason}"),
+            ));
             None
         }
         None => None,
     };
     for status in &symbols {
         for note in &status.notes {
-            warnings.push(format!("symbols for {}: {note}", status.module));
+            warnings.push(Warning::new(
+                WarningCode::SymbolNote,
+                format!("symbols for {}: {note}", status.module),
+            ));
         }
     }
     let mut by_type: Vec<TypeCount> = snapshot
@@ -109,8 +116,9 @@ pub fn show(
     });
 
     if !snapshot.has_handle_data() {
-        warnings.push(format!(
-            "no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"
+        warnings.push(Warning::new(
+            WarningCode::NoHandleData,
+            format!("no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"),
         ));
     }
     let trace = snapshot.trace.as_ref().map(|trace| {
@@ -143,21 +151,19 @@ pub fn show(
         }
     });
     match &trace {
-        None if snapshot.handles.is_some() => warnings.push(format!(
+        None if snapshot.handles.is_some() => warnings.push(Warning::new(WarningCode::NoTrace, format!(
             "no handle-trace records: allocation stacks are unknown; {TRACE_HINT}"
-        )),
-        Some(overview) if overview.open_handles_without_record > 0 => warnings.push(format!(
+        ))),
+        Some(overview) if overview.open_handles_without_record > 0 => warnings.push(Warning::new(WarningCode::TraceWrapped, format!(
             "{} open handles have no trace record (opened before tracing was enabled, or their records fell out of the trace ring buffer)",
             overview.open_handles_without_record
-        )),
+        ))),
         _ => {}
     }
     if trace.as_ref().is_some_and(|overview| {
         overview.order == TraceOrder::AssumedNewestFirst && overview.records > 0
     }) {
-        warnings.push(
-            "the handle-trace records do not show which end is newest; newest first was assumed (as WinDbg's !htrace prints)".to_string(),
-        );
+        warnings.push(Warning::new(WarningCode::TraceOrderAssumed, "the handle-trace records do not show which end is newest; newest first was assumed (as WinDbg's !htrace prints)".to_string(),));
     }
     warnings.extend(snapshot.warnings.iter().cloned());
 

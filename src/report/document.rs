@@ -132,8 +132,11 @@ impl Document {
     }
 
     /// Appends the closing warnings section ([`NOTES_HEADING`]); nothing without warnings.
-    pub fn push_notes(&mut self, warnings: &[String]) {
-        self.push_list(NOTES_HEADING, warnings.to_vec());
+    pub fn push_notes(&mut self, warnings: &[crate::warning::Warning]) {
+        self.push_list(
+            NOTES_HEADING,
+            warnings.iter().map(ToString::to_string).collect(),
+        );
     }
 
     /// Appends a stack: its `summary` line, then `first_line` and the frames as code.
@@ -193,7 +196,10 @@ mod tests {
         document.push_notes(&[]);
         assert!(document.blocks.is_empty());
         document.push_list("Suspects", vec!["a".to_string()]);
-        document.push_notes(&["b".to_string()]);
+        document.push_notes(&[crate::warning::Warning::new(
+            crate::warning::WarningCode::NoTrace,
+            "b",
+        )]);
         assert_eq!(headings(&document), ["Suspects", NOTES_HEADING]);
         assert!(matches!(&document.blocks[3], Block::Bullets(items) if items == &["b"]));
     }

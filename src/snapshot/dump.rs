@@ -9,6 +9,7 @@ use super::handle_trace::{self, RawTrace};
 use super::memory::{DumpBytes, DumpMemory};
 use super::model::{CodeViewId, Module, ProcessInfo};
 use super::LoadError;
+use crate::warning::{Warning, WarningCode};
 use minidump::format::{self as md, MINIDUMP_STREAM_TYPE as StreamType};
 use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo};
 use std::fs::File;
@@ -206,14 +207,18 @@ impl Dump {
 
     /// The loaded modules, sorted by base address; a missing or unreadable module list is a
     /// warning (frames then cannot be attributed), not an error.
-    pub fn modules(&self) -> Result<Vec<Module>, String> {
+    pub fn modules(&self) -> Result<Vec<Module>, Warning> {
         match self.minidump.get_stream::<MinidumpModuleList>() {
             Ok(list) => Ok(read_modules(&list)),
-            Err(minidump::Error::StreamNotFound) => {
-                Err("no ModuleListStream: frames cannot be attributed to modules".to_string())
-            }
-            Err(error) => Err(format!(
-                "ModuleListStream could not be read ({error}): frames cannot be attributed to modules"
+            Err(minidump::Error::StreamNotFound) => Err(Warning::new(
+                WarningCode::NoModules,
+                "no ModuleListStream: frames cannot be attributed to modules",
+            )),
+            Err(error) => Err(Warning::new(
+                WarningCode::NoModules,
+                format!(
+                    "ModuleListStream could not be read ({error}): frames cannot be attributed to modules"
+                ),
             )),
         }
     }
@@ -248,7 +253,7 @@ impl Dump {
     /// Captured process memory (Memory64ListStream, else MemoryListStream), read lazily;
     /// `warnings` gets what could not be used. A bad list costs only the symbols read from
     /// memory, so it is never an error.
-    pub fn memory(&self, warnings: &mut Vec<String>) -> Option<DumpMemory> {
+    pub fn memory(&self, warnings: &mut Vec<Warning>) -> Option<DumpMemory> {
         for (stream_type, name, list64) in [
             (StreamType::Memory64ListStream, "Memory64ListStream", true),
             (StreamType::MemoryListStream, "MemoryListStream", false),
@@ -258,20 +263,32 @@ impl Dump {
                     match DumpMemory::parse(Arc::clone(&self.bytes), offset, data, list64) {
                         Ok((parsed, dropped)) => {
                             if dropped > 0 {
-                                warnings.push(format!(
-                                    "{name}: {dropped} memory range(s) lie outside the file and were ignored"
+                                warnings.push(Warning::new(
+                                    WarningCode::StreamDamaged,
+                                    format!(
+                                        "{name}: {dropped} memory range(s) lie outside the file and were ignored"
+                                    ),
                                 ));
                             }
                             return Some(parsed);
                         }
-                        Err(error) => warnings.push(format!(
-                            "{name} at file offset {:#x}: {}; captured memory is not used",
-                            error.offset, error.reason
-                        )),
+                        Err(error) => warnings.push(
+                            Warning::new(
+                                WarningCode::MemoryUnusable,
+                                format!(
+                                    "{name} at file offset {:#x}: {}; captured memory is not used",
+                                    error.offset, error.reason
+                                ),
+                            )
+                            .at(error.offset),
+                        ),
                     }
                 }
                 Ok(None) => {}
-                Err(error) => warnings.push(format!("{error}; captured memory is not used")),
+                Err(error) => warnings.push(Warning::new(
+                    WarningCode::MemoryUnusable,
+                    format!("{error}; captured memory is not used"),
+                )),
             }
         }
         None

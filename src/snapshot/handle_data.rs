@@ -9,6 +9,7 @@ use super::bytes::{
     ParseError,
 };
 use super::model::{Handle, ObjectInfo};
+use crate::warning::{Warning, WarningCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ const MAX_OBJECT_INFO_CHAIN: usize = 64;
 #[derive(Debug, Default)]
 pub(crate) struct HandleData {
     pub handles: Vec<Handle>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Parses the stream. `stream` is the stream's bytes, `stream_offset` its file offset and
@@ -108,14 +109,23 @@ pub(crate) fn parse<'file>(
     let cut_chains = cut_chains.into_inner();
 
     if let Some(first) = first_bad_string {
-        result.warnings.push(format!(
-            "HandleDataStream: {bad_strings} type or object name string(s) could not be read (first at file offset {:#x}: {}); those handles are shown without that name",
-            first.offset, first.reason
-        ));
+        result.warnings.push(
+            Warning::new(
+                WarningCode::StreamDamaged,
+                format!(
+                    "HandleDataStream: {bad_strings} type or object name string(s) could not be read (first at file offset {:#x}: {}); those handles are shown without that name",
+                    first.offset, first.reason
+                ),
+            )
+            .at(first.offset),
+        );
     }
     if cut_chains > 0 {
-        result.warnings.push(format!(
-            "HandleDataStream: {cut_chains} object-information chain(s) looped, ran out of the file or exceeded {MAX_OBJECT_INFO_CHAIN} records and were cut"
+        result.warnings.push(Warning::new(
+            WarningCode::StreamDamaged,
+            format!(
+                "HandleDataStream: {cut_chains} object-information chain(s) looped, ran out of the file or exceeded {MAX_OBJECT_INFO_CHAIN} records and were cut"
+            ),
         ));
     }
     Ok(result)
@@ -258,7 +268,7 @@ mod tests {
         let parsed = parse(&file, at, &file[at as usize..]).unwrap();
         assert_eq!(parsed.handles[0].object_info.len(), 1);
         assert_eq!(parsed.handles[0].object_info[0].info_type, 2);
-        assert!(parsed.warnings[0].contains("looped"));
+        assert!(parsed.warnings[0].message.contains("looped"));
     }
 
     #[test]
@@ -268,7 +278,7 @@ mod tests {
         let (file, at) = file_with(&stream);
         let parsed = parse(&file, at, &file[at as usize..]).unwrap();
         assert_eq!(parsed.handles[0].type_name, None);
-        assert!(parsed.warnings[0].contains("could not be read"));
+        assert!(parsed.warnings[0].message.contains("could not be read"));
     }
 
     #[test]
@@ -310,7 +320,11 @@ mod tests {
         assert_eq!(parsed.handles[699].type_name.as_deref(), Some("Event"));
         assert_eq!(parsed.handles[700].type_name, None);
         assert_eq!(
-            parsed.warnings,
+            parsed
+                .warnings
+                .iter()
+                .map(|warning| warning.message.clone())
+                .collect::<Vec<_>>(),
             [
                 format!(
                     "HandleDataStream: 3 type or object name string(s) could not be read (first at file offset {:#x}: string length lies past the end of the file ({} bytes)); those handles are shown without that name",

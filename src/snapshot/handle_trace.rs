@@ -3,6 +3,7 @@
 
 use super::bytes::{parse_entries, u32_at, u64_at, ListHeader, ParseError};
 use super::model::{Handle, Operation, TraceOrder, TraceRecord};
+use crate::warning::{Warning, WarningCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ pub(crate) struct RawTrace {
     pub records: Vec<TraceRecord>,
     /// Records in the stream.
     pub count: usize,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Checks the stream's header and returns its record count, reading no record.
@@ -90,8 +91,11 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
     };
     let clamped = clamped.into_inner();
     if clamped > 0 {
-        trace.warnings.push(format!(
-            "HandleOperationListStream: {clamped} record(s) claim a stack depth over {MAX_DEPTH}; their stacks were cut to {MAX_DEPTH} frames"
+        trace.warnings.push(Warning::new(
+            WarningCode::StreamDamaged,
+            format!(
+                "HandleOperationListStream: {clamped} record(s) claim a stack depth over {MAX_DEPTH}; their stacks were cut to {MAX_DEPTH} frames"
+            ),
         ));
     }
     Ok(trace)
@@ -265,7 +269,7 @@ mod tests {
         );
         assert_eq!(trace.records[1].operation, Operation::Close);
         assert_eq!(trace.records[1].stack.len(), 32, "depth is capped at 32");
-        assert!(trace.warnings[0].contains("stack depth over 32"));
+        assert!(trace.warnings[0].message.contains("stack depth over 32"));
     }
 
     #[test]
@@ -351,7 +355,11 @@ mod tests {
             assert_eq!(record.stack[2], 0x35f0_2a93 + (index as u64 % 7));
         }
         assert_eq!(
-            trace.warnings,
+            trace
+                .warnings
+                .iter()
+                .map(|warning| warning.message.clone())
+                .collect::<Vec<_>>(),
             [format!(
                 "HandleOperationListStream: {} record(s) claim a stack depth over 32; their stacks were cut to 32 frames",
                 count / 5000

@@ -101,7 +101,7 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
             match output.process(options.pid) {
                 Some(process) => {
                     let mut snapshot = process.to_snapshot(path);
-                    snapshot.warnings.extend(output.notes.iter().cloned());
+                    snapshot.warnings.extend(output.warnings());
                     Ok(snapshot)
                 }
                 None => {

@@ -50,7 +50,7 @@ pub struct Snapshot {
     #[serde(skip)]
     pub file: Option<std::sync::Arc<super::memory::DumpBytes>>,
     /// Things the loader noticed that limit what the snapshot can support.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 /// Facts about the process.

@@ -44,7 +44,7 @@ pub fn build_report(
     warnings.extend(symbol_warnings(&modules, symbols, handles.new.is_empty()));
     for snapshot in [before, after] {
         for warning in &snapshot.warnings {
-            warnings.push(format!("{}: {warning}", snapshot.file_name()));
+            warnings.push(warning.clone().in_file(snapshot.file_name()));
         }
     }
 

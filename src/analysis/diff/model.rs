@@ -192,5 +192,5 @@ pub struct DiffReport {
     /// What the trace records support.
     pub trace: TraceSummary,
     /// What the evidence cannot support.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }

@@ -8,6 +8,7 @@ use crate::analysis::model::{DumpSummary, SCHEMA_VERSION};
 use crate::snapshot::Snapshot;
 use crate::symbols::SymbolTable;
 use crate::time::iso8601;
+use crate::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Builds the series report from snapshots in time order (already filtered to one process)
@@ -23,9 +24,7 @@ pub fn build_series(
     let last = &series[n - 1];
     let mut warnings = Vec::new();
     if n == 2 {
-        warnings.push(
-            "two dumps show a difference, not a trend: a leak cannot be told from a cache warming up; add dumps from later cycles".to_string(),
-        );
+        warnings.push(Warning::new(WarningCode::TwoDumps, "two dumps show a difference, not a trend: a leak cannot be told from a cache warming up; add dumps from later cycles".to_string(),));
     }
     let retained = retained_stacks(series, symbols, &options.attribution);
     warnings.extend(retained_warning(last, &retained));
@@ -33,7 +32,7 @@ pub fn build_series(
     let exhaustion = exhaustion(series, options.limit, &mut warnings);
     for snapshot in series {
         for warning in &snapshot.warnings {
-            warnings.push(format!("{}: {warning}", snapshot.file_name()));
+            warnings.push(warning.clone().in_file(snapshot.file_name()));
         }
     }
     SeriesReport {
@@ -107,38 +106,38 @@ fn trend(type_name: &str, counts: Vec<usize>, rules: &TrendRules) -> TypeTrend {
 
 /// What the retained stacks cannot say: no trace at all, or retained handles without a
 /// record.
-fn retained_warning(last: &Snapshot, retained: &[super::model::RetainedStack]) -> Option<String> {
+fn retained_warning(last: &Snapshot, retained: &[super::model::RetainedStack]) -> Option<Warning> {
     let without_record: usize = retained
         .iter()
         .filter(|stack| stack.frames.is_empty())
         .map(|stack| stack.handles.len())
         .sum();
     if last.trace.is_none() && !retained.is_empty() {
-        Some(format!(
+        Some(Warning::new(WarningCode::NoTrace, format!(
             "no allocation stacks: {} has no handle-trace records, so retained handles cannot be attributed to modules; {}",
             last.file_name(),
             crate::snapshot::TRACE_HINT
-        ))
+        )))
     } else if without_record > 0 {
-        Some(format!(
+        Some(Warning::new(WarningCode::TraceWrapped, format!(
             "{without_record} retained handles have no trace record in {} (opened before tracing was enabled, or their records fell out of the trace ring buffer)",
             last.file_name()
-        ))
+        )))
     } else {
         None
     }
 }
 
-fn exhaustion(series: &[Snapshot], limit: u64, warnings: &mut Vec<String>) -> Option<Exhaustion> {
+fn exhaustion(series: &[Snapshot], limit: u64, warnings: &mut Vec<Warning>) -> Option<Exhaustion> {
     let times: Option<Vec<f64>> = series
         .iter()
         .map(|snapshot| snapshot.captured_at.map(|t| t as f64))
         .collect();
     let Some(times) = times else {
-        warnings.push(
-            "some inputs have no capture time: the time to exhaustion cannot be estimated"
-                .to_string(),
-        );
+        warnings.push(Warning::new(
+            WarningCode::NoCaptureTime,
+            "some inputs have no capture time: the time to exhaustion cannot be estimated",
+        ));
         return None;
     };
     let counts: Vec<f64> = series.iter().map(|s| s.handle_count() as f64).collect();

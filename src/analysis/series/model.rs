@@ -129,5 +129,5 @@ pub struct SeriesReport {
     /// The limit asked about.
     pub limit: u64,
     /// What the evidence cannot support.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }

@@ -98,10 +98,18 @@ impl HandleExeOutput {
             .iter()
             .map(|process| {
                 let mut snapshot = process.to_snapshot(source);
-                snapshot.warnings.extend(self.notes.iter().cloned());
+                snapshot.warnings.extend(self.warnings());
                 snapshot
             })
             .collect()
+    }
+
+    /// The parse notes as warnings.
+    pub fn warnings(&self) -> Vec<crate::warning::Warning> {
+        crate::warning::notes(
+            crate::warning::WarningCode::LogNote,
+            self.notes.iter().cloned(),
+        )
     }
 
     /// The process with `pid`, or the only process when `pid` is `None`.
@@ -128,7 +136,7 @@ impl HandleExeOutput {
             source: source.to_path_buf(),
             process,
             counts,
-            warnings: self.notes.clone(),
+            warnings: self.warnings(),
         })
     }
 }

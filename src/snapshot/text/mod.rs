@@ -82,7 +82,7 @@ pub struct SummarySnapshot {
     /// The counts.
     pub counts: TypeCounts,
     /// Parse notes.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 /// A parsed text input.

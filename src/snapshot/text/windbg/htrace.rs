@@ -5,6 +5,7 @@ use super::super::fields::{hex_or_decimal, strip_0x};
 use super::super::frame::{infer_type, parse_hex_address, TextFrame};
 use super::parser::Findings;
 use crate::snapshot::{HandleTrace, Operation, TraceOrder, TraceRecord};
+use crate::warning::{Warning, WarningCode};
 use serde::Serialize;
 
 /// One `!htrace` command's output.
@@ -88,7 +89,7 @@ impl HtraceBlock {
         if let Some((handle, operation)) = record_header(trimmed) {
             if let Operation::Unknown(_) = operation {
                 let note = format!("line {number}: unknown handle operation: {trimmed}");
-                found.notes.push(note);
+                found.notes.push(Warning::new(WarningCode::LogNote, note));
             }
             self.records.push(HtraceRecord {
                 handle,
@@ -220,7 +221,7 @@ impl HtraceState {
         block: HtraceBlock,
         number: usize,
         by_new_output: bool,
-        notes: &mut Vec<String>,
+        notes: &mut Vec<Warning>,
     ) {
         let index = self.blocks.len();
         if !block.complete && !block.records.is_empty() {
@@ -229,18 +230,24 @@ impl HtraceState {
             } else {
                 "is cut off at the end of the log".to_owned()
             };
-            notes.push(format!(
-                "!htrace block {index} (line {}) {how}: kept {} record(s); the last one may be incomplete",
-                block.line,
-                block.records.len()
+            notes.push(Warning::new(
+                WarningCode::LogIncomplete,
+                format!(
+                    "!htrace block {index} (line {}) {how}: kept {} record(s); the last one may be incomplete",
+                    block.line,
+                    block.records.len()
+                ),
             ));
         }
         if let Some(displayed) = block.displayed {
             if displayed != block.records.len() as u64 {
-                notes.push(format!(
-                    "!htrace block {index} (line {}) says {displayed} stack trace(s) but {} record(s) were read",
-                    block.line,
-                    block.records.len()
+                notes.push(Warning::new(
+                    WarningCode::LogIncomplete,
+                    format!(
+                        "!htrace block {index} (line {}) says {displayed} stack trace(s) but {} record(s) were read",
+                        block.line,
+                        block.records.len()
+                    ),
                 ));
             }
         }
@@ -416,7 +423,11 @@ mod tests {
         let blocks = state.into_blocks();
         assert!(blocks[0].diff && !blocks[0].complete);
         assert_eq!(
-            found.notes,
+            found
+                .notes
+                .iter()
+                .map(|note| note.message.as_str())
+                .collect::<Vec<_>>(),
             [
                 "!htrace block 0 (line 3) ends at line 9 without its closing count line: \
               kept 1 record(s); the last one may be incomplete"

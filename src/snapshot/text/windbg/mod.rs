@@ -19,6 +19,7 @@ pub use parser::split_prompt;
 use super::frame::normalize_frame_text;
 use super::{SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, Module, ProcessInfo, Snapshot};
+use crate::warning::Warning;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,7 +48,7 @@ pub struct WindbgLog {
     /// Handles from `!handle … f` blocks, by value (a later block replaces an earlier one).
     pub handles: Vec<Handle>,
     /// Things the parser noticed: truncated blocks, counts that disagree, unreadable lines.
-    pub notes: Vec<String>,
+    pub notes: Vec<Warning>,
 }
 
 impl WindbgLog {

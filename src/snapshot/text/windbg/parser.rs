@@ -6,6 +6,7 @@ use super::handles::{starts_handle_output, HandleState};
 use super::htrace::{is_htrace_start, HtraceState};
 use super::modules::{file_name, is_lm_header, ModuleTable};
 use super::WindbgLog;
+use crate::warning::{Warning, WarningCode};
 
 /// Splits a prompt off: `0:008> lmvm AcmeNet` → `lmvm AcmeNet`, `1:023:x86> !htrace` →
 /// `!htrace` (with `x86` as the effective machine), `0: kd> !handle` → `!handle`.
@@ -56,7 +57,7 @@ enum Section {
 #[derive(Debug, Default)]
 pub(super) struct Findings {
     /// Notes for [`WindbgLog::notes`], in the order noticed.
-    pub(super) notes: Vec<String>,
+    pub(super) notes: Vec<Warning>,
     /// Process ids in the order seen; the first one is the log's.
     pub(super) pids: Vec<u32>,
 }
@@ -217,9 +218,10 @@ impl Parser {
     /// Closes what is open and settles the process facts.
     pub(super) fn finish(mut self, cut_last_line: bool) -> WindbgLog {
         if cut_last_line && !matches!(self.section, Section::None) {
-            self.found
-                .notes
-                .push("the log ends in the middle of a line".to_owned());
+            self.found.notes.push(Warning::new(
+                WarningCode::LogIncomplete,
+                "the log ends in the middle of a line",
+            ));
         }
         self.close_section(usize::MAX, false);
 
@@ -243,15 +245,18 @@ impl Parser {
 }
 
 /// The first process id seen; a note when others appear too.
-fn main_pid(mut pids: Vec<u32>, notes: &mut Vec<String>) -> Option<u32> {
+fn main_pid(mut pids: Vec<u32>, notes: &mut Vec<Warning>) -> Option<u32> {
     let first = *pids.first()?;
     pids.sort_unstable();
     pids.dedup();
     if pids.len() > 1 {
         let list: Vec<String> = pids.iter().map(|pid| format!("{pid:#x}")).collect();
-        notes.push(format!(
-            "several process ids appear ({}); using {first:#x}",
-            list.join(", ")
+        notes.push(Warning::new(
+            WarningCode::LogNote,
+            format!(
+                "several process ids appear ({}); using {first:#x}",
+                list.join(", ")
+            ),
         ));
     }
     Some(first)
@@ -338,6 +343,6 @@ mod tests {
         assert!(notes.is_empty());
         assert_eq!(main_pid(vec![0x20, 0x10, 0x20], &mut notes), Some(0x20));
         let note = "several process ids appear (0x10, 0x20); using 0x20";
-        assert_eq!(notes, [note]);
+        assert_eq!(notes, [Warning::new(WarningCode::LogNote, note)]);
     }
 }

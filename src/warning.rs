@@ -1,0 +1,169 @@
+//! Warnings: what the evidence cannot support, as records with a stable code a script can
+//! act on, the sentence a person reads, and where known the file and the file offset.
+
+use serde::{Deserialize, Serialize};
+
+/// One warning of a report (JSON `{code, message, file, offset}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// What kind of limit this is; stable across releases (see [`WarningCode`]).
+    pub code: WarningCode,
+    /// The sentence, as the text report prints it.
+    pub message: String,
+    /// The input it is about, when it is about one input of several.
+    pub file: Option<String>,
+    /// The file offset of the structure it is about, when there is one.
+    pub offset: Option<u64>,
+}
+
+impl Warning {
+    /// A warning with no file or offset.
+    pub fn new(code: WarningCode, message: impl Into<String>) -> Warning {
+        Warning {
+            code,
+            message: message.into(),
+            file: None,
+            offset: None,
+        }
+    }
+
+    /// The same warning, about the input `file`.
+    pub fn in_file(mut self, file: impl Into<String>) -> Warning {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// The same warning, about the structure at file offset `offset`.
+    pub fn at(mut self, offset: u64) -> Warning {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Whether the warning changes what the report concludes (reports show these first).
+    pub fn changes_conclusion(&self) -> bool {
+        self.code.changes_conclusion()
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.file {
+            Some(file) => write!(f, "{file}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+macro_rules! warning_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal, $conclusion:literal;)*) => {
+        /// The kinds of warning. The kebab-case names are the JSON `code` values and do not
+        /// change; new codes may be added.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub enum WarningCode {
+            $($(#[doc = $doc])* #[serde(rename = $code)] $variant,)*
+        }
+
+        impl WarningCode {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [WarningCode] = &[$(WarningCode::$variant,)*];
+
+            /// The JSON name of the code.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(WarningCode::$variant => $code,)*
+                }
+            }
+
+            /// Whether a warning of this kind changes the report's conclusion.
+            pub fn changes_conclusion(self) -> bool {
+                match self {
+                    $(WarningCode::$variant => $conclusion,)*
+                }
+            }
+        }
+    };
+}
+
+warning_codes! {
+    /// The inputs are dumps of different processes (pid or start time differ).
+    DifferentProcess = "different-process", true;
+    /// The inputs are of different programs (image names differ).
+    DifferentProgram = "different-program", true;
+    /// A dump has no process id, so that the inputs are one process could not be checked.
+    NoProcessId = "no-process-id", false;
+    /// The inputs were given newest first.
+    ReverseOrder = "reverse-order", true;
+    /// The input has no handle data: nothing can be counted.
+    NoHandleData = "no-handle-data", true;
+    /// An input is a per-type summary without a handle list.
+    SummaryOnly = "summary-only", false;
+    /// No handle-trace records: allocation stacks are unknown.
+    NoTrace = "no-trace", false;
+    /// Handles have no trace record: the trace ring buffer wrapped, or tracing began late.
+    TraceWrapped = "trace-wrapped", true;
+    /// Open handles whose newest trace record is not an OPEN.
+    TraceInconsistent = "trace-inconsistent", false;
+    /// The order of the trace records could not be established; newest first was assumed.
+    TraceOrderAssumed = "trace-order-assumed", false;
+    /// Two dumps show a difference, not a trend.
+    TwoDumps = "two-dumps", false;
+    /// Inputs without a capture time: rates per hour and exhaustion cannot be estimated.
+    NoCaptureTime = "no-capture-time", false;
+    /// Handle types were inferred from the creating API (logs without types).
+    TypesInferred = "types-inferred", false;
+    /// Handles without any type.
+    Untyped = "untyped", false;
+    /// Symbols are export tables only: names are the nearest preceding export.
+    ExportSymbolsOnly = "export-symbols-only", false;
+    /// No symbols for some modules: frames read module+offset.
+    NoSymbols = "no-symbols", false;
+    /// Symbols used although their identity does not match the module.
+    SymbolsMismatched = "symbols-mismatched", false;
+    /// What the symbol search found or tried for one module.
+    SymbolNote = "symbol-note", false;
+    /// The crash stack could not be walked.
+    CrashNotWalked = "crash-not-walked", false;
+    /// Part of a stream could not be read (bad strings, looping chains, clamped stacks).
+    StreamDamaged = "stream-damaged", false;
+    /// The dump has no usable module list: frames cannot be attributed.
+    NoModules = "no-modules", true;
+    /// Captured memory could not be used (only symbols read from memory are affected).
+    MemoryUnusable = "memory-unusable", false;
+    /// A debugger log or listing holds something the parser could not use, or says so.
+    LogNote = "log-note", false;
+    /// An `!htrace` block is incomplete or its stated count differs from what was read.
+    LogIncomplete = "log-incomplete", true;
+}
+
+/// Turns plain sentences into warnings of one code (for inputs whose parser reports notes).
+pub fn notes(code: WarningCode, notes: impl IntoIterator<Item = String>) -> Vec<Warning> {
+    notes
+        .into_iter()
+        .map(|note| Warning::new(code, note))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_to_their_documented_names() {
+        for code in WarningCode::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: WarningCode = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, *code);
+        }
+        let warning = Warning::new(WarningCode::TraceWrapped, "3 of 9 lost")
+            .in_file("after.dmp")
+            .at(0x40);
+        assert_eq!(warning.to_string(), "after.dmp: 3 of 9 lost");
+        assert_eq!(
+            serde_json::to_value(&warning).unwrap(),
+            serde_json::json!({"code": "trace-wrapped", "message": "3 of 9 lost", "file": "after.dmp", "offset": 64})
+        );
+        assert!(warning.changes_conclusion());
+    }
+}
