@@ -3,7 +3,7 @@
 //! 100,000 handles and 200,000 trace records, a million frames through the symbolizer with a
 //! warm cache, and a batch of 1,000 customer-style dumps on one thread and on all cores.
 //!
-//! `cargo bench --bench pipeline` (about two minutes); `bench/compare.sh` times the same
+//! `cargo bench --bench pipeline` (about two minutes); `compare/compare.sh` times the same
 //! inputs side by side with the tools users would pick instead.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -1,7 +1,7 @@
 //! Reads the handle streams of minidumps and prints each file's handle and trace record
-//! counts: the same work as `bench/py_parse_handles.py` does with the Python `minidump` package
+//! counts: the same work as `compare/py_parse_handles.py` does with the Python `minidump` package
 //! (HandleDataStream in full, the HandleOperationListStream header only), for a like-for-like
-//! row in `bench/compare.sh`.
+//! row in `compare/compare.sh`.
 //!
 //! `cargo run --release --example parse_handles -- a.dmp b.dmp`
 

@@ -1,6 +1,6 @@
 //! Resolves addresses read from standard input (one hex address per line, absolute) against
 //! the modules of a dump, the way `llvm-symbolizer` resolves addresses against an object:
-//! used by `bench/compare-symbolizer.sh` to compare the two on the same addresses.
+//! used by `compare/compare-symbolizer.sh` to compare the two on the same addresses.
 //!
 //! `cargo run --release --example symbolize -- DUMP SYMBOL_DIR CACHE_DIR < addresses`
 

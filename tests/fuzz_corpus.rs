@@ -1,5 +1,5 @@
-//! Replays the fuzz corpora (`fuzz/corpus/<target>/`) and any crash inputs libFuzzer found
-//! (`fuzz/artifacts/<target>/`) through the same calls as the fuzz targets, without
+//! Replays the fuzz corpora (`fuzz/corpus/<target>/`) and the kept crash inputs
+//! (`fuzz/regressions/<target>/`) through the same calls as the fuzz targets, without
 //! libFuzzer: every input must give a snapshot or an error, never a panic.
 
 #[path = "../fuzz/harness.rs"]
@@ -15,7 +15,7 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 fn inputs(target: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut files = Vec::new();
-    for dir in ["corpus", "artifacts"] {
+    for dir in ["corpus", "regressions"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
             continue;
         };
@@ -31,7 +31,7 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 }
 
 #[test]
-fn fuzz_corpora_and_artifacts_never_panic() {
+fn fuzz_corpora_and_regressions_never_panic() {
     // Keep the default hook's messages out of the test output; failures are listed below.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {

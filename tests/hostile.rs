@@ -177,7 +177,7 @@ fn stream_location(dump: &[u8], stream_type: u32) -> (usize, usize) {
 #[test]
 fn a_crash_dump_whose_object_info_chain_loops_still_gets_its_crash_stack() {
     // rust-minidump 0.27 (under the stack walker) follows a looping chain forever, allocating
-    // until memory runs out; fuzzing found it (fuzz/artifacts/load_minidump/oom-*). The walker
+    // until memory runs out; fuzzing found it (fuzz/regressions/load_minidump/oom-*). The walker
     // must never see the handle streams.
     let mut dump = fixture("batch/cust-b6c2.dmp");
     let (stream, _) = stream_location(&dump, HANDLE_DATA_STREAM);

@@ -194,7 +194,7 @@ impl DumpMemory {
                 Some(last)
                     // `checked_add`: a hostile list may place a range at the very top of
                     // the address space, where `start + size` overflows (a panic in debug
-                    // builds; regression input in fuzz/artifacts/load_minidump/).
+                    // builds; regression input in fuzz/regressions/load_minidump/).
                     if last.start.checked_add(last.size) == Some(range.start)
                         && last.file_offset + last.size == range.file_offset =>
                 {

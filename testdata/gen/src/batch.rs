@@ -16,10 +16,11 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::scenarios::{
-    image_module, rsds, win10_module, INCIDENT_RING, KERNEL32_DLL, MSMAPI32_DLL, NTDLL_DLL,
-    SPOOLER_LOCK,
+use crate::baseline::{
+    named, open_all, win10_kernel32, win10_kernelbase, win10_module, win10_ntdll, win10_startup,
+    xp_kernel32, xp_messaging, xp_msmapi32, xp_ntdll, xp_startup, StartupHandle, MSMAPI32_PATH,
 };
+use crate::scenarios::{INCIDENT_RING, SPOOLER_LOCK};
 use crate::sim::{AddressSpace, LoadedModule, Process, TraceOrder};
 use crate::writer::{
     put_u32, ContextAmd64, ContextX86, DescriptorVersion, DumpWriter, ExceptionInfo, Location,
@@ -263,7 +264,6 @@ Next step: check which MSMAPI32 build the slow machines have in common.
 
 pub const MAILSVC_X86: &str = r"C:\Program Files\Contoso\MailSvc\MailSvc.exe";
 pub const MAILSVC_X64: &str = r"C:\Program Files\Contoso\MailSvc\MailSvc.exe";
-pub const MSMAPI32_PATH: &str = r"C:\Program Files\Common Files\System\MSMAPI\1033\MSMAPI32.DLL";
 pub const AVSCAN_X86: &str = r"C:\Program Files\Fabrikam\AvScan\AvScan.dll";
 pub const AVSCAN_X64: &str = r"C:\Program Files\Fabrikam\AvScan\AvScan.dll";
 pub const AVSCAN_VERSION: [u16; 4] = [3, 1, 0, 0];
@@ -288,32 +288,8 @@ pub fn space(c: &Customer) -> io::Result<AddressSpace> {
                 c.exe.version(),
                 seed,
             ));
-            modules.push(image_module(
-                NTDLL_DLL,
-                r"C:\WINDOWS\system32\ntdll.dll",
-                [5, 1, 2600, 2180],
-                rsds(
-                    0x3651_5FB5,
-                    0xD043,
-                    0x45E4,
-                    [0x91, 0xF6, 0x72, 0xFA, 0x2E, 0x28, 0x78, 0xC0],
-                    2,
-                    "ntdll.pdb",
-                ),
-            )?);
-            modules.push(image_module(
-                KERNEL32_DLL,
-                r"C:\WINDOWS\system32\kernel32.dll",
-                [5, 1, 2600, 2180],
-                rsds(
-                    0x72F3_9C1A,
-                    0x6E0B,
-                    0x4B35,
-                    [0xA6, 0x0C, 0x1D, 0x53, 0x9B, 0x84, 0x27, 0xE2],
-                    2,
-                    "kernel32.pdb",
-                ),
-            )?);
+            modules.push(xp_ntdll()?);
+            modules.push(xp_kernel32()?);
             if c.avscan {
                 modules.push(win10_module(
                     0x6A40_0000,
@@ -325,19 +301,7 @@ pub fn space(c: &Customer) -> io::Result<AddressSpace> {
                 ));
             }
             modules.push(match c.mapi {
-                Mapi::Leaky => image_module(
-                    MSMAPI32_DLL,
-                    MSMAPI32_PATH,
-                    Mapi::Leaky.version(),
-                    rsds(
-                        0x0C3F_A12D,
-                        0x8E57,
-                        0x4F6B,
-                        [0xB2, 0x19, 0x5C, 0xE4, 0x70, 0x3D, 0x96, 0x0A],
-                        1,
-                        "msmapi32.pdb",
-                    ),
-                )?,
+                Mapi::Leaky => xp_msmapi32()?,
                 Mapi::Fixed => win10_module(
                     0x35F0_0000,
                     0x4000,
@@ -361,30 +325,9 @@ pub fn space(c: &Customer) -> io::Result<AddressSpace> {
                 c.exe.version(),
                 seed,
             ));
-            modules.push(win10_module(
-                0x0000_7FFD_2B5D_0000,
-                0x1F8000,
-                0xC36E_9E8A,
-                r"C:\Windows\SYSTEM32\ntdll.dll",
-                [10, 0, 19041, 3636],
-                0x2B3C_4D5E,
-            ));
-            modules.push(win10_module(
-                0x0000_7FFD_2A8A_0000,
-                0xBD000,
-                0x5E2C_7B0F,
-                r"C:\Windows\System32\KERNEL32.DLL",
-                [10, 0, 19041, 3636],
-                0x3C4D_5E6F,
-            ));
-            modules.push(win10_module(
-                0x0000_7FFD_28F5_0000,
-                0x2F6000,
-                0x9C8D_1E42,
-                r"C:\Windows\System32\KERNELBASE.dll",
-                [10, 0, 19041, 3636],
-                0x4D5E_6F70,
-            ));
+            modules.push(win10_ntdll());
+            modules.push(win10_kernel32());
+            modules.push(win10_kernelbase());
             if c.avscan {
                 modules.push(win10_module(
                     0x0000_7FFC_9B2E_0000,
@@ -517,149 +460,80 @@ pub fn stack_frames(c: &Customer, op: Op) -> Vec<&'static str> {
 // ------------------------------------------------------------------------------ simulation
 
 /// MailSvc.exe's 43 startup handles (2 Mutant, 3 Section); names depend on the platform.
-pub fn baseline(arch: Arch, pid: u32) -> Vec<(&'static str, Option<String>)> {
-    let s = |v: &str| Some(v.to_owned());
+/// The service runs as LocalSystem in session 0 (window station `Service-0x0-3e7$`, the
+/// `.DEFAULT` user hive, `\BaseNamedObjects`).
+pub fn baseline(arch: Arch, pid: u32) -> Vec<StartupHandle> {
+    let mut handles;
     match arch {
-        Arch::X86 => vec![
-            ("Directory", s(r"\KnownDlls")),
-            (
-                "File",
-                s(r"\Device\HarddiskVolume1\Program Files\Contoso\MailSvc"),
-            ),
-            ("Event", None),
-            ("Event", None),
-            ("KeyedEvent", s(r"\KernelObjects\CritSecOutOfMemoryEvent")),
-            ("Directory", s(r"\Windows")),
-            ("Port", None),
-            (
-                "WindowStation",
-                s(r"\Windows\WindowStations\Service-0x0-3e7$"),
-            ),
-            ("Desktop", s(r"\Default")),
-            (
-                "WindowStation",
-                s(r"\Windows\WindowStations\Service-0x0-3e7$"),
-            ),
-            ("Directory", s(r"\BaseNamedObjects")),
-            ("Semaphore", None),
-            ("Semaphore", None),
-            (
-                "Key",
-                s(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Control\Nls\Sorting\Versions"),
-            ),
-            ("Key", s(r"\REGISTRY\MACHINE")),
-            ("Event", None),
-            ("File", s(r"\Device\KsecDD")),
-            ("Key", s(r"\REGISTRY\USER\.DEFAULT")),
-            ("Event", s(r"\BaseNamedObjects\crypt32LogoffEvent")),
-            ("Thread", None),
-            ("IoCompletion", None),
-            ("Thread", None),
-            ("Section", s(r"\BaseNamedObjects\ShimSharedMemory")),
-            ("Mutant", s(r"\BaseNamedObjects\ShimCacheMutex")),
-            (
-                "Key",
-                s(r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Windows"),
-            ),
-            ("Event", None),
-            ("File", s(r"\Device\Afd\Endpoint")),
-            ("Event", None),
-            ("Section", None),
-            (
-                "Key",
-                s(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Services\MailSvc\Parameters"),
-            ),
-            ("Mutant", s(r"\BaseNamedObjects\Global\MailSvc.Instance")),
-            ("Event", s(r"\BaseNamedObjects\MailSvcStop")),
-            (
-                "File",
-                s(
-                    r"\Device\HarddiskVolume1\Documents and Settings\All Users\Application Data\Contoso\MailSvc\mailsvc.log",
+        Arch::X86 => {
+            handles = xp_startup(
+                r"\Device\HarddiskVolume1\Program Files\Contoso\MailSvc",
+                "Service-0x0-3e7$",
+                r"\REGISTRY\USER\.DEFAULT",
+            );
+            handles.extend([
+                (
+                    "Key",
+                    named(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Services\MailSvc\Parameters"),
                 ),
-            ),
-            ("Thread", None),
-            ("Event", None),
-            (
-                "Key",
-                s(r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows Messaging Subsystem"),
-            ),
-            ("Section", s(r"\BaseNamedObjects\__ComCatalogCache__")),
-            ("Event", None),
-            ("File", s(r"\Device\Afd\Endpoint")),
-            ("Timer", None),
-            ("Key", s(r"\REGISTRY\MACHINE\SOFTWARE\Clients\Mail")),
-            ("Semaphore", None),
-            ("Port", None),
-        ],
-        Arch::Amd64 => vec![
-            ("Directory", s(r"\KnownDlls")),
-            ("File", s(r"\Device\HarddiskVolume3\Windows\System32")),
-            ("Event", None),
-            (
-                "Key",
-                s(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Control\Session Manager"),
-            ),
-            ("Event", None),
-            ("WaitCompletionPacket", None),
-            ("IoCompletion", None),
-            ("TpWorkerFactory", None),
-            ("IRTimer", None),
-            ("WaitCompletionPacket", None),
-            ("IRTimer", None),
-            ("EtwRegistration", None),
-            ("Directory", s(r"\BaseNamedObjects")),
-            ("Semaphore", None),
-            ("Semaphore", None),
-            (
-                "Key",
-                s(
-                    r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Image File Execution Options",
+                ("Mutant", named(r"\BaseNamedObjects\Global\MailSvc.Instance")),
+                ("Event", named(r"\BaseNamedObjects\MailSvcStop")),
+                (
+                    "File",
+                    named(
+                        r"\Device\HarddiskVolume1\Documents and Settings\All Users\Application Data\Contoso\MailSvc\mailsvc.log",
+                    ),
                 ),
-            ),
-            ("ALPC Port", None),
-            ("Thread", None),
-            ("Thread", None),
-            (
-                "Mutant",
-                Some(format!(r"\BaseNamedObjects\SM0:{pid}:304:WilStaging_02")),
-            ),
-            ("Section", None),
-            ("Token", None),
-            ("Process", None),
-            (
-                "Key",
-                s(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Services\MailSvc\Parameters"),
-            ),
-            (
-                "File",
-                s(r"\Device\HarddiskVolume3\Program Files\Contoso\MailSvc"),
-            ),
-            ("Mutant", s(r"\BaseNamedObjects\Global\MailSvc.Instance")),
-            ("Event", s(r"\BaseNamedObjects\MailSvcStop")),
-            ("Section", s(r"\BaseNamedObjects\MailSvcSharedStats")),
-            ("EtwRegistration", None),
-            ("File", s(r"\Device\CNG")),
-            (
-                "Key",
-                s(r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows Messaging Subsystem"),
-            ),
-            (
-                "File",
-                s(r"\Device\HarddiskVolume3\ProgramData\Contoso\MailSvc\mailsvc.log"),
-            ),
-            ("Event", None),
-            ("Thread", None),
-            ("Section", s(r"\BaseNamedObjects\__ComCatalogCache__")),
-            ("File", s(r"\Device\Afd\Endpoint")),
-            ("Key", s(r"\REGISTRY\MACHINE\SOFTWARE\Clients\Mail")),
-            ("Event", None),
-            ("Semaphore", None),
-            ("IRTimer", None),
-            ("Key", s(r"\REGISTRY\MACHINE")),
-            ("Event", None),
-            ("WaitCompletionPacket", None),
-        ],
+            ]);
+            handles.extend(xp_messaging());
+            handles.extend([
+                ("Key", named(r"\REGISTRY\MACHINE\SOFTWARE\Clients\Mail")),
+                ("Semaphore", None),
+                ("Port", None),
+            ]);
+        }
+        Arch::Amd64 => {
+            handles = win10_startup(r"\BaseNamedObjects", pid, 304);
+            handles.extend([
+                (
+                    "Key",
+                    named(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Services\MailSvc\Parameters"),
+                ),
+                (
+                    "File",
+                    named(r"\Device\HarddiskVolume3\Program Files\Contoso\MailSvc"),
+                ),
+                (
+                    "Mutant",
+                    named(r"\BaseNamedObjects\Global\MailSvc.Instance"),
+                ),
+                ("Event", named(r"\BaseNamedObjects\MailSvcStop")),
+                ("Section", named(r"\BaseNamedObjects\MailSvcSharedStats")),
+                ("EtwRegistration", None),
+                ("File", named(r"\Device\CNG")),
+                (
+                    "Key",
+                    named(r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows Messaging Subsystem"),
+                ),
+                (
+                    "File",
+                    named(r"\Device\HarddiskVolume3\ProgramData\Contoso\MailSvc\mailsvc.log"),
+                ),
+                ("Event", None),
+                ("Thread", None),
+                ("Section", named(r"\BaseNamedObjects\__ComCatalogCache__")),
+                ("File", named(r"\Device\Afd\Endpoint")),
+                ("Key", named(r"\REGISTRY\MACHINE\SOFTWARE\Clients\Mail")),
+                ("Event", None),
+                ("Semaphore", None),
+                ("IRTimer", None),
+                ("Key", named(r"\REGISTRY\MACHINE")),
+                ("Event", None),
+                ("WaitCompletionPacket", None),
+            ]);
+        }
     }
+    handles
 }
 
 /// A simulated customer process at its capture time.
@@ -682,9 +556,7 @@ pub fn simulate(c: &Customer) -> io::Result<Sim> {
     let space = space(c)?;
     let [main, tid, pool] = c.tids();
     let mut p = Process::new(c.pid);
-    for (ty, name) in baseline(c.arch, c.pid) {
-        p.open_simple(main, ty, name.as_deref(), &[]);
-    }
+    open_all(&mut p, main, &baseline(c.arch, c.pid));
     if c.avscan {
         p.open_simple(main, "File", Some(r"\Device\AvScanFlt"), &[]);
         p.open_simple(

@@ -1,5 +1,5 @@
 //! Benchmark inputs too large to commit, generated at benchmark time (`make-fixtures --large
-//! OUTDIR [GIB]`, `bench/compare.sh`, the criterion benches):
+//! OUTDIR [GIB]`, `compare/compare.sh`, the criterion benches):
 //!
 //! * `large-a.dmp` / `large-b.dmp`: two dumps of one long-running MailSvc.exe (AMD64, MSMAPI32
 //!   11.0.5601.0, the customer model of [`crate::batch`]) with 25,000 worker connections.

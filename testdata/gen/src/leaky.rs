@@ -9,10 +9,10 @@
 
 use std::io;
 
+use crate::baseline::{image_module, open_all, win10_kernelbase, win10_module, win10_ntdll};
 use crate::pe::PeImage;
 use crate::scenarios::{
-    image_module, win10_module, DumpSpec, Fixture, Incident, INCIDENT_CREATE_TIME, INCIDENT_PID,
-    INCIDENT_RING, WIN10_BASELINE,
+    win10_baseline, DumpSpec, Fixture, Incident, INCIDENT_CREATE_TIME, INCIDENT_PID, INCIDENT_RING,
 };
 use crate::sim::{AddressSpace, LoadedModule, Process, TraceOrder};
 use crate::writer::{
@@ -80,22 +80,8 @@ pub fn widget_space() -> io::Result<AddressSpace> {
                 [2, 0, 7, 114],
                 0x5E6F_7081,
             ),
-            win10_module(
-                0x0000_7FFD_2B5D_0000,
-                0x1F8000,
-                0xC36E_9E8A,
-                r"C:\Windows\SYSTEM32\ntdll.dll",
-                [10, 0, 19041, 3636],
-                0x2B3C_4D5E,
-            ),
-            win10_module(
-                0x0000_7FFD_28F5_0000,
-                0x2F6000,
-                0x9C8D_1E42,
-                r"C:\Windows\System32\KERNELBASE.dll",
-                [10, 0, 19041, 3636],
-                0x4D5E_6F70,
-            ),
+            win10_ntdll(),
+            win10_kernelbase(),
             leaky,
         ],
     })
@@ -138,9 +124,7 @@ impl Widget {
     pub fn start() -> io::Result<Widget> {
         let space = widget_space()?;
         let mut process = Process::new(WIDGET_PID);
-        for (ty, name) in WIN10_BASELINE {
-            process.open_simple(WIDGET_TID, ty, *name, &[]);
-        }
+        open_all(&mut process, WIDGET_TID, &win10_baseline());
         process.enable_trace(INCIDENT_RING);
         Ok(Widget {
             space,

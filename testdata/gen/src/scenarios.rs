@@ -4,12 +4,16 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::pe::PeImage;
-use crate::sim::{AddressSpace, LoadedModule, OpenSpec, Process, TraceOrder};
+use crate::baseline::{
+    contoso_x64, image_module, named, open_all, raw_module, rsds, win10_kernel32, win10_kernelbase,
+    win10_module, win10_ntdll, xp_kernel32, xp_messaging, xp_msmapi32, xp_ntdll, xp_startup,
+    StartupHandle,
+};
+use crate::sim::{AddressSpace, OpenSpec, Process, TraceOrder};
 use crate::writer::{
-    CvRecord, DescriptorVersion, DumpWriter, Guid, HandleDescriptor, HandleOperation, MiscInfo,
-    Module, SystemInfo, Thread, MINIDUMP_WITH_FULL_MEMORY, MINIDUMP_WITH_HANDLE_DATA,
-    MISC1_PROCESS_ID, MISC1_PROCESS_TIMES,
+    CvRecord, DescriptorVersion, DumpWriter, HandleDescriptor, HandleOperation, MiscInfo, Module,
+    SystemInfo, Thread, MINIDUMP_WITH_FULL_MEMORY, MINIDUMP_WITH_HANDLE_DATA, MISC1_PROCESS_ID,
+    MISC1_PROCESS_TIMES,
 };
 
 /// The PE images built by `testdata/pe/build.sh`, embedded at compile time.
@@ -85,76 +89,6 @@ pub fn render(spec: &DumpSpec<'_>) -> Vec<u8> {
     w.finish()
 }
 
-pub(crate) fn rsds(
-    data1: u32,
-    data2: u16,
-    data3: u16,
-    data4: [u8; 8],
-    age: u32,
-    pdb: &str,
-) -> CvRecord {
-    CvRecord::Rsds {
-        guid: Guid {
-            data1,
-            data2,
-            data3,
-            data4,
-        },
-        age,
-        pdb_name: pdb.to_owned(),
-    }
-}
-
-pub(crate) fn image_module(
-    bytes: &[u8],
-    path: &str,
-    version: [u16; 4],
-    cv: CvRecord,
-) -> io::Result<LoadedModule> {
-    let img = PeImage::parse(bytes)?;
-    Ok(LoadedModule {
-        module: Module {
-            base_of_image: img.image_base,
-            size_of_image: img.size_of_image,
-            checksum: img.checksum,
-            time_date_stamp: img.time_date_stamp,
-            name: path.to_owned(),
-            file_version: version,
-            product_version: version,
-            is_dll: true,
-            cv_record: Some(cv),
-        },
-        image: Some(img),
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn raw_module(
-    base: u64,
-    size: u32,
-    checksum: u32,
-    timestamp: u32,
-    path: &str,
-    version: [u16; 4],
-    is_dll: bool,
-    cv: CvRecord,
-) -> LoadedModule {
-    LoadedModule {
-        module: Module {
-            base_of_image: base,
-            size_of_image: size,
-            checksum,
-            time_date_stamp: timestamp,
-            name: path.to_owned(),
-            file_version: version,
-            product_version: version,
-            is_dll,
-            cv_record: Some(cv),
-        },
-        image: None,
-    }
-}
-
 /// Modules of OrderMailer.exe (scenario A), in load order.
 pub fn incident_space() -> io::Result<AddressSpace> {
     Ok(AddressSpace {
@@ -176,32 +110,8 @@ pub fn incident_space() -> io::Result<AddressSpace> {
                     r"D:\build\OrderMailer\Release\OrderMailer.pdb",
                 ),
             ),
-            image_module(
-                NTDLL_DLL,
-                r"C:\WINDOWS\system32\ntdll.dll",
-                [5, 1, 2600, 2180],
-                rsds(
-                    0x36515FB5,
-                    0xD043,
-                    0x45E4,
-                    [0x91, 0xF6, 0x72, 0xFA, 0x2E, 0x28, 0x78, 0xC0],
-                    2,
-                    "ntdll.pdb",
-                ),
-            )?,
-            image_module(
-                KERNEL32_DLL,
-                r"C:\WINDOWS\system32\kernel32.dll",
-                [5, 1, 2600, 2180],
-                rsds(
-                    0x72F3_9C1A,
-                    0x6E0B,
-                    0x4B35,
-                    [0xA6, 0x0C, 0x1D, 0x53, 0x9B, 0x84, 0x27, 0xE2],
-                    2,
-                    "kernel32.pdb",
-                ),
-            )?,
+            xp_ntdll()?,
+            xp_kernel32()?,
             raw_module(
                 0x77C1_0000,
                 0x58000,
@@ -216,19 +126,7 @@ pub fn incident_space() -> io::Result<AddressSpace> {
                     pdb_name: "msvcrt.pdb".to_owned(),
                 },
             ),
-            image_module(
-                MSMAPI32_DLL,
-                r"C:\Program Files\Common Files\System\MSMAPI\1033\MSMAPI32.DLL",
-                [11, 0, 5601, 0],
-                rsds(
-                    0x0C3F_A12D,
-                    0x8E57,
-                    0x4F6B,
-                    [0xB2, 0x19, 0x5C, 0xE4, 0x70, 0x3D, 0x96, 0x0A],
-                    1,
-                    "msmapi32.pdb",
-                ),
-            )?,
+            xp_msmapi32()?,
             image_module(
                 MAPIHELPER_DLL,
                 r"C:\Program Files\Contoso\OrderMailer\MapiHelper.dll",
@@ -354,82 +252,37 @@ pub const INCIDENT_THREADS: &[Thread] = &[
 ];
 
 /// The 40 startup handles of OrderMailer.exe (type, name), opened before tracing.
-pub const INCIDENT_BASELINE: &[(&str, Option<&str>)] = &[
-    ("Directory", Some(r"\KnownDlls")),
-    (
-        "File",
-        Some(r"\Device\HarddiskVolume1\Program Files\Contoso\OrderMailer"),
-    ),
-    ("Event", None),
-    ("Event", None),
-    (
-        "KeyedEvent",
-        Some(r"\KernelObjects\CritSecOutOfMemoryEvent"),
-    ),
-    ("Directory", Some(r"\Windows")),
-    ("Port", None),
-    ("WindowStation", Some(r"\Windows\WindowStations\WinSta0")),
-    ("Desktop", Some(r"\Default")),
-    ("WindowStation", Some(r"\Windows\WindowStations\WinSta0")),
-    ("Directory", Some(r"\BaseNamedObjects")),
-    ("Semaphore", None),
-    ("Semaphore", None),
-    (
-        "Key",
-        Some(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Control\Nls\Sorting\Versions"),
-    ),
-    ("Key", Some(r"\REGISTRY\MACHINE")),
-    ("Event", None),
-    ("File", Some(r"\Device\KsecDD")),
-    (
-        "Key",
-        Some(r"\REGISTRY\USER\S-1-5-21-1004336348-1177238915-682003330-1003"),
-    ),
-    ("Event", Some(r"\BaseNamedObjects\crypt32LogoffEvent")),
-    ("Thread", None),
-    ("IoCompletion", None),
-    ("Thread", None),
-    ("Section", Some(r"\BaseNamedObjects\ShimSharedMemory")),
-    ("Mutant", Some(r"\BaseNamedObjects\ShimCacheMutex")),
-    (
-        "Key",
-        Some(r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Windows"),
-    ),
-    ("Event", None),
-    ("File", Some(r"\Device\Afd\Endpoint")),
-    ("Event", None),
-    ("Section", None),
-    (
-        "Key",
-        Some(
-            r"\REGISTRY\USER\S-1-5-21-1004336348-1177238915-682003330-1003\Software\Contoso\OrderMailer",
+pub fn incident_baseline() -> Vec<StartupHandle> {
+    let mut handles = xp_startup(
+        r"\Device\HarddiskVolume1\Program Files\Contoso\OrderMailer",
+        "WinSta0",
+        r"\REGISTRY\USER\S-1-5-21-1004336348-1177238915-682003330-1003",
+    );
+    handles.extend([
+        (
+            "Key",
+            named(
+                r"\REGISTRY\USER\S-1-5-21-1004336348-1177238915-682003330-1003\Software\Contoso\OrderMailer",
+            ),
         ),
-    ),
-    (
-        "File",
-        Some(
-            r"\Device\HarddiskVolume1\WINDOWS\WinSxS\x86_Microsoft.Windows.Common-Controls_6595b64144ccf1df_6.0.2600.2180_x-ww_a84f1ff9",
+        (
+            "File",
+            named(
+                r"\Device\HarddiskVolume1\WINDOWS\WinSxS\x86_Microsoft.Windows.Common-Controls_6595b64144ccf1df_6.0.2600.2180_x-ww_a84f1ff9",
+            ),
         ),
-    ),
-    (
-        "Event",
-        Some(r"\BaseNamedObjects\userenv: User Profile setup event"),
-    ),
-    (
-        "Semaphore",
-        Some(r"\BaseNamedObjects\shell.{A48F1A32-A340-11D1-BC6B-00A0C90312E1}"),
-    ),
-    ("Thread", None),
-    ("Event", None),
-    (
-        "Key",
-        Some(r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows Messaging Subsystem"),
-    ),
-    ("Section", Some(r"\BaseNamedObjects\__ComCatalogCache__")),
-    ("Event", None),
-    ("File", Some(r"\Device\Afd\Endpoint")),
-    ("Timer", None),
-];
+        (
+            "Event",
+            named(r"\BaseNamedObjects\userenv: User Profile setup event"),
+        ),
+        (
+            "Semaphore",
+            named(r"\BaseNamedObjects\shell.{A48F1A32-A340-11D1-BC6B-00A0C90312E1}"),
+        ),
+    ]);
+    handles.extend(xp_messaging());
+    handles
+}
 
 /// Before these baseline indices a temporary Event is opened; all four are closed again before
 /// tracing starts (they leave holes in the handle table that cycle 0 reuses).
@@ -453,11 +306,11 @@ impl Incident {
         let space = incident_space()?;
         let mut process = Process::new(pid);
         let mut temps = Vec::new();
-        for (i, (ty, name)) in INCIDENT_BASELINE.iter().enumerate() {
+        for (i, (ty, name)) in incident_baseline().iter().enumerate() {
             if INCIDENT_STARTUP_TEMP.contains(&i) {
                 temps.push(process.open_simple(INCIDENT_TID, "Event", None, &[]));
             }
-            process.open_simple(INCIDENT_TID, ty, *name, &[]);
+            process.open_simple(INCIDENT_TID, ty, name.as_deref(), &[]);
         }
         for h in temps {
             process.close(INCIDENT_TID, h, &[]);
@@ -539,38 +392,6 @@ impl Incident {
 
 // ---------------------------------------------------------------------------------- x64 helpers
 
-pub(crate) fn win10_module(
-    base: u64,
-    size: u32,
-    ts: u32,
-    path: &str,
-    ver: [u16; 4],
-    seed: u32,
-) -> LoadedModule {
-    let file = path.rsplit('\\').next().unwrap_or(path);
-    let pdb = match file.rsplit_once('.') {
-        Some((stem, _)) => format!("{}.pdb", stem.to_ascii_lowercase()),
-        None => format!("{file}.pdb"),
-    };
-    raw_module(
-        base,
-        size,
-        size ^ seed,
-        ts,
-        path,
-        ver,
-        !path.ends_with(".exe"),
-        rsds(
-            seed,
-            (seed >> 7) as u16,
-            (seed >> 13) as u16,
-            (u64::from(seed) * 0x9E37_79B9).to_le_bytes(),
-            1,
-            &pdb,
-        ),
-    )
-}
-
 fn win10_space(exe: &str, exe_base: u64) -> AddressSpace {
     AddressSpace {
         modules: vec![
@@ -582,74 +403,19 @@ fn win10_space(exe: &str, exe_base: u64) -> AddressSpace {
                 [1, 8, 0, 310],
                 0x1A2B_3C4D,
             ),
-            win10_module(
-                0x0000_7FFD_2B5D_0000,
-                0x1F8000,
-                0xC36E_9E8A,
-                r"C:\Windows\SYSTEM32\ntdll.dll",
-                [10, 0, 19041, 3636],
-                0x2B3C_4D5E,
-            ),
-            win10_module(
-                0x0000_7FFD_2A8A_0000,
-                0xBD000,
-                0x5E2C_7B0F,
-                r"C:\Windows\System32\KERNEL32.DLL",
-                [10, 0, 19041, 3636],
-                0x3C4D_5E6F,
-            ),
-            win10_module(
-                0x0000_7FFD_28F5_0000,
-                0x2F6000,
-                0x9C8D_1E42,
-                r"C:\Windows\System32\KERNELBASE.dll",
-                [10, 0, 19041, 3636],
-                0x4D5E_6F70,
-            ),
+            win10_ntdll(),
+            win10_kernel32(),
+            win10_kernelbase(),
         ],
     }
 }
 
-pub(crate) const WIN10_BASELINE: &[(&str, Option<&str>)] = &[
-    ("Directory", Some(r"\KnownDlls")),
-    ("File", Some(r"\Device\HarddiskVolume3\Windows\System32")),
-    ("Event", None),
-    (
-        "Key",
-        Some(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Control\Session Manager"),
-    ),
-    ("Event", None),
-    ("WaitCompletionPacket", None),
-    ("IoCompletion", None),
-    ("TpWorkerFactory", None),
-    ("IRTimer", None),
-    ("WaitCompletionPacket", None),
-    ("IRTimer", None),
-    ("EtwRegistration", None),
-    ("Directory", Some(r"\Sessions\1\BaseNamedObjects")),
-    ("Semaphore", None),
-    ("Semaphore", None),
-    (
-        "Key",
-        Some(
-            r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Image File Execution Options",
-        ),
-    ),
-    ("ALPC Port", None),
-    ("Thread", None),
-    ("Thread", None),
-    (
-        "Mutant",
-        Some(r"\Sessions\1\BaseNamedObjects\SM0:7200:168:WilStaging_02"),
-    ),
-    ("Section", None),
-    ("Token", None),
-    ("Process", None),
-    (
-        "Key",
-        Some(r"\REGISTRY\USER\S-1-5-21-3623811015-3361044348-30300820-1013\Software\Contoso"),
-    ),
-];
+/// The startup handles of the x64 scenarios B (Indexer.exe), C (JobRunner.exe) and G
+/// (Widget.exe). All three name the WIL mutant after pid 7200 (scenario B's), whatever their
+/// own pid.
+pub(crate) fn win10_baseline() -> Vec<StartupHandle> {
+    contoso_x64(NOTRACE_PID)
+}
 
 // --------------------------------------------------------------------------------- scenario B
 
@@ -667,9 +433,7 @@ pub fn notrace_x64() -> (Fixture, Fixture, Process, Process) {
         0x0000_7FF6_41E2_0000,
     );
     let mut p = Process::new(NOTRACE_PID);
-    for (ty, name) in WIN10_BASELINE {
-        p.open_simple(0x1C2C, ty, *name, &[]);
-    }
+    open_all(&mut p, 0x1C2C, &win10_baseline());
     let mut shard = 0;
     for i in 0..8 {
         let name = format!(r"\Device\HarddiskVolume3\Data\Index\shard-{i:02}.idx");
@@ -788,9 +552,7 @@ pub fn reuse() -> (Fixture, Fixture, Process, Process) {
         0x0000_7FF7_0C3A_0000,
     );
     let mut p = Process::new(REUSE_PID);
-    for (ty, name) in WIN10_BASELINE {
-        p.open_simple(REUSE_TID, ty, *name, &[]);
-    }
+    open_all(&mut p, REUSE_TID, &win10_baseline());
     // The handle table has grown and shrunk before; new values continue at 0x1c4.
     p.set_next_handle_value(0x1c4);
     p.enable_trace(INCIDENT_RING);

@@ -10,7 +10,10 @@
 //! Plus `series/zz-other-process.dmp` (the same program, pid 7301, captured mid-series) and
 //! `series/broken.dmp` (dump 0 truncated to half its size).
 
-use crate::scenarios::{win10_module, DumpSpec, Fixture, INCIDENT_RING};
+use crate::baseline::{
+    contoso_x64, named, open_all, win10_kernelbase, win10_module, win10_ntdll, StartupHandle,
+};
+use crate::scenarios::{DumpSpec, Fixture, INCIDENT_RING};
 use crate::sim::{AddressSpace, Process, TraceOrder};
 use crate::writer::{DescriptorVersion, SystemInfo, Thread, MINIDUMP_WITH_HANDLE_DATA};
 
@@ -116,64 +119,25 @@ pub fn series_capture_time(create: u32, k: usize) -> u32 {
     create + SERIES_CYCLE * (k as u32 + 1)
 }
 
-/// The 30 startup handles (opened before tracing; never closed). The WIL staging mutant's name
-/// contains the pid.
-pub fn series_baseline(pid: u32) -> Vec<(&'static str, Option<String>)> {
-    let s = |v: &str| Some(v.to_owned());
-    vec![
-        ("Directory", s(r"\KnownDlls")),
-        ("File", s(r"\Device\HarddiskVolume3\Windows\System32")),
-        ("Event", None),
-        (
-            "Key",
-            s(r"\REGISTRY\MACHINE\SYSTEM\ControlSet001\Control\Session Manager"),
-        ),
-        ("Event", None),
-        ("WaitCompletionPacket", None),
-        ("IoCompletion", None),
-        ("TpWorkerFactory", None),
-        ("IRTimer", None),
-        ("WaitCompletionPacket", None),
-        ("IRTimer", None),
-        ("EtwRegistration", None),
-        ("Directory", s(r"\Sessions\1\BaseNamedObjects")),
-        ("Semaphore", None),
-        ("Semaphore", None),
-        (
-            "Key",
-            s(
-                r"\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Image File Execution Options",
-            ),
-        ),
-        ("ALPC Port", None),
-        ("Thread", None),
-        ("Thread", None),
-        (
-            "Mutant",
-            Some(format!(
-                r"\Sessions\1\BaseNamedObjects\SM0:{pid}:168:WilStaging_02"
-            )),
-        ),
-        ("Section", None),
-        ("Token", None),
-        ("Process", None),
-        (
-            "Key",
-            s(r"\REGISTRY\USER\S-1-5-21-3623811015-3361044348-30300820-1013\Software\Contoso"),
-        ),
+/// The 30 startup handles (opened before tracing; never closed): the Contoso x64 baseline
+/// ([`contoso_x64`], the WIL staging mutant's name contains the pid) and Indexer.exe's own six.
+pub fn series_baseline(pid: u32) -> Vec<StartupHandle> {
+    let mut handles = contoso_x64(pid);
+    handles.extend([
         (
             "File",
-            s(r"\Device\HarddiskVolume3\Program Files\Contoso\Indexer"),
+            named(r"\Device\HarddiskVolume3\Program Files\Contoso\Indexer"),
         ),
-        ("Key", s(r"\REGISTRY\MACHINE\SOFTWARE\Contoso\Indexer")),
-        ("Event", s(r"\Sessions\1\BaseNamedObjects\IndexerStop")),
+        ("Key", named(r"\REGISTRY\MACHINE\SOFTWARE\Contoso\Indexer")),
+        ("Event", named(r"\Sessions\1\BaseNamedObjects\IndexerStop")),
         (
             "Section",
-            s(r"\Sessions\1\BaseNamedObjects\IndexerSharedStats"),
+            named(r"\Sessions\1\BaseNamedObjects\IndexerSharedStats"),
         ),
         ("EtwRegistration", None),
-        ("File", s(r"\Device\CNG")),
-    ]
+        ("File", named(r"\Device\CNG")),
+    ]);
+    handles
 }
 
 /// Indexer.exe 4.0.2.17, ntdll.dll, KERNELBASE.dll, ShardCache.dll 2.1.0.5, FeedSync.dll
@@ -189,22 +153,8 @@ pub fn series_space() -> AddressSpace {
                 [4, 0, 2, 17],
                 0x5A6B_7C8D,
             ),
-            win10_module(
-                0x0000_7FFD_2B5D_0000,
-                0x1F8000,
-                0xC36E_9E8A,
-                r"C:\Windows\SYSTEM32\ntdll.dll",
-                [10, 0, 19041, 3636],
-                0x2B3C_4D5E,
-            ),
-            win10_module(
-                0x0000_7FFD_28F5_0000,
-                0x2F6000,
-                0x9C8D_1E42,
-                r"C:\Windows\System32\KERNELBASE.dll",
-                [10, 0, 19041, 3636],
-                0x4D5E_6F70,
-            ),
+            win10_ntdll(),
+            win10_kernelbase(),
             win10_module(
                 0x0000_7FFD_1E20_0000,
                 0x48000,
@@ -292,9 +242,7 @@ impl Indexer {
     pub fn start(pid: u32, create_time: u32) -> Indexer {
         let space = series_space();
         let mut process = Process::new(pid);
-        for (ty, name) in series_baseline(pid) {
-            process.open_simple(TID_MAIN, ty, name.as_deref(), &[]);
-        }
+        open_all(&mut process, TID_MAIN, &series_baseline(pid));
         process.enable_trace(INCIDENT_RING);
         Indexer {
             space,

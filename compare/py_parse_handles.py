@@ -4,7 +4,7 @@ header and stream directory, then HandleDataStream (every descriptor with its ty
 name strings and object information) and the HandleOperationListStream header (the package
 has no parser for the entries). Prints the handle count and trace record count of each file.
 
-Used by bench/compare.sh: `python3 bench/py_parse_handles.py a.dmp b.dmp`.
+Used by compare/compare.sh: `python3 compare/py_parse_handles.py a.dmp b.dmp`.
 """
 import sys
 

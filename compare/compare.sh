@@ -2,10 +2,10 @@
 # dumpleak side by side with the tools users would pick instead, on the same inputs, on this
 # machine. Prints a Markdown table of times and ratios (the README's performance table).
 #
-#   bash bench/compare.sh            # about 5 minutes on 2 cores
+#   bash compare/compare.sh            # about 5 minutes on 2 cores
 #
 # Installs what is missing: hyperfine and llvm (llvm-symbolizer) from Debian, skelsec's Python
-# `minidump` parser from PyPI (in a venv under target/bench/), minidump-stackwalk from crates.io.
+# `minidump` parser from PyPI (in a venv under target/compare/), minidump-stackwalk from crates.io.
 # Inputs are generated into a temporary directory by the fixture generator (not committed):
 # two dumps with 100,000 handles and 200,000 trace records, a customer-style dump, sparse
 # full-memory twins of both with 6 GiB of memory each, and 1,000 customer-style dumps.
@@ -23,7 +23,7 @@ apt_install() {
 command -v hyperfine >/dev/null || apt_install hyperfine
 command -v llvm-symbolizer >/dev/null || apt_install llvm
 command -v minidump-stackwalk >/dev/null || cargo install minidump-stackwalk --locked -q
-venv=target/bench/venv
+venv=target/compare/venv
 if ! "$venv/bin/python" -c 'import minidump' 2>/dev/null; then
   python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
   "$venv/bin/pip" install -q minidump==0.0.24
@@ -54,7 +54,7 @@ bench() { # name-of-json, runs, hyperfine arguments...
 #    attributes the new handles' stacks to modules and writes the report. The parse_handles
 #    example does exactly the Python script's work, for a like-for-like figure.
 bench handles "$runs" \
-  -n python-minidump "$venv/bin/python bench/py_parse_handles.py $work/large-a.dmp $work/large-b.dmp" \
+  -n python-minidump "$venv/bin/python compare/py_parse_handles.py $work/large-a.dmp $work/large-b.dmp" \
   -n dumpleak-diff "$dumpleak diff $work/large-a.dmp $work/large-b.dmp --format json" \
   -n dumpleak-parse "target/release/examples/parse_handles $work/large-a.dmp $work/large-b.dmp"
 
