@@ -14,6 +14,9 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    for dir in ["corpus", "regressions"] {
+        assert!(root.join(dir).is_dir(), "fuzz/{dir} is missing (renamed?)");
+    }
     let mut files = Vec::new();
     for dir in ["corpus", "regressions"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
