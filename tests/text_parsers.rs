@@ -287,13 +287,12 @@ fn lm_rows_merge_with_modload_lines_and_skip_unloaded_modules() {
     let kernel32 = log.module_named("kernel32").unwrap();
     assert_eq!(kernel32.path, r"C:\Windows\System32\KERNEL32.DLL");
     let acme = log.module_named("AcmeNet").unwrap();
-    match acme.codeview.as_ref().unwrap() {
-        dumpleak::snapshot::CodeViewId::Rsds { guid, age, .. } => {
-            assert_eq!(guid, "3F1A0C2B-9D4E-4B7A-8C1D-2E3F4A5B6C7D");
-            assert_eq!(*age, 1);
-        }
-        other => panic!("{other:?}"),
-    }
+    let debug_file = acme.debug_file.as_ref().unwrap();
+    assert_eq!(
+        debug_file.id.uuid().hyphenated().to_string().to_uppercase(),
+        "3F1A0C2B-9D4E-4B7A-8C1D-2E3F4A5B6C7D"
+    );
+    assert_eq!(debug_file.id.appendix(), 1);
 }
 
 #[test]

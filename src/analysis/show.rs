@@ -2,7 +2,7 @@
 
 use super::attribution::Attribution;
 use super::model::{DumpSummary, TypeCount, SCHEMA_VERSION};
-use crate::snapshot::{CodeViewId, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
+use crate::snapshot::{DebugFile, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
 use crate::symbols::{CrashStack, ModuleSymbolStatus};
 use crate::warning::{Warning, WarningCode};
 use serde::Serialize;
@@ -178,7 +178,7 @@ pub fn show(
             base: format!("{:#x}", module.base),
             size: format!("{:#x}", module.size),
             timestamp: format!("{:08x}", module.timestamp),
-            pdb: module.codeview.as_ref().map(pdb_identity),
+            pdb: module.debug_file.as_ref().map(pdb_identity),
             system: attribution.is_system(&module.name),
         })
         .collect();
@@ -200,13 +200,11 @@ pub fn show(
 
 /// `name.pdb ID`, the id in symbol-store form ([`crate::symbols::locate::store_id`]): the id
 /// the symbol path is searched for.
-fn pdb_identity(codeview: &CodeViewId) -> String {
-    let pdb_path = match codeview {
-        CodeViewId::Rsds { pdb_path, .. } | CodeViewId::Nb10 { pdb_path, .. } => pdb_path,
-    };
+fn pdb_identity(debug_file: &DebugFile) -> String {
+    use crate::symbols::locate::{store_id, IdSource};
     format!(
         "{} {}",
-        crate::snapshot::minidump::file_name_of(pdb_path),
-        crate::symbols::locate::store_id(codeview.into())
+        debug_file.name(),
+        store_id(IdSource::Debug(debug_file.id))
     )
 }

@@ -7,7 +7,7 @@ use super::bytes::ParseError;
 use super::handle_data::{self, HandleData};
 use super::handle_trace::{self, RawTrace};
 use super::memory::{DumpBytes, DumpMemory};
-use super::model::{CodeViewId, Module, ProcessInfo};
+use super::model::{DebugFile, Module, ProcessInfo};
 use super::LoadError;
 use crate::warning::{Warning, WarningCode};
 use minidump::format::{self as md, MINIDUMP_STREAM_TYPE as StreamType};
@@ -15,6 +15,7 @@ use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, Minidum
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use symbolic_common::DebugId;
 
 /// The minidump signature `MDMP`, as the first four bytes of the file.
 pub const MINIDUMP_SIGNATURE: &[u8; 4] = b"MDMP";
@@ -313,7 +314,7 @@ fn read_modules(list: &MinidumpModuleList) -> Vec<Module> {
                     .then(|| four_part_version(info.product_version_hi, info.product_version_lo)),
                 timestamp: raw.time_date_stamp,
                 checksum: raw.checksum,
-                codeview: module.codeview_info.as_ref().and_then(codeview_id),
+                debug_file: module.codeview_info.as_ref().and_then(debug_file),
             }
         })
         .collect();
@@ -331,40 +332,28 @@ fn four_part_version(high: u32, low: u32) -> String {
     )
 }
 
-fn codeview_id(codeview: &CodeView) -> Option<CodeViewId> {
+fn debug_file(codeview: &CodeView) -> Option<DebugFile> {
     let pdb_path = |raw: &[u8]| {
         let end = raw.iter().position(|&byte| byte == 0).unwrap_or(raw.len());
         String::from_utf8_lossy(&raw[..end]).into_owned()
     };
-    match codeview {
+    let (id, path) = match codeview {
         CodeView::Pdb70(raw) => {
             let guid = &raw.signature;
-            Some(CodeViewId::Rsds {
-                guid: format!(
-                    "{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
-                    guid.data1,
-                    guid.data2,
-                    guid.data3,
-                    guid.data4[0],
-                    guid.data4[1],
-                    guid.data4[2],
-                    guid.data4[3],
-                    guid.data4[4],
-                    guid.data4[5],
-                    guid.data4[6],
-                    guid.data4[7]
-                ),
-                age: raw.age,
-                pdb_path: pdb_path(&raw.pdb_file_name),
-            })
+            let uuid =
+                symbolic_common::Uuid::from_fields(guid.data1, guid.data2, guid.data3, &guid.data4);
+            (
+                DebugId::from_parts(uuid, raw.age),
+                pdb_path(&raw.pdb_file_name),
+            )
         }
-        CodeView::Pdb20(raw) => Some(CodeViewId::Nb10 {
-            signature: raw.signature,
-            age: raw.age,
-            pdb_path: pdb_path(&raw.pdb_file_name),
-        }),
-        _ => None,
-    }
+        CodeView::Pdb20(raw) => (
+            DebugId::from_pdb20(raw.signature, raw.age),
+            pdb_path(&raw.pdb_file_name),
+        ),
+        _ => return None,
+    };
+    Some(DebugFile { id, path })
 }
 
 /// The last component of a Windows or POSIX path.

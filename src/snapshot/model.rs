@@ -4,6 +4,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use symbolic_common::{CodeId, DebugId};
 
 /// The kind of input a snapshot was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,8 +90,8 @@ pub struct Module {
     pub timestamp: u32,
     /// PE header `CheckSum`.
     pub checksum: u32,
-    /// The CodeView record naming the module's PDB.
-    pub codeview: Option<CodeViewId>,
+    /// The PDB named by the module's CodeView record.
+    pub debug_file: Option<DebugFile>,
 }
 
 impl Module {
@@ -98,6 +99,11 @@ impl Module {
     /// extension ([`module_stem`](super::module_stem)).
     pub fn frame_name(&self) -> &str {
         super::module_stem(&self.name)
+    }
+
+    /// The image's identity as symbol stores key it: TimeDateStamp and SizeOfImage.
+    pub fn code_id(&self) -> CodeId {
+        CodeId::new(format!("{:08X}{:x}", self.timestamp, self.size))
     }
 
     /// Whether `address` lies inside this module's image.
@@ -112,28 +118,20 @@ impl Module {
     }
 }
 
-/// The identity of the PDB a module was built with.
+/// The debug file (PDB) a module was built with, as its CodeView record names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "format", rename_all = "lowercase")]
-pub enum CodeViewId {
-    /// `RSDS` record: GUID and age.
-    Rsds {
-        /// GUID in registry form (`3F1A0C2B-9D4E-4B7A-8C1D-2E3F4A5B6C7D`).
-        guid: String,
-        /// PDB age.
-        age: u32,
-        /// PDB path recorded at link time.
-        pdb_path: String,
-    },
-    /// `NB10` record of older images: signature and age.
-    Nb10 {
-        /// PDB signature (a timestamp).
-        signature: u32,
-        /// PDB age.
-        age: u32,
-        /// PDB path recorded at link time.
-        pdb_path: String,
-    },
+pub struct DebugFile {
+    /// GUID and age of a PDB 7.0 (`RSDS`), or signature and age of a PDB 2.0 (`NB10`).
+    pub id: DebugId,
+    /// The PDB path recorded at link time.
+    pub path: String,
+}
+
+impl DebugFile {
+    /// The PDB's file name (the last component of its recorded path).
+    pub fn name(&self) -> &str {
+        super::minidump::file_name_of(&self.path)
+    }
 }
 
 /// One entry of the handle table.

@@ -6,7 +6,7 @@ use super::locate::{store_id, IdSource};
 use super::{
     InlineFrame, Loaded, ModuleSymbols, SourceLine, SymbolHit, SymbolOrigin, SymbolSource,
 };
-use crate::snapshot::{CodeViewId, DumpMemory, Module};
+use crate::snapshot::{DumpMemory, Module};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,18 +78,10 @@ impl DebugFileSource {
 
 /// The PDB file name and SymSrv identity (`GUID` + age, or NB10 signature + age) of a module.
 pub fn debug_file_identity(module: &Module) -> Option<(String, String, DebugId)> {
-    let codeview = module.codeview.as_ref()?;
-    let id = store_id(IdSource::from(codeview));
-    let (path, debug_id) = match codeview {
-        CodeViewId::Rsds { pdb_path, .. } => (pdb_path, DebugId::from_breakpad(&id).ok()?),
-        CodeViewId::Nb10 {
-            signature,
-            age,
-            pdb_path,
-        } => (pdb_path, DebugId::from_pdb20(*signature, *age)),
-    };
-    let name = crate::snapshot::minidump::file_name_of(path).to_string();
-    (!name.is_empty()).then_some((name, id, debug_id))
+    let debug_file = module.debug_file.as_ref()?;
+    let id = store_id(IdSource::Debug(debug_file.id));
+    let name = debug_file.name().to_string();
+    (!name.is_empty()).then_some((name, id, debug_file.id))
 }
 
 impl SymbolSource for DebugFileSource {

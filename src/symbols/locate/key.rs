@@ -2,7 +2,7 @@
 //! one place those identities are formatted, and the checks that keep names and ids taken
 //! from a dump from escaping a directory.
 
-use crate::snapshot::CodeViewId;
+use symbolic_common::DebugId;
 
 /// A file to find: its name and its SymSrv identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -26,22 +26,9 @@ impl FileKey {
 
 /// What a symbol-store id is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdSource<'a> {
-    /// A PDB 7.0 (`RSDS` CodeView record): its GUID, in registry form
-    /// (`3F1A0C2B-9D4E-…`) or as 32 hex digits, any case; and its age.
-    Pdb70 {
-        /// The GUID.
-        guid: &'a str,
-        /// The age.
-        age: u32,
-    },
-    /// A PDB 2.0 (`NB10` CodeView record): its signature and age.
-    Pdb20 {
-        /// The signature (a timestamp).
-        signature: u32,
-        /// The age.
-        age: u32,
-    },
+pub enum IdSource {
+    /// A PDB: GUID and age (PDB 7.0) or signature and age (PDB 2.0).
+    Debug(DebugId),
     /// A PE image: the TimeDateStamp and SizeOfImage of its headers.
     Image {
         /// The COFF header's TimeDateStamp.
@@ -49,18 +36,6 @@ pub enum IdSource<'a> {
         /// The optional header's SizeOfImage.
         size_of_image: u32,
     },
-}
-
-impl<'a> From<&'a CodeViewId> for IdSource<'a> {
-    fn from(codeview: &'a CodeViewId) -> IdSource<'a> {
-        match codeview {
-            CodeViewId::Rsds { guid, age, .. } => IdSource::Pdb70 { guid, age: *age },
-            CodeViewId::Nb10 { signature, age, .. } => IdSource::Pdb20 {
-                signature: *signature,
-                age: *age,
-            },
-        }
-    }
 }
 
 /// The identity folder name a symbol store (and a Breakpad `MODULE` line) uses, as SymSrv
@@ -73,12 +48,14 @@ impl<'a> From<&'a CodeViewId> for IdSource<'a> {
 ///   in lower case: `42435B8E1a000`).
 ///
 /// Every id dumpleak looks up or reports is formatted here, so one module always has one id.
-pub fn store_id(source: IdSource<'_>) -> String {
+pub fn store_id(source: IdSource) -> String {
     match source {
-        IdSource::Pdb70 { guid, age } => {
-            format!("{}{age:X}", guid.replace('-', "").to_uppercase())
+        IdSource::Debug(id) if id.is_pdb20() => {
+            let bytes = id.uuid().into_bytes();
+            let signature = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            format!("{signature:08X}{:X}", id.appendix())
         }
-        IdSource::Pdb20 { signature, age } => format!("{signature:08X}{age:X}"),
+        IdSource::Debug(id) => format!("{:X}{:X}", id.uuid().simple(), id.appendix()),
         IdSource::Image {
             timestamp,
             size_of_image,
@@ -139,31 +116,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pdb70_id_is_upper_case_guid_and_age() {
-        let id = store_id(IdSource::Pdb70 {
-            guid: "3f1a0c2b-9d4e-4b7a-8c1d-2e3f4a5b6c7d",
-            age: 26,
-        });
+    fn pdb_ids_are_upper_case_guid_or_signature_then_age() {
+        let guid =
+            symbolic_common::Uuid::parse_str("3f1a0c2b-9d4e-4b7a-8c1d-2e3f4a5b6c7d").unwrap();
+        let id = store_id(IdSource::Debug(DebugId::from_parts(guid, 26)));
         assert_eq!(id, "3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1A");
-    }
-
-    #[test]
-    fn codeview_records_give_the_same_ids() {
-        let rsds = CodeViewId::Rsds {
-            guid: "3F1A0C2B-9D4E-4B7A-8C1D-2E3F4A5B6C7D".to_string(),
-            age: 0xab,
-            pdb_path: "a.pdb".to_string(),
-        };
-        assert_eq!(
-            store_id(IdSource::from(&rsds)),
-            "3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7DAB"
-        );
-        let nb10 = CodeViewId::Nb10 {
-            signature: 0x3c1a2b,
-            age: 0xc,
-            pdb_path: "old.pdb".to_string(),
-        };
-        assert_eq!(store_id(IdSource::from(&nb10)), "003C1A2BC");
+        let id = store_id(IdSource::Debug(DebugId::from_parts(guid, 0xab)));
+        assert_eq!(id, "3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7DAB");
+        let nb10 = DebugId::from_pdb20(0x3c1a2b, 0xc);
+        assert_eq!(store_id(IdSource::Debug(nb10)), "003C1A2BC");
     }
 
     #[test]

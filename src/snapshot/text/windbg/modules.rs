@@ -3,8 +3,9 @@
 //! `AcmeNet` where `ModLoad:` printed `AcmeNet.dll`).
 
 use super::super::frame::parse_hex_address;
-use crate::snapshot::{CodeViewId, Module};
+use crate::snapshot::{DebugFile, Module};
 use std::collections::HashMap;
+use symbolic_common::DebugId;
 
 /// What the log says about one module so far.
 #[derive(Debug, Default)]
@@ -18,7 +19,7 @@ struct ModuleDraft {
     product_version: Option<String>,
     timestamp: Option<u32>,
     checksum: Option<u32>,
-    codeview: Option<CodeViewId>,
+    debug_file: Option<DebugFile>,
     /// Name as the `lm` module column prints it (`AcmeNet`).
     short_name: Option<String>,
 }
@@ -36,10 +37,10 @@ impl ModuleDraft {
         if is_image_path(path) {
             self.offer_path(path);
         } else if path.to_ascii_lowercase().ends_with(".pdb") {
-            self.codeview = self
-                .codeview
+            self.debug_file = self
+                .debug_file
                 .take()
-                .or_else(|| codeview_from_store_path(path));
+                .or_else(|| debug_file_from_store_path(path));
         }
     }
 
@@ -51,8 +52,8 @@ impl ModuleDraft {
             "Loaded symbol image file" if !value.is_empty() && self.path.is_none() => {
                 self.path = Some(value.to_owned())
             }
-            "Symbol file" if self.codeview.is_none() => {
-                self.codeview = codeview_from_store_path(value)
+            "Symbol file" if self.debug_file.is_none() => {
+                self.debug_file = debug_file_from_store_path(value)
             }
             "Timestamp" => self.timestamp = paren_hex(value).and_then(|v| u32::try_from(v).ok()),
             "CheckSum" => {
@@ -85,7 +86,7 @@ impl ModuleDraft {
             product_version: self.product_version,
             timestamp: self.timestamp.unwrap_or(0),
             checksum: self.checksum.unwrap_or(0),
-            codeview: self.codeview,
+            debug_file: self.debug_file,
         })
     }
 }
@@ -325,7 +326,7 @@ fn lm_row(trimmed: &str) -> Option<LmRow> {
 }
 
 /// `C:\Symbols\AcmeNet.pdb\3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1\AcmeNet.pdb` → RSDS GUID and age.
-fn codeview_from_store_path(path: &str) -> Option<CodeViewId> {
+fn debug_file_from_store_path(path: &str) -> Option<DebugFile> {
     let mut parts = path.trim().rsplit(['\\', '/']);
     let pdb = parts.next()?;
     let key = parts.next()?;
@@ -336,19 +337,9 @@ fn codeview_from_store_path(path: &str) -> Option<CodeViewId> {
     if !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let guid = key[..32].to_ascii_uppercase();
-    let age = u32::from_str_radix(&key[32..], 16).ok()?;
-    Some(CodeViewId::Rsds {
-        guid: format!(
-            "{}-{}-{}-{}-{}",
-            &guid[..8],
-            &guid[8..12],
-            &guid[12..16],
-            &guid[16..20],
-            &guid[20..]
-        ),
-        age,
-        pdb_path: pdb.to_owned(),
+    Some(DebugFile {
+        id: DebugId::from_breakpad(key).ok()?,
+        path: pdb.to_owned(),
     })
 }
 
@@ -372,21 +363,21 @@ mod tests {
     }
 
     #[test]
-    fn symbol_store_paths_give_the_codeview_id() {
-        let id = codeview_from_store_path(
+    fn symbol_store_paths_give_the_debug_id() {
+        let file = debug_file_from_store_path(
             r"C:\Symbols\AcmeNet.pdb\3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1\AcmeNet.pdb",
-        );
+        )
+        .unwrap();
+        assert_eq!(file.path, "AcmeNet.pdb");
         assert_eq!(
-            id,
-            Some(CodeViewId::Rsds {
-                guid: "3F1A0C2B-9D4E-4B7A-8C1D-2E3F4A5B6C7D".to_owned(),
-                age: 1,
-                pdb_path: "AcmeNet.pdb".to_owned(),
-            })
+            file.id.breakpad().to_string(),
+            "3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1"
         );
-        assert_eq!(codeview_from_store_path(r"C:\x\AcmeNet.pdb"), None);
+        assert_eq!(debug_file_from_store_path(r"C:\x\AcmeNet.pdb"), None);
         assert_eq!(
-            codeview_from_store_path(r"C:\Other.pdb\3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1\AcmeNet.pdb"),
+            debug_file_from_store_path(
+                r"C:\Other.pdb\3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1\AcmeNet.pdb"
+            ),
             None
         );
     }
