@@ -4,7 +4,8 @@
 //! warm cache, and a batch of 1,000 customer-style dumps on one thread and on all cores.
 //!
 //! `cargo bench --bench pipeline` (about two minutes); `compare/compare.sh` times the same
-//! inputs side by side with the tools users would pick instead.
+//! inputs side by side with the tools users would pick instead. Needs the `crash` feature (on
+//! by default): the batch timings include walking crash stacks, as the CLI's do.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dumpleak::analysis::DiffOptions;

@@ -14,6 +14,22 @@
 //! [`pipeline`] drives the stages for each command (`show`, `diff`, `series`, `batch`); its
 //! entry points are re-exported here.
 //!
+//! # Features
+//!
+//! All on by default. With `default-features = false` the library still loads every input
+//! (minidumps, debugger logs, handle.exe output), symbolises from local files (PDB, Breakpad,
+//! export tables; directories, local symbol stores and the cache), runs every analysis and
+//! renders JSON, Markdown and CSV.
+//!
+//! - `cli`: the `dumpleak` binary (clap, indicatif) and the terminal table renderer
+//!   ([`report::Format::Table`], comfy-table); without it that format is refused with an error.
+//! - `http`: downloads from `srv*…*https://…` symbol servers (ureq, rustls); without it such a
+//!   path still parses and its cache is searched, and the servers are skipped with a note
+//!   ("built without HTTP support").
+//! - `html`: [`report::Format::Html`] (plotters); without it that format is refused.
+//! - `crash`: walking the crashing thread for `show` and `batch` (minidump-processor); without
+//!   it a dump with an exception gets a note that the stack was not walked, and why.
+//!
 //! ```no_run
 //! use dumpleak::{analysis::DiffOptions, symbols::SymbolConfig};
 //! use std::path::Path;
@@ -34,6 +50,8 @@
 //! }
 //! # Ok::<(), dumpleak::Error>(())
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod analysis;
 mod error;

@@ -1,6 +1,6 @@
 //! The `dumpleak` command line: argument definitions and wiring only; the library does the work.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use dumpleak::analysis::{Attribution, DiffOptions};
 use dumpleak::pipeline::output::LineSink;
 use dumpleak::report::{self, Format, RenderOptions};
@@ -64,11 +64,42 @@ enum Command {
     Merge(MergeArgs),
 }
 
+/// `--format`: the library's [`Format`] as a command-line value (the library stays free of
+/// clap).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// Aligned text and box-drawn tables for a terminal.
+    Table,
+    /// GitHub-flavoured Markdown for a bug report.
+    Markdown,
+    /// The report model as JSON (a documented contract).
+    Json,
+    /// One table as CSV (choose it with --table).
+    Csv,
+    /// A self-contained HTML page (tables, stacks and charts; no network needed)
+    Html,
+    /// One JSON object per line: each dump as it finishes, then the aggregate (batch, merge).
+    Jsonl,
+}
+
+impl From<OutputFormat> for Format {
+    fn from(format: OutputFormat) -> Format {
+        match format {
+            OutputFormat::Table => Format::Table,
+            OutputFormat::Markdown => Format::Markdown,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Csv => Format::Csv,
+            OutputFormat::Html => Format::Html,
+            OutputFormat::Jsonl => Format::Jsonl,
+        }
+    }
+}
+
 #[derive(Args)]
 struct OutputArgs {
     /// Output format [default: table].
     #[arg(long, short = 'f', value_enum)]
-    format: Option<Format>,
+    format: Option<OutputFormat>,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -411,7 +442,7 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         !args.quiet,
         "{spinner} {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta} {msg}",
     );
-    let jsonl = args.output.format == Some(Format::Jsonl);
+    let jsonl = args.output.format == Some(OutputFormat::Jsonl);
     // JSONL lines go out as each dump finishes, so a long batch can be followed and split.
     let sink = if jsonl {
         Some(Mutex::new(LineSink::create(args.output.output.as_deref())?))
@@ -496,7 +527,7 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
             .map(move |(number, line)| (format!("{name}:{}", number + 1), line))
     });
     let report = dumpleak::analysis::batch::merge_lines(lines)?;
-    if args.output.format == Some(Format::Jsonl) {
+    if args.output.format == Some(OutputFormat::Jsonl) {
         let mut out = String::new();
         for row in &report.dumps {
             out.push_str(
@@ -530,18 +561,17 @@ fn emit<M: serde::Serialize>(
     default_table: &str,
 ) -> Result<(), Error> {
     let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
-    let options = RenderOptions {
-        width: if to_terminal {
-            comfy_table::Table::new().width()
-        } else {
-            None
-        },
-        table: output.table.clone(),
+    let mut options = RenderOptions::default();
+    options.width = if to_terminal {
+        comfy_table::Table::new().width()
+    } else {
+        None
     };
-    if output.table.is_some() && output.format != Some(Format::Csv) {
+    options.table = output.table.clone();
+    if output.table.is_some() && output.format != Some(OutputFormat::Csv) {
         return Err(Error::Usage("--table goes with --format csv".to_string()));
     }
-    let format = output.format.unwrap_or(Format::Table);
+    let format = output.format.map_or(Format::Table, Format::from);
     let text = report::render(model, document, format, &options, default_table)?;
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
 }

@@ -3,7 +3,7 @@
 
 use crate::analysis::batch::{self, BatchLine, BatchReport, DumpRow, FailedInput};
 use crate::analysis::{known::KnownIssues, Attribution};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::snapshot;
 use crate::symbols::{self, Symbolizer};
 use rayon::prelude::*;
@@ -103,9 +103,7 @@ fn run(
     if let Some(jobs) = jobs {
         builder = builder.num_threads(jobs.max(1));
     }
-    let pool = builder
-        .build()
-        .map_err(|error| Error::Usage(format!("cannot start worker threads: {error}")))?;
+    let pool = builder.build()?;
     let lines: Vec<BatchLine> = pool.install(|| {
         files
             .par_iter()

@@ -7,6 +7,7 @@ pub const NOTES_HEADING: &str = "Notes: what this evidence cannot support";
 
 /// A laid-out report.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Document {
     /// Title line.
     pub title: String,
@@ -18,6 +19,7 @@ pub struct Document {
 
 /// One piece of a document.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Block {
     /// A section heading.
     Heading(String),
@@ -50,6 +52,7 @@ pub struct Chart {
 
 /// A table with a stable identifier.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Table {
     /// Identifier used to select the table for CSV output.
     pub id: &'static str,

@@ -1,13 +1,20 @@
 //! Report stage: renders report models. Renderers lay out and format; they never compute.
+//!
+//! JSON, Markdown and CSV are always available. [`Format::Table`] (the terminal renderer,
+//! built on comfy-table) needs the `cli` feature and [`Format::Html`] (charts drawn with
+//! plotters) the `html` feature; without them [`render`] refuses those formats with an error
+//! naming the feature, rather than writing something else.
 
 mod batch_layout;
 mod diff_layout;
 pub mod document;
+#[cfg(feature = "html")]
 mod html;
 mod layout;
 mod markdown;
 mod series_layout;
 mod show_layout;
+#[cfg(feature = "cli")]
 mod text;
 
 pub use batch_layout::batch_document;
@@ -19,9 +26,10 @@ use document::Document;
 use serde::Serialize;
 
 /// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
-    /// Aligned text and box-drawn tables for a terminal.
+    /// Aligned text and box-drawn tables for a terminal (needs the `cli` feature).
     Table,
     /// GitHub-flavoured Markdown for a bug report.
     Markdown,
@@ -29,14 +37,16 @@ pub enum Format {
     Json,
     /// One table as CSV (choose it with --table).
     Csv,
-    /// A self-contained HTML page (tables, stacks and charts; no network needed)
+    /// A self-contained HTML page: tables, stacks and charts, no network needed (needs the
+    /// `html` feature).
     Html,
     /// One JSON object per line: each dump as it finishes, then the aggregate (batch, merge).
     Jsonl,
 }
 
-/// How to render.
+/// How to render: start from `RenderOptions::default()` and set the fields you need.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RenderOptions {
     /// Wrap tables to this width (terminal output).
     pub width: Option<u16>,
@@ -51,6 +61,14 @@ pub enum RenderError {
     /// The format does not apply to this report.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The format's renderer was left out of this build.
+    #[error("--format {format} is not available: dumpleak was built without its `{feature}` feature (markdown, json and csv are)")]
+    NotBuilt {
+        /// The format asked for.
+        format: &'static str,
+        /// The Cargo feature that provides it.
+        feature: &'static str,
+    },
     /// `--table` names a table the report does not have.
     #[error("no table '{id}' in this report; tables: {tables}")]
     UnknownTable {
@@ -72,12 +90,17 @@ impl RenderError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            RenderError::Unsupported(_) | RenderError::UnknownTable { .. }
+            RenderError::Unsupported(_)
+                | RenderError::NotBuilt { .. }
+                | RenderError::UnknownTable { .. }
         )
     }
 }
 
 /// Renders a report: `model` for JSON, `document` (its layout) for the other formats.
+///
+/// Fails on [`Format::Jsonl`] (written line by line by the caller), on a CSV table the
+/// document does not have, and on a format whose feature this build leaves out.
 pub fn render<M: Serialize>(
     model: &M,
     document: &Document,
@@ -86,9 +109,9 @@ pub fn render<M: Serialize>(
     default_table: &str,
 ) -> Result<String, RenderError> {
     match format {
-        Format::Table => Ok(text::render(document, options.width)),
+        Format::Table => table_text(document, options.width),
         Format::Markdown => Ok(markdown::render(document)),
-        Format::Html => Ok(html::render(document)),
+        Format::Html => html_page(document),
         Format::Jsonl => Err(RenderError::Unsupported(
             "--format jsonl is for `batch` and `merge`",
         )),
@@ -100,6 +123,31 @@ pub fn render<M: Serialize>(
             .map_err(RenderError::Json),
         Format::Csv => csv_table(document, options.table.as_deref().unwrap_or(default_table)),
     }
+}
+
+#[cfg(feature = "cli")]
+fn table_text(document: &Document, width: Option<u16>) -> Result<String, RenderError> {
+    Ok(text::render(document, width))
+}
+
+#[cfg(not(feature = "cli"))]
+fn table_text(_: &Document, _: Option<u16>) -> Result<String, RenderError> {
+    Err(missing_feature("table", "cli"))
+}
+
+#[cfg(feature = "html")]
+fn html_page(document: &Document) -> Result<String, RenderError> {
+    Ok(html::render(document))
+}
+
+#[cfg(not(feature = "html"))]
+fn html_page(_: &Document) -> Result<String, RenderError> {
+    Err(missing_feature("html", "html"))
+}
+
+#[cfg(not(all(feature = "cli", feature = "html")))]
+fn missing_feature(format: &'static str, feature: &'static str) -> RenderError {
+    RenderError::NotBuilt { format, feature }
 }
 
 fn csv_table(document: &Document, id: &str) -> Result<String, RenderError> {
@@ -136,23 +184,66 @@ mod tests {
         document
     }
 
+    const MORE: &str =
+        "50 more rows not shown (`--format csv --table values` or `--format json` list all 150)";
+
+    fn assert_cut(format: Format) {
+        let document = long_table_document();
+        let text = render(&(), &document, format, &RenderOptions::default(), "values").unwrap();
+        assert!(text.contains("99"), "{format:?}");
+        assert!(!text.contains("100"), "{format:?}: {text}");
+        assert!(text.contains(MORE), "{format:?}: {text}");
+    }
+
     #[test]
-    fn terminal_and_markdown_cut_long_tables_and_csv_keeps_every_row() {
+    fn markdown_cuts_long_tables_and_csv_keeps_every_row() {
+        assert_cut(Format::Markdown);
         let document = long_table_document();
         let options = RenderOptions::default();
-        let more = "… 50 more rows not shown (`--format csv --table values` or `--format json` list all 150)";
-        for format in [Format::Table, Format::Markdown] {
-            let text = render(&(), &document, format, &options, "values").unwrap();
-            assert!(text.contains("99"), "{format:?}");
-            assert!(!text.contains("100"), "{format:?}: {text}");
-            assert!(
-                text.contains(more.trim_start_matches("… ")),
-                "{format:?}: {text}"
-            );
-        }
         let csv = render(&(), &document, Format::Csv, &options, "values").unwrap();
         assert_eq!(csv.lines().count(), 151);
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn terminal_cuts_long_tables() {
+        assert_cut(Format::Table);
+    }
+
+    #[cfg(feature = "html")]
+    #[test]
+    fn html_keeps_every_row() {
+        let document = long_table_document();
+        let options = RenderOptions::default();
         let html = render(&(), &document, Format::Html, &options, "values").unwrap();
         assert!(html.contains("<td class=\"num\">149</td>"));
+    }
+
+    #[cfg(not(feature = "cli"))]
+    #[test]
+    fn terminal_tables_are_refused_without_the_cli_feature() {
+        let document = long_table_document();
+        let options = RenderOptions::default();
+        let error = render(&(), &document, Format::Table, &options, "values").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("built without its `cli` feature"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "html"))]
+    #[test]
+    fn html_is_refused_without_the_html_feature() {
+        let document = long_table_document();
+        let options = RenderOptions::default();
+        let error = render(&(), &document, Format::Html, &options, "values").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("built without its `html` feature"),
+            "{error}"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 /// Where a frame's function name came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum SymbolOrigin {
     /// A PDB matched by CodeView identity.
     Pdb,
@@ -51,6 +52,7 @@ pub struct InlineFrame {
 
 /// One return address, resolved as far as the available symbols allow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Frame {
     /// The return address.
     pub address: u64,

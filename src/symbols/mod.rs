@@ -95,6 +95,7 @@ pub trait SymbolSource: Send + Sync {
 
 /// Where each module's symbols came from, for the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ModuleSymbolStatus {
     /// Module file name.
     pub module: String,

@@ -7,6 +7,10 @@
 //! HTTP(S) server is asked for the same paths after its cache; downloads land in the cache in
 //! store layout. Names and ids come from dumps and are checked before they touch a path.
 //!
+//! Asking servers needs the `http` feature. Without it a `srv*…*https://…` element still
+//! parses and its cache is still searched, but the server is never asked: each file not found
+//! gets one note naming the servers skipped ("built without HTTP support").
+//!
 //! ```no_run
 //! use dumpleak::symbols::locate::{FileKey, Locator, LocatorOptions, SymbolPath};
 //!
@@ -24,9 +28,15 @@
 
 mod cab;
 mod cache;
+#[cfg(feature = "http")]
 mod http;
 mod key;
+#[cfg(feature = "http")]
 mod server;
+#[cfg(not(feature = "http"))]
+#[path = "no_server.rs"]
+mod server;
+#[cfg(feature = "http")]
 mod sniff;
 mod store;
 mod symbol_path;
@@ -77,6 +87,7 @@ impl Default for LocatorOptions {
 
 /// What [`Locator::find`] found, and what went wrong on the way.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Located {
     /// The file, when found.
     pub file: Option<LocatedFile>,
@@ -87,6 +98,7 @@ pub struct Located {
 
 /// A local, uncompressed symbol file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LocatedFile {
     /// Where it is.
     pub path: PathBuf,
@@ -124,7 +136,7 @@ impl Locator {
             return Located { file: None, notes };
         }
         let mut active_cache: Option<PathBuf> = None;
-        let mut skipped_offline = Vec::new();
+        let mut skipped_servers = Vec::new();
         for element in self.path.elements() {
             let found = match element {
                 PathElement::Cache(dir) => {
@@ -144,8 +156,8 @@ impl Locator {
                         .or_else(|| active_cache.clone())
                         .unwrap_or_else(|| self.default_cache());
                     let found = self.at_server(key, url, &cache, &mut notes);
-                    if found.is_none() && self.options.offline {
-                        skipped_offline.push(url.as_str());
+                    if found.is_none() && self.servers_skipped().is_some() {
+                        skipped_servers.push(url.as_str());
                     }
                     found
                 }
@@ -154,15 +166,26 @@ impl Locator {
                 return Located { file: found, notes };
             }
         }
-        if !skipped_offline.is_empty() {
+        if let (false, Some(why)) = (skipped_servers.is_empty(), self.servers_skipped()) {
             notes.push(format!(
-                "offline: symbol server {} not asked for {} ({})",
-                skipped_offline.join(", "),
+                "{why}: symbol server {} not asked for {} ({})",
+                skipped_servers.join(", "),
                 key.name,
                 key.id
             ));
         }
         Located { file: None, notes }
+    }
+
+    /// Why symbol servers are not asked at all, when they are not.
+    fn servers_skipped(&self) -> Option<&'static str> {
+        if self.options.offline {
+            Some("offline")
+        } else if !server::AVAILABLE {
+            Some("built without HTTP support (the `http` feature)")
+        } else {
+            None
+        }
     }
 
     fn default_cache(&self) -> PathBuf {
@@ -206,7 +229,7 @@ impl Locator {
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
         let cached = self.in_cache(key, cache, url, notes);
-        if cached.is_some() || self.options.offline {
+        if cached.is_some() || self.servers_skipped().is_some() {
             return cached;
         }
         self.servers.download(key, url, cache, notes)

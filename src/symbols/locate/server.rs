@@ -10,6 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use tempfile::NamedTempFile;
 
+/// Whether this build can ask symbol servers.
+pub(super) const AVAILABLE: bool = true;
+
 /// The symbol servers of one locator: the HTTP agent and what earlier requests taught.
 pub(super) struct Servers {
     agent: ureq::Agent,

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 /// One element of a symbol path, in search order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PathElement {
     /// A plain directory: searched flat (`DIR/name`) and as a symbol store.
     Directory(PathBuf),

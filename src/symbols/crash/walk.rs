@@ -1,47 +1,17 @@
-//! The crashing thread of a dump, walked by rust-minidump's stack walker with dumpleak's own
-//! symbol sources behind its `SymbolProvider` trait, so crash frames and handle stacks are
-//! named from the same symbol path.
+//! The crashing thread walked by rust-minidump's stack walker, with dumpleak's own symbol
+//! sources behind its `SymbolProvider` trait, so crash frames and handle stacks are named from
+//! the same symbol path.
 
-use super::{Frame, ModuleSymbolStatus, Symbolizer};
+use super::{records_exception, CrashFrame, CrashStack};
 use crate::snapshot::minidump::{HANDLE_DATA_STREAM, HANDLE_OPERATION_LIST_STREAM};
 use crate::snapshot::Snapshot;
+use crate::symbols::{ModuleSymbolStatus, Symbolizer};
 use minidump::{Minidump, Module};
 use minidump_unwind::{
     FileError, FileKind, FillSymbolError, FrameSymbolizer, FrameTrust, FrameWalker, SymbolProvider,
 };
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// One frame of the crashing thread.
-#[derive(Debug, Clone, Serialize)]
-pub struct CrashFrame {
-    /// The frame in WinDbg notation (inlined functions on their own lines first).
-    pub lines: Vec<String>,
-    /// How the walker found it: `context`, `cfi`, `frame-pointer`, `scan`, ….
-    pub trust: String,
-    /// The frame, structured.
-    pub frame: Frame,
-}
-
-/// The exception and the crashing thread's top frames.
-#[derive(Debug, Clone, Serialize)]
-pub struct CrashStack {
-    /// The thread that raised the exception.
-    pub thread_id: Option<u32>,
-    /// The exception, named (`EXCEPTION_ACCESS_VIOLATION_READ`, `STATUS_NO_MEMORY`, …).
-    pub reason: String,
-    /// The exception code in hex, when the dump gives one.
-    pub code: Option<String>,
-    /// The faulting address.
-    pub address: String,
-    /// Module holding the faulting instruction.
-    pub faulting_module: Option<String>,
-    /// Top frames, innermost first.
-    pub frames: Vec<CrashFrame>,
-    /// Frames the walker found beyond those shown.
-    pub more_frames: usize,
-}
 
 struct Provider<'a> {
     symbolizer: &'a Symbolizer,
@@ -106,11 +76,10 @@ pub fn crash_stack(
     max_frames: usize,
     modules: &mut BTreeMap<String, ModuleSymbolStatus>,
 ) -> Option<Result<CrashStack, String>> {
+    if !records_exception(snapshot) {
+        return None;
+    }
     let file = snapshot.file.as_ref()?;
-    Minidump::read(file.as_slice())
-        .ok()?
-        .get_raw_stream(minidump::format::MINIDUMP_STREAM_TYPE::ExceptionStream as u32)
-        .ok()?;
     // The walker reads every stream it knows, the handle streams included, and rust-minidump
     // 0.27 follows a HandleDataStream object-information chain that loops forever (found by
     // fuzzing). dumpleak reads those streams itself, so the walker gets a private copy of the
