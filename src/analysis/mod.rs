@@ -6,6 +6,7 @@ pub mod diff;
 pub mod known;
 mod log_diff;
 pub mod series;
+pub mod trend;
 
 pub use attribution::{Attribution, DEFAULT_SYSTEM_MODULES};
 pub use diff::{build_report, compare_handles, DiffOptions, DiffReport, HandleDiff};
