@@ -14,6 +14,7 @@ pub mod model;
 pub mod series;
 pub mod show;
 pub mod stacks;
+pub mod trend;
 
 pub use attribution::{Attribution, DEFAULT_SYSTEM_MODULES};
 pub use diff::{build_report, compare_handles, DiffOptions, DiffReport, HandleDiff};

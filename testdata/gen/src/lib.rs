@@ -11,6 +11,7 @@ pub mod pe;
 pub mod scenarios;
 pub mod series;
 pub mod sim;
+pub mod trend_corpus;
 pub mod writer;
 
 pub use scenarios::{all_fixtures, write_all, Fixture};
