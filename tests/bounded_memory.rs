@@ -4,6 +4,10 @@
 //! Tests in this file share the allocator and run on parallel threads, so every test holds
 //! [`MEASURE`] from its first line, input building included: nothing else in this binary
 //! allocates while one measures.
+//!
+//! This file stays a test binary of its own, apart from the other integration tests in
+//! `tests/it/`: a global allocator is installed for the whole binary, and tests of other
+//! modules running on other threads would allocate during the measurements.
 
 use dumpleak::snapshot::{load_minidump_bytes, load_text, LoadOptions};
 use dumpleak::Error;

@@ -2,8 +2,7 @@
 
 use serde_json::Value;
 
-mod common;
-use common::{dumpleak, json};
+use crate::common::{dumpleak, json};
 
 fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
     list.as_array()

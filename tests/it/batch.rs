@@ -2,8 +2,7 @@
 
 use serde_json::Value;
 
-mod common;
-use common::dumpleak;
+use crate::common::dumpleak;
 
 /// Runs a batch; returns (exit code, JSON report, stderr).
 fn batch(args: &[&str]) -> (Option<i32>, Value, String) {

@@ -1,7 +1,7 @@
 //! The HTML renderer through the public API: structure, escaping, hidden tables, charts, edge
 //! cases, determinism, and no reference to anything outside the page.
 //!
-//! `DUMPLEAK_HTML_SAMPLE=/tmp/page.html cargo test --test html` also writes the sample page,
+//! `DUMPLEAK_HTML_SAMPLE=/tmp/page.html cargo test --test it html::` also writes the sample page,
 //! to look at in a browser.
 
 use dumpleak::report::document::{Block, Chart, Document, Table};

@@ -9,7 +9,7 @@ use dumpleak_fixtures::writer::{
 };
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(

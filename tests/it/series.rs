@@ -2,8 +2,7 @@
 
 use serde_json::Value;
 
-mod common;
-use common::{dumpleak, json};
+use crate::common::{dumpleak, json};
 
 fn trend<'a>(report: &'a Value, type_name: &str) -> &'a Value {
     report["types"]

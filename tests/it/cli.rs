@@ -9,8 +9,7 @@ fn testdata(path: &str) -> PathBuf {
         .join(path)
 }
 
-mod common;
-use common::{dumpleak, json};
+use crate::common::{dumpleak, json};
 
 fn incident_diff() -> Value {
     json(&[

@@ -1,9 +1,9 @@
 //! Golden reports: every command on the shipped fixtures, in every format, compared byte for
 //! byte with the snapshots in `tests/snapshots/`. A change to any report shows up here as a
-//! diff to review (`INSTA_UPDATE=always cargo test --test golden` rewrites them, then read
+//! diff to review (`INSTA_UPDATE=always cargo test --test it golden::` rewrites them, then read
 //! `git diff tests/snapshots`).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
