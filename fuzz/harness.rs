@@ -1,5 +1,5 @@
 //! The code under test for each fuzz target, shared by the libFuzzer targets in
-//! `fuzz/fuzz_targets/` and by the corpus regression test `tests/fuzz_corpus.rs` (which
+//! `fuzz/fuzz_targets/` and by the corpus regression test `tests/it/fuzz_corpus.rs` (which
 //! includes this file with `#[path]`), so both exercise exactly the same calls.
 //!
 //! Every function takes arbitrary bytes and must return without panicking, hanging or

@@ -4,18 +4,26 @@
 //! Tests in this file share the allocator and run on parallel threads, so every test holds
 //! [`MEASURE`] from its first line, input building included: nothing else in this binary
 //! allocates while one measures.
+//!
+//! This file stays a test binary of its own, apart from the other integration tests in
+//! `tests/it/`: a global allocator is installed for the whole binary, and tests of other
+//! modules running on other threads would allocate during the measurements.
 
 use dumpleak::snapshot::LoadError as Error;
 use dumpleak::snapshot::{load_minidump_bytes, load_text, LoadOptions};
 use dumpleak_fixtures::writer::{
-    minidump_string, CvRecord, DumpWriter, Guid, MiscInfo, Module, SystemInfo, HANDLE_DATA_STREAM,
-    HANDLE_OPERATION_LIST_STREAM, MEMORY64_LIST_STREAM, MEMORY_LIST_STREAM, MISC1_PROCESS_ID,
-    MODULE_LIST_STREAM,
+    minidump_string, CvRecord, DumpWriter, Guid, Module, HANDLE_DATA_STREAM,
+    HANDLE_OPERATION_LIST_STREAM, MEMORY64_LIST_STREAM, MEMORY_LIST_STREAM, MODULE_LIST_STREAM,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
+
+/// The input builders of the other integration tests.
+#[path = "it/common/synth.rs"]
+mod synth;
+use synth::{small_dump, stream_location, words, Rng};
 
 /// Wraps [`System`], tracking the bytes currently allocated and their peak.
 struct Counting;
@@ -91,28 +99,6 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
 }
 
 const MIB: usize = 1024 * 1024;
-
-/// A small dump (system info, process id) plus whatever `extra` adds.
-fn small_dump(extra: impl FnOnce(&mut DumpWriter)) -> Vec<u8> {
-    let mut writer = DumpWriter::with_directory_slots(6);
-    writer.set_time_date_stamp(1_772_441_400);
-    writer.add_system_info(&SystemInfo::windows_10_x64());
-    writer.add_misc_info(&MiscInfo {
-        flags1: MISC1_PROCESS_ID,
-        process_id: 42,
-        process_create_time: 0,
-        process_user_time: 0,
-        process_kernel_time: 0,
-    });
-    extra(&mut writer);
-    let dump = writer.finish();
-    assert!(dump.len() <= 4096, "{} bytes", dump.len());
-    dump
-}
-
-fn words(values: &[u32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
 
 /// Loads `dump` and returns the outcome as text (error message or warnings) and the peak.
 fn load_measured(name: &str, dump: &[u8]) -> (Result<Vec<String>, Error>, usize) {
@@ -269,16 +255,8 @@ fn module_name_claiming_four_gib() {
     });
     // Point ModuleNameRva (at offset 4 + 8 + 4 + 4 + 4 of the list) at a 4 GiB string.
     let mut dump = dump;
-    let (list, name) = {
-        let count = u32::from_le_bytes(dump[8..12].try_into().unwrap()) as usize;
-        let directory = u32::from_le_bytes(dump[12..16].try_into().unwrap()) as usize;
-        let entry = (0..count)
-            .map(|i| directory + 12 * i)
-            .find(|&at| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap()) == 4)
-            .unwrap();
-        let rva = u32::from_le_bytes(dump[entry + 8..entry + 12].try_into().unwrap()) as usize;
-        (rva, dump.len() as u32)
-    };
+    let (list, _) = stream_location(&dump, MODULE_LIST_STREAM);
+    let name = dump.len() as u32;
     dump.extend(words(&[u32::MAX, 0x0041_0041]));
     dump[list + 24..list + 28].copy_from_slice(&name.to_le_bytes());
     let (result, peak) = load_measured("module-name.dmp", &dump);
@@ -371,12 +349,9 @@ fn one_giant_line() {
 fn one_giant_line_of_random_text() {
     let _guard = exclusive();
     let mut text = Vec::with_capacity(8 * MIB);
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     while text.len() < 8 * MIB {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        text.push(b' ' + (seed % 95) as u8);
+        text.push(b' ' + (rng.next() % 95) as u8);
     }
     assert_text_bounded("random.log", &text, 4);
 }

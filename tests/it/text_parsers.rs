@@ -8,13 +8,11 @@ use dumpleak::snapshot::text::{
 use dumpleak::snapshot::{Operation, TraceOrder};
 use std::path::Path;
 
+use crate::common::fixture;
+use crate::common::synth::Rng;
+
 fn sample_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/logs")
-            .join(name),
-    )
-    .unwrap()
+    fixture(&format!("logs/{name}"))
 }
 
 fn sample(name: &str) -> String {
@@ -701,18 +699,6 @@ Dumped 0x2 stack traces.
         "KERNEL32!CloseHandle+0x44"
     );
     assert!(log.notes.is_empty(), "{:?}", log.notes);
-}
-
-/// A tiny xorshift generator: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 fn parse_everything(bytes: &[u8]) {

@@ -2,12 +2,14 @@
 //! (`fuzz/regressions/<target>/`) through the same calls as the fuzz targets, without
 //! libFuzzer: every input must give a snapshot or an error, never a panic.
 
-#[path = "../fuzz/harness.rs"]
+#[path = "../../fuzz/harness.rs"]
 mod harness;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
 
 /// Where the last panic happened (the hook below records it; the payload lacks it).
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
@@ -36,10 +38,18 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 #[test]
 fn fuzz_corpora_and_regressions_never_panic() {
     // Keep the default hook's messages out of the test output; failures are listed below.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(ToString::to_string);
-        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = location;
+    // The hook is process-wide and other tests of this binary run on other threads: their
+    // panics still go to the previous hook.
+    let previous: Arc<PanicHook> = Arc::new(std::panic::take_hook());
+    let replaying = std::thread::current().id();
+    let others = Arc::clone(&previous);
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == replaying {
+            let location = info.location().map(ToString::to_string);
+            *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = location;
+        } else {
+            others(info);
+        }
     }));
     let mut failures = Vec::new();
     let mut replayed = 0;
@@ -73,7 +83,12 @@ fn fuzz_corpora_and_regressions_never_panic() {
             }
         }
     }
-    std::panic::set_hook(hook);
+    // Dropping this test's hook drops its reference to the previous one.
+    drop(std::panic::take_hook());
+    match Arc::try_unwrap(previous) {
+        Ok(previous) => std::panic::set_hook(previous),
+        Err(shared) => std::panic::set_hook(Box::new(move |info| shared(info))),
+    }
     assert!(replayed > 0, "no fuzz inputs found");
     assert!(
         failures.is_empty(),

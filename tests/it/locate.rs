@@ -8,11 +8,12 @@ use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 use tiny_http::{Header, Response, ResponseBox};
+
+use crate::common::server::TestServer;
 
 const PDB_MAGIC: &[u8] = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0";
 const PDB_NAME: &str = "leakylib.pdb";
@@ -102,6 +103,14 @@ fn found_bytes(located: &Located) -> Vec<u8> {
 
 fn has_note(located: &Located, needle: &str) -> bool {
     located.notes.iter().any(|note| note.contains(needle))
+}
+
+fn assert_note(located: &Located, needle: &str) {
+    assert!(
+        has_note(located, needle),
+        "no note with {needle:?}: {:?}",
+        located.notes
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,20 +366,12 @@ fn file_ptr_path_and_message() {
     store_file(dir.path(), "file.ptr", b"MSG:withdrawn by the vendor");
     let located = dirs_locator(&[dir.path()], cache.path()).find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(
-        has_note(&located, "withdrawn by the vendor"),
-        "{:?}",
-        located.notes
-    );
+    assert_note(&located, "withdrawn by the vendor");
 
     store_file(dir.path(), "file.ptr", b"PATH:/no/such/file.pdb");
     let located = dirs_locator(&[dir.path()], cache.path()).find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(
-        has_note(&located, "/no/such/file.pdb"),
-        "{:?}",
-        located.notes
-    );
+    assert_note(&located, "/no/such/file.pdb");
 }
 
 #[test]
@@ -489,10 +490,10 @@ fn hostile_names_and_ids_are_rejected() {
         assert!(has_note(&located, "bad id"), "{id:?}: {:?}", located.notes);
     }
     let long_id = "A".repeat(256);
-    assert!(has_note(
+    assert_note(
         &locator.find(&FileKey::new(PDB_NAME, long_id)),
-        "at most 255"
-    ));
+        "at most 255",
+    );
     assert_eq!(server.requests(), 0);
     assert!(files_under(cache.path()).is_empty());
     // Names that merely look unusual are fine.
@@ -506,81 +507,6 @@ fn hostile_names_and_ids_are_rejected() {
 // ---------------------------------------------------------------------------------------------
 // HTTP symbol server on 127.0.0.1
 
-/// A symbol server on an ephemeral loopback port serving `root` as a store; `special` may
-/// answer a request path itself. Counts requests.
-struct TestServer {
-    server: Arc<tiny_http::Server>,
-    requests: Arc<Mutex<Vec<String>>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-type Special = dyn Fn(&str) -> Option<ResponseBox> + Send + Sync;
-
-impl TestServer {
-    fn start(
-        root: &Path,
-        special: impl Fn(&str) -> Option<ResponseBox> + Send + Sync + 'static,
-    ) -> TestServer {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let root = root.to_path_buf();
-        let special: Box<Special> = Box::new(special);
-        let thread = {
-            let server = Arc::clone(&server);
-            let requests = Arc::clone(&requests);
-            std::thread::spawn(move || {
-                while let Ok(request) = server.recv() {
-                    let url = request.url().to_string();
-                    requests.lock().unwrap().push(url.clone());
-                    let response = special(&url).unwrap_or_else(|| serve_file(&root, &url));
-                    let _ = request.respond(response);
-                }
-            })
-        };
-        TestServer {
-            server,
-            requests,
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        let port = self.server.server_addr().to_ip().unwrap().port();
-        format!("http://127.0.0.1:{port}/symbols")
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.lock().unwrap().len()
-    }
-
-    fn request_paths(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve_file(root: &Path, url: &str) -> ResponseBox {
-    let relative = url.strip_prefix("/symbols/").unwrap_or("");
-    if relative
-        .split('/')
-        .any(|part| part == ".." || part.is_empty())
-    {
-        return Response::empty(404).boxed();
-    }
-    match fs::read(root.join(relative)) {
-        Ok(bytes) => Response::from_data(bytes).boxed(),
-        Err(_) => Response::empty(404).boxed(),
-    }
-}
-
 fn redirect(location: &str) -> ResponseBox {
     Response::empty(302)
         .with_header(Header::from_bytes("Location", location).unwrap())
@@ -589,6 +515,12 @@ fn redirect(location: &str) -> ResponseBox {
 
 fn server_locator(server: &TestServer, cache: &Path) -> Locator {
     locator(&format!("srv*{}*{}", cache.display(), server.url()), cache)
+}
+
+/// A locator for `srv*URL` alone: downloads go to `options.cache_dir`.
+fn server_locator_with(server: &TestServer, options: LocatorOptions) -> Locator {
+    let path = SymbolPath::parse(&format!("srv*{}", server.url())).unwrap();
+    Locator::new(path, options)
 }
 
 #[test]
@@ -688,7 +620,7 @@ fn file_ptr_from_server() {
     store_file(root.path(), "file.ptr", b"MSG:not public");
     let located = server_locator(&server, cache.path()).find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(has_note(&located, "not public"), "{:?}", located.notes);
+    assert_note(&located, "not public");
 
     // A pointer to something that is not a symbol file is refused.
     let not_symbols = elsewhere.path().join("passwd");
@@ -700,7 +632,7 @@ fn file_ptr_from_server() {
     );
     let located = server_locator(&server, cache.path()).find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(has_note(&located, "not a PDB"), "{:?}", located.notes);
+    assert_note(&located, "not a PDB");
 }
 
 #[test]
@@ -731,8 +663,8 @@ fn garbage_is_not_cached() {
     let locator = server_locator(&server, cache.path());
     let located = locator.find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(has_note(&located, "not a PDB"), "{:?}", located.notes);
-    assert!(has_note(&located, &server.url()), "{:?}", located.notes);
+    assert_note(&located, "not a PDB");
+    assert_note(&located, &server.url());
     assert!(files_under(cache.path()).is_empty());
     // Not downloaded again.
     locator.find(&pdb_key());
@@ -751,7 +683,7 @@ fn garbage_inside_a_cab_is_not_cached() {
     let server = TestServer::start(root.path(), |_| None);
     let located = server_locator(&server, cache.path()).find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(has_note(&located, "not a PDB"), "{:?}", located.notes);
+    assert_note(&located, "not a PDB");
     assert!(files_under(cache.path()).is_empty());
 }
 
@@ -762,11 +694,7 @@ fn server_errors_are_notes() {
     let server = TestServer::start(root.path(), |_| Some(Response::empty(503).boxed()));
     let located = server_locator(&server, cache.path()).find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(
-        has_note(&located, "server error 503"),
-        "{:?}",
-        located.notes
-    );
+    assert_note(&located, "server error 503");
     assert_eq!(located.notes.len(), 1, "{:?}", located.notes);
     assert_eq!(server.requests(), 1);
 }
@@ -785,19 +713,11 @@ fn server_down_is_a_note() {
     );
     let located = locator.find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(
-        has_note(&located, "could not be reached"),
-        "{:?}",
-        located.notes
-    );
-    assert!(has_note(&located, &url), "{:?}", located.notes);
+    assert_note(&located, "could not be reached");
+    assert_note(&located, &url);
     // Not tried again for the next file.
     let located = locator.find(&FileKey::new("other.pdb", PDB_ID));
-    assert!(
-        has_note(&located, "could not be reached earlier"),
-        "{:?}",
-        located.notes
-    );
+    assert_note(&located, "could not be reached earlier");
     assert!(files_under(cache.path()).is_empty());
 }
 
@@ -811,10 +731,9 @@ fn slow_server_times_out() {
     });
     let mut options = options(cache.path());
     options.timeout = Duration::from_millis(150);
-    let path = SymbolPath::parse(&format!("srv*{}", server.url())).unwrap();
-    let located = Locator::new(path, options).find(&pdb_key());
+    let located = server_locator_with(&server, options).find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(has_note(&located, &server.url()), "{:?}", located.notes);
+    assert_note(&located, &server.url());
     assert!(files_under(cache.path()).is_empty());
 }
 
@@ -834,23 +753,14 @@ fn size_cap() {
     });
     let mut options = options(cache.path());
     options.max_download_bytes = 1000;
-    let path = SymbolPath::parse(&format!("srv*{}", server.url())).unwrap();
-    let locator = Locator::new(path, options);
+    let locator = server_locator_with(&server, options);
 
     let located = locator.find(&pdb_key());
     assert!(located.file.is_none());
-    assert!(
-        has_note(&located, "4096 bytes, over the 1000-byte"),
-        "{:?}",
-        located.notes
-    );
+    assert_note(&located, "4096 bytes, over the 1000-byte");
     let located = locator.find(&FileKey::new("other.pdb", PDB_ID));
     assert!(located.file.is_none());
-    assert!(
-        has_note(&located, "1000-byte download limit"),
-        "{:?}",
-        located.notes
-    );
+    assert_note(&located, "1000-byte download limit");
     assert!(files_under(cache.path()).is_empty());
 }
 

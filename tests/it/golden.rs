@@ -1,11 +1,9 @@
 //! Golden reports: every command on the shipped fixtures, in every format, compared byte for
 //! byte with the snapshots in `tests/snapshots/`. A change to any report shows up here as a
-//! diff to review (`INSTA_UPDATE=always cargo test --test golden` rewrites them, then read
+//! diff to review (`INSTA_UPDATE=always cargo test --test it golden::` rewrites them, then read
 //! `git diff tests/snapshots`).
 
-mod common;
-
-use std::path::Path;
+use crate::common::{self, INCIDENT, INCIDENT_IMAGES, SUSPECT};
 
 /// Runs dumpleak with `args` and `--format FORMAT`; returns stdout with the per-run cache
 /// directory replaced by `[CACHE]`, and the exit code.
@@ -28,12 +26,7 @@ fn render(args: &[&str], format: &str) -> (String, i32) {
 /// One report in the text formats (table, markdown, html, json) and, for each CSV table
 /// given, that table.
 fn check(name: &str, args: &[&str], expected_code: i32, csv_tables: &[&str]) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.set_description(args.join(" "));
-    settings.bind(|| {
+    common::snapshot_settings(&args.join(" ")).bind(|| {
         for format in ["table", "markdown", "html", "json"] {
             let (text, code) = render(args, format);
             assert_eq!(code, expected_code, "{name} {format}: exit status");
@@ -49,21 +42,9 @@ fn check(name: &str, args: &[&str], expected_code: i32, csv_tables: &[&str]) {
     });
 }
 
-const INCIDENT: [&str; 3] = [
-    "diff",
-    "testdata/incident/before.dmp",
-    "testdata/incident/after.dmp",
-];
-
 #[test]
 fn diff_incident_with_images_and_suspect() {
-    let mut args = INCIDENT.to_vec();
-    args.extend([
-        "--symbols",
-        "testdata/incident/images",
-        "--suspect",
-        "MapiHelper.dll",
-    ]);
+    let args = [&INCIDENT[..], &INCIDENT_IMAGES, &SUSPECT].concat();
     check(
         "diff-incident",
         &args,

@@ -2,46 +2,17 @@
 //! stores (flat, two-tier, compressed, file.ptr), Breakpad files, the on-disk SymCache cache,
 //! export tables read from dump memory, crash stacks, and an HTTP symbol server on loopback.
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use tiny_http::Response;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use crate::common::server::TestServer;
+use crate::common::{
+    assert_warning, dumpleak, find, json as run, stdout, strings, testdata, warnings,
+};
+
 const PDB_ID: &str = "4F5704A7F90205594C4C44205044422E1";
-
-fn testdata(path: &str) -> PathBuf {
-    Path::new(ROOT).join("testdata").join(path)
-}
-
-/// The per-user cache of each run is a fresh directory, so no run sees another's SymCaches.
-fn isolated() -> Command {
-    let home = tempfile::tempdir().unwrap().keep();
-    let mut command = Command::cargo_bin("dumpleak").unwrap();
-    command
-        .current_dir(ROOT)
-        .env_remove("_NT_SYMBOL_PATH")
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("HOME", &home);
-    command
-}
-
-fn run(args: &[&str]) -> Value {
-    let output = isolated()
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "dumpleak {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 fn pdb_diff(extra: &[&str]) -> Value {
     let mut args = vec!["diff", "testdata/pdb/before.dmp", "testdata/pdb/after.dmp"];
@@ -50,30 +21,11 @@ fn pdb_diff(extra: &[&str]) -> Value {
 }
 
 fn frames(report: &Value) -> Vec<String> {
-    report["stacks"][0]["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|frame| frame.as_str().unwrap().to_string())
-        .collect()
+    strings(&report["stacks"][0]["frames"])
 }
 
 fn status<'a>(report: &'a Value, module: &str) -> &'a Value {
-    report["symbols"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|status| status["module"] == module)
-        .unwrap_or_else(|| panic!("no symbol status for {module}: {report}"))
-}
-
-fn warnings(report: &Value) -> Vec<String> {
-    report["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["message"].as_str().unwrap().to_string())
-        .collect()
+    find(&report["symbols"], "module", module)
 }
 
 /// `symbolizer-expected.txt`: rva → frames (function, file, line) innermost first, as
@@ -270,13 +222,9 @@ fn mismatched_pdb_is_refused_unless_allowed_and_then_marked() {
     };
     let refused = run(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert_ne!(status(&refused, "leakylib.dll")["origin"], "pdb");
-    assert!(
-        warnings(&refused)
-            .iter()
-            .any(|w| w.contains("differs from the module's") && w.contains("--allow-mismatched")),
-        "{:?}",
-        warnings(&refused)
-    );
+    assert_warning(&refused, |w| {
+        w.contains("differs from the module's") && w.contains("--allow-mismatched")
+    });
     let allowed = run(&args(&["--allow-mismatched"])
         .iter()
         .map(String::as_str)
@@ -284,9 +232,9 @@ fn mismatched_pdb_is_refused_unless_allowed_and_then_marked() {
     let leakylib = status(&allowed, "leakylib.dll");
     assert_eq!(leakylib["origin"], "pdb");
     assert_eq!(leakylib["mismatched"], true);
-    assert!(warnings(&allowed)
-        .iter()
-        .any(|w| w.contains("do not match the module's identity")));
+    assert_warning(&allowed, |w| {
+        w.contains("do not match the module's identity")
+    });
     // A mismatched PDB is never written to the cache under the module's identity.
     assert!(
         !cache
@@ -383,14 +331,7 @@ fn crash_stack_is_symbolised_with_the_same_sources() {
     assert!(top[2][0].starts_with("leakylib!LeakyOpenSession+0xd "));
     assert_eq!(top[3][0], "Widget+0x1e2f7");
 
-    let text = String::from_utf8(
-        isolated()
-            .args(["show", "testdata/pdb/crash.dmp"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let text = stdout(&["show", "testdata/pdb/crash.dmp"], 0);
     assert!(
         text.contains("Crash: EXCEPTION_ACCESS_VIOLATION_READ (0xc0000005)"),
         "{text}"
@@ -398,42 +339,18 @@ fn crash_stack_is_symbolised_with_the_same_sources() {
     assert!(text.contains("00 leakylib+0x109c  (context)"), "{text}");
 }
 
-/// A symbol server on 127.0.0.1 serving `root` as a store; counts requests per path.
-struct Server {
-    url: String,
-    requests: Arc<AtomicUsize>,
-}
-
-fn serve(root: PathBuf, garbage: bool) -> Server {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&requests);
-    std::thread::spawn(move || {
-        for request in server.incoming_requests() {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let relative = request.url().trim_start_matches('/').to_string();
-            let path = root.join(&relative);
-            let response = if garbage {
-                tiny_http::Response::from_data(b"<html>not a symbol file</html>".to_vec())
-            } else if let Ok(mut file) = std::fs::File::open(&path) {
-                let mut data = Vec::new();
-                file.read_to_end(&mut data).unwrap();
-                tiny_http::Response::from_data(data)
-            } else {
-                tiny_http::Response::from_data(Vec::new()).with_status_code(404)
-            };
-            let _ = request.respond(response);
-        }
-    });
-    Server { url, requests }
+/// The symbol store testdata/symstore over HTTP; with `garbage`, every answer is an HTML page.
+fn serve(garbage: bool) -> TestServer {
+    TestServer::start(&testdata("symstore"), move |_| {
+        garbage.then(|| Response::from_data(b"<html>not a symbol file</html>".to_vec()).boxed())
+    })
 }
 
 #[test]
 fn symbols_are_downloaded_from_a_server_once() {
-    let server = serve(testdata("symstore"), false);
+    let server = serve(false);
     let cache = tempfile::tempdir().unwrap();
-    let path = format!("srv*{}*{}", cache.path().display(), server.url);
+    let path = format!("srv*{}*{}", cache.path().display(), server.url());
     let symcaches = tempfile::tempdir().unwrap();
     let symcaches = symcaches.path().to_str().unwrap();
     let first = pdb_diff(&["--symbol-path", &path, "--cache-dir", symcaches]);
@@ -443,7 +360,7 @@ fn symbols_are_downloaded_from_a_server_once() {
         frames(&first)[4],
         "leakylib!session_init+0x14 [C:\\build\\leakylib\\leakylib.c @ 69]"
     );
-    assert!(server.requests.load(Ordering::SeqCst) > 0);
+    assert!(server.requests() > 0);
     // The compressed PDB was downloaded and unpacked into the cache's store layout.
     assert!(cache
         .path()
@@ -451,12 +368,12 @@ fn symbols_are_downloaded_from_a_server_once() {
         .join(PDB_ID)
         .join("leakylib.pdb")
         .is_file());
-    let before_second = server.requests.load(Ordering::SeqCst);
+    let before_second = server.requests();
     let second = pdb_diff(&["--symbol-path", &path, "--cache-dir", symcaches]);
     assert_eq!(frames(&first), frames(&second));
     assert_eq!(status(&second, "leakylib.dll")["from_cache"], true);
     // Only modules without symbols anywhere may ask again; leakylib is served locally.
-    let asked_again = server.requests.load(Ordering::SeqCst) - before_second;
+    let asked_again = server.requests() - before_second;
     assert!(asked_again <= before_second, "{asked_again} new requests");
 }
 
@@ -465,8 +382,8 @@ fn a_server_that_is_down_or_returns_garbage_is_a_warning() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let down = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let garbage = serve(testdata("symstore"), true);
-    for url in [down, garbage.url.clone()] {
+    let garbage = serve(true);
+    for url in [down, garbage.url()] {
         let cache = tempfile::tempdir().unwrap();
         let path = format!("srv*{}*{url}", cache.path().display());
         let report = pdb_diff(&["--symbol-path", &path]);
@@ -483,19 +400,19 @@ fn a_server_that_is_down_or_returns_garbage_is_a_warning() {
 
 #[test]
 fn offline_never_asks_the_server() {
-    let server = serve(testdata("symstore"), false);
+    let server = serve(false);
     let cache = tempfile::tempdir().unwrap();
-    let path = format!("srv*{}*{}", cache.path().display(), server.url);
+    let path = format!("srv*{}*{}", cache.path().display(), server.url());
     let report = pdb_diff(&["--symbol-path", &path, "--offline"]);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+    assert_eq!(server.requests(), 0);
     assert_eq!(frames(&report)[2], "leakylib+0x10bb");
-    assert!(warnings(&report).iter().any(|w| w.contains("offline")));
+    assert_warning(&report, |w| w.contains("offline"));
 }
 
 #[test]
 fn nt_symbol_path_is_used_when_no_option_is_given() {
     let cache = tempfile::tempdir().unwrap();
-    let output = isolated()
+    let output = dumpleak()
         .env("_NT_SYMBOL_PATH", "testdata/symstore")
         .args([
             "diff",

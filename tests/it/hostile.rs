@@ -4,40 +4,23 @@
 use dumpleak::snapshot::load_minidump_bytes;
 use dumpleak::snapshot::LoadError as Error;
 use dumpleak_fixtures::writer::{
-    DumpWriter, Location, MiscInfo, SystemInfo, HANDLE_DATA_STREAM, HANDLE_OPERATION_LIST_STREAM,
-    MISC1_PROCESS_ID,
+    DumpWriter, Location, SystemInfo, HANDLE_DATA_STREAM, HANDLE_OPERATION_LIST_STREAM,
 };
 use std::path::Path;
 
-mod common;
+use crate::common::synth::{small_dump, stream_location, words, Rng};
+use crate::common::{dumpleak, fixture};
 
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata")
-            .join(path),
-    )
-    .unwrap()
-}
-
-/// A 4 KiB-class dump whose only interesting stream is `stream_type` holding `payload`.
+/// A small dump whose only interesting stream is `stream_type` holding `payload`.
 fn dump_with_stream(stream_type: u32, payload: &[u8]) -> Vec<u8> {
-    let mut writer = DumpWriter::with_directory_slots(4);
-    writer.set_time_date_stamp(1_772_441_400);
-    writer.add_system_info(&SystemInfo::windows_10_x64());
-    writer.add_misc_info(&MiscInfo {
-        flags1: MISC1_PROCESS_ID,
-        process_id: 42,
-        process_create_time: 0,
-        process_user_time: 0,
-        process_kernel_time: 0,
-    });
-    writer.add_stream(stream_type, payload);
-    writer.finish()
+    small_dump(|writer| {
+        writer.add_stream(stream_type, payload);
+    })
 }
 
+/// A stream header: size of header, size of entry, number of entries, reserved.
 fn header(a: u32, b: u32, c: u32) -> Vec<u8> {
-    [a, b, c, 0].iter().flat_map(|v| v.to_le_bytes()).collect()
+    words(&[a, b, c, 0])
 }
 
 #[test]
@@ -61,13 +44,11 @@ fn truncation_at_any_offset_is_an_error_or_a_snapshot_never_a_panic() {
 #[test]
 fn flipped_bytes_never_panic() {
     let bytes = fixture("incident/after.dmp");
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for _ in 0..3000 {
         let mut mutated = bytes.clone();
         for _ in 0..4 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = rng.next();
             let at = (seed % mutated.len() as u64) as usize;
             mutated[at] ^= (seed >> 32) as u8 | 1;
         }
@@ -163,17 +144,6 @@ fn looping_object_info_chain_is_cut_with_a_warning() {
         .any(|w| w.message.contains("looped")));
 }
 
-/// The bytes of the first stream of `stream_type` in a dump: `(offset, size)`.
-fn stream_location(dump: &[u8], stream_type: u32) -> (usize, usize) {
-    let word = |at: usize| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap()) as usize;
-    let (count, directory) = (word(8), word(12));
-    (0..count)
-        .map(|index| directory + 12 * index)
-        .find(|&entry| word(entry) == stream_type as usize)
-        .map(|entry| (word(entry + 8), word(entry + 4)))
-        .expect("stream present")
-}
-
 #[test]
 fn a_crash_dump_whose_object_info_chain_loops_still_gets_its_crash_stack() {
     // rust-minidump 0.27 (under the stack walker) follows a looping chain forever, allocating
@@ -198,7 +168,7 @@ fn a_crash_dump_whose_object_info_chain_loops_still_gets_its_crash_stack() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("looping-crash.dmp");
     std::fs::write(&path, &dump).unwrap();
-    let output = common::dumpleak()
+    let output = dumpleak()
         .arg("show")
         .arg(&path)
         .timeout(std::time::Duration::from_secs(30))

@@ -2,16 +2,10 @@
 
 use serde_json::Value;
 
-mod common;
-use common::{dumpleak, json};
+use crate::common::{column, dumpleak, find, fixture, json, stdout};
 
 fn trend<'a>(report: &'a Value, type_name: &str) -> &'a Value {
-    report["types"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|trend| trend["type"] == type_name)
-        .unwrap_or_else(|| panic!("no {type_name} trend"))
+    find(&report["types"], "type", type_name)
 }
 
 #[test]
@@ -70,12 +64,7 @@ fn order_follows_capture_time_and_limit_sets_the_horizon() {
     args.extend(["--limit".to_string(), "79".to_string()]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let report = json(&refs);
-    let paths: Vec<&str> = report["dumps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|dump| dump["path"].as_str().unwrap())
-        .collect();
+    let paths = column(&report["dumps"], "path");
     assert!(paths[0].ends_with("cycle-0.dmp") && paths[6].ends_with("cycle-6.dmp"));
     // 61 now, +18/hour, limit 79: one hour after the last dump (09:10).
     assert_eq!(report["exhaustion"]["reached_at"], "2026-03-02T10:10:00Z");
@@ -86,7 +75,7 @@ fn order_follows_capture_time_and_limit_sets_the_horizon() {
 fn a_bad_file_is_left_out_and_too_few_dumps_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.dmp");
-    let bytes = std::fs::read("testdata/incident/series/cycle-3.dmp").unwrap();
+    let bytes = fixture("incident/series/cycle-3.dmp");
     std::fs::write(&broken, &bytes[..bytes.len() / 2]).unwrap();
     let report = json(&[
         "series",
@@ -113,17 +102,19 @@ fn a_bad_file_is_left_out_and_too_few_dumps_is_an_error() {
 
 #[test]
 fn table_and_csv_outputs() {
-    let output = dumpleak()
-        .args(["series", "testdata/incident/series"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.contains("Mutant") && text.contains("▁▂▃▄▅▆█") && text.contains("leak"));
-    let csv = dumpleak()
-        .args(["series", "testdata/incident/series", "--format", "csv"])
-        .output()
-        .unwrap();
-    let csv = String::from_utf8(csv.stdout).unwrap();
+    let text = stdout(&["series", "testdata/incident/series"], 0);
+    let mutant = text
+        .lines()
+        .find(|line| line.contains(" Mutant "))
+        .unwrap_or_else(|| panic!("no Mutant row: {text}"));
+    assert!(
+        mutant.contains("▁▂▃▄▅▆█") && mutant.contains("leak"),
+        "{mutant}"
+    );
+    let csv = stdout(
+        &["series", "testdata/incident/series", "--format", "csv"],
+        0,
+    );
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
@@ -139,12 +130,7 @@ fn table_and_csv_outputs() {
 fn indexer_series_tells_leak_plateau_and_churn_apart() {
     let report = json(&["series", "testdata/series"]);
     // Eight dumps in capture-time order, whatever their names.
-    let times: Vec<&str> = report["dumps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|dump| dump["captured_at"].as_str().unwrap())
-        .collect();
+    let times = column(&report["dumps"], "captured_at");
     assert_eq!(times.len(), 8);
     assert_eq!(times[0], "2026-03-02T15:15:00Z");
     assert_eq!(times[7], "2026-03-02T17:00:00Z");
@@ -209,12 +195,7 @@ fn indexer_series_tells_leak_plateau_and_churn_apart() {
         leak_stack["retained_per_dump"],
         serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7])
     );
-    let cache = report["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|module| module["module"] == "ShardCache.dll")
-        .unwrap();
+    let cache = find(&report["modules"], "module", "ShardCache.dll");
     assert_eq!(cache["types"]["File"], 6);
     assert_eq!(
         cache["retained_in"], 3,

@@ -1,9 +1,7 @@
 //! Where reports go: write failures are errors (only a closed pipe is quiet), inputs are
 //! never overwritten under any name, and reports appear whole.
 
-mod common;
-
-use common::dumpleak;
+use crate::common::dumpleak;
 
 #[cfg(target_os = "linux")]
 #[test]

@@ -2,16 +2,7 @@
 
 use serde_json::Value;
 
-mod common;
-use common::{dumpleak, json};
-
-fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item[key] == value)
-        .unwrap_or_else(|| panic!("no {key} = {value} in {list}"))
-}
+use crate::common::{assert_warning, column, dumpleak, find, json};
 
 fn delta(report: &Value, type_name: &str) -> i64 {
     find(&report["by_type"], "type", type_name)["delta"]
@@ -62,14 +53,7 @@ fn sample_log_is_a_diff_by_itself() {
         (after["before"].as_u64(), after["after"].as_u64()),
         (Some(212), Some(214))
     );
-    assert!(report["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|w| w["message"]
-            .as_str()
-            .unwrap()
-            .contains("inferred from the API")));
+    assert_warning(&report, |w| w.contains("inferred from the API"));
 }
 
 #[test]
@@ -108,12 +92,7 @@ fn the_last_diff_block_is_used_unless_one_is_chosen() {
         true
     );
     let first = json(&["show", "testdata/logs/windbg-two-diffs.log", "--block", "0"]);
-    let handles: Vec<&str> = first["new_handles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| row["handle"].as_str().unwrap())
-        .collect();
+    let handles = column(&first["new_handles"], "handle");
     assert_eq!(handles, ["0x3f0", "0x3f4"]);
     dumpleak()
         .args(["show", "testdata/logs/windbg-two-diffs.log", "--block", "9"])
@@ -126,11 +105,7 @@ fn the_last_diff_block_is_used_unless_one_is_chosen() {
 fn a_truncated_log_keeps_what_it_has_and_says_so() {
     let report = json(&["show", "testdata/logs/windbg-truncated.log"]);
     assert!(!report["new_handles"].as_array().unwrap().is_empty());
-    let warnings = report["warnings"].to_string();
-    assert!(
-        warnings.contains("cut") || warnings.contains("truncated"),
-        "{warnings}"
-    );
+    assert_warning(&report, |w| w.contains("cut") || w.contains("truncated"));
 }
 
 #[test]
@@ -203,9 +178,9 @@ fn handle_summaries_compare_per_type_only() {
     ]);
     assert_eq!(report["total_delta"], 0);
     assert_eq!(find(&report["by_type"], "type", "Event")["after"], 214);
-    assert!(report["warnings"]
-        .to_string()
-        .contains("type summary without a handle list"));
+    assert_warning(&report, |w| {
+        w.contains("type summary without a handle list")
+    });
     let show = json(&["show", "testdata/logs/handle-summary.txt"]);
     assert_eq!(show["dump"]["handle_count"], 360);
 }

@@ -1,68 +1,29 @@
 //! End-to-end tests: the `dumpleak` binary on the committed fixtures (see testdata/README.md).
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 
-fn testdata(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(path)
+use crate::common::{
+    assert_warning, dumpleak, find, fixture, json, stdout, strings, testdata, INCIDENT,
+    INCIDENT_IMAGES, SUSPECT,
+};
+
+/// The incident diff with images and the suspect, as the README runs it.
+fn incident_args() -> Vec<&'static str> {
+    [&INCIDENT[..], &INCIDENT_IMAGES, &SUSPECT].concat()
 }
-
-mod common;
-use common::{dumpleak, json};
 
 fn incident_diff() -> Value {
-    json(&[
-        "diff",
-        "testdata/incident/before.dmp",
-        "testdata/incident/after.dmp",
-        "--symbols",
-        "testdata/incident/images",
-        "--suspect",
-        "MapiHelper.dll",
-    ])
+    json(&incident_args())
 }
 
-fn type_delta(report: &Value, type_name: &str) -> (u64, u64, i64) {
-    let row = report["by_type"]
-        .as_array()
+/// The change in the count of `type_name`.
+fn type_delta(report: &Value, type_name: &str) -> i64 {
+    find(&report["by_type"], "type", type_name)["delta"]
+        .as_i64()
         .unwrap()
-        .iter()
-        .find(|row| row["type"] == type_name)
-        .unwrap_or_else(|| panic!("no {type_name} row"));
-    (
-        row["before"].as_u64().unwrap(),
-        row["after"].as_u64().unwrap(),
-        row["delta"].as_i64().unwrap(),
-    )
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item.as_str().unwrap().to_string())
-        .collect()
 }
 
 /// The warnings of a report as the text report prints them (`file: message`).
-fn warnings(report: &Value) -> Vec<String> {
-    report["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|warning| {
-            let message = warning["message"].as_str().unwrap();
-            match warning["file"].as_str() {
-                Some(file) => format!("{file}: {message}"),
-                None => message.to_string(),
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn incident_diff_counts_growth_per_type() {
     let report = incident_diff();
@@ -71,8 +32,8 @@ fn incident_diff_counts_growth_per_type() {
     assert_eq!(report["before"]["process"], "OrderMailer.exe");
     assert_eq!(report["after"]["captured_at"], "2026-03-02T08:50:00Z");
     assert_eq!(report["total_delta"], 9);
-    assert_eq!(type_delta(&report, "Mutant").2, 6);
-    assert_eq!(type_delta(&report, "Section").2, 3);
+    assert_eq!(type_delta(&report, "Mutant"), 6);
+    assert_eq!(type_delta(&report, "Section"), 3);
     // Sorted by delta: the two growing types first, everything else unchanged.
     let by_type = report["by_type"].as_array().unwrap();
     assert_eq!(by_type[0]["type"], "Mutant");
@@ -141,10 +102,7 @@ fn incident_diff_module_table_and_suspect() {
     assert_eq!(modules[0]["inclusive"], 9);
     assert_eq!(modules[0]["blamed_types"]["Mutant"], 6);
     assert_eq!(modules[0]["symbols"], "exports");
-    let kernel32 = modules
-        .iter()
-        .find(|row| row["name"] == "kernel32.dll")
-        .unwrap();
+    let kernel32 = find(&report["modules"], "name", "kernel32.dll");
     assert_eq!(kernel32["system"], true);
     assert_eq!(kernel32["blamed"], 0);
     assert_eq!(kernel32["inclusive"], 9);
@@ -178,28 +136,15 @@ fn incident_diff_shows_duplicated_handles_to_one_named_mutant() {
 #[test]
 fn incident_diff_says_symbols_are_export_only() {
     let report = incident_diff();
-    let warnings = warnings(&report);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("export symbols only") && w.contains("MSMAPI32.DLL")),
-        "{warnings:?}"
-    );
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("no symbols for OrderMailer.exe")),
-        "{warnings:?}"
-    );
+    assert_warning(&report, |w| {
+        w.contains("export symbols only") && w.contains("MSMAPI32.DLL")
+    });
+    assert_warning(&report, |w| w.contains("no symbols for OrderMailer.exe"));
 }
 
 #[test]
 fn incident_diff_without_images_reads_module_plus_rva() {
-    let report = json(&[
-        "diff",
-        "testdata/incident/before.dmp",
-        "testdata/incident/after.dmp",
-    ]);
+    let report = json(&INCIDENT);
     let frames = strings(&report["stacks"][0]["frames"]);
     assert!(
         frames.iter().all(|frame| !frame.contains('!')),
@@ -212,21 +157,7 @@ fn incident_diff_without_images_reads_module_plus_rva() {
 
 #[test]
 fn table_output_reads_like_a_bug_report() {
-    let output = dumpleak()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "diff",
-            "testdata/incident/before.dmp",
-            "testdata/incident/after.dmp",
-            "--symbols",
-            "testdata/incident/images",
-            "--suspect",
-            "MapiHelper.dll",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = stdout(&incident_args(), 0);
     assert!(text.contains(
         "MSMAPI32.DLL 11.0.5601.0: 9 of 9 new handles (6 Mutant, 3 Section) in 3 of 3 stacks"
     ));
@@ -262,21 +193,17 @@ fn dump_without_trace_says_how_to_get_stacks() {
     ]);
     assert_eq!(report["after"]["arch"], "amd64");
     assert_eq!(report["after"]["trace_records"], Value::Null);
-    assert_eq!(type_delta(&report, "Event").2, 2);
-    assert_eq!(type_delta(&report, "Key").2, 1);
-    assert_eq!(type_delta(&report, "File").2, -1);
+    assert_eq!(type_delta(&report, "Event"), 2);
+    assert_eq!(type_delta(&report, "Key"), 1);
+    assert_eq!(type_delta(&report, "File"), -1);
     assert_eq!(report["stacks"].as_array().unwrap().len(), 0);
     assert_eq!(report["trace"]["available"], false);
     for handle in report["new_handles"].as_array().unwrap() {
         assert_eq!(handle["trace"], "not-traced");
     }
-    let warnings = warnings(&report);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("no allocation stacks") && w.contains("!htrace -enable")),
-        "{warnings:?}"
-    );
+    assert_warning(&report, |w| {
+        w.starts_with("no allocation stacks") && w.contains("!htrace -enable")
+    });
 }
 
 #[test]
@@ -286,30 +213,22 @@ fn reused_handle_values_count_as_closed_and_new() {
         "testdata/reuse/before.dmp",
         "testdata/reuse/after.dmp",
     ]);
-    let find = |list: &str, handle: &str| -> Value {
-        report[list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|row| row["handle"] == handle)
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    assert_eq!(find("closed_handles", "0x1c4")["type"], "Event");
+    let handle = |list: &str, value: &str| find(&report[list], "handle", value);
+    assert_eq!(handle("closed_handles", "0x1c4")["type"], "Event");
     assert_eq!(
-        find("closed_handles", "0x1c4")["name"],
+        handle("closed_handles", "0x1c4")["name"],
         "\\BaseNamedObjects\\JobDone"
     );
-    assert_eq!(find("new_handles", "0x1c4")["type"], "File");
+    assert_eq!(handle("new_handles", "0x1c4")["type"], "File");
     assert_eq!(
-        find("closed_handles", "0x1c8")["name"],
+        handle("closed_handles", "0x1c8")["name"],
         "\\BaseNamedObjects\\A"
     );
     assert_eq!(
-        find("new_handles", "0x1c8")["name"],
+        handle("new_handles", "0x1c8")["name"],
         "\\BaseNamedObjects\\B"
     );
-    assert_eq!(find("new_handles", "0x1c8")["trace"], "open");
+    assert_eq!(handle("new_handles", "0x1c8")["trace"], "open");
 }
 
 #[test]
@@ -325,13 +244,9 @@ fn wrapped_trace_buffer_is_reported() {
         report["trace"]["new_with_stack"].as_u64().unwrap() + without,
         report["new_handles"].as_array().unwrap().len() as u64
     );
-    let warnings = warnings(&report);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with(&format!("{without} of")) && w.contains("wrapped")),
-        "{warnings:?}"
-    );
+    assert_warning(&report, |w| {
+        w.starts_with(&format!("{without} of")) && w.contains("wrapped")
+    });
 }
 
 #[test]
@@ -359,13 +274,9 @@ fn dumps_of_different_processes_are_flagged() {
         "testdata/incident/before.dmp",
         "testdata/other-process.dmp",
     ]);
-    let warnings = warnings(&report);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("the dumps are of different processes") && w.contains("5120")),
-        "{warnings:?}"
-    );
+    assert_warning(&report, |w| {
+        w.starts_with("the dumps are of different processes") && w.contains("5120")
+    });
 }
 
 #[test]
@@ -376,17 +287,12 @@ fn reverse_time_order_is_flagged() {
         "testdata/incident/before.dmp",
     ]);
     assert_eq!(report["total_delta"], -9);
-    let warnings = warnings(&report);
-    assert!(
-        warnings.iter().any(|w| w.contains("reverse time order")),
-        "{warnings:?}"
-    );
+    assert_warning(&report, |w| w.contains("reverse time order"));
 }
 
 #[test]
 fn dump_without_handle_data_fails_with_capture_advice() {
     dumpleak()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "diff",
             "testdata/incident/before.dmp",
@@ -416,7 +322,7 @@ fn bad_inputs_exit_1_naming_the_file() {
         .code(1)
         .stderr(predicates::str::contains("missing.dmp: cannot read"));
     let truncated = dir.path().join("truncated.dmp");
-    let bytes = std::fs::read(testdata("incident/after.dmp")).unwrap();
+    let bytes = fixture("incident/after.dmp");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     let output = dumpleak()
         .args(["show", truncated.to_str().unwrap()])
@@ -431,14 +337,8 @@ fn usage_errors_exit_2() {
     dumpleak().args(["diff", "only-one.dmp"]).assert().code(2);
     dumpleak().args(["frobnicate"]).assert().code(2);
     dumpleak()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "diff",
-            "testdata/incident/before.dmp",
-            "testdata/incident/after.dmp",
-            "--table",
-            "stacks",
-        ])
+        .args(INCIDENT)
+        .args(["--table", "stacks"])
         .assert()
         .code(2)
         .stderr(predicates::str::contains("--table goes with --format csv"));
@@ -448,14 +348,8 @@ fn usage_errors_exit_2() {
 fn fail_on_growth_exits_3_over_the_limit() {
     let run = |limit: &str| {
         dumpleak()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "diff",
-                "testdata/incident/before.dmp",
-                "testdata/incident/after.dmp",
-                "--fail-on-growth",
-                limit,
-            ])
+            .args(INCIDENT)
+            .args(["--fail-on-growth", limit])
             .output()
             .unwrap()
             .status
@@ -467,22 +361,7 @@ fn fail_on_growth_exits_3_over_the_limit() {
 
 #[test]
 fn csv_and_markdown_render_the_same_report() {
-    let run = |extra: &[&str]| {
-        let output = dumpleak()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "diff",
-                "testdata/incident/before.dmp",
-                "testdata/incident/after.dmp",
-                "--symbols",
-                "testdata/incident/images",
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let run = |extra: &[&str]| stdout(&[&INCIDENT[..], &INCIDENT_IMAGES, extra].concat(), 0);
     let csv = run(&["--format", "csv"]);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
@@ -508,16 +387,9 @@ fn output_file_is_written_and_inputs_are_protected() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     dumpleak()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "diff",
-            "testdata/incident/before.dmp",
-            "testdata/incident/after.dmp",
-            "--format",
-            "json",
-            "--output",
-            report.to_str().unwrap(),
-        ])
+        .args(INCIDENT)
+        .args(["--format", "json", "--output"])
+        .arg(&report)
         .assert()
         .success()
         .stdout("");
@@ -528,14 +400,10 @@ fn output_file_is_written_and_inputs_are_protected() {
     std::fs::copy(testdata("incident/after.dmp"), &copy).unwrap();
     let before = std::fs::read(&copy).unwrap();
     dumpleak()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "diff",
-            "testdata/incident/before.dmp",
-            copy.to_str().unwrap(),
-            "--output",
-            copy.to_str().unwrap(),
-        ])
+        .args(["diff", "testdata/incident/before.dmp"])
+        .arg(&copy)
+        .arg("--output")
+        .arg(&copy)
         .assert()
         .code(2)
         .stderr(predicates::str::contains("never overwrites its inputs"));
@@ -554,36 +422,15 @@ fn show_summarises_one_dump() {
     assert_eq!(report["by_type"][0]["count"], 11);
     assert_eq!(report["trace"]["order"], "newest-first");
     assert!(report["trace"]["records"].as_u64().unwrap() > 0);
-    let msmapi = report["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|module| module["name"] == "MSMAPI32.DLL")
-        .unwrap();
+    let msmapi = find(&report["modules"], "name", "MSMAPI32.DLL");
     assert_eq!(msmapi["version"], "11.0.5601.0");
     assert_eq!(msmapi["system"], false);
     assert!(msmapi["pdb"].as_str().unwrap().starts_with("msmapi32.pdb "));
 
-    let text = String::from_utf8(
-        dumpleak()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["show", "testdata/incident/after.dmp"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let text = stdout(&["show", "testdata/incident/after.dmp"], 0);
     assert!(text.contains("MSMAPI32.DLL"));
     assert!(!text.contains("ntdll.dll"), "system modules need --modules");
-    let all = String::from_utf8(
-        dumpleak()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["show", "testdata/incident/after.dmp", "--modules"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let all = stdout(&["show", "testdata/incident/after.dmp", "--modules"], 0);
     assert!(all.contains("ntdll.dll") && all.contains("5.1.2600.2180"));
 }
 
@@ -591,10 +438,7 @@ fn show_summarises_one_dump() {
 fn show_without_handle_data_explains_how_to_capture() {
     let report = json(&["show", "testdata/nohandles.dmp"]);
     assert_eq!(report["handle_data"], false);
-    let warnings = warnings(&report);
-    assert!(warnings
-        .iter()
-        .any(|w| w.contains("MiniDumpWithHandleData")));
+    assert_warning(&report, |w| w.contains("MiniDumpWithHandleData"));
 }
 
 #[test]
@@ -627,18 +471,10 @@ fn images_are_found_in_symbol_store_layout_and_checked_against_the_module() {
         frames[1], "kernel32+0x2e65",
         "another build must not name frames"
     );
-    let warnings = warnings(&report);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("symbols for kernel32.dll: ") && w.contains("another build")),
-        "{warnings:?}"
-    );
-    let symbols = report["symbols"].as_array().unwrap();
-    let msmapi = symbols
-        .iter()
-        .find(|status| status["module"] == "MSMAPI32.DLL")
-        .unwrap();
+    assert_warning(&report, |w| {
+        w.starts_with("symbols for kernel32.dll: ") && w.contains("another build")
+    });
+    let msmapi = find(&report["symbols"], "module", "MSMAPI32.DLL");
     assert_eq!(msmapi["origin"], "exports");
     assert!(msmapi["file"]
         .as_str()

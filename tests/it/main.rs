@@ -1,0 +1,23 @@
+//! The integration tests, as one test binary (`cargo test --test it`; one module:
+//! `cargo test --test it cli::`). Each file directly under `tests/` is a test binary of its
+//! own that links the whole library and its dependencies, so the tests live here, in modules
+//! of this binary, and build once. Files in subdirectories of `tests/` are not test binaries.
+//!
+//! Not here: `tests/bounded_memory.rs`, which installs a counting global allocator and has to
+//! be alone in its binary (see that file).
+
+mod common;
+
+mod batch;
+mod cli;
+mod fuzz_corpus;
+mod golden;
+mod hostile;
+mod html;
+mod locate;
+mod output;
+mod series;
+mod symbols;
+mod text_inputs;
+mod text_parsers;
+mod trend_corpus;
