@@ -39,6 +39,22 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Two inputs are of different processes; comparing their handles shows no leak.
+    #[error("the inputs are dumps of different processes: {before} vs {after}; a diff would compare unrelated handle tables (use --allow-different-process to compare anyway)")]
+    DifferentProcesses {
+        /// The earlier input's process, described.
+        before: String,
+        /// The later input's process, described.
+        after: String,
+    },
+    /// The same capture was given twice.
+    #[error("{first} and {second} are the same capture (the same file or byte-identical content): there is nothing to compare")]
+    SameInput {
+        /// The first input.
+        first: PathBuf,
+        /// The second input.
+        second: PathBuf,
+    },
     /// The worker threads could not be started.
     #[error("cannot start worker threads: {0}")]
     Threads(#[from] rayon::ThreadPoolBuildError),

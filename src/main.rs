@@ -295,6 +295,10 @@ struct DiffArgs {
     /// Exit with status 3 when the total handle count grew by more than N (for CI pipelines).
     #[arg(long, value_name = "N")]
     fail_on_growth: Option<i64>,
+    /// Compare dumps of different processes (pid, start time or image differ) anyway; the
+    /// report then says so before anything else. Without it such a diff is refused (exit 1).
+    #[arg(long)]
+    allow_different_process: bool,
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
@@ -333,6 +337,7 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
     let options = DiffOptions {
         attribution: args.attribution.attribution(),
         suspects: args.suspect.clone(),
+        allow_different_process: false,
     };
     match dumpleak::show_input(&snapshot, &symbolizer, &options, args.crash_frames) {
         dumpleak::ShowOutcome::Summary(report) => {
@@ -356,6 +361,7 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
     let options = DiffOptions {
         attribution: args.attribution.attribution(),
         suspects: args.suspect.clone(),
+        allow_different_process: args.allow_different_process,
     };
     let report = dumpleak::diff_files_with(
         &args.before,
@@ -573,5 +579,11 @@ fn emit<M: serde::Serialize>(
     }
     let format = output.format.map_or(Format::Table, Format::from);
     let text = report::render(model, document, format, &options, default_table)?;
+    if format == Format::Csv {
+        // A CSV file has no place for them; they must still be read first.
+        for alert in document.alerts() {
+            eprintln!("dumpleak: warning: {alert}");
+        }
+    }
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
 }

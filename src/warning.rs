@@ -94,6 +94,10 @@ warning_codes! {
     NoProcessId = "no-process-id", false;
     /// The inputs were given newest first.
     ReverseOrder = "reverse-order", true;
+    /// The inputs were given newest first and compared older → newer.
+    Reordered = "reordered", true;
+    /// Capture times are equal or missing: the given order could not be checked.
+    OrderUnchecked = "order-unchecked", false;
     /// The input has no handle data: nothing can be counted.
     NoHandleData = "no-handle-data", true;
     /// An input is a per-type summary without a handle list.
@@ -102,6 +106,9 @@ warning_codes! {
     NoTrace = "no-trace", false;
     /// Handles have no trace record: the trace ring buffer wrapped, or tracing began late.
     TraceWrapped = "trace-wrapped", true;
+    /// Open handles without a trace record (opened before tracing began, or their records
+    /// fell out of the ring buffer); what the report concludes does not rest on them.
+    UntracedHandles = "untraced-handles", false;
     /// Open handles whose newest trace record is not an OPEN.
     TraceInconsistent = "trace-inconsistent", false;
     /// The order of the trace records could not be established; newest first was assumed.

@@ -154,7 +154,7 @@ pub fn show(
         None if snapshot.handles.is_some() => warnings.push(Warning::new(WarningCode::NoTrace, format!(
             "no handle-trace records: allocation stacks are unknown; {TRACE_HINT}"
         ))),
-        Some(overview) if overview.open_handles_without_record > 0 => warnings.push(Warning::new(WarningCode::TraceWrapped, format!(
+        Some(overview) if overview.open_handles_without_record > 0 => warnings.push(Warning::new(WarningCode::UntracedHandles, format!(
             "{} open handles have no trace record (opened before tracing was enabled, or their records fell out of the trace ring buffer)",
             overview.open_handles_without_record
         ))),
@@ -183,6 +183,7 @@ pub fn show(
         })
         .collect();
 
+    warnings.sort_by_key(|warning| !warning.changes_conclusion());
     ShowReport {
         schema_version: SCHEMA_VERSION,
         dump: DumpSummary::of(snapshot),

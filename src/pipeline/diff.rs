@@ -2,9 +2,10 @@
 //! stacks → the diff report.
 
 use crate::analysis::{self, DiffOptions, DiffReport};
-use crate::error::Result;
-use crate::snapshot::{self, LoadError, Snapshot};
+use crate::error::{Error, Result};
+use crate::snapshot::{self, LoadError, ProcessInfo, Snapshot};
 use crate::symbols::Symbolizer;
+use crate::warning::{Warning, WarningCode};
 use std::path::Path;
 
 /// Loads both inputs (in parallel), checks they hold handle data, and builds the diff report.
@@ -40,11 +41,114 @@ pub fn diff_files_with(
         || snapshot::load_with(before, &before_load),
         || snapshot::load_with(after, load),
     );
-    let (before, after) = (require_handles(before?)?, require_handles(after?)?);
-    let report = diff_snapshots(&before, &after, symbolizer, options);
+    let (mut before, mut after) = (require_handles(before?)?, require_handles(after?)?);
+    refuse_same_capture(&before, &after)?;
+    if !options.allow_different_process {
+        refuse_different_processes(&before, &after)?;
+    }
+    let order = capture_order(&before, &after);
+    if order == Order::NewestFirst {
+        std::mem::swap(&mut before, &mut after);
+        // The earlier dump's trace records were skipped; the later one needs them.
+        after = require_handles(snapshot::load_with(&after.source, load)?)?;
+    }
+    let mut report = diff_snapshots(&before, &after, symbolizer, options);
+    match order {
+        Order::NewestFirst => {
+            report.reordered = true;
+            report.warnings.insert(
+                0,
+                Warning::new(
+                    WarningCode::Reordered,
+                    format!(
+                        "given newest first; compared older → newer ({} was captured before {})",
+                        before.file_name(),
+                        after.file_name()
+                    ),
+                ),
+            );
+        }
+        Order::Unchecked => report.warnings.push(Warning::new(
+            WarningCode::OrderUnchecked,
+            "the inputs have equal or no capture times: the order given (earlier first) could not be checked",
+        )),
+        Order::Given => {}
+    }
     // Freeing two large snapshots is measurable; do it on both cores.
     rayon::join(|| drop(before), || drop(after));
     Ok(report)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Order {
+    /// Captured in the order given.
+    Given,
+    /// The second was captured first.
+    NewestFirst,
+    /// Equal or missing capture times.
+    Unchecked,
+}
+
+fn capture_order(before: &Snapshot, after: &Snapshot) -> Order {
+    match (before.captured_at, after.captured_at) {
+        (Some(first), Some(second)) if first < second => Order::Given,
+        (Some(first), Some(second)) if first > second => Order::NewestFirst,
+        _ => Order::Unchecked,
+    }
+}
+
+/// Refuses the same file under two names, or two files with the same content.
+fn refuse_same_capture(before: &Snapshot, after: &Snapshot) -> Result<()> {
+    let same_file = same_file::is_same_file(&before.source, &after.source).unwrap_or(false);
+    let same_content = || {
+        let size = |snapshot: &Snapshot| std::fs::metadata(&snapshot.source).map(|m| m.len()).ok();
+        size(before) == size(after) && before.content_hash() == after.content_hash()
+    };
+    if same_file || same_content() {
+        return Err(Error::SameInput {
+            first: before.source.clone(),
+            second: after.source.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses inputs of different processes: pid, process start time or image name differ
+/// (each compared only when both inputs give it).
+fn refuse_different_processes(before: &Snapshot, after: &Snapshot) -> Result<()> {
+    if same_process(&before.process, &after.process) {
+        return Ok(());
+    }
+    Err(Error::DifferentProcesses {
+        before: describe(before),
+        after: describe(after),
+    })
+}
+
+/// Whether two snapshots' process facts allow them to be one process.
+pub fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
+    let differs = |x: Option<u64>, y: Option<u64>| matches!((x, y), (Some(x), Some(y)) if x != y);
+    let image_differs = match (&a.image_name, &b.image_name) {
+        (Some(x), Some(y)) => !x.eq_ignore_ascii_case(y),
+        _ => false,
+    };
+    !(differs(a.pid.map(u64::from), b.pid.map(u64::from))
+        || differs(a.started_at, b.started_at)
+        || image_differs)
+}
+
+/// `OrderMailer.exe pid 3856 started 2026-03-02T08:00:00Z (before.dmp)`.
+fn describe(snapshot: &Snapshot) -> String {
+    let process = &snapshot.process;
+    format!(
+        "{} pid {} started {} ({})",
+        process.image_name.as_deref().unwrap_or("?"),
+        process.pid.map_or("?".to_string(), |pid| pid.to_string()),
+        process
+            .started_at
+            .map_or("?".to_string(), crate::time::iso8601),
+        snapshot.file_name()
+    )
 }
 
 /// Diffs two loaded snapshots: compare, resolve only the addresses shown, report.

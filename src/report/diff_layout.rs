@@ -16,6 +16,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
         "dumpleak diff: {} -> {}",
         report.before.path, report.after.path
     ));
+    doc.push_alerts(&report.warnings);
     doc.push(Block::Fields(vec![
         ("Process".to_string(), process_line(&report.after)),
         ("Before".to_string(), dump_line(&report.before)),

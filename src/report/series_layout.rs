@@ -20,6 +20,7 @@ pub fn series_document(report: &SeriesReport) -> Document {
         dumps.len(),
         first.process.as_deref().unwrap_or("(unknown process)")
     ));
+    doc.push_alerts(&report.warnings);
     let mut fields = vec![
         ("Process".to_string(), process_line(last)),
         (

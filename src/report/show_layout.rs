@@ -9,6 +9,7 @@ use crate::analysis::show::ShowReport;
 pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
     let dump = &report.dump;
     let mut doc = Document::new(format!("dumpleak show: {}", dump.path));
+    doc.push_alerts(&report.warnings);
     let mut fields = vec![
         ("Process".to_string(), process_line(dump)),
         (

@@ -80,7 +80,7 @@ impl Dump {
         Dump::from_shared(path, Arc::new(DumpBytes::Owned(bytes)))
     }
 
-    fn from_shared(path: &Path, bytes: Arc<DumpBytes>) -> Result<Dump, LoadError> {
+    pub(crate) fn from_shared(path: &Path, bytes: Arc<DumpBytes>) -> Result<Dump, LoadError> {
         let not_minidump = |reason: String| LoadError::NotMinidump {
             path: path.to_path_buf(),
             reason: format!("not a usable minidump: {reason}"),
@@ -109,6 +109,28 @@ impl Dump {
     /// The whole file.
     pub fn bytes(&self) -> &Arc<DumpBytes> {
         &self.bytes
+    }
+
+    /// SHA-256 (hex) identifying the capture: of the whole file when it is small, else of its
+    /// length, its first 64 KiB (header and directory) and the streams dumpleak reads.
+    pub fn content_hash(&self) -> String {
+        let data = self.bytes.as_slice();
+        let length = (data.len() as u64).to_le_bytes();
+        if data.len() as u64 <= READ_WHOLE_BELOW {
+            return super::sha256_hex(&[&length, data]);
+        }
+        let mut parts: Vec<&[u8]> = vec![&length, &data[..data.len().min(64 * 1024)]];
+        for stream_type in [
+            StreamType::ModuleListStream,
+            StreamType::MiscInfoStream,
+            StreamType::HandleDataStream,
+            StreamType::HandleOperationListStream,
+        ] {
+            if let Ok(Some((_, bytes))) = self.stream(stream_type, "stream") {
+                parts.push(bytes);
+            }
+        }
+        super::sha256_hex(&parts)
     }
 
     /// Capture time from the header, seconds since 1970 (UTC).

@@ -99,5 +99,6 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         memory,
         file: Some(Arc::clone(dump.bytes())),
         warnings,
+        content_hash: None,
     })
 }

@@ -64,7 +64,9 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadErr
         });
     }
     let bytes = std::fs::read(path).map_err(io_error)?;
-    load_text(path, &bytes, options)
+    let mut snapshot = load_text(path, &bytes, options)?;
+    snapshot.content_hash = Some(sha256_hex(&[&bytes]));
+    Ok(snapshot)
 }
 
 /// Reads a debugger log or handle.exe output from `bytes`; `path` names it in messages.
@@ -142,7 +144,22 @@ fn summary_snapshot(summary: text::SummarySnapshot) -> Snapshot {
         memory: None,
         file: None,
         warnings: summary.warnings,
+        content_hash: None,
     }
+}
+
+/// SHA-256 of the concatenated `parts`, in lower-case hex.
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Loads several inputs in parallel; results keep the order of `paths`.

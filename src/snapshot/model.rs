@@ -52,6 +52,9 @@ pub struct Snapshot {
     pub file: Option<std::sync::Arc<super::memory::DumpBytes>>,
     /// Things the loader noticed that limit what the snapshot can support.
     pub warnings: Vec<crate::warning::Warning>,
+    /// SHA-256 (hex) of a text input, set by the loader; minidumps compute theirs on demand
+    /// ([`Snapshot::content_hash`]).
+    pub content_hash: Option<String>,
 }
 
 /// Facts about the process.
@@ -367,6 +370,19 @@ impl Snapshot {
     /// Whether there is anything to count: a handle table or a type summary.
     pub fn has_handle_data(&self) -> bool {
         self.handles.is_some() || self.type_counts.is_some()
+    }
+
+    /// SHA-256 (hex) identifying the capture: of a text input whole; of a minidump whole when
+    /// small, else of its length, header and directory and the streams dumpleak reads. Two
+    /// inputs with the same hash are the same capture under two names. Computed on demand
+    /// (it reads the handle streams of a large dump once more).
+    pub fn content_hash(&self) -> Option<String> {
+        if let Some(hash) = &self.content_hash {
+            return Some(hash.clone());
+        }
+        let bytes = self.file.as_ref()?;
+        let dump = super::Dump::from_shared(&self.source, Arc::clone(bytes)).ok()?;
+        Some(dump.content_hash())
     }
 
     /// A short name for the file, for messages and table headings.

@@ -268,29 +268,6 @@ fn oldest_first_trace_is_detected_and_gives_the_same_stacks() {
 }
 
 #[test]
-fn dumps_of_different_processes_are_flagged() {
-    let report = json(&[
-        "diff",
-        "testdata/incident/before.dmp",
-        "testdata/other-process.dmp",
-    ]);
-    assert_warning(&report, |w| {
-        w.starts_with("the dumps are of different processes") && w.contains("5120")
-    });
-}
-
-#[test]
-fn reverse_time_order_is_flagged() {
-    let report = json(&[
-        "diff",
-        "testdata/incident/after.dmp",
-        "testdata/incident/before.dmp",
-    ]);
-    assert_eq!(report["total_delta"], -9);
-    assert_warning(&report, |w| w.contains("reverse time order"));
-}
-
-#[test]
 fn dump_without_handle_data_fails_with_capture_advice() {
     dumpleak()
         .args([

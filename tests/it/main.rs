@@ -21,3 +21,4 @@ mod symbols;
 mod text_inputs;
 mod text_parsers;
 mod trend_corpus;
+mod trust;

@@ -48,10 +48,13 @@ pub fn build_report(
         }
     }
 
+    // What changes the conclusion is read first, in every format.
+    warnings.sort_by_key(|warning| !warning.changes_conclusion());
     DiffReport {
         schema_version: SCHEMA_VERSION,
         before: DumpSummary::of(before),
         after: DumpSummary::of(after),
+        reordered: false,
         elapsed_seconds: match (before.captured_at, after.captured_at) {
             (Some(a), Some(b)) => Some(b as i64 - a as i64),
             _ => None,

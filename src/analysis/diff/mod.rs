@@ -22,6 +22,8 @@ pub struct DiffOptions {
     pub attribution: Attribution,
     /// Modules to report on even when no stack mentions them.
     pub suspects: Vec<String>,
+    /// Compare dumps of different processes anyway (the report then says so first).
+    pub allow_different_process: bool,
 }
 
 #[cfg(test)]
@@ -60,6 +62,7 @@ mod tests {
             memory: None,
             file: None,
             warnings: Vec::new(),
+            content_hash: None,
         }
     }
 

@@ -167,6 +167,8 @@ pub struct DiffReport {
     pub before: DumpSummary,
     /// The later dump.
     pub after: DumpSummary,
+    /// The inputs were given newest first and compared older → newer.
+    pub reordered: bool,
     /// Seconds between the captures.
     pub elapsed_seconds: Option<i64>,
     /// `after.handle_count - before.handle_count`.

@@ -119,7 +119,7 @@ fn retained_warning(last: &Snapshot, retained: &[super::model::RetainedStack]) -
             crate::snapshot::TRACE_HINT
         )))
     } else if without_record > 0 {
-        Some(Warning::new(WarningCode::TraceWrapped, format!(
+        Some(Warning::new(WarningCode::UntracedHandles, format!(
             "{without_record} retained handles have no trace record in {} (opened before tracing was enabled, or their records fell out of the trace ring buffer)",
             last.file_name()
         )))

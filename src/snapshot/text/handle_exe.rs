@@ -87,6 +87,7 @@ impl HandleExeProcess {
             memory: None,
             file: None,
             warnings: Vec::new(),
+            content_hash: None,
         }
     }
 }

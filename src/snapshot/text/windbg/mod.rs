@@ -125,6 +125,7 @@ impl WindbgLog {
             memory: None,
             file: None,
             warnings: self.notes.clone(),
+            content_hash: None,
         }
     }
 
