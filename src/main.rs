@@ -1,6 +1,7 @@
 //! The `dumpleak` command line: argument definitions and wiring only; the library does the work.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use dumpleak::analysis::batch::AggregateOptions;
 use dumpleak::analysis::{Attribution, DiffOptions};
 use dumpleak::pipeline::output::LineSink;
 use dumpleak::report::{self, Format, RenderOptions};
@@ -254,6 +255,17 @@ struct BatchArgs {
     /// Descend into subdirectories.
     #[arg(long, short = 'r')]
     recursive: bool,
+    /// Follow symbolic links that lead outside the folders given (not followed by default).
+    #[arg(long)]
+    follow_links: bool,
+    /// Only files whose path below the folder (or name) matches GLOB; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out files whose path below the folder (or name) matches GLOB; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    #[command(flatten)]
+    ranking: RankingArgs,
     /// Worker threads [default: all cores].
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
@@ -274,10 +286,22 @@ struct BatchArgs {
 }
 
 #[derive(Args)]
+struct RankingArgs {
+    /// Rank system modules too (left out by default: nearly every process loads them, so
+    /// their presence mostly tells which OS a dump came from).
+    #[arg(long)]
+    include_system_modules: bool,
+}
+
+#[derive(Args)]
 struct MergeArgs {
     /// JSONL shards written by `dumpleak batch --format jsonl`.
     #[arg(required = true, value_name = "SHARDS.jsonl")]
     shards: Vec<PathBuf>,
+    #[command(flatten)]
+    ranking: RankingArgs,
+    #[command(flatten)]
+    attribution: AttributionArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -322,6 +346,15 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("dumpleak: {error}");
+            if matches!(
+                error,
+                Error::Load(dumpleak::snapshot::LoadError::Unrecognised { .. })
+            ) {
+                eprintln!(
+                    "dumpleak: it reads {}",
+                    dumpleak::snapshot::text::SUPPORTED_FORMATS
+                );
+            }
             ExitCode::from(error.exit_code())
         }
     }
@@ -421,12 +454,13 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
 fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
     use dumpleak::analysis::batch::{BatchLine, BatchReport};
     use std::sync::Mutex;
-    let files = dumpleak::collect_inputs(
-        &args.inputs,
-        dumpleak::InputWalk {
-            recursive: args.recursive,
-        },
-    )?;
+    let walk = dumpleak::InputWalk {
+        recursive: args.recursive,
+        follow_links: args.follow_links,
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+    };
+    let files = dumpleak::batch_files_of(&args.inputs, &walk)?;
     let mut protected = files.clone();
     protected.extend(args.known.iter().cloned());
     dumpleak::pipeline::output::refuse_overwriting_inputs(
@@ -439,7 +473,10 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
     };
     let symbolizer = args.symbols.symbolizer()?;
     let options = dumpleak::BatchOptions {
-        attribution: args.attribution.attribution(),
+        aggregate: AggregateOptions {
+            attribution: args.attribution.attribution(),
+            include_system_modules: args.ranking.include_system_modules,
+        },
         known,
         jobs: args.jobs,
     };
@@ -463,8 +500,9 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
             sink.write_line(&text);
         }
     };
-    let report: BatchReport = dumpleak::batch_files(
-        &files,
+    let report: BatchReport = dumpleak::batch_inputs(
+        &args.inputs,
+        &walk,
         &args.input.options(),
         &symbolizer,
         &options,
@@ -491,8 +529,8 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         emit(&report, &document, &args.output, "dumps")?;
     }
     eprintln!(
-        "dumpleak batch: {} processed, {} failed",
-        report.aggregate.processed, report.aggregate.failed
+        "dumpleak batch: {} processed, {} failed, {} skipped",
+        report.aggregate.processed, report.aggregate.failed, report.aggregate.skipped
     );
     Ok(if report.aggregate.failed > 0 {
         ExitCode::from(1)
@@ -515,7 +553,6 @@ fn progress_bar(len: usize, wanted: bool, template: &str) -> indicatif::Progress
 }
 
 fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
-    use dumpleak::analysis::batch::BatchLine;
     dumpleak::pipeline::output::refuse_overwriting_inputs(
         args.output.output.as_deref(),
         &args.shards,
@@ -532,26 +569,13 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
             .enumerate()
             .map(move |(number, line)| (format!("{name}:{}", number + 1), line))
     });
-    let report = dumpleak::analysis::batch::merge_lines(lines)?;
+    let options = AggregateOptions {
+        attribution: args.attribution.attribution(),
+        include_system_modules: args.ranking.include_system_modules,
+    };
+    let report = dumpleak::analysis::batch::merge_lines(lines, &options)?;
     if args.output.format == Some(OutputFormat::Jsonl) {
-        let mut out = String::new();
-        for row in &report.dumps {
-            out.push_str(
-                &serde_json::to_string(&BatchLine::Dump(Box::new(row.clone()))).unwrap_or_default(),
-            );
-            out.push('\n');
-        }
-        for failure in &report.failures {
-            out.push_str(
-                &serde_json::to_string(&BatchLine::Failure(failure.clone())).unwrap_or_default(),
-            );
-            out.push('\n');
-        }
-        out.push_str(
-            &serde_json::to_string(&BatchLine::Aggregate(Box::new(report.aggregate.clone())))
-                .unwrap_or_default(),
-        );
-        out.push('\n');
+        let out = dumpleak::analysis::batch::to_jsonl(&report);
         dumpleak::pipeline::output::write_report(args.output.output.as_deref(), &out)?;
     } else {
         let document = report::batch_document(&report);

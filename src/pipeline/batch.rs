@@ -1,10 +1,14 @@
 //! `batch`: many unrelated inputs processed in parallel, each in isolation (a bad file or a
 //! bug on one input fails that input only) → one row per dump → the aggregate.
 
-use crate::analysis::batch::{self, BatchLine, BatchReport, DumpRow, FailedInput};
-use crate::analysis::{known::KnownIssues, Attribution};
-use crate::error::Result;
+use super::inputs::{walk_inputs, InputWalk};
+use crate::analysis::batch::{
+    self, AggregateOptions, BatchLine, BatchReport, DumpRow, FailedInput, SkippedInput,
+};
+use crate::analysis::known::KnownIssues;
+use crate::error::{Error, Result};
 use crate::snapshot;
+use crate::snapshot::LoadError;
 use crate::symbols::{self, Symbolizer};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -12,8 +16,8 @@ use std::path::{Path, PathBuf};
 /// How a batch is run.
 #[derive(Debug, Clone, Default)]
 pub struct BatchOptions {
-    /// Which modules are never blamed.
-    pub attribution: Attribution,
+    /// Which modules are never blamed (and left out of the fleet ranking unless asked).
+    pub aggregate: AggregateOptions,
     /// Known-issue rules.
     pub known: KnownIssues,
     /// Worker threads; all cores when `None`.
@@ -50,15 +54,28 @@ fn dump_row(
         &snapshot,
         &symbols,
         crash,
-        &options.attribution,
+        &options.aggregate.attribution,
         &options.known,
     ))
 }
 
-/// Runs `work` for `path`, turning its error or panic into that file's failure line.
+/// Runs `work` for `path`, turning its error or panic into that file's failure line; a file
+/// recognised as something else (a PDB, an archive, a report, text that is no log) is skipped.
 fn isolated(path: &Path, work: impl FnOnce() -> Result<DumpRow>) -> BatchLine {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
         Ok(Ok(row)) => BatchLine::Dump(Box::new(row)),
+        Ok(Err(Error::Load(LoadError::OtherKind { kind, .. }))) => {
+            BatchLine::Skipped(SkippedInput {
+                file: path.display().to_string(),
+                reason: kind.to_string(),
+            })
+        }
+        Ok(Err(Error::Load(LoadError::Unrecognised { binary: false, .. }))) => {
+            BatchLine::Skipped(SkippedInput {
+                file: path.display().to_string(),
+                reason: "text that is not a debugger log or handle.exe output".to_string(),
+            })
+        }
         Ok(Err(error)) => BatchLine::Failure(FailedInput {
             file: path.display().to_string(),
             error: error.to_string(),
@@ -79,6 +96,45 @@ fn isolated(path: &Path, work: impl FnOnce() -> Result<DumpRow>) -> BatchLine {
     }
 }
 
+/// Walks `inputs` ([`super::inputs::walk_inputs`]) and processes the files found
+/// ([`batch_files`]): a folder that cannot be listed is one failure, and what the walk passed
+/// over (subfolders, links, filtered files) is said in the aggregate's notes.
+pub fn batch_inputs(
+    inputs: &[PathBuf],
+    walk: &InputWalk,
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &BatchOptions,
+    on_line: &(dyn Fn(&BatchLine) + Sync),
+) -> Result<BatchReport> {
+    let collected = walk_inputs(inputs, walk)?;
+    let unreadable: Vec<FailedInput> = collected
+        .unreadable
+        .iter()
+        .map(|(path, reason)| FailedInput {
+            file: path.display().to_string(),
+            error: reason.clone(),
+            internal: false,
+        })
+        .collect();
+    for failure in &unreadable {
+        on_line(&BatchLine::Failure(failure.clone()));
+    }
+    let mut report = batch_files(&collected.files, load, symbolizer, options, on_line)?;
+    if !unreadable.is_empty() {
+        report.failures.extend(unreadable);
+        report.failures.sort_by(|a, b| a.file.cmp(&b.file));
+        report.aggregate.failed = report.failures.len();
+    }
+    report.aggregate.caveats.extend(collected.notes);
+    Ok(report)
+}
+
+/// The files a batch of `inputs` would process, for progress bars and output checks.
+pub fn batch_files_of(inputs: &[PathBuf], walk: &InputWalk) -> Result<Vec<PathBuf>> {
+    Ok(walk_inputs(inputs, walk)?.files)
+}
+
 /// Processes `files` in parallel (`options.jobs` threads), calling `on_line` with each dump
 /// or failure as it finishes, and returns the report.
 pub fn batch_files(
@@ -88,7 +144,7 @@ pub fn batch_files(
     options: &BatchOptions,
     on_line: &(dyn Fn(&BatchLine) + Sync),
 ) -> Result<BatchReport> {
-    run(files, options.jobs, on_line, &|path| {
+    run(files, options.jobs, &options.aggregate, on_line, &|path| {
         batch_one(path, load, symbolizer, options)
     })
 }
@@ -96,6 +152,7 @@ pub fn batch_files(
 fn run(
     files: &[PathBuf],
     jobs: Option<usize>,
+    aggregate: &AggregateOptions,
     on_line: &(dyn Fn(&BatchLine) + Sync),
     process: &(dyn Fn(&Path) -> BatchLine + Sync),
 ) -> Result<BatchReport> {
@@ -116,14 +173,16 @@ fn run(
     });
     let mut dumps = Vec::new();
     let mut failures = Vec::new();
+    let mut skipped = Vec::new();
     for line in lines {
         match line {
             BatchLine::Dump(row) => dumps.push(*row),
             BatchLine::Failure(failure) => failures.push(failure),
+            BatchLine::Skipped(input) => skipped.push(input),
             BatchLine::Aggregate(_) => {}
         }
     }
-    Ok(batch::batch_report(dumps, failures))
+    Ok(batch::batch_report(dumps, failures, skipped, aggregate))
 }
 
 #[cfg(test)]
@@ -149,6 +208,7 @@ mod tests {
         let report = run(
             &files,
             Some(2),
+            &AggregateOptions::default(),
             &|_| {
                 seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             },

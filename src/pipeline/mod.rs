@@ -8,8 +8,8 @@ pub mod output;
 mod series;
 mod show;
 
-pub use batch::{batch_files, batch_one, BatchOptions};
+pub use batch::{batch_files, batch_files_of, batch_inputs, batch_one, BatchOptions};
 pub use diff::{diff_files, diff_files_with, diff_snapshots, require_handles};
-pub use inputs::{collect_inputs, InputWalk};
+pub use inputs::{collect_inputs, walk_inputs, Collected, InputWalk};
 pub use series::series_files;
 pub use show::{show_input, show_snapshot, ShowOutcome};

@@ -2,7 +2,7 @@
 
 use super::document::{Block, Document, Table};
 use super::layout::{exception, type_counts};
-use crate::analysis::batch::{BatchReport, DumpRow};
+use crate::analysis::batch::{BatchReport, DumpRow, ModuleVersionRow, TopCheck, VersionComparison};
 
 /// Module versions shown in the terminal and Markdown (CSV has them all).
 const SHOWN_MODULE_VERSIONS: usize = 15;
@@ -19,81 +19,38 @@ fn number(value: f64) -> String {
     }
 }
 
-/// Lays out a batch report. Tables: `dumps` (default for CSV), `modules`, `failures`.
+/// Lays out a batch report. Tables: `dumps` (default for CSV), `modules`, `versions`,
+/// `failures`, `skipped`.
 pub fn batch_document(report: &BatchReport) -> Document {
     let aggregate = &report.aggregate;
     let mut doc = Document::new(format!(
-        "dumpleak batch: {} dumps processed, {} failed",
-        aggregate.processed, aggregate.failed
+        "dumpleak batch: {} dumps processed, {} failed, {} skipped",
+        aggregate.processed, aggregate.failed, aggregate.skipped
     ));
-    if let Some(top) = aggregate
-        .modules
-        .first()
-        .filter(|row| row.ratio.unwrap_or(0.0) > 1.0)
-    {
-        doc.push(Block::Fields(vec![(
-            "Strongest association".to_string(),
-            format!(
-                "{} {}: median {} handles in the {} dumps that load it vs {} in the {} that do not ({}×); dominated by {}",
-                top.module,
-                top.version.as_deref().unwrap_or("(no version)"),
-                number(top.median_handles),
-                top.dumps,
-                top.median_without.map_or("?".to_string(), number),
-                top.dumps_without,
-                top.ratio.map_or("?".to_string(), |ratio| format!("{ratio:.1}")),
-                counts(&top.dominant_types)
-            ),
-        )]));
+    if !aggregate.notes.is_empty() {
+        doc.push(Block::Alert(aggregate.notes.clone()));
     }
-
-    doc.push(Block::Heading(
-        "Module versions ranked by how much higher the handle counts are where they are loaded"
-            .to_string(),
-    ));
-    let headers = [
-        "Rank#",
-        "Module",
-        "Version",
-        "Dumps#",
-        "Median handles#",
-        "Max#",
-        "Without: dumps#",
-        "Without: median#",
-        "Ratio#",
-        "Dominant types",
-    ];
-    let mut shown = Table::new("modules-shown", &headers);
-    let mut all = Table::new("modules", &headers);
-    for row in &aggregate.modules {
-        let cells = vec![
-            row.rank.to_string(),
-            row.module.clone(),
-            row.version.clone().unwrap_or_default(),
-            row.dumps.to_string(),
-            number(row.median_handles),
-            row.max_handles.to_string(),
-            row.dumps_without.to_string(),
-            row.median_without.map(number).unwrap_or_default(),
-            row.ratio
-                .map(|ratio| format!("{ratio:.2}"))
-                .unwrap_or_default(),
-            counts(&row.dominant_types),
-        ];
-        if row.rank <= SHOWN_MODULE_VERSIONS {
-            shown.row(cells.clone());
-        }
-        all.row(cells);
+    if let Some(fields) = association_fields(&aggregate.modules, aggregate.top_check.as_ref()) {
+        doc.push(Block::Fields(fields));
     }
-    doc.push(Block::Table(shown));
-    if aggregate.modules.len() > SHOWN_MODULE_VERSIONS {
-        doc.push(Block::Text(format!(
-            "… {} more module versions (--format csv --table modules lists all)",
-            aggregate.modules.len() - SHOWN_MODULE_VERSIONS
+    push_versions(&mut doc, &aggregate.version_comparisons, "versions");
+    push_ranking(&mut doc, &aggregate.modules, "modules");
+    for program in &aggregate.programs {
+        doc.push(Block::Heading(format!(
+            "{}: {} dumps ({} with handle data)",
+            program.program, program.dumps, program.with_handle_data
         )));
+        if let Some(fields) = association_fields(&program.modules, None) {
+            doc.push(Block::Fields(fields));
+        }
+        doc.push(Block::Bullets(
+            program
+                .version_comparisons
+                .iter()
+                .map(|comparison| comparison.verdict.clone())
+                .collect(),
+        ));
     }
-    doc.hidden.push(all);
-
     doc.push_list(
         "Known issues and crashes",
         aggregate
@@ -108,7 +65,170 @@ pub fn batch_document(report: &BatchReport) -> Document {
             )
             .collect(),
     );
+    push_dumps(&mut doc, report);
+    push_failures(&mut doc, report);
+    doc.push_list(
+        crate::report::document::NOTES_HEADING,
+        aggregate.caveats.clone(),
+    );
+    doc
+}
 
+/// `Strongest association` and what the next candidates show without it.
+fn association_fields(
+    modules: &[ModuleVersionRow],
+    check: Option<&TopCheck>,
+) -> Option<Vec<(String, String)>> {
+    let top = modules
+        .first()
+        .filter(|row| row.ratio.unwrap_or(0.0) > 1.0)?;
+    let mut fields = vec![(
+        "Strongest association".to_string(),
+        format!(
+            "{} {}: median {} handles in the {} dumps that load it vs {} in the {} that do not ({}×); dominated by {}",
+            top.module,
+            top.version.as_deref().unwrap_or("(no version)"),
+            number(top.median_handles),
+            top.dumps,
+            top.median_without.map_or("?".to_string(), number),
+            top.dumps_without,
+            top.ratio.map_or("?".to_string(), |ratio| format!("{ratio:.1}")),
+            counts(&top.dominant_types)
+        ),
+    )];
+    if let Some(check) = check.filter(|check| !check.candidates.is_empty()) {
+        let candidates = check
+            .candidates
+            .iter()
+            .map(|candidate| {
+                format!(
+                    "{} {}: {}{}",
+                    candidate.module,
+                    candidate.version.as_deref().unwrap_or("(no version)"),
+                    candidate.verdict,
+                    match (candidate.ratio, candidate.p_value) {
+                        (Some(ratio), Some(p)) => format!(" ({ratio:.1}×, p = {p:.4})"),
+                        _ => String::new(),
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        fields.push((
+            format!("Without {}", check.module),
+            format!("next candidates: {candidates}"),
+        ));
+    }
+    Some(fields)
+}
+
+fn push_versions(doc: &mut Document, comparisons: &[VersionComparison], id: &'static str) {
+    if comparisons.is_empty() {
+        return;
+    }
+    doc.push_list(
+        "Versions of one module compared (Mann–Whitney U, two-sided)",
+        comparisons
+            .iter()
+            .map(|comparison| comparison.verdict.clone())
+            .collect(),
+    );
+    let mut table = Table::new(
+        id,
+        &[
+            "Module",
+            "Version",
+            "Dumps#",
+            "Median#",
+            "Q1#",
+            "Q3#",
+            "Max#",
+            "Stands out",
+        ],
+    );
+    for comparison in comparisons {
+        for version in &comparison.versions {
+            let label = version.version.clone().unwrap_or_default();
+            let stands_out = comparison.high_version.as_deref() == Some(label.as_str());
+            table.row(vec![
+                comparison.module.clone(),
+                label,
+                version.dumps.to_string(),
+                number(version.median_handles),
+                number(version.q1),
+                number(version.q3),
+                version.max.to_string(),
+                if stands_out { "yes" } else { "" }.to_string(),
+            ]);
+        }
+    }
+    doc.hidden.push(table);
+}
+
+fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static str) {
+    doc.push(Block::Heading(
+        "Module versions ranked by how much higher the handle counts are where they are loaded (system modules left out unless --include-system-modules)"
+            .to_string(),
+    ));
+    let headers = [
+        "Rank#",
+        "Module",
+        "Version",
+        "Dumps#",
+        "Median handles#",
+        "Max#",
+        "Without: dumps#",
+        "Without: median#",
+        "Ratio#",
+        "Dominant types",
+        "Loaded with",
+    ];
+    let mut shown = Table::new("modules-shown", &headers);
+    let mut all = Table::new(id, &headers);
+    for row in modules {
+        let cells = vec![
+            row.rank.to_string(),
+            row.module.clone(),
+            row.version.clone().unwrap_or_default(),
+            row.dumps.to_string(),
+            number(row.median_handles),
+            row.max_handles.to_string(),
+            row.dumps_without.to_string(),
+            row.median_without.map(number).unwrap_or_default(),
+            row.ratio
+                .map(|ratio| format!("{ratio:.2}"))
+                .unwrap_or_default(),
+            counts(&row.dominant_types),
+            row.loaded_with
+                .iter()
+                .map(|other| {
+                    format!(
+                        "{} {} ({} of {})",
+                        other.module,
+                        other.version.as_deref().unwrap_or(""),
+                        other.together,
+                        other.dumps
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ];
+        if row.rank <= SHOWN_MODULE_VERSIONS {
+            shown.row(cells.clone());
+        }
+        all.row(cells);
+    }
+    doc.push(Block::Table(shown));
+    if modules.len() > SHOWN_MODULE_VERSIONS {
+        doc.push(Block::Text(format!(
+            "… {} more module versions (--format csv --table modules lists all)",
+            modules.len() - SHOWN_MODULE_VERSIONS
+        )));
+    }
+    doc.hidden.push(all);
+}
+
+fn push_dumps(doc: &mut Document, report: &BatchReport) {
     doc.push(Block::Heading("Dumps".to_string()));
     let mut dumps = Table::new(
         "dumps",
@@ -130,8 +250,7 @@ pub fn batch_document(report: &BatchReport) -> Document {
         dumps.row(dump_cells(row));
     }
     doc.push(Block::Table(dumps));
-
-    for row in report.dumps.iter().filter(|row| row.crash.is_some()) {
+    for row in &report.dumps {
         if let Some(crash) = &row.crash {
             doc.push(Block::Text(format!(
                 "{}: {} in {}",
@@ -142,7 +261,9 @@ pub fn batch_document(report: &BatchReport) -> Document {
             doc.push(Block::Code(crash.frames.clone()));
         }
     }
+}
 
+fn push_failures(doc: &mut Document, report: &BatchReport) {
     let mut failures = Table::new("failures", &["File", "Error"]);
     for failure in &report.failures {
         failures.row(vec![failure.file.clone(), failure.error.clone()]);
@@ -166,7 +287,33 @@ pub fn batch_document(report: &BatchReport) -> Document {
             .collect(),
     );
     doc.hidden.push(failures);
-    doc
+    if !report.failures.is_empty() {
+        doc.push(Block::Text(format!(
+            "dumpleak reads {}",
+            crate::snapshot::text::SUPPORTED_FORMATS
+        )));
+    }
+    let mut skipped = Table::new("skipped", &["File", "Reason"]);
+    for input in &report.skipped {
+        skipped.row(vec![input.file.clone(), input.reason.clone()]);
+    }
+    doc.push_list(
+        format!(
+            "Skipped: {} {}",
+            report.skipped.len(),
+            if report.skipped.len() == 1 {
+                "file that is not a dump, log or listing"
+            } else {
+                "files that are not dumps, logs or listings"
+            }
+        ),
+        report
+            .skipped
+            .iter()
+            .map(|input| format!("{}: {}", input.file, input.reason))
+            .collect(),
+    );
+    doc.hidden.push(skipped);
 }
 
 fn dump_cells(row: &DumpRow) -> Vec<String> {
@@ -176,7 +323,8 @@ fn dump_cells(row: &DumpRow) -> Vec<String> {
         row.process_version.clone().unwrap_or_default(),
         row.pid.map(|pid| pid.to_string()).unwrap_or_default(),
         row.captured_at.clone().unwrap_or_default(),
-        row.handle_count.to_string(),
+        row.handle_count
+            .map_or("n/a".to_string(), |count| count.to_string()),
         counts(&row.top_types),
         row.trace_records
             .map_or("no".to_string(), |records| format!("{records} records")),

@@ -26,6 +26,25 @@ pub enum LoadError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The file is no input dumpleak reads (its content is never quoted).
+    #[error("{path}: {reason}")]
+    Unrecognised {
+        /// The file.
+        path: PathBuf,
+        /// What it is not.
+        reason: String,
+        /// The content looks binary rather than like text.
+        binary: bool,
+    },
+    /// The file is recognisably something else: a symbol file, an archive, an image, a
+    /// kernel dump, a report.
+    #[error("{path}: {kind}, not a minidump, debugger log or handle.exe output")]
+    OtherKind {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
     /// A stream the analysis needs is malformed.
     #[error("{path}: {stream} at file offset {offset:#x}: {reason}")]
     BadStream {

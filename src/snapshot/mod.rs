@@ -11,6 +11,7 @@ mod memory;
 pub mod minidump;
 mod model;
 mod names;
+pub mod sniff;
 pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
@@ -49,10 +50,29 @@ pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
     let io_error = LoadError::io(path);
     let mut file = std::fs::File::open(path).map_err(io_error)?;
-    let mut head = [0u8; 4];
-    let read = file.read(&mut head).map_err(io_error)?;
-    if read == 4 && &head == self::minidump::MINIDUMP_SIGNATURE {
+    let mut head = [0u8; 64];
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(&mut head[read..]).map_err(io_error)? {
+            0 => break,
+            count => read += count,
+        }
+    }
+    let head = &head[..read];
+    if head.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
         return self::minidump::load_minidump_file(path, file, options);
+    }
+    if head.is_empty() {
+        return Err(LoadError::NotMinidump {
+            path: path.to_path_buf(),
+            reason: "empty file".to_string(),
+        });
+    }
+    if let Some(kind) = sniff::other_kind(head) {
+        return Err(LoadError::OtherKind {
+            path: path.to_path_buf(),
+            kind,
+        });
     }
     let size = file.metadata().map_err(io_error)?.len();
     if size > MAX_TEXT_BYTES {
@@ -76,7 +96,11 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
         reason,
     };
     match text::parse_bytes(bytes) {
-        Err(unknown) => Err(unrecognised(unknown.to_string())),
+        Err(unknown) => Err(LoadError::Unrecognised {
+            path: path.to_path_buf(),
+            reason: unknown.to_string(),
+            binary: unknown.binary,
+        }),
         Ok(text::TextInput::Windbg(log)) => {
             if let Some(block) = options.block {
                 if block >= log.htrace_blocks.len() {

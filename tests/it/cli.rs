@@ -6,6 +6,7 @@ use crate::common::{
     assert_warning, dumpleak, find, fixture, json, stdout, strings, testdata, INCIDENT,
     INCIDENT_IMAGES, SUSPECT,
 };
+use predicates::prelude::PredicateBooleanExt;
 
 /// The incident diff with images and the suspect, as the README runs it.
 fn incident_args() -> Vec<&'static str> {
@@ -292,7 +293,10 @@ fn bad_inputs_exit_1_naming_the_file() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("garbage.dmp"))
-        .stderr(predicates::str::contains("unrecognised text input"));
+        .stderr(predicates::str::contains(
+            "not a minidump, debugger log or handle.exe output",
+        ))
+        .stderr(predicates::str::contains("this is not").not());
     dumpleak()
         .args(["show", dir.path().join("missing.dmp").to_str().unwrap()])
         .assert()

@@ -97,18 +97,39 @@ pub enum TextInput {
 /// The text matched no supported format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownText {
-    /// The first non-blank line, shortened, to show the user.
-    pub first_line: String,
+    /// The content looks binary (NUL bytes or many control characters), not like text.
+    pub binary: bool,
 }
 
 impl fmt::Display for UnknownText {
+    // The content is never quoted: the file may be anything (a credentials file, say).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unrecognised text input (first line {:?}); supported: {}",
-            self.first_line, SUPPORTED_FORMATS
+            "not a minidump, debugger log or handle.exe output ({})",
+            if self.binary {
+                "binary content"
+            } else {
+                "text of another kind"
+            }
         )
     }
+}
+
+/// Whether `text` (decoded) looks like binary content: a NUL, or more than 1 % control or
+/// undecodable characters among its first 4,096.
+pub fn looks_binary(text: &str) -> bool {
+    let (mut odd, mut total) = (0usize, 0usize);
+    for c in text.chars().take(4096) {
+        total += 1;
+        if c == '\0' {
+            return true;
+        }
+        if c == char::REPLACEMENT_CHARACTER || (c.is_control() && !c.is_whitespace()) {
+            odd += 1;
+        }
+    }
+    odd * 100 > total
 }
 
 impl std::error::Error for UnknownText {}
@@ -184,12 +205,7 @@ pub fn parse_text(text: &str) -> Result<TextInput, UnknownText> {
         InputKind::WindbgLog => Ok(TextInput::Windbg(parse_windbg_log(text))),
         InputKind::HandleExe => Ok(TextInput::HandleExe(parse_handle_exe(text))),
         InputKind::Unknown => Err(UnknownText {
-            first_line: text
-                .lines()
-                .map(str::trim)
-                .find(|line| !line.is_empty())
-                .map(|line| line.chars().take(60).collect())
-                .unwrap_or_default(),
+            binary: looks_binary(text),
         }),
     }
 }
