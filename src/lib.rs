@@ -65,7 +65,7 @@ pub mod warning;
 pub use error::{Error, Result};
 pub use pipeline::{
     batch_files, batch_files_of, batch_inputs, batch_one, collect_inputs, diff_files,
-    diff_files_with, diff_snapshots, require_handles, series_files, show_input, show_snapshot,
-    BatchOptions, InputWalk, ShowOutcome,
+    diff_files_with, diff_snapshots, handles_of, require_handles, series_files, show_input,
+    show_snapshot, BatchOptions, InputWalk, ShowOutcome,
 };
 pub use warning::{Warning, WarningCode};

@@ -32,6 +32,13 @@ struct Cli {
 enum Command {
     /// One dump at a glance: process, handle totals by type, modules with versions, handle tracing.
     Show(ShowArgs),
+    /// One row per handle, as WinDbg's `!handle 0 f`: type, name, attributes, granted access in
+    /// words, counts, object information, and with trace records the allocation stack and the
+    /// blamed module with its version; `--history` lists every trace record of each handle, as
+    /// `!htrace <handle>`.
+    ///
+    /// Handle values are hexadecimal, as WinDbg prints them (`0x1c0` or `1c0`).
+    Handles(HandlesArgs),
     /// Handles new and closed between two dumps of one process, allocation stacks grouped and
     /// blamed on modules with their file versions.
     ///
@@ -217,6 +224,46 @@ struct ShowArgs {
 }
 
 #[derive(Args)]
+struct HandlesArgs {
+    /// The dump (or debugger log, or handle.exe listing).
+    input: PathBuf,
+    /// Only handles of type T (any case); repeatable.
+    #[arg(long = "type", value_name = "T")]
+    types: Vec<String>,
+    /// Only objects whose name contains SUBSTR (any case).
+    #[arg(long, value_name = "SUBSTR")]
+    name: Option<String>,
+    /// Only handle VALUE (hexadecimal, `0x1c0` or `1c0`); repeatable.
+    #[arg(long = "handle", value_name = "VALUE", value_parser = parse_handle_value)]
+    handles: Vec<u64>,
+    /// Only handles allocated through module NAME (their allocation stack passes through it).
+    #[arg(long, value_name = "NAME")]
+    module: Option<String>,
+    /// Every trace record of each handle (open, close, bad reference) with its thread and
+    /// stack, newest first, as `!htrace <handle>`.
+    #[arg(long)]
+    history: bool,
+    #[command(flatten)]
+    input_choice: InputArgs,
+    #[command(flatten)]
+    symbols: SymbolArgs,
+    #[command(flatten)]
+    attribution: AttributionArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// A handle value as WinDbg prints it: hexadecimal, with or without `0x`.
+fn parse_handle_value(text: &str) -> Result<u64, String> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    u64::from_str_radix(digits, 16)
+        .map_err(|_| format!("{text:?} is not a handle value (hexadecimal, e.g. 0x1c0)"))
+}
+
+#[derive(Args)]
 struct SeriesArgs {
     /// Dumps, or directories of dumps (their files, not recursive).
     #[arg(required = true, value_name = "DUMPS|DIR")]
@@ -337,6 +384,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Show(args) => run_show(args),
+        Command::Handles(args) => run_handles(args),
         Command::Diff(args) => run_diff(args),
         Command::Series(args) => run_series(args),
         Command::Batch(args) => run_batch(args),
@@ -382,6 +430,31 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
             emit(&report, &document, &args.output, "handles")?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_handles(args: HandlesArgs) -> Result<ExitCode, Error> {
+    dumpleak::pipeline::output::refuse_overwriting_inputs(
+        args.output.output.as_deref(),
+        std::slice::from_ref(&args.input),
+    )?;
+    let snapshot = snapshot::load_with(&args.input, &args.input_choice.options())?;
+    let symbolizer = args.symbols.symbolizer()?;
+    let filter = dumpleak::analysis::handles::HandleFilter {
+        types: args.types.clone(),
+        name: args.name.clone(),
+        handles: args.handles.clone(),
+        module: args.module.clone(),
+        history: args.history,
+    };
+    let report = dumpleak::handles_of(
+        &snapshot,
+        &filter,
+        &symbolizer,
+        &args.attribution.attribution(),
+    );
+    let document = report::handles_document(&report);
+    emit(&report, &document, &args.output, "handles")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,9 +5,11 @@
 //! [`Attribution`] (which modules are never blamed); handle identity and the newest trace
 //! record per handle are methods of the snapshot model.
 
+mod access;
 mod attribution;
 pub mod batch;
 pub mod diff;
+pub mod handles;
 pub mod known;
 mod log_diff;
 pub mod model;

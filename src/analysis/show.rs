@@ -69,11 +69,45 @@ pub struct ShowReport {
     /// All modules, by load address.
     pub modules: Vec<ModuleInfo>,
     /// The exception and the crashing thread's top frames, when the dump records a crash.
-    pub crash: Option<CrashStack>,
+    pub crash: Option<ShowCrash>,
+    /// Modules unloaded before the capture, by address.
+    pub unloaded_modules: Vec<UnloadedModuleInfo>,
     /// Where the crash frames' symbols came from.
     pub symbols: Vec<ModuleSymbolStatus>,
     /// What the dump cannot support.
     pub warnings: Vec<crate::warning::Warning>,
+}
+
+/// The crash with the crashing thread's name.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowCrash {
+    /// Exception, frames and thread.
+    #[serde(flatten)]
+    pub stack: CrashStack,
+    /// The crashing thread's name, when the dump records thread names.
+    pub thread_name: Option<String>,
+}
+
+impl std::ops::Deref for ShowCrash {
+    type Target = CrashStack;
+    fn deref(&self) -> &CrashStack {
+        &self.stack
+    }
+}
+
+/// A module unloaded before the capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnloadedModuleInfo {
+    /// File name.
+    pub name: String,
+    /// Path as recorded.
+    pub path: String,
+    /// Where it was loaded, hex.
+    pub base: String,
+    /// Size of its image, hex.
+    pub size: String,
+    /// PE TimeDateStamp, hex.
+    pub timestamp: String,
 }
 
 /// Summarises one snapshot; `crash` is the walked crashing thread (symbolise stage), when the
@@ -86,7 +120,13 @@ pub fn show(
 ) -> ShowReport {
     let mut warnings = Vec::new();
     let crash = match crash {
-        Some(Ok(stack)) => Some(stack),
+        Some(Ok(stack)) => Some(ShowCrash {
+            thread_name: stack
+                .thread_id
+                .and_then(|id| snapshot.thread_name(id))
+                .map(str::to_owned),
+            stack,
+        }),
         Some(Err(reason)) => {
             warnings.push(Warning::new(
                 WarningCode::CrashNotWalked,
@@ -183,8 +223,20 @@ pub fn show(
         })
         .collect();
 
+    let unloaded_modules = snapshot
+        .unloaded_modules
+        .iter()
+        .map(|module| UnloadedModuleInfo {
+            name: module.name.clone(),
+            path: module.path.clone(),
+            base: format!("{:#x}", module.base),
+            size: format!("{:#x}", module.size),
+            timestamp: format!("{:08x}", module.timestamp),
+        })
+        .collect();
     warnings.sort_by_key(|warning| !warning.changes_conclusion());
     ShowReport {
+        unloaded_modules,
         schema_version: SCHEMA_VERSION,
         dump: DumpSummary::of(snapshot),
         process_path: snapshot.process.image_path.clone(),

@@ -3,6 +3,7 @@
 
 mod batch;
 mod diff;
+mod handles;
 pub mod inputs;
 pub mod output;
 mod series;
@@ -10,6 +11,7 @@ mod show;
 
 pub use batch::{batch_files, batch_files_of, batch_inputs, batch_one, BatchOptions};
 pub use diff::{diff_files, diff_files_with, diff_snapshots, require_handles};
+pub use handles::handles_of;
 pub use inputs::{collect_inputs, walk_inputs, Collected, InputWalk};
 pub use series::series_files;
 pub use show::{show_input, show_snapshot, ShowOutcome};

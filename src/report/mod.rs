@@ -8,6 +8,7 @@
 mod batch_layout;
 mod diff_layout;
 pub mod document;
+mod handles_layout;
 #[cfg(feature = "html")]
 mod html;
 mod layout;
@@ -19,6 +20,7 @@ mod text;
 
 pub use batch_layout::batch_document;
 pub use diff_layout::diff_document;
+pub use handles_layout::handles_document;
 pub use series_layout::series_document;
 pub use show_layout::show_document;
 

@@ -64,7 +64,11 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
             fields.push(("Faulting module".to_string(), module.clone()));
         }
         if let Some(thread) = crash.thread_id {
-            fields.push(("Thread".to_string(), format!("{thread:#x}")));
+            let name = crash
+                .thread_name
+                .as_deref()
+                .map_or(String::new(), |name| format!(" \"{name}\""));
+            fields.push(("Thread".to_string(), format!("{thread:#x}{name}")));
         }
         doc.push(Block::Fields(fields));
         let mut lines: Vec<String> = crash
@@ -124,6 +128,23 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
         ]);
     }
     doc.push(Block::Table(modules));
+    if all_modules && !report.unloaded_modules.is_empty() {
+        doc.push(Block::Heading(format!(
+            "Unloaded modules ({}; their frames read <Unloaded_NAME>+0xoff)",
+            report.unloaded_modules.len()
+        )));
+        let mut unloaded = Table::new("unloaded", &["Module", "Base", "Size", "Timestamp", "Path"]);
+        for module in &report.unloaded_modules {
+            unloaded.row(vec![
+                module.name.clone(),
+                module.base.clone(),
+                module.size.clone(),
+                module.timestamp.clone(),
+                module.path.clone(),
+            ]);
+        }
+        doc.push(Block::Table(unloaded));
+    }
 
     doc.push_notes(&report.warnings);
     doc

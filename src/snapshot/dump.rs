@@ -7,11 +7,14 @@ use super::bytes::ParseError;
 use super::handle_data::{self, HandleData};
 use super::handle_trace::{self, RawTrace};
 use super::memory::{DumpBytes, DumpMemory};
-use super::model::{DebugFile, Module, ProcessInfo};
+use super::model::{DebugFile, Module, ProcessInfo, UnloadedModule};
 use super::LoadError;
 use crate::warning::{Warning, WarningCode};
 use minidump::format::{self as md, MINIDUMP_STREAM_TYPE as StreamType};
-use minidump::{CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo};
+use minidump::{
+    CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo,
+    MinidumpThreadList, MinidumpThreadNames, MinidumpUnloadedModuleList,
+};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -244,6 +247,44 @@ impl Dump {
                 ),
             )),
         }
+    }
+
+    /// The modules unloaded before the capture (UnloadedModuleListStream), by base address;
+    /// none when the stream is missing or unreadable.
+    pub fn unloaded_modules(&self) -> Vec<UnloadedModule> {
+        let Ok(list) = self.minidump.get_stream::<MinidumpUnloadedModuleList>() else {
+            return Vec::new();
+        };
+        let mut modules: Vec<UnloadedModule> = list
+            .iter()
+            .map(|module| UnloadedModule {
+                name: file_name_of(&module.name).to_string(),
+                path: module.name.clone(),
+                base: module.raw.base_of_image,
+                size: module.raw.size_of_image,
+                timestamp: module.raw.time_date_stamp,
+            })
+            .collect();
+        modules.sort_by_key(|module| module.base);
+        modules
+    }
+
+    /// Thread names by id (ThreadNamesStream), for the threads of the ThreadListStream.
+    pub fn thread_names(&self) -> std::collections::BTreeMap<u32, String> {
+        let Ok(names) = self.minidump.get_stream::<MinidumpThreadNames>() else {
+            return Default::default();
+        };
+        let Ok(threads) = self.minidump.get_stream::<MinidumpThreadList<'_>>() else {
+            return Default::default();
+        };
+        threads
+            .threads
+            .iter()
+            .filter_map(|thread| {
+                let id = thread.raw.thread_id;
+                names.get_name(id).map(|name| (id, name.into_owned()))
+            })
+            .collect()
     }
 
     /// Process id, image, architecture, OS and start time, from whichever of the system info,

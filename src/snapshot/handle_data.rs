@@ -18,6 +18,8 @@ const DESCRIPTOR_V2_SIZE: u32 = 40;
 const OBJECT_INFO_HEADER_SIZE: usize = 12;
 /// Longest object-information chain followed; real dumps carry one or two records.
 const MAX_OBJECT_INFO_CHAIN: usize = 64;
+/// Bytes kept of one object-information record (the documented ones have 8 to 40).
+const MAX_OBJECT_INFO_BYTES: usize = 64;
 
 /// The handle table and what was noticed while reading it.
 #[derive(Debug, Default)]
@@ -153,7 +155,13 @@ fn object_info_chain(file: &[u8], first_rva: u32) -> (Vec<ObjectInfo>, bool) {
         if end > file.len() as u64 {
             return (chain, true);
         }
-        chain.push(ObjectInfo { info_type, size });
+        let start = offset + OBJECT_INFO_HEADER_SIZE;
+        let kept = (size as usize).min(MAX_OBJECT_INFO_BYTES);
+        chain.push(ObjectInfo {
+            info_type,
+            size,
+            data: file[start..start + kept].to_vec(),
+        });
         rva = next;
     }
     (chain, false)

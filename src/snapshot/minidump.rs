@@ -94,6 +94,8 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         captured_at: Some(dump.captured_at()),
         dump_flags: dump.flags(),
         modules,
+        unloaded_modules: dump.unloaded_modules(),
+        thread_names: dump.thread_names(),
         handles,
         trace,
         memory,

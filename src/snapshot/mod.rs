@@ -161,6 +161,8 @@ fn summary_snapshot(summary: text::SummarySnapshot) -> Snapshot {
         captured_at: None,
         dump_flags: 0,
         modules: Vec::new(),
+        unloaded_modules: Vec::new(),
+        thread_names: Default::default(),
         handles: None,
         trace: None,
         type_counts: Some(summary.counts.counts),

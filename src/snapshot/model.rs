@@ -35,6 +35,11 @@ pub struct Snapshot {
     pub dump_flags: u64,
     /// Loaded modules, sorted by base address.
     pub modules: Vec<Module>,
+    /// Modules unloaded before the capture (UnloadedModuleListStream), by base address: a
+    /// frame in one of their ranges belongs to code that is gone.
+    pub unloaded_modules: Vec<UnloadedModule>,
+    /// Thread names by thread id (ThreadNamesStream, Windows 10 1607 and later).
+    pub thread_names: BTreeMap<u32, String>,
     /// The handle table at capture time; `None` when the dump has no HandleDataStream.
     pub handles: Option<Vec<Handle>>,
     /// Handle-trace records; `None` when the dump has no HandleOperationListStream.
@@ -118,6 +123,33 @@ impl Module {
     /// ([`same_module`](super::same_module)).
     pub fn is_named(&self, name: &str) -> bool {
         super::same_module(&self.name, name)
+    }
+}
+
+/// A module unloaded before the capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnloadedModule {
+    /// File name (`shcore.dll`).
+    pub name: String,
+    /// Path as recorded.
+    pub path: String,
+    /// Where it was loaded.
+    pub base: u64,
+    /// Size of its image.
+    pub size: u32,
+    /// PE header `TimeDateStamp`.
+    pub timestamp: u32,
+}
+
+impl UnloadedModule {
+    /// Whether `address` lies in the range the module occupied.
+    pub fn contains(&self, address: u64) -> bool {
+        address >= self.base && address - self.base < u64::from(self.size)
+    }
+
+    /// The name WinDbg gives frames in it: `<Unloaded_shcore.dll>`.
+    pub fn frame_name(&self) -> String {
+        format!("<Unloaded_{}>", self.name)
     }
 }
 
@@ -216,6 +248,9 @@ pub struct ObjectInfo {
     pub info_type: u32,
     /// `SizeOfInfo` in bytes.
     pub size: u32,
+    /// The record's bytes (at most the first 64).
+    #[serde(skip)]
+    pub data: Vec<u8>,
 }
 
 /// Handle-trace records from HandleOperationListStream, normalised newest first.
@@ -334,6 +369,23 @@ impl Snapshot {
             .checked_sub(1)?;
         let module = &self.modules[index];
         module.contains(address).then_some(module)
+    }
+
+    /// The unloaded module whose former range holds `address`, when no loaded module does
+    /// (the most recently unloaded when ranges were reused).
+    pub fn unloaded_module_at(&self, address: u64) -> Option<&UnloadedModule> {
+        if self.module_at(address).is_some() {
+            return None;
+        }
+        self.unloaded_modules
+            .iter()
+            .rev()
+            .find(|module| module.contains(address))
+    }
+
+    /// The name of thread `thread_id`, when the dump records one.
+    pub fn thread_name(&self, thread_id: u32) -> Option<&str> {
+        self.thread_names.get(&thread_id).map(String::as_str)
     }
 
     /// The module called `name` (file name with or without extension, any case).

@@ -93,6 +93,21 @@ impl Frame {
         lines
     }
 
+    /// A frame in the former range of a module unloaded before the capture, as WinDbg prints
+    /// it: `<Unloaded_NAME>+0xoff`. Blame can go to the unloaded module.
+    pub fn in_unloaded_module(address: u64, module: &crate::snapshot::UnloadedModule) -> Frame {
+        Frame {
+            address,
+            module: Some(module.name.clone()),
+            module_frame_name: Some(module.frame_name()),
+            symbol: None,
+            offset: address - module.base,
+            origin: SymbolOrigin::None,
+            source_line: None,
+            inlined: Vec::new(),
+        }
+    }
+
     /// A frame outside every known module.
     pub fn unattributed(address: u64) -> Frame {
         Frame {

@@ -250,7 +250,10 @@ impl Symbolizer {
             return frame;
         }
         let Some(module) = snapshot.module_at(address) else {
-            return Frame::unattributed(address);
+            return match snapshot.unloaded_module_at(address) {
+                Some(unloaded) => Frame::in_unloaded_module(address, unloaded),
+                None => Frame::unattributed(address),
+            };
         };
         let loaded = match last {
             Some((base, loaded)) if *base == module.base => Arc::clone(loaded),

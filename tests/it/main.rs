@@ -10,6 +10,7 @@ mod common;
 
 mod batch;
 mod cli;
+mod depth;
 mod fleet;
 mod fuzz_corpus;
 mod golden;

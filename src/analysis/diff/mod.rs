@@ -55,6 +55,8 @@ mod tests {
             captured_at: None,
             dump_flags: 0,
             modules: Vec::new(),
+            unloaded_modules: Vec::new(),
+            thread_names: Default::default(),
             handles: Some(handles),
             trace: None,
             type_counts: None,

@@ -82,6 +82,8 @@ impl HandleExeProcess {
             captured_at: None,
             dump_flags: 0,
             modules: Vec::new(),
+            unloaded_modules: Vec::new(),
+            thread_names: Default::default(),
             handles: Some(self.handles.iter().map(HandleExeEntry::to_handle).collect()),
             trace: None,
             memory: None,

@@ -118,6 +118,8 @@ impl WindbgLog {
             captured_at: None,
             dump_flags: 0,
             modules: self.modules.clone(),
+            unloaded_modules: Vec::new(),
+            thread_names: Default::default(),
             handles: (!self.handles.is_empty()).then(|| self.handles.clone()),
             trace: self.select_block(block).map(HtraceBlock::to_trace),
             type_counts: self.last_summary().map(|summary| summary.counts.clone()),
