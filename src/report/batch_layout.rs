@@ -1,6 +1,6 @@
 //! Layout of a batch report.
 
-use super::document::{Block, Document, Table};
+use super::document::{Block, Document, StripChart, Table};
 use super::layout::{exception, type_counts};
 use crate::analysis::batch::{BatchReport, DumpRow, ModuleVersionRow, TopCheck, VersionComparison};
 
@@ -122,10 +122,37 @@ fn association_fields(
     Some(fields)
 }
 
+/// Version comparisons drawn (HTML) for at most this many modules.
+const CHARTED_MODULES: usize = 3;
+
 fn push_versions(doc: &mut Document, comparisons: &[VersionComparison], id: &'static str) {
     if comparisons.is_empty() {
         return;
     }
+    let groups: Vec<(String, Vec<f64>)> = comparisons
+        .iter()
+        .take(CHARTED_MODULES)
+        .flat_map(|comparison| {
+            comparison.versions.iter().map(|version| {
+                (
+                    format!(
+                        "{} {}",
+                        crate::snapshot::module_stem(&comparison.module),
+                        version.version.as_deref().unwrap_or("?")
+                    ),
+                    version.counts.iter().map(|count| *count as f64).collect(),
+                )
+            })
+        })
+        .collect();
+    doc.push(Block::Strip(StripChart {
+        title: "Handle counts per dump, by module version (bar: median)".to_string(),
+        axes: (
+            "Module version".to_string(),
+            "Handles in the dump".to_string(),
+        ),
+        groups,
+    }));
     doc.push_list(
         "Versions of one module compared (Mann–Whitney U, two-sided)",
         comparisons
@@ -176,11 +203,11 @@ fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static s
         "Version",
         "Dumps#",
         "Median handles#",
-        "Max#",
-        "Without: dumps#",
+        "Max#~",
+        "Without: dumps#~",
         "Without: median#",
         "Ratio#",
-        "Dominant types",
+        "Dominant types~",
         "Loaded with",
     ];
     let mut shown = Table::new("modules-shown", &headers);
@@ -233,15 +260,15 @@ fn push_dumps(doc: &mut Document, report: &BatchReport) {
     let mut dumps = Table::new(
         "dumps",
         &[
-            "File",
+            "File@",
             "Process",
             "Version",
-            "PID#",
-            "Captured",
+            "PID#~",
+            "Captured~",
             "Handles#",
-            "Top types",
+            "Top types~",
             "Trace",
-            "Crash",
+            "Crash~",
             "Blamed modules",
             "Known issues",
         ],
@@ -264,7 +291,7 @@ fn push_dumps(doc: &mut Document, report: &BatchReport) {
 }
 
 fn push_failures(doc: &mut Document, report: &BatchReport) {
-    let mut failures = Table::new("failures", &["File", "Error"]);
+    let mut failures = Table::new("failures", &["File@", "Error"]);
     for failure in &report.failures {
         failures.row(vec![failure.file.clone(), failure.error.clone()]);
     }
@@ -293,7 +320,7 @@ fn push_failures(doc: &mut Document, report: &BatchReport) {
             crate::snapshot::text::SUPPORTED_FORMATS
         )));
     }
-    let mut skipped = Table::new("skipped", &["File", "Reason"]);
+    let mut skipped = Table::new("skipped", &["File@", "Reason"]);
     for input in &report.skipped {
         skipped.row(vec![input.file.clone(), input.reason.clone()]);
     }

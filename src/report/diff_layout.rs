@@ -114,7 +114,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
                 "In stacks#",
                 "Stacks#",
                 "Symbols",
-                "Path",
+                "Path~",
             ],
         );
         for row in &report.modules {

@@ -37,6 +37,20 @@ pub enum Block {
     Chart(Chart),
     /// Warnings that change what the report concludes, shown before anything else.
     Alert(Vec<String>),
+    /// Values of several groups side by side, one point per value (HTML draws it; the numbers
+    /// are in the tables around it).
+    Strip(StripChart),
+}
+
+/// A strip plot: for each group (a module version, say), one point per value.
+#[derive(Debug, Clone)]
+pub struct StripChart {
+    /// Chart title.
+    pub title: String,
+    /// Axis titles: x (the groups), then y (the values).
+    pub axes: (String, String),
+    /// Groups in order, each with its values.
+    pub groups: Vec<(String, Vec<f64>)>,
 }
 
 /// Values over a shared x axis, one line per series.
@@ -62,6 +76,8 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Which columns hold numbers (right-aligned).
     pub numeric: Vec<bool>,
+    /// What each column holds, for renderers that lay columns out differently (HTML).
+    pub kinds: Vec<ColumnKind>,
     /// Cells, row by row.
     pub rows: Vec<Vec<String>>,
     /// Terminal and Markdown output show at most this many rows and say how many they left
@@ -69,20 +85,54 @@ pub struct Table {
     pub shown_rows: Option<usize>,
 }
 
+/// What a table column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Text.
+    Text,
+    /// Numbers (right-aligned).
+    Number,
+    /// File paths (HTML shows the file name, the whole path on hover).
+    Path,
+    /// Per-row detail (HTML moves it into an expandable row under the row).
+    Detail,
+}
+
 impl Table {
-    /// A table with the given columns; a heading ending in `#` marks a numeric column, and
-    /// the `#` is dropped.
+    /// A table with the given columns. A heading's last characters may say what the column
+    /// holds, and are dropped: `#` numbers, `@` file paths, `~` per-row detail (`#~` a number
+    /// that is detail).
     pub fn new(id: &'static str, headers: &[&str]) -> Table {
+        let mut names = Vec::new();
+        let mut numeric = Vec::new();
+        let mut kinds = Vec::new();
+        for header in headers {
+            let detail = header.ends_with('~');
+            let header = header.trim_end_matches('~');
+            let number = header.ends_with('#');
+            let path = header.ends_with('@');
+            names.push(header.trim_end_matches(['#', '@']).to_string());
+            numeric.push(number);
+            kinds.push(match (detail, number, path) {
+                (true, _, _) => ColumnKind::Detail,
+                (_, true, _) => ColumnKind::Number,
+                (_, _, true) => ColumnKind::Path,
+                _ => ColumnKind::Text,
+            });
+        }
         Table {
             id,
-            headers: headers
-                .iter()
-                .map(|header| header.trim_end_matches('#').to_string())
-                .collect(),
-            numeric: headers.iter().map(|header| header.ends_with('#')).collect(),
+            headers: names,
+            numeric,
+            kinds,
             rows: Vec::new(),
             shown_rows: None,
         }
+    }
+
+    /// The kind of column `index`.
+    pub fn kind(&self, index: usize) -> ColumnKind {
+        self.kinds.get(index).copied().unwrap_or(ColumnKind::Text)
     }
 
     /// Limits terminal and Markdown output to the first `rows` rows.

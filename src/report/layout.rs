@@ -37,9 +37,50 @@ pub(super) fn exception(reason: &str, code: Option<&str>) -> String {
     }
 }
 
+/// Axis labels for capture times (ISO 8601 UTC) across a series: `HH:MM` when every time
+/// falls on one day, `MM-DD HH:MM` when the series crosses midnight, with the year when it
+/// crosses a new year; `#N` for a dump without a capture time.
+pub(crate) fn time_labels(times: &[Option<&str>]) -> Vec<String> {
+    let known: Vec<&str> = times.iter().flatten().copied().collect();
+    let same = |range: std::ops::Range<usize>| {
+        known
+            .windows(2)
+            .all(|pair| pair[0].get(range.clone()) == pair[1].get(range.clone()))
+    };
+    let (one_day, one_year) = (same(0..10), same(0..4));
+    times
+        .iter()
+        .enumerate()
+        .map(|(index, time)| match time {
+            None => format!("#{index}"),
+            Some(time) if time.len() < 16 => time.to_string(),
+            Some(time) if one_day => time[11..16].to_string(),
+            Some(time) if one_year => format!("{} {}", &time[5..10], &time[11..16]),
+            Some(time) => format!("{} {}", &time[..10], &time[11..16]),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_labels_show_the_date_only_when_the_series_crosses_midnight() {
+        let day = [Some("2026-03-02T15:15:00Z"), Some("2026-03-02T17:00:00Z")];
+        assert_eq!(time_labels(&day), ["15:15", "17:00"]);
+        let night = [
+            Some("2026-03-02T23:00:00Z"),
+            None,
+            Some("2026-03-03T01:00:00Z"),
+        ];
+        assert_eq!(time_labels(&night), ["03-02 23:00", "#1", "03-03 01:00"]);
+        let new_year = [Some("2026-12-31T23:00:00Z"), Some("2027-01-01T01:00:00Z")];
+        assert_eq!(
+            time_labels(&new_year),
+            ["2026-12-31 23:00", "2027-01-01 01:00"]
+        );
+    }
     use std::collections::BTreeMap;
 
     #[test]

@@ -33,7 +33,7 @@ pub fn render(document: &Document) -> String {
                 out.push('\n');
             }
             // The numbers behind a chart are in the tables around it.
-            Block::Chart(_) => {}
+            Block::Chart(_) | Block::Strip(_) => {}
             Block::Alert(lines) => {
                 for line in lines {
                     out.push_str(&format!("> **Warning:** {}\n>\n", escape(line)));

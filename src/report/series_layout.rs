@@ -142,17 +142,12 @@ pub fn series_document(report: &SeriesReport) -> Document {
     if !charted.is_empty() {
         doc.push(Block::Chart(Chart {
             title: "Handles per type (types that change)".to_string(),
-            x_labels: dumps
-                .iter()
-                .map(|dump| {
-                    dump.summary
-                        .captured_at
-                        .as_deref()
-                        .map_or(format!("#{}", dump.index), |time| {
-                            time.get(11..16).unwrap_or(time).to_string()
-                        })
-                })
-                .collect(),
+            x_labels: super::layout::time_labels(
+                &dumps
+                    .iter()
+                    .map(|dump| dump.summary.captured_at.as_deref())
+                    .collect::<Vec<_>>(),
+            ),
             axes: (
                 "dump (capture time, UTC)".to_string(),
                 "handles".to_string(),

@@ -115,7 +115,7 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
     }));
     let mut modules = Table::new(
         "modules",
-        &["Module", "Version", "Base", "Size", "Path", "PDB"],
+        &["Module", "Version", "Base", "Size", "Path~", "PDB~"],
     );
     for module in shown {
         modules.row(vec![

@@ -51,7 +51,7 @@ pub fn render(document: &Document, width: Option<u16>) -> String {
                 out.push('\n');
             }
             // The numbers behind a chart are in the tables around it.
-            Block::Chart(_) => {}
+            Block::Chart(_) | Block::Strip(_) => {}
             Block::Alert(lines) => {
                 for line in lines {
                     out.push_str("  WARNING: ");

@@ -315,6 +315,6 @@ fn empty_and_ragged_documents_render() {
     doc.push(Block::Code(Vec::new()));
     let page = html(&doc);
     assert!(page.contains("<td class=\"none\" colspan=\"2\">none</td>"));
-    assert!(page.contains("<td>only one</td></tr>"));
+    assert!(page.contains("<td>only one</td></tr>"), "{page}");
     assert!(page.contains("<td class=\"num\">2</td><td>3</td>"));
 }

@@ -9,6 +9,7 @@
 mod common;
 
 mod batch;
+mod browser;
 mod cli;
 mod depth;
 mod fleet;

@@ -205,6 +205,9 @@ pub struct VersionStats {
     pub q3: f64,
     /// Highest handle count.
     pub max: usize,
+    /// The handle count of each of those dumps, ascending.
+    #[serde(default)]
+    pub counts: Vec<usize>,
 }
 
 /// The versions of one module compared: does one of them go with higher handle counts?

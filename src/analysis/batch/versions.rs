@@ -82,6 +82,11 @@ fn compare(module: String, versions: &BTreeMap<Option<String>, Vec<f64>>) -> Ver
             q1: quantile(counts, 0.25).unwrap_or(0.0),
             q3: quantile(counts, 0.75).unwrap_or(0.0),
             max: counts.iter().copied().fold(0.0, f64::max) as usize,
+            counts: {
+                let mut sorted: Vec<usize> = counts.iter().map(|count| *count as usize).collect();
+                sorted.sort_unstable();
+                sorted
+            },
         })
         .collect();
     stats.sort_by(|a, b| {

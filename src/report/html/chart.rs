@@ -9,16 +9,16 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 /// Chart size in SVG user units; the page scales it down to fit.
-const CHART_WIDTH: u32 = 900;
-const CHART_HEIGHT: u32 = 420;
+pub(super) const CHART_WIDTH: u32 = 900;
+pub(super) const CHART_HEIGHT: u32 = 420;
 /// Longest x label drawn, in characters; longer ones are cut with an ellipsis.
-const MAX_X_LABEL_CHARS: usize = 24;
+pub(super) const MAX_X_LABEL_CHARS: usize = 24;
 /// Longest chart title drawn inside the SVG, in characters.
-const MAX_TITLE_CHARS: usize = 90;
+pub(super) const MAX_TITLE_CHARS: usize = 90;
 /// Markers are drawn on the lines up to this many x positions.
 const MAX_MARKER_POSITIONS: usize = 60;
 /// Line colours (d3 category10); past ten series the marker shape changes.
-const PALETTE: [(u8, u8, u8); 10] = [
+pub(super) const PALETTE: [(u8, u8, u8); 10] = [
     (0x1f, 0x77, 0xb4),
     (0xff, 0x7f, 0x0e),
     (0x2c, 0xa0, 0x2c),
@@ -292,14 +292,14 @@ fn chart_svg(chart: &Chart, title_id: &str) -> Result<String, String> {
 
 /// Whether a value is drawn: NaN, infinities and magnitudes past 1e300 (whose axis span would
 /// not be finite) are left out.
-fn drawable(value: f64) -> bool {
+pub(super) fn drawable(value: f64) -> bool {
     value.is_finite() && value.abs() <= 1e300
 }
 
 /// The x axis: dump positions, labelled (and ticked) only at the chosen ones.
-struct Positions {
-    inner: RangedCoordf64,
-    labelled: Vec<f64>,
+pub(super) struct Positions {
+    pub(super) inner: RangedCoordf64,
+    pub(super) labelled: Vec<f64>,
 }
 
 impl Ranged for Positions {
@@ -342,7 +342,7 @@ fn spread(positions: usize, count: usize) -> Vec<f64> {
 }
 
 /// A y axis value: whole numbers without decimals, others with at most two.
-fn number(value: f64) -> String {
+pub(super) fn number(value: f64) -> String {
     if value.abs() >= 1e15 {
         format!("{value:.1e}")
     } else if (value - value.round()).abs() < 1e-9 {
@@ -353,7 +353,7 @@ fn number(value: f64) -> String {
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(super) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()
     } else {

@@ -6,6 +6,7 @@
 
 mod chart;
 mod page;
+mod strip;
 
 use crate::report::document::{Block, Document};
 
@@ -30,6 +31,10 @@ pub fn render(document: &Document) -> String {
             Block::Bullets(items) => out.push_str(&page::bullets(items)),
             Block::Text(text) => out.push_str(&page::text(text)),
             Block::Alert(lines) => out.push_str(&page::alert(lines)),
+            Block::Strip(strip) => {
+                out.push_str(&strip::strip_figure(strip, chart_index));
+                chart_index += 1;
+            }
             Block::Chart(chart) => {
                 out.push_str(&chart::figure(chart, chart_index));
                 chart_index += 1;

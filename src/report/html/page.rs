@@ -1,7 +1,7 @@
 //! The page skeleton and the text blocks (fields, tables, code, lists, paragraphs) as HTML,
 //! and the escaping every piece of text goes through.
 
-use crate::report::document::Table;
+use crate::report::document::{ColumnKind, Table};
 use std::fmt::Write as _;
 
 /// The style sheet, inlined into every page.
@@ -91,43 +91,96 @@ pub(super) fn text(text: &str) -> String {
     format!("<p>{}</p>\n", escape(text))
 }
 
-/// A table with every row (HTML does not cut long tables), numeric columns right-aligned.
+/// A table with every row (HTML does not cut long tables): numeric columns right-aligned,
+/// paths shown by file name (the whole path on hover), per-row detail columns moved into an
+/// expandable row under each row, so the table fits the window.
 pub(super) fn table(table: &Table) -> String {
-    let numeric = |index: usize| table.numeric.get(index).copied().unwrap_or(false);
-    let cell = |tag: &str, index: usize, text: &str| {
-        if numeric(index) {
-            format!("<{tag} class=\"num\">{}</{tag}>", escape(text))
-        } else if text.chars().count() > LONG_CELL_CHARS {
-            // Keeps long names and stacks from being squeezed into a tall, narrow column.
-            format!("<{tag} class=\"long\">{}</{tag}>", escape(text))
-        } else {
-            format!("<{tag}>{}</{tag}>", escape(text))
-        }
-    };
+    let main: Vec<usize> = (0..table.headers.len())
+        .filter(|&index| table.kind(index) != ColumnKind::Detail)
+        .collect();
+    let details: Vec<usize> = (0..table.headers.len())
+        .filter(|&index| table.kind(index) == ColumnKind::Detail)
+        .collect();
     let mut out = format!(
         "<div class=\"table-wrap\">\n<table data-table=\"{}\">\n<thead><tr>",
         escape(table.id)
     );
-    for (index, header) in table.headers.iter().enumerate() {
-        out.push_str(&cell("th", index, header));
+    for &index in &main {
+        let class = if table.kind(index) == ColumnKind::Number {
+            " class=\"num\""
+        } else {
+            ""
+        };
+        let _ = write!(out, "<th{class}>{}</th>", escape(&table.headers[index]));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     if table.rows.is_empty() {
         let _ = writeln!(
             out,
             "<tr><td class=\"none\" colspan=\"{}\">none</td></tr>",
-            table.headers.len().max(1)
+            main.len().max(1)
         );
     }
     for row in &table.rows {
         out.push_str("<tr>");
+        // Ragged rows keep their cells: missing ones are not invented, extra ones are shown.
         for (index, text) in row.iter().enumerate() {
-            out.push_str(&cell("td", index, text));
+            if table.kind(index) != ColumnKind::Detail {
+                out.push_str(&cell(table, index, text));
+            }
         }
         out.push_str("</tr>\n");
+        let shown: Vec<(&str, &str)> = details
+            .iter()
+            .filter_map(|&index| {
+                let value = row.get(index).map_or("", String::as_str);
+                (!value.is_empty()).then(|| (table.headers[index].as_str(), value))
+            })
+            .collect();
+        if !shown.is_empty() {
+            let _ = write!(
+                out,
+                "<tr class=\"detail\"><td colspan=\"{}\"><details><summary>{}</summary><dl>",
+                main.len().max(1),
+                escape(
+                    &shown
+                        .iter()
+                        .map(|(name, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            );
+            for (name, value) in shown {
+                let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", escape(name), escape(value));
+            }
+            out.push_str("</dl></details></td></tr>\n");
+        }
     }
     out.push_str("</tbody>\n</table>\n</div>\n");
     out
+}
+
+fn cell(table: &Table, index: usize, text: &str) -> String {
+    match table.kind(index) {
+        ColumnKind::Number => format!("<td class=\"num\">{}</td>", escape(text)),
+        ColumnKind::Path => {
+            let name = text.rsplit(['/', '\\']).next().unwrap_or(text);
+            if name == text {
+                format!("<td class=\"path\">{}</td>", escape(text))
+            } else {
+                format!(
+                    "<td class=\"path\" title=\"{}\">{}</td>",
+                    escape(text),
+                    escape(name)
+                )
+            }
+        }
+        // Long names and stacks get room instead of a tall, narrow column.
+        _ if text.chars().count() > LONG_CELL_CHARS => {
+            format!("<td class=\"long\">{}</td>", escape(text))
+        }
+        _ => format!("<td>{}</td>", escape(text)),
+    }
 }
 
 /// Escapes text for HTML element content and quoted attribute values.

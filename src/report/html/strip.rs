@@ -1,0 +1,155 @@
+//! Strip plots as inline SVG: for each group (a module version), one point per value (a
+//! dump's handle count), with the group's median marked — the fleet's spread at a glance.
+
+use super::chart::{
+    drawable, number, truncate, Positions, CHART_HEIGHT, CHART_WIDTH, MAX_TITLE_CHARS,
+    MAX_X_LABEL_CHARS, PALETTE,
+};
+use super::page::escape;
+use crate::report::document::StripChart;
+use plotters::prelude::*;
+use std::fmt::Write as _;
+
+/// The strip plot as a figure; a line of text when there is nothing to draw.
+pub(super) fn strip_figure(chart: &StripChart, index: usize) -> String {
+    let title_id = format!("chart-{index}-title");
+    let has_values = chart
+        .groups
+        .iter()
+        .any(|(_, values)| values.iter().any(|value| drawable(*value)));
+    let mut out = String::from("<figure class=\"chart\">\n");
+    match strip_svg(chart, &title_id) {
+        _ if !has_values => {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\"><strong>{}</strong>: no values to draw</p>",
+                escape(&chart.title)
+            );
+        }
+        Ok(svg) => out.push_str(&svg),
+        Err(error) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\">{}: the chart could not be drawn ({})</p>",
+                escape(&chart.title),
+                escape(&error)
+            );
+        }
+    }
+    out.push_str("</figure>\n");
+    out
+}
+
+fn strip_svg(chart: &StripChart, title_id: &str) -> Result<String, String> {
+    let groups = chart.groups.len();
+    let max = chart
+        .groups
+        .iter()
+        .flat_map(|(_, values)| values.iter().copied())
+        .filter(|value| drawable(*value))
+        .fold(0.0_f64, f64::max);
+    let top = if max > 0.0 { max * 1.08 } else { 1.0 };
+    let labels: Vec<String> = chart
+        .groups
+        .iter()
+        .map(|(name, _)| truncate(name, MAX_X_LABEL_CHARS))
+        .collect();
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (CHART_WIDTH, CHART_HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(|error| error.to_string())?;
+        let mut context = ChartBuilder::on(&root)
+            .caption(truncate(&chart.title, MAX_TITLE_CHARS), ("sans-serif", 21))
+            .margin_top(8)
+            .margin_left(10)
+            .margin_right(30)
+            .margin_bottom(6)
+            .x_label_area_size(60)
+            .y_label_area_size(80)
+            .build_cartesian_2d(
+                Positions {
+                    inner: (-0.5..groups as f64 - 0.5).into(),
+                    labelled: (0..groups).map(|index| index as f64).collect(),
+                },
+                0.0..top,
+            )
+            .map_err(|error| error.to_string())?;
+        let x_label = |x: &f64| {
+            let index = x.round();
+            if index >= 0.0 && (x - index).abs() < 1e-6 {
+                labels.get(index as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        context
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(groups.max(1))
+            .y_labels(8)
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&|y: &f64| number(*y))
+            .x_desc(chart.axes.0.as_str())
+            .y_desc(chart.axes.1.as_str())
+            .label_style(
+                ("sans-serif", 14)
+                    .into_font()
+                    .color(&RGBColor(0x33, 0x33, 0x33)),
+            )
+            .axis_desc_style(
+                ("sans-serif", 16)
+                    .into_font()
+                    .color(&RGBColor(0x22, 0x22, 0x22)),
+            )
+            .axis_style(RGBColor(0x55, 0x55, 0x55))
+            .bold_line_style(RGBColor(0xe3, 0xe6, 0xea))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(|error| error.to_string())?;
+        for (group, (_, values)) in chart.groups.iter().enumerate() {
+            let (r, g, b) = PALETTE[group % PALETTE.len()];
+            let colour = RGBColor(r, g, b);
+            let drawn: Vec<f64> = values.iter().copied().filter(|v| drawable(*v)).collect();
+            // A fixed spread across the strip, so overlapping points stay visible and two runs
+            // draw the same picture.
+            let points = drawn.iter().enumerate().map(|(index, value)| {
+                let offset = ((index * 7919) % 17) as f64 / 17.0 - 0.5;
+                (group as f64 + offset * 0.5, *value)
+            });
+            context
+                .draw_series(points.map(|point| Circle::new(point, 4, colour.mix(0.75).filled())))
+                .map_err(|error| error.to_string())?;
+            if let Some(median) = median(&drawn) {
+                let x = group as f64;
+                context
+                    .draw_series(LineSeries::new(
+                        [(x - 0.3, median), (x + 0.3, median)],
+                        colour.stroke_width(3),
+                    ))
+                    .map_err(|error| error.to_string())?;
+            }
+        }
+        root.present().map_err(|error| error.to_string())?;
+    }
+    let body = match svg.find('>') {
+        Some(end) if svg.starts_with("<svg") => &svg[end + 1..],
+        _ => return Err("unexpected SVG output".to_string()),
+    };
+    Ok(format!(
+        "<svg width=\"{CHART_WIDTH}\" height=\"{CHART_HEIGHT}\" viewBox=\"0 0 {CHART_WIDTH} {CHART_HEIGHT}\" \
+         role=\"img\" aria-labelledby=\"{title_id}\">\n<title id=\"{title_id}\">{}</title>{body}",
+        escape(&chart.title)
+    ))
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[middle]),
+        _ => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
+    }
+}
