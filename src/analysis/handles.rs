@@ -409,47 +409,39 @@ fn warnings(snapshot: &Snapshot, filter: &HandleFilter) -> Vec<Warning> {
 mod tests {
     use super::*;
 
+    fn info(info_type: u32, size: u32, data: Vec<u8>) -> ObjectInfo {
+        ObjectInfo {
+            info_type,
+            size,
+            data,
+        }
+    }
+
     #[test]
     fn mutant_records_are_decoded_and_others_shown_as_bytes() {
-        let free = ObjectInfo {
-            info_type: 2,
-            size: 8,
-            data: vec![1, 0, 0, 0, 0, 0, 0, 0],
-        };
+        let free = info(2, 8, [1, 0, 0, 0, 0, 0, 0, 0].to_vec());
         assert_eq!(
             object_info_row(&free).details,
             "current count 1, owned by caller: no, abandoned: no"
         );
-        let owned = ObjectInfo {
-            info_type: 2,
-            size: 8,
-            data: vec![0, 0, 0, 0, 1, 0, 0, 0],
-        };
+        let owned = info(2, 8, [0, 0, 0, 0, 1, 0, 0, 0].to_vec());
         assert!(object_info_row(&owned)
             .details
             .contains("owned by caller: yes"));
-        let owner64 = ObjectInfo {
-            info_type: 3,
-            size: 16,
-            data: [0x2au64.to_le_bytes(), 0x2cu64.to_le_bytes()].concat(),
-        };
+        let owner64 = info(
+            3,
+            16,
+            [0x2au64.to_le_bytes(), 0x2cu64.to_le_bytes()].concat(),
+        );
         assert_eq!(
             object_info_row(&owner64).details,
             "owner process 0x2a, owner thread 0x2c"
         );
-        let owner = ObjectInfo {
-            info_type: 3,
-            size: 8,
-            data: vec![0x10, 0x0f, 0, 0, 0x14, 0x0a, 0, 0],
-        };
+        let owner = info(3, 8, [0x10, 0x0f, 0, 0, 0x14, 0x0a, 0, 0].to_vec());
         let row = object_info_row(&owner);
         assert_eq!(row.kind, "mutant (3)");
         assert_eq!(row.details, "owner process 0xf10, owner thread 0xa14");
-        let thread = ObjectInfo {
-            info_type: 1,
-            size: 6,
-            data: vec![1, 2, 3, 4, 5, 6],
-        };
+        let thread = info(1, 6, [1, 2, 3, 4, 5, 6].to_vec());
         assert_eq!(object_info_row(&thread).details, "6 bytes 01020304 0506");
     }
 }

@@ -42,44 +42,78 @@ const SHAPES: [Shape; 4] = [
 /// many series and long names stay legible).
 pub(super) fn figure(chart: &Chart, index: usize) -> String {
     let title_id = format!("chart-{index}-title");
-    let mut out = String::from("<figure class=\"chart\">\n");
     let has_values = chart
         .series
         .iter()
         .any(|(_, values)| values.iter().any(|value| drawable(*value)));
-    match chart_svg(chart, &title_id) {
-        // An empty plot says less than a line of text.
-        _ if !has_values => {
-            let _ = writeln!(
-                out,
-                "<p class=\"muted\"><strong>{}</strong>: no values to draw</p>",
-                escape(&chart.title)
-            );
-        }
-        Ok(svg) => out.push_str(&svg),
-        Err(error) => {
-            let _ = writeln!(
-                out,
-                "<p class=\"muted\">{}: the chart could not be drawn ({})</p>",
-                escape(&chart.title),
-                escape(&error)
-            );
-        }
-    }
+    let mut legend = String::new();
     if !chart.series.is_empty() {
-        out.push_str("<figcaption><ul class=\"legend\">\n");
+        legend.push_str("<figcaption><ul class=\"legend\">\n");
         for (index, (name, _)) in chart.series.iter().enumerate() {
             let _ = writeln!(
-                out,
+                legend,
                 "<li>{}<span>{}</span></li>",
                 swatch(index),
                 escape(name)
             );
         }
-        out.push_str("</ul></figcaption>\n");
+        legend.push_str("</ul></figcaption>\n");
     }
+    figure_of(
+        &chart.title,
+        has_values,
+        || chart_svg(chart, &title_id),
+        &legend,
+    )
+}
+
+/// The `<figure>` around a drawn chart: the SVG (or a line saying why there is none), then
+/// `legend`.
+pub(super) fn figure_of(
+    title: &str,
+    has_values: bool,
+    draw: impl FnOnce() -> Result<String, String>,
+    legend: &str,
+) -> String {
+    let mut out = String::from("<figure class=\"chart\">\n");
+    if !has_values {
+        // An empty plot says less than a line of text.
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\"><strong>{}</strong>: no values to draw</p>",
+            escape(title)
+        );
+    } else {
+        match draw() {
+            Ok(svg) => out.push_str(&svg),
+            Err(error) => {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"muted\">{}: the chart could not be drawn ({})</p>",
+                    escape(title),
+                    escape(&error)
+                );
+            }
+        }
+    }
+    out.push_str(legend);
     out.push_str("</figure>\n");
     out
+}
+
+/// The SVG plotters wrote, as an inline `<svg>` element: plotters opens with `<svg width
+/// height viewBox xmlns>`; the namespace is implied inside HTML and the page sizes the chart
+/// through CSS, so it is labelled for screen readers instead.
+pub(super) fn inline_svg(svg: &str, title: &str, title_id: &str) -> Result<String, String> {
+    let body = match svg.find('>') {
+        Some(end) if svg.starts_with("<svg") => &svg[end + 1..],
+        _ => return Err("unexpected SVG output".to_string()),
+    };
+    Ok(format!(
+        "<svg width=\"{CHART_WIDTH}\" height=\"{CHART_HEIGHT}\" viewBox=\"0 0 {CHART_WIDTH} {CHART_HEIGHT}\" \
+         role=\"img\" aria-labelledby=\"{title_id}\">\n<title id=\"{title_id}\">{}</title>{body}",
+        escape(title)
+    ))
 }
 
 #[derive(Clone, Copy)]
@@ -277,17 +311,7 @@ fn chart_svg(chart: &Chart, title_id: &str) -> Result<String, String> {
         root.present().map_err(|error| error.to_string())?;
     }
 
-    // plotters opens with `<svg width height viewBox xmlns>`: the namespace is implied inside
-    // HTML, and the page sizes the chart through CSS; label it for screen readers instead.
-    let body = match svg.find('>') {
-        Some(end) if svg.starts_with("<svg") => &svg[end + 1..],
-        _ => return Err("unexpected SVG output".to_string()),
-    };
-    Ok(format!(
-        "<svg width=\"{CHART_WIDTH}\" height=\"{CHART_HEIGHT}\" viewBox=\"0 0 {CHART_WIDTH} {CHART_HEIGHT}\" \
-         role=\"img\" aria-labelledby=\"{title_id}\">\n<title id=\"{title_id}\">{}</title>{body}",
-        escape(&chart.title)
-    ))
+    inline_svg(&svg, &chart.title, title_id)
 }
 
 /// Whether a value is drawn: NaN, infinities and magnitudes past 1e300 (whose axis span would

@@ -2,13 +2,11 @@
 //! dump's handle count), with the group's median marked — the fleet's spread at a glance.
 
 use super::chart::{
-    drawable, number, truncate, Positions, CHART_HEIGHT, CHART_WIDTH, MAX_TITLE_CHARS,
-    MAX_X_LABEL_CHARS, PALETTE,
+    drawable, figure_of, inline_svg, number, truncate, Positions, CHART_HEIGHT, CHART_WIDTH,
+    MAX_TITLE_CHARS, MAX_X_LABEL_CHARS, PALETTE,
 };
-use super::page::escape;
 use crate::report::document::StripChart;
 use plotters::prelude::*;
-use std::fmt::Write as _;
 
 /// The strip plot as a figure; a line of text when there is nothing to draw.
 pub(super) fn strip_figure(chart: &StripChart, index: usize) -> String {
@@ -17,27 +15,7 @@ pub(super) fn strip_figure(chart: &StripChart, index: usize) -> String {
         .groups
         .iter()
         .any(|(_, values)| values.iter().any(|value| drawable(*value)));
-    let mut out = String::from("<figure class=\"chart\">\n");
-    match strip_svg(chart, &title_id) {
-        _ if !has_values => {
-            let _ = writeln!(
-                out,
-                "<p class=\"muted\"><strong>{}</strong>: no values to draw</p>",
-                escape(&chart.title)
-            );
-        }
-        Ok(svg) => out.push_str(&svg),
-        Err(error) => {
-            let _ = writeln!(
-                out,
-                "<p class=\"muted\">{}: the chart could not be drawn ({})</p>",
-                escape(&chart.title),
-                escape(&error)
-            );
-        }
-    }
-    out.push_str("</figure>\n");
-    out
+    figure_of(&chart.title, has_values, || strip_svg(chart, &title_id), "")
 }
 
 fn strip_svg(chart: &StripChart, title_id: &str) -> Result<String, String> {
@@ -132,15 +110,7 @@ fn strip_svg(chart: &StripChart, title_id: &str) -> Result<String, String> {
         }
         root.present().map_err(|error| error.to_string())?;
     }
-    let body = match svg.find('>') {
-        Some(end) if svg.starts_with("<svg") => &svg[end + 1..],
-        _ => return Err("unexpected SVG output".to_string()),
-    };
-    Ok(format!(
-        "<svg width=\"{CHART_WIDTH}\" height=\"{CHART_HEIGHT}\" viewBox=\"0 0 {CHART_WIDTH} {CHART_HEIGHT}\" \
-         role=\"img\" aria-labelledby=\"{title_id}\">\n<title id=\"{title_id}\">{}</title>{body}",
-        escape(&chart.title)
-    ))
+    inline_svg(&svg, &chart.title, title_id)
 }
 
 fn median(values: &[f64]) -> Option<f64> {
