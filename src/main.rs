@@ -573,5 +573,11 @@ fn emit<M: serde::Serialize>(
     }
     let format = output.format.map_or(Format::Table, Format::from);
     let text = report::render(model, document, format, &options, default_table)?;
+    if format == Format::Csv {
+        // A CSV file has no place for them; they must still be read first.
+        for alert in document.alerts() {
+            eprintln!("dumpleak: warning: {alert}");
+        }
+    }
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
 }

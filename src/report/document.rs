@@ -35,6 +35,8 @@ pub enum Block {
     Text(String),
     /// A line chart (HTML draws it; text and Markdown show the same numbers in a table).
     Chart(Chart),
+    /// Warnings that change what the report concludes, shown before anything else.
+    Alert(Vec<String>),
 }
 
 /// Values over a shared x axis, one line per series.
@@ -132,6 +134,31 @@ impl Document {
             self.push(Block::Heading(heading.into()));
             self.push(Block::Bullets(items));
         }
+    }
+
+    /// Appends the warnings that change the report's conclusion as an alert; layouts call it
+    /// first, so these are read before any table. Nothing when there are none.
+    pub fn push_alerts(&mut self, warnings: &[crate::warning::Warning]) {
+        let alerts: Vec<String> = warnings
+            .iter()
+            .filter(|warning| warning.changes_conclusion())
+            .map(ToString::to_string)
+            .collect();
+        if !alerts.is_empty() {
+            self.push(Block::Alert(alerts));
+        }
+    }
+
+    /// The alert lines of the document ([`Document::push_alerts`]), for formats that have no
+    /// place for them (CSV: the command line writes them to standard error).
+    pub fn alerts(&self) -> impl Iterator<Item = &str> {
+        self.blocks
+            .iter()
+            .flat_map(|block| match block {
+                Block::Alert(lines) => lines.as_slice(),
+                _ => &[],
+            })
+            .map(String::as_str)
     }
 
     /// Appends the closing warnings section ([`NOTES_HEADING`]); nothing without warnings.

@@ -34,6 +34,11 @@ pub fn render(document: &Document) -> String {
             }
             // The numbers behind a chart are in the tables around it.
             Block::Chart(_) => {}
+            Block::Alert(lines) => {
+                for line in lines {
+                    out.push_str(&format!("> **Warning:** {}\n>\n", escape(line)));
+                }
+            }
         }
     }
     out

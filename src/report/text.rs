@@ -52,6 +52,13 @@ pub fn render(document: &Document, width: Option<u16>) -> String {
             }
             // The numbers behind a chart are in the tables around it.
             Block::Chart(_) => {}
+            Block::Alert(lines) => {
+                for line in lines {
+                    out.push_str("  WARNING: ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
         }
     }
     out

@@ -29,6 +29,7 @@ pub fn render(document: &Document) -> String {
             Block::Code(lines) => out.push_str(&page::code(lines)),
             Block::Bullets(items) => out.push_str(&page::bullets(items)),
             Block::Text(text) => out.push_str(&page::text(text)),
+            Block::Alert(lines) => out.push_str(&page::alert(lines)),
             Block::Chart(chart) => {
                 out.push_str(&chart::figure(chart, chart_index));
                 chart_index += 1;

@@ -76,6 +76,16 @@ pub(super) fn bullets(items: &[String]) -> String {
     out
 }
 
+/// Warnings that change the conclusion, in a box read before anything else.
+pub(super) fn alert(lines: &[String]) -> String {
+    let mut out = String::from("<div class=\"alert\" role=\"alert\">\n");
+    for line in lines {
+        let _ = writeln!(out, "<p><strong>Warning:</strong> {}</p>", escape(line));
+    }
+    out.push_str("</div>\n");
+    out
+}
+
 /// A paragraph.
 pub(super) fn text(text: &str) -> String {
     format!("<p>{}</p>\n", escape(text))
