@@ -49,7 +49,7 @@ fn parse_ops(b: &[u8]) -> Vec<Op> {
 #[test]
 fn every_fixture_parses_with_rust_minidump() {
     let fixtures = all_fixtures().unwrap();
-    assert_eq!(fixtures.len(), 34);
+    assert_eq!(fixtures.len(), 46);
     for f in &fixtures {
         let name = f.rel_path;
         if name == dumpleak_fixtures::series::SERIES_BROKEN_FILE {
