@@ -20,6 +20,12 @@ const MAX_CHART_SERIES: usize = 12;
 /// `modules`; with several segments each has a leading `Segment` column.
 pub fn series_document(report: &SeriesReport) -> Document {
     let segments = &report.segments;
+    if segments.iter().any(|segment| segment.dumps.is_empty()) || segments.is_empty() {
+        // Not made by the pipeline, which needs two dumps of one process.
+        let mut doc = Document::new("dumpleak series: no dumps");
+        doc.push_notes(&report.warnings);
+        return doc;
+    }
     let dumps: usize = segments.iter().map(|segment| segment.dumps.len()).sum();
     let first = &segments[0].dumps[0].summary;
     let last_segment = &segments[segments.len() - 1];
@@ -513,4 +519,24 @@ fn hidden_tables(doc: &mut Document, report: &SeriesReport) {
         }
     }
     doc.hidden.extend([types, retained, dumps, modules]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::trend::Rules;
+
+    #[test]
+    fn a_report_without_dumps_is_laid_out_without_panicking() {
+        let report = SeriesReport {
+            schema_version: 2,
+            order: OrderUsed::Time,
+            segments: Vec::new(),
+            excluded: Vec::new(),
+            rules: Rules::default(),
+            limit: 1,
+            warnings: Vec::new(),
+        };
+        assert_eq!(series_document(&report).title, "dumpleak series: no dumps");
+    }
 }

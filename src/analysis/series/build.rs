@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// resolved frames of its last dump), what was left out, the order used and the warnings of
 /// the plan.
 pub struct Series<'a> {
-    /// One entry per segment: its snapshots in series order (at least one) and its symbols.
+    /// One entry per segment: its snapshots in series order and its symbols (a segment without
+    /// snapshots is skipped).
     pub segments: Vec<(&'a [Snapshot], &'a SymbolTable)>,
     /// Inputs left out.
     pub excluded: Vec<ExcludedInput>,
@@ -35,7 +36,11 @@ pub fn build_series(series: Series<'_>, options: &SeriesOptions) -> SeriesReport
     let mut warnings = series.warnings;
     let several = series.segments.len() > 1;
     let mut segments = Vec::new();
-    for (index, (snapshots, symbols)) in series.segments.into_iter().enumerate() {
+    let loaded = series
+        .segments
+        .into_iter()
+        .filter(|(snapshots, _)| !snapshots.is_empty());
+    for (index, (snapshots, symbols)) in loaded.enumerate() {
         let mut segment_warnings = Vec::new();
         segments.push(segment(
             index,
@@ -210,9 +215,9 @@ fn exhaustion(total: &TypeTrend, last: &Snapshot, limit: u64) -> Option<Exhausti
         .and_then(|per_hour| hours_to_limit(current as f64, limit as f64, per_hour));
     let within_horizon = hours_left.map(|hours| hours <= EXHAUSTION_HORIZON_HOURS);
     let reached_at = match (hours_left, within_horizon, last.captured_at) {
-        (Some(hours), Some(true), Some(captured)) => {
-            Some(iso8601(captured + (hours * 3600.0).round() as u64))
-        }
+        (Some(hours), Some(true), Some(captured)) => Some(iso8601(
+            captured.saturating_add((hours * 3600.0).round() as u64),
+        )),
         _ => None,
     };
     Some(Exhaustion {
