@@ -13,7 +13,8 @@ use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success; 1 a bad input or runtime error (the message names the file and what is \
-wrong); 2 usage error; 3 handle growth over --fail-on-growth.
+wrong); 2 usage error; 3 handle growth over --fail-on-growth (diff) or a leak with --fail-on-leak \
+(series).
 
 Capture dumps with handle data: `procdump -ma <pid>`, Task Manager's \"Create dump file\", or \
 MiniDumpWriteDump with MiniDumpWithHandleData. For allocation stacks, enable handle tracing \
@@ -46,17 +47,21 @@ enum Command {
     /// counts as one closed and one new handle. The blamed module of a stack is its innermost
     /// frame outside the system modules (ntdll, kernel32, kernelbase, … see --system-module).
     Diff(DiffArgs),
-    /// Two or more dumps of one process across cycles: per-type trend (leak, plateau, churn,
-    /// stable), handles retained since each dump grouped by allocation stack and blamed on
-    /// modules with their versions, and the time until the handle limit is reached.
+    /// Two or more dumps of one process across cycles: a verdict (leak, plateau, decline,
+    /// churn, stable) for the total, each handle type, and the handles retained per blamed
+    /// module and per allocation stack; rates per cycle and per hour; the time until the handle
+    /// limit is reached.
     ///
-    /// Dumps are ordered by capture time, not by name; dumps of another process (pid or start
-    /// time differ) and unreadable files are listed and left out.
+    /// Order: by capture time when every input has one; otherwise as given (the files of a
+    /// directory by name, said first). Dumps of another program, and of another process of the
+    /// program running at the same time, are listed and left out; a restart (pid or start time
+    /// changes) splits the series into segments analysed on their own.
     ///
-    /// Classes, with counts c0..cn in time order and a least-squares fit per cycle:
-    /// stable: max-min <= --tolerance; leak: growth >= --min-growth per cycle with R² >=
-    /// --min-fit and the last half still growing (slope >= --min-growth/2); plateau: last-first
-    /// > --tolerance and the last half flat (max-min <= --tolerance); churn: anything else.
+    /// Verdicts come from the counts' own noise (docs/series-verdicts.md): fewer than 5 dumps,
+    /// no verdict; a Mann-Kendall trend (p < 0.05) of at least 3x the noise around the
+    /// Theil-Sen line is a leak (up) or decline (down), unless the rise levelled off for 3 or
+    /// more dumps (plateau); otherwise stable within a band of max(2, 10 % of the median),
+    /// churn beyond it.
     Series(SeriesArgs),
     /// Triage a folder of unrelated customer dumps in parallel: per dump the process and its
     /// version, handle totals and top types, tracing, the crash (exception and top frames) and
@@ -101,6 +106,15 @@ impl From<OutputFormat> for Format {
             OutputFormat::Jsonl => Format::Jsonl,
         }
     }
+}
+
+/// `series --order`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SeriesOrder {
+    /// As given on the command line (a directory's files by name).
+    Given,
+    /// By capture time.
+    Time,
 }
 
 #[derive(Args)]
@@ -272,15 +286,27 @@ struct SeriesArgs {
     /// per-process limit; use a quota seen in production].
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
-    /// Growth per cycle from which a type counts as growing.
-    #[arg(long, value_name = "HANDLES", default_value_t = 0.5)]
-    min_growth: f64,
-    /// Spread (max - min) of counts that still counts as flat.
-    #[arg(long, value_name = "HANDLES", default_value_t = 1.0)]
-    tolerance: f64,
-    /// Smallest R² of the straight-line fit for a leak.
-    #[arg(long, value_name = "R2", default_value_t = 0.6)]
-    min_fit: f64,
+    /// Smallest rate per cycle that counts as a leak or decline; slower trends are called
+    /// stable [default: 0, any significant trend counts].
+    #[arg(long, value_name = "HANDLES")]
+    min_growth: Option<f64>,
+    /// Width of the stable band (max - min of all but one dump in ten) [default: the larger of
+    /// 2 handles and 10 % of the median count].
+    #[arg(long, value_name = "HANDLES")]
+    tolerance: Option<f64>,
+    /// Also require the least-squares R² of a leak or decline to reach this [default: not
+    /// required].
+    #[arg(long, value_name = "R2")]
+    min_fit: Option<f64>,
+    /// The order of the dumps: `given` as on the command line (a directory's files by name),
+    /// `time` by capture time (inputs without one are refused) [default: by capture time when
+    /// every input has one, else as given].
+    #[arg(long, value_enum)]
+    order: Option<SeriesOrder>,
+    /// Exit with status 3 when the total, a type or a module is classified leak (a CI gate
+    /// for soak tests).
+    #[arg(long)]
+    fail_on_leak: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -491,19 +517,24 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
+    use dumpleak::analysis::series::{self, Order};
     let files = dumpleak::collect_inputs(&args.inputs, dumpleak::InputWalk::default())?;
     dumpleak::pipeline::output::refuse_overwriting_inputs(args.output.output.as_deref(), &files)?;
     let symbolizer = args.symbols.symbolizer()?;
     let options = dumpleak::analysis::SeriesOptions {
         attribution: args.attribution.attribution(),
-        rules: dumpleak::analysis::TrendRules {
-            min_growth: args.min_growth,
+        rules: dumpleak::analysis::trend::Rules {
+            min_growth: args.min_growth.unwrap_or(0.0),
             tolerance: args.tolerance,
             min_fit: args.min_fit,
+            ..Default::default()
         },
-        limit: args
-            .limit
-            .unwrap_or(dumpleak::analysis::series::DEFAULT_HANDLE_LIMIT),
+        limit: args.limit.unwrap_or(series::DEFAULT_HANDLE_LIMIT),
+        order: match args.order {
+            None => Order::Auto,
+            Some(SeriesOrder::Given) => Order::Given,
+            Some(SeriesOrder::Time) => Order::Time,
+        },
     };
     let bar = progress_bar(
         files.len(),
@@ -511,7 +542,7 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
         "{spinner} loading {pos}/{len} dumps [{bar:30}] {per_sec} eta {eta}",
     );
     let report = dumpleak::series_files(
-        &files,
+        &args.inputs,
         &args.input.options(),
         &symbolizer,
         &options,
@@ -521,6 +552,10 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
     let report = report?;
     let document = report::series_document(&report);
     emit(&report, &document, &args.output, "types")?;
+    if args.fail_on_leak && series::any_leak(&report) {
+        eprintln!("dumpleak: a leak was found (--fail-on-leak)");
+        return Ok(ExitCode::from(3));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -141,6 +141,12 @@ warning_codes! {
     LogNote = "log-note", false;
     /// An `!htrace` block is incomplete or its stated count differs from what was read.
     LogIncomplete = "log-incomplete", true;
+    /// Inputs without capture times taken from a directory in file-name order (series).
+    OrderByName = "order-by-name", true;
+    /// `--order given` keeps dumps that are not in capture-time order (series).
+    OrderNotTime = "order-not-time", true;
+    /// The process restarted within a series, which is split there into segments.
+    ProcessRestarted = "process-restarted", true;
 }
 
 /// Turns plain sentences into warnings of one code (for inputs whose parser reports notes).

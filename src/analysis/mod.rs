@@ -22,5 +22,5 @@ pub use attribution::{Attribution, DEFAULT_SYSTEM_MODULES};
 pub use diff::{build_report, compare_handles, DiffOptions, DiffReport, HandleDiff};
 pub use log_diff::log_diff_sides;
 pub use model::{hex, DumpSummary, TypeCount, SCHEMA_VERSION};
-pub use series::{build_series, SeriesOptions, SeriesReport, TrendRules};
+pub use series::{build_series, SeriesOptions, SeriesReport};
 pub use show::{show, ShowReport};

@@ -37,10 +37,14 @@ pub(super) fn exception(reason: &str, code: Option<&str>) -> String {
     }
 }
 
-/// Axis labels for capture times (ISO 8601 UTC) across a series: `HH:MM` when every time
-/// falls on one day, `MM-DD HH:MM` when the series crosses midnight, with the year when it
-/// crosses a new year; `#N` for a dump without a capture time.
-pub(crate) fn time_labels(times: &[Option<&str>]) -> Vec<String> {
+/// Axis labels for capture times (ISO 8601 UTC) across a series, given with the number each
+/// dump is shown with: `HH:MM` when every time falls on one day, `MM-DD HH:MM` when the series
+/// crosses midnight, with the year when it crosses a new year; `#N` for a dump without a
+/// capture time.
+pub(crate) fn numbered_time_labels<'a>(
+    times: impl IntoIterator<Item = (usize, Option<&'a str>)>,
+) -> Vec<String> {
+    let (numbers, times): (Vec<usize>, Vec<Option<&str>>) = times.into_iter().unzip();
     let known: Vec<&str> = times.iter().flatten().copied().collect();
     let same = |range: std::ops::Range<usize>| {
         known
@@ -50,9 +54,9 @@ pub(crate) fn time_labels(times: &[Option<&str>]) -> Vec<String> {
     let (one_day, one_year) = (same(0..10), same(0..4));
     times
         .iter()
-        .enumerate()
-        .map(|(index, time)| match time {
-            None => format!("#{index}"),
+        .zip(numbers)
+        .map(|(time, number)| match time {
+            None => format!("#{number}"),
             Some(time) if time.len() < 16 => time.to_string(),
             Some(time) if one_day => time[11..16].to_string(),
             Some(time) if one_year => format!("{} {}", &time[5..10], &time[11..16]),
@@ -64,6 +68,10 @@ pub(crate) fn time_labels(times: &[Option<&str>]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn time_labels(times: &[Option<&str>]) -> Vec<String> {
+        numbered_time_labels(times.iter().copied().enumerate())
+    }
 
     #[test]
     fn time_labels_show_the_date_only_when_the_series_crosses_midnight() {

@@ -162,6 +162,24 @@ fn series_reports() {
         0,
         &["types"],
     );
+    check(
+        "series-noisy",
+        &["series", "testdata/series-noisy"],
+        0,
+        &["types"],
+    );
+    check(
+        "series-restart",
+        &[
+            "series",
+            "testdata/incident/series",
+            "testdata/other-process.dmp",
+            "--symbols",
+            "testdata/incident/images",
+        ],
+        0,
+        &["types", "modules"],
+    );
 }
 
 #[test]

@@ -20,6 +20,8 @@ mod html;
 mod locate;
 mod output;
 mod series;
+mod series_trust;
+mod series_verdicts;
 mod symbols;
 mod text_inputs;
 mod text_parsers;

@@ -3,13 +3,17 @@
 //!
 //! "Right" means: the verdict's class is the series' truth, or, for a series shorter than the
 //! classifier's minimum, "too few dumps" (no class). One allowance: a leak or decline whose
-//! true change over the whole series is under 2 handles is a step of one handle or none in
-//! whole-handle counts, so "stable" is right for it too (the matrix still shows it in its own
-//! row, and the strict share without the allowance is printed as well). The bar: at least 95 %
-//! right overall, and no leak of ≥ 0.2 handles per cycle over ≥ 8 dumps called stable or churn.
+//! true change over the whole series is under 2 handles is a step of one or two handles at most
+//! in whole-handle counts, so "stable" is right for it too (the matrix still shows it in its
+//! own row, and the strict share without the allowance is printed as well). Labelling such
+//! series "stable" in the generator instead was tried and rejected: the classifier calls about
+//! half of them leak or decline (also defensible), and it would contradict the bar for leaks of
+//! 0.2–0.28 handles per cycle over 8–10 dumps, whose whole change is under 2 handles too. The
+//! bar: at least 95 % right overall, and no leak of ≥ 0.2 handles per cycle over ≥ 8 dumps
+//! called stable or churn — on the fixed seed; on 20 other seeds each must be ≥ 95 % right.
 
 use dumpleak::analysis::trend::{classify, Class, Rules, Verdict, MIN_DUMPS};
-use dumpleak_fixtures::trend_corpus::{trend_corpus, LabelledSeries, Truth};
+use dumpleak_fixtures::trend_corpus::{trend_corpus, trend_corpus_seeded, LabelledSeries, Truth};
 use std::collections::BTreeMap;
 
 const TOO_FEW: &str = "too few";
@@ -173,4 +177,70 @@ fn corpus_is_deterministic_and_well_formed() {
     }
     let lengths: Vec<usize> = corpus.iter().map(|s| s.counts.len()).collect();
     assert!(lengths.contains(&4) && lengths.iter().any(|&n| n >= 45));
+}
+
+/// Share right (with the allowance), share strictly right, and the slow leaks (≥ 0.2 per
+/// cycle over ≥ 8 dumps) called stable or churn, of one corpus.
+fn score(corpus: &[LabelledSeries]) -> (f64, f64, usize) {
+    let (mut strict, mut allowed, mut missed) = (0, 0, 0);
+    for series in corpus {
+        let verdict = verdict(series);
+        let got = predicted(&verdict);
+        if got == expected(series) {
+            strict += 1;
+        } else if also_right(series, got) {
+            allowed += 1;
+        }
+        if series.truth == Truth::Leak
+            && series.rate_per_cycle >= 0.2
+            && series.counts.len() >= 8
+            && matches!(verdict.class, Some(Class::Stable | Class::Churn))
+        {
+            missed += 1;
+        }
+    }
+    let total = corpus.len() as f64;
+    (
+        (strict + allowed) as f64 / total,
+        strict as f64 / total,
+        missed,
+    )
+}
+
+#[test]
+fn corpus_from_other_seeds_holds_the_accuracy_bar() {
+    const SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
+    let mut right = Vec::new();
+    let mut strict = Vec::new();
+    let mut missed = 0;
+    for seed in SEEDS {
+        let (r, s, m) = score(&trend_corpus_seeded(seed));
+        println!(
+            "seed {seed}: {:.1} % right, strictly {:.1} %, {m} slow leaks missed",
+            100.0 * r,
+            100.0 * s
+        );
+        right.push(r);
+        strict.push(s);
+        missed += m;
+    }
+    let mean = |values: &[f64]| 100.0 * values.iter().sum::<f64>() / values.len() as f64;
+    let range = |values: &[f64]| {
+        let (low, high) = values
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        format!("{:.1}–{:.1} %", 100.0 * low, 100.0 * high)
+    };
+    println!(
+        "seeds {SEEDS:?}: {:.1} % right on average ({}), strictly {:.1} % ({}); {missed} slow \
+         leaks of {} series called stable or churn",
+        mean(&right),
+        range(&right),
+        mean(&strict),
+        range(&strict),
+        SEEDS.count() * trend_corpus().len()
+    );
+    for (seed, share) in SEEDS.zip(&right) {
+        assert!(*share >= 0.95, "seed {seed}: {:.1} % right", 100.0 * share);
+    }
 }

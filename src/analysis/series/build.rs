@@ -1,42 +1,118 @@
-//! Builds the series report from the snapshots of one process in time order.
+//! Builds the series report from the segments of the series (each the dumps of one process in
+//! series order), one analysis per segment.
 
-use super::classify::{classify, fit_xy, sparkline};
-use super::model::{ExcludedInput, Exhaustion, SeriesDump, SeriesReport, TypeTrend};
-use super::retained::{module_growth, retained_stacks};
-use super::{SeriesOptions, TrendClass, TrendRules};
+use super::model::{
+    ExcludedInput, Exhaustion, RetainedStack, SeriesDump, SeriesReport, SeriesSegment, TypeTrend,
+};
+use super::retained::{module_growth, retained_stacks, verdict_order};
+use super::words::{sparkline, Timeline};
+use super::{OrderUsed, SeriesOptions, EXHAUSTION_HORIZON_HOURS};
 use crate::analysis::model::{DumpSummary, SCHEMA_VERSION};
+use crate::analysis::trend::{hours_to_limit, Class, Verdict};
 use crate::snapshot::Snapshot;
 use crate::symbols::SymbolTable;
 use crate::time::iso8601;
 use crate::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Builds the series report from snapshots in time order (already filtered to one process)
-/// and the resolved frames of the last one.
-pub fn build_series(
-    series: &[Snapshot],
-    excluded: Vec<ExcludedInput>,
-    symbols: &SymbolTable,
-    options: &SeriesOptions,
-) -> SeriesReport {
-    let rules = &options.rules;
-    let n = series.len();
-    let last = &series[n - 1];
-    let mut warnings = Vec::new();
-    if n == 2 {
-        warnings.push(Warning::new(WarningCode::TwoDumps, "two dumps show a difference, not a trend: a leak cannot be told from a cache warming up; add dumps from later cycles".to_string(),));
-    }
-    let retained = retained_stacks(series, symbols, &options.attribution);
-    warnings.extend(retained_warning(last, &retained));
-    let modules = module_growth(&retained, last, n);
-    let exhaustion = exhaustion(series, options.limit, &mut warnings);
-    for snapshot in series {
-        for warning in &snapshot.warnings {
-            warnings.push(warning.clone().in_file(snapshot.file_name()));
+/// The series decided by [`super::plan`], loaded: its segments in series order (each with the
+/// resolved frames of its last dump), what was left out, the order used and the warnings of
+/// the plan.
+pub struct Series<'a> {
+    /// One entry per segment: its snapshots in series order and its symbols (a segment without
+    /// snapshots is skipped).
+    pub segments: Vec<(&'a [Snapshot], &'a SymbolTable)>,
+    /// Inputs left out.
+    pub excluded: Vec<ExcludedInput>,
+    /// The order used.
+    pub order: OrderUsed,
+    /// Warnings about the order and the restarts.
+    pub warnings: Vec<Warning>,
+}
+
+/// Builds the series report: every segment analysed on its own; warnings that change the
+/// conclusion first.
+pub fn build_series(series: Series<'_>, options: &SeriesOptions) -> SeriesReport {
+    let mut warnings = series.warnings;
+    let several = series.segments.len() > 1;
+    let mut segments = Vec::new();
+    let loaded = series
+        .segments
+        .into_iter()
+        .filter(|(snapshots, _)| !snapshots.is_empty());
+    for (index, (snapshots, symbols)) in loaded.enumerate() {
+        let mut segment_warnings = Vec::new();
+        segments.push(segment(
+            index,
+            snapshots,
+            symbols,
+            series.order,
+            options,
+            &mut segment_warnings,
+        ));
+        for warning in segment_warnings {
+            warnings.push(match several {
+                true => Warning {
+                    message: format!("segment {}: {}", index + 1, warning.message),
+                    ..warning
+                },
+                false => warning,
+            });
+        }
+        for snapshot in snapshots {
+            for warning in &snapshot.warnings {
+                warnings.push(warning.clone().in_file(snapshot.file_name()));
+            }
         }
     }
+    // Stable: the order within each group is kept.
+    warnings.sort_by_key(|warning| !warning.changes_conclusion());
     SeriesReport {
         schema_version: SCHEMA_VERSION,
+        order: series.order,
+        segments,
+        excluded: series.excluded,
+        rules: options.rules,
+        limit: options.limit,
+        warnings,
+    }
+}
+
+/// The analysis of one segment.
+fn segment(
+    index: usize,
+    series: &[Snapshot],
+    symbols: &SymbolTable,
+    order: OrderUsed,
+    options: &SeriesOptions,
+    warnings: &mut Vec<Warning>,
+) -> SeriesSegment {
+    let n = series.len();
+    let last = &series[n - 1];
+    let times: Option<Vec<u64>> = series.iter().map(|snapshot| snapshot.captured_at).collect();
+    let timeline = Timeline {
+        times: times.as_deref(),
+        dumps: n,
+        rules: &options.rules,
+    };
+    if n == 2 {
+        warnings.push(Warning::new(WarningCode::TwoDumps, "two dumps show a difference, not a trend: a leak cannot be told from a cache warming up; add dumps from later cycles"));
+    }
+    if times.is_none() {
+        warnings.push(no_capture_time(series, order));
+    }
+    let retained = retained_stacks(series, symbols, &options.attribution, &timeline);
+    warnings.extend(retained_warning(last, &retained));
+    let modules = module_growth(&retained, last, &timeline);
+    let total = trend(
+        "total",
+        series.iter().map(Snapshot::handle_count).collect(),
+        &timeline,
+    );
+    SeriesSegment {
+        index,
+        pid: last.process.pid,
+        process_started_at: last.process.started_at.map(iso8601),
         dumps: series
             .iter()
             .enumerate()
@@ -45,24 +121,34 @@ pub fn build_series(
                 summary: DumpSummary::of(snapshot),
             })
             .collect(),
-        excluded,
-        rules: *rules,
-        total: trend(
-            "total",
-            series.iter().map(Snapshot::handle_count).collect(),
-            rules,
-        ),
-        types: type_trends(series, rules),
+        exhaustion: exhaustion(&total, last, options.limit),
+        total,
+        types: type_trends(series, &timeline),
         modules,
         retained,
-        exhaustion,
-        limit: options.limit,
-        warnings,
     }
 }
 
-/// One trend per type: leaks first (fastest first), then plateaus, churn, stable.
-fn type_trends(series: &[Snapshot], rules: &TrendRules) -> Vec<TypeTrend> {
+/// Which dumps have no capture time, and what that costs.
+fn no_capture_time(series: &[Snapshot], order: OrderUsed) -> Warning {
+    let missing = series.iter().filter(|s| s.captured_at.is_none()).count();
+    let taken = match order {
+        OrderUsed::Time => "",
+        OrderUsed::Given => "they are taken in the order given; ",
+        OrderUsed::Name => "they are taken in file-name order; ",
+    };
+    Warning::new(
+        WarningCode::NoCaptureTime,
+        format!(
+            "{missing} of {} dumps have no capture time: {taken}rates are per cycle only and \
+             the time to exhaustion has no date",
+            series.len()
+        ),
+    )
+}
+
+/// One verdict per type, in report order (leaks first, fastest first).
+fn type_trends(series: &[Snapshot], timeline: &Timeline) -> Vec<TypeTrend> {
     let per_dump: Vec<BTreeMap<String, usize>> =
         series.iter().map(Snapshot::counts_by_type).collect();
     let all_types: BTreeSet<&String> = per_dump.iter().flat_map(|counts| counts.keys()).collect();
@@ -73,40 +159,27 @@ fn type_trends(series: &[Snapshot], rules: &TrendRules) -> Vec<TypeTrend> {
                 .iter()
                 .map(|counts| counts.get(*type_name).copied().unwrap_or(0))
                 .collect();
-            trend(type_name, counts, rules)
+            trend(type_name, counts, timeline)
         })
         .collect();
-    let class_rank = |class: TrendClass| match class {
-        TrendClass::Leak => 0,
-        TrendClass::Plateau => 1,
-        TrendClass::Churn => 2,
-        TrendClass::Stable => 3,
-    };
     types.sort_by(|a, b| {
-        class_rank(a.class)
-            .cmp(&class_rank(b.class))
-            .then(b.growth_per_cycle.total_cmp(&a.growth_per_cycle))
-            .then_with(|| a.type_name.cmp(&b.type_name))
+        verdict_order(&a.verdict, &b.verdict).then_with(|| a.type_name.cmp(&b.type_name))
     });
     types
 }
 
-fn trend(type_name: &str, counts: Vec<usize>, rules: &TrendRules) -> TypeTrend {
-    let (class, slope, r2, reason) = classify(&counts, rules);
+fn trend(type_name: &str, counts: Vec<usize>, timeline: &Timeline) -> TypeTrend {
     TypeTrend {
         type_name: type_name.to_string(),
         sparkline: sparkline(&counts),
+        verdict: timeline.classify(&counts),
         counts,
-        growth_per_cycle: slope,
-        fit: r2,
-        class,
-        reason,
     }
 }
 
 /// What the retained stacks cannot say: no trace at all, or retained handles without a
 /// record.
-fn retained_warning(last: &Snapshot, retained: &[super::model::RetainedStack]) -> Option<Warning> {
+fn retained_warning(last: &Snapshot, retained: &[RetainedStack]) -> Option<Warning> {
     let without_record: usize = retained
         .iter()
         .filter(|stack| stack.frames.is_empty())
@@ -128,37 +201,33 @@ fn retained_warning(last: &Snapshot, retained: &[super::model::RetainedStack]) -
     }
 }
 
-fn exhaustion(series: &[Snapshot], limit: u64, warnings: &mut Vec<Warning>) -> Option<Exhaustion> {
-    let times: Option<Vec<f64>> = series
-        .iter()
-        .map(|snapshot| snapshot.captured_at.map(|t| t as f64))
-        .collect();
-    let Some(times) = times else {
-        warnings.push(Warning::new(
-            WarningCode::NoCaptureTime,
-            "some inputs have no capture time: the time to exhaustion cannot be estimated",
-        ));
-        return None;
-    };
-    let counts: Vec<f64> = series.iter().map(|s| s.handle_count() as f64).collect();
-    let (per_second, _) = fit_xy(&times, &counts);
-    if per_second <= 0.0 || !per_second.is_finite() {
+/// When a leaking total reaches `limit` at its robust rate (from the change point on after a
+/// warm-up); `None` unless the total is a leak.
+fn exhaustion(total: &TypeTrend, last: &Snapshot, limit: u64) -> Option<Exhaustion> {
+    let verdict: &Verdict = &total.verdict;
+    if verdict.class != Some(Class::Leak) || verdict.slope_per_cycle <= 0.0 {
         return None;
     }
-    let last = series.last()?;
     let current = last.handle_count();
     let remaining = limit.saturating_sub(current as u64) as f64;
-    let seconds_left = remaining / per_second;
-    let reached = last.captured_at? as f64 + seconds_left;
+    let hours_left = verdict
+        .slope_per_hour
+        .and_then(|per_hour| hours_to_limit(current as f64, limit as f64, per_hour));
+    let within_horizon = hours_left.map(|hours| hours <= EXHAUSTION_HORIZON_HOURS);
+    let reached_at = match (hours_left, within_horizon, last.captured_at) {
+        (Some(hours), Some(true), Some(captured)) => Some(iso8601(
+            captured.saturating_add((hours * 3600.0).round() as u64),
+        )),
+        _ => None,
+    };
     Some(Exhaustion {
         limit,
         current,
-        growth_per_hour: per_second * 3600.0,
-        hours_left: seconds_left / 3600.0,
-        reached_at: if reached < 253_402_300_800.0 {
-            iso8601(reached as u64)
-        } else {
-            "after the year 9999".to_string()
-        },
+        growth_per_cycle: verdict.slope_per_cycle,
+        cycles_left: remaining / verdict.slope_per_cycle,
+        growth_per_hour: verdict.slope_per_hour.filter(|_| hours_left.is_some()),
+        hours_left,
+        within_horizon,
+        reached_at,
     })
 }

@@ -1,12 +1,14 @@
 //! Retained handles (heapy's three-way diff, generalised): a handle first seen in dump k ≥ 1
 //! and open in every later dump is *retained since k*. Retained handles are grouped by the
-//! stack of their newest OPEN in the last dump and summed per blamed module.
+//! stack of their newest OPEN in the last dump and summed per blamed module; each stack and
+//! each module gets the verdict on its retained count.
 
-use super::classify::fit;
 use super::model::{ModuleGrowth, RetainedStack};
+use super::words::{Headline, Timeline};
 use crate::analysis::attribution::Attribution;
 use crate::analysis::model::hex;
 use crate::analysis::stacks::group_by_stack;
+use crate::analysis::trend::Verdict;
 use crate::snapshot::{HandleIdentity, Snapshot, NO_TYPE};
 use crate::symbols::SymbolTable;
 use foldhash::HashSet;
@@ -59,11 +61,13 @@ pub fn retained_addresses(series: &[Snapshot]) -> Vec<u64> {
 }
 
 /// Retained handles grouped by the stack of their newest OPEN in the last dump (handles
-/// without one share the empty stack), fastest growth first, numbered from 1.
+/// without one share the empty stack), each with its verdict; leaks first, fastest first,
+/// numbered from 1.
 pub fn retained_stacks(
     series: &[Snapshot],
     symbols: &SymbolTable,
     attribution: &Attribution,
+    timeline: &Timeline,
 ) -> Vec<RetainedStack> {
     let n = series.len();
     let last = &series[n - 1];
@@ -91,7 +95,6 @@ pub fn retained_stacks(
                         .count()
                 })
                 .collect();
-            let counts: Vec<f64> = retained_per_dump.iter().map(|&c| c as f64).collect();
             let mut types = BTreeMap::new();
             for (handle, _) in &group.members {
                 *types
@@ -103,8 +106,8 @@ pub fn retained_stacks(
             RetainedStack {
                 id: 0,
                 types,
+                verdict: timeline.classify(&retained_per_dump),
                 retained_per_dump,
-                growth_per_cycle: fit(&counts).0,
                 blamed_module: group.blame.module,
                 blamed_version: group.blame.version,
                 frames: group.blame.lines,
@@ -113,9 +116,7 @@ pub fn retained_stacks(
         })
         .collect();
     stacks.sort_by(|a, b| {
-        b.growth_per_cycle
-            .total_cmp(&a.growth_per_cycle)
-            .then_with(|| a.handles.cmp(&b.handles))
+        verdict_order(&a.verdict, &b.verdict).then_with(|| a.handles.cmp(&b.handles))
     });
     for (index, stack) in stacks.iter_mut().enumerate() {
         stack.id = index + 1;
@@ -123,8 +124,23 @@ pub fn retained_stacks(
     stacks
 }
 
-/// Retained growth summed per blamed module (stacks with frames only), fastest first.
-pub fn module_growth(stacks: &[RetainedStack], last: &Snapshot, n: usize) -> Vec<ModuleGrowth> {
+/// Report order of verdicts: leaks, plateaus, declines, churn, stable, then those without a
+/// class; within a class the faster growth (then the larger change) first.
+pub(super) fn verdict_order(a: &Verdict, b: &Verdict) -> std::cmp::Ordering {
+    let rank = |verdict: &Verdict| verdict.class.map_or(usize::MAX, |class| class as usize);
+    rank(a)
+        .cmp(&rank(b))
+        .then(b.slope_per_cycle.total_cmp(&a.slope_per_cycle))
+        .then(b.change.total_cmp(&a.change))
+}
+
+/// Retained handles summed per blamed module (stacks with frames only), each with its
+/// verdict, in [`verdict_order`].
+pub fn module_growth(
+    stacks: &[RetainedStack],
+    last: &Snapshot,
+    timeline: &Timeline,
+) -> Vec<ModuleGrowth> {
     let mut by_module: BTreeMap<Option<String>, Vec<&RetainedStack>> = BTreeMap::new();
     for stack in stacks.iter().filter(|stack| !stack.frames.is_empty()) {
         by_module
@@ -134,12 +150,10 @@ pub fn module_growth(stacks: &[RetainedStack], last: &Snapshot, n: usize) -> Vec
     }
     let mut modules: Vec<ModuleGrowth> = by_module
         .into_iter()
-        .map(|(module, stacks)| one_module(module, &stacks, last, n))
+        .map(|(module, stacks)| one_module(module, &stacks, last, timeline))
         .collect();
     modules.sort_by(|a, b| {
-        b.growth_per_cycle
-            .total_cmp(&a.growth_per_cycle)
-            .then_with(|| a.module.cmp(&b.module))
+        verdict_order(&a.verdict, &b.verdict).then_with(|| a.module.cmp(&b.module))
     });
     modules
 }
@@ -148,10 +162,19 @@ fn one_module(
     module: Option<String>,
     stacks: &[&RetainedStack],
     last: &Snapshot,
-    n: usize,
+    timeline: &Timeline,
 ) -> ModuleGrowth {
-    let later_dumps = n - 1;
-    let growth: f64 = stacks.iter().map(|stack| stack.growth_per_cycle).sum();
+    let n = timeline.dumps;
+    let later_dumps = n.saturating_sub(1);
+    let retained_per_dump: Vec<usize> = (0..n)
+        .map(|dump| {
+            stacks
+                .iter()
+                .map(|stack| stack.retained_per_dump[dump])
+                .sum()
+        })
+        .collect();
+    let verdict = timeline.classify(&retained_per_dump);
     let mut types = BTreeMap::new();
     for stack in stacks {
         for (type_name, count) in &stack.types {
@@ -159,93 +182,30 @@ fn one_module(
         }
     }
     let retained_in = (1..n)
-        .filter(|&dump| {
-            stacks
-                .iter()
-                .any(|stack| stack.retained_per_dump[dump] > stack.retained_per_dump[dump - 1])
-        })
+        .filter(|&dump| retained_per_dump[dump] > retained_per_dump[dump - 1])
         .count();
     let loaded = module.as_deref().and_then(|name| last.module_named(name));
     let version = loaded.and_then(|module| module.file_version.clone());
-    let headline = headline(
-        module.as_deref(),
-        version.as_deref(),
-        growth,
-        &types,
-        stacks.len(),
-        retained_in,
-        later_dumps,
-    );
+    let headline = Headline {
+        module: module.as_deref(),
+        version: version.as_deref(),
+        verdict: &verdict,
+        types: &types,
+        stacks: stacks.len(),
+        retained_in: (retained_in, later_dumps),
+        verdict_words: timeline.words(&verdict),
+    }
+    .text();
     ModuleGrowth {
         path: loaded.map(|module| module.path.clone()),
         version,
         module,
-        growth_per_cycle: growth,
+        retained_per_dump,
+        verdict,
         types,
         stacks: stacks.len(),
         retained_in,
         later_dumps,
         headline,
-    }
-}
-
-/// `MSMAPI32.DLL 11.0.5601.0: +3.0 handles/cycle (2 Mutant, 1 Section) from 3 stacks,
-/// retained in all 6 later dumps`: the module's growth shared out over its types by their
-/// retained counts.
-fn headline(
-    module: Option<&str>,
-    version: Option<&str>,
-    growth: f64,
-    types: &BTreeMap<String, usize>,
-    stacks: usize,
-    retained_in: usize,
-    later_dumps: usize,
-) -> String {
-    let retained_total: usize = types.values().sum();
-    let per_cycle_types = types
-        .iter()
-        .map(|(type_name, count)| {
-            let per_cycle = growth * *count as f64 / retained_total.max(1) as f64;
-            format!(
-                "{} {type_name}",
-                trim_float((per_cycle * 10.0).round() / 10.0)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "{}{}: {:+.1} handles/cycle ({per_cycle_types}) from {} stack{}, retained in {} later dumps",
-        module.unwrap_or("(system modules only)"),
-        version.map_or(String::new(), |v| format!(" {v}")),
-        growth,
-        stacks,
-        if stacks == 1 { "" } else { "s" },
-        if retained_in == later_dumps {
-            format!("all {later_dumps}")
-        } else {
-            format!("{retained_in} of {later_dumps}")
-        }
-    )
-}
-
-/// `3`, `2.5`, `0.33`: per-cycle type counts without needless decimals.
-fn trim_float(value: f64) -> String {
-    if (value - value.round()).abs() < 1e-9 {
-        format!("{}", value.round() as i64)
-    } else {
-        let text = format!("{value:.2}");
-        text.trim_end_matches('0').to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_cycle_counts_drop_needless_decimals() {
-        assert_eq!(trim_float(3.0), "3");
-        assert_eq!(trim_float(2.5), "2.5");
-        assert_eq!(trim_float(0.333), "0.33");
     }
 }

@@ -1,12 +1,13 @@
 //! Deterministic fixture generator for dumpleak: a small minidump writer ([`writer`]), a tiny PE
 //! export reader ([`pe`]), a process/handle-table/htrace simulator ([`sim`]) and the scenarios
-//! documented in `testdata/README.md` ([`scenarios`], [`leaky`], [`series`], [`batch`]), built
-//! on the modules and startup handles they share ([`baseline`]).
+//! documented in `testdata/README.md` ([`scenarios`], [`leaky`], [`series`], [`noisy`],
+//! [`batch`]), built on the modules and startup handles they share ([`baseline`]).
 
 pub mod baseline;
 pub mod batch;
 pub mod large;
 pub mod leaky;
+pub mod noisy;
 pub mod pe;
 pub mod scenarios;
 pub mod series;

@@ -392,7 +392,7 @@ impl Incident {
 
 // ---------------------------------------------------------------------------------- x64 helpers
 
-fn win10_space(exe: &str, exe_base: u64) -> AddressSpace {
+pub(crate) fn win10_space(exe: &str, exe_base: u64) -> AddressSpace {
     AddressSpace {
         modules: vec![
             win10_module(
@@ -728,6 +728,9 @@ pub fn all_fixtures() -> io::Result<Vec<Fixture>> {
 
     // K: Indexer.exe observed over 8 dumps, another process, a truncated dump.
     out.extend(crate::series::fixtures());
+
+    // M: ReportSvc.exe dumped hourly without tracing: slow leak, plateau, decline, churn.
+    out.extend(crate::noisy::fixtures());
 
     Ok(out)
 }

@@ -49,7 +49,7 @@ fn parse_ops(b: &[u8]) -> Vec<Op> {
 #[test]
 fn every_fixture_parses_with_rust_minidump() {
     let fixtures = all_fixtures().unwrap();
-    assert_eq!(fixtures.len(), 34);
+    assert_eq!(fixtures.len(), 46);
     for f in &fixtures {
         let name = f.rel_path;
         if name == dumpleak_fixtures::series::SERIES_BROKEN_FILE {
@@ -165,7 +165,7 @@ fn every_fixture_parses_with_rust_minidump() {
 fn committed_files_are_reproduced_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let written = write_all(tmp.path()).unwrap();
-    assert_eq!(written.len(), 34 + 20);
+    assert_eq!(written.len(), 46 + 20);
     let committed = default_testdata_dir();
     for p in written {
         let rel = p.strip_prefix(tmp.path()).unwrap();
@@ -173,6 +173,41 @@ fn committed_files_are_reproduced_byte_for_byte() {
             .unwrap_or_else(|e| panic!("{}: {e} (run make-fixtures)", rel.display()));
         let got = std::fs::read(&p).unwrap();
         assert!(got == want, "{} differs: run make-fixtures", rel.display());
+    }
+}
+
+/// Scenario M: every dump of `series-noisy/` holds the documented counts per type, an hour
+/// after the one before, without a trace stream.
+#[test]
+fn noisy_series_has_the_documented_counts() {
+    use dumpleak_fixtures::noisy::{NOISY_COUNTS, NOISY_FILES, NOISY_FIRST_CAPTURE};
+    let fixtures = all_fixtures().unwrap();
+    for (k, rel) in NOISY_FILES.iter().enumerate() {
+        let f = fixtures.iter().find(|f| f.rel_path == *rel).expect(rel);
+        assert_eq!(
+            f.capture_time,
+            NOISY_FIRST_CAPTURE + 3600 * k as u32,
+            "{rel}"
+        );
+        assert!(f.trace.is_none(), "{rel}: no tracing");
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for handle in f.handles.as_ref().expect("handle data") {
+            *counts
+                .entry(handle.type_name.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        for (type_name, per_dump) in NOISY_COUNTS {
+            assert_eq!(
+                counts.get(type_name),
+                Some(&per_dump[k]),
+                "{rel} {type_name}"
+            );
+        }
+        assert_eq!(
+            counts.len(),
+            NOISY_COUNTS.len(),
+            "{rel}: only the six types"
+        );
     }
 }
 
