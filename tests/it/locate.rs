@@ -600,39 +600,145 @@ fn compressed_download() {
     assert_eq!(files_under(cache.path()), vec![cached]);
 }
 
+/// A `file.ptr` served by the server at `root`, then the locator's answer.
+fn served_pointer(root: &Path, server: &TestServer, cache: &Path, text: &[u8]) -> Located {
+    store_file(root, "file.ptr", text);
+    server_locator(server, cache).find(&pdb_key())
+}
+
 #[test]
-fn file_ptr_from_server() {
+fn file_ptr_paths_from_a_server_are_never_followed() {
     let root = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
     let elsewhere = TempDir::new().unwrap();
+    let server = TestServer::start(root.path(), |_| None);
+    // A real symbol file, and a file that must never be quoted.
     let target = elsewhere.path().join("real.pdb");
     write(&target, &pdb_bytes("pointed"));
+    let secret = elsewhere.path().join("passwd");
+    write(&secret, b"root:x:0:0:secret-hash:/root:/bin/sh\n");
+    for pointed in [&target, &secret] {
+        let text = format!("PATH:{}", pointed.display());
+        let located = served_pointer(root.path(), &server, cache.path(), text.as_bytes());
+        assert!(located.file.is_none(), "{pointed:?} followed");
+        assert_eq!(located.notes.len(), 1, "{:?}", located.notes);
+        let note = &located.notes[0];
+        assert!(
+            note.contains("pointers from symbol servers are not followed"),
+            "{note}"
+        );
+        assert!(
+            note.starts_with(&format!("{}/{PDB_NAME}/{PDB_ID}/file.ptr ", server.url())),
+            "{note}"
+        );
+        assert!(!note.contains("root:x"), "{note}");
+        assert!(!note.contains(&pointed.display().to_string()), "{note}");
+    }
+    assert!(files_under(cache.path()).is_empty());
+
+    let located = served_pointer(root.path(), &server, cache.path(), b"MSG:not public");
+    assert!(located.file.is_none());
+    assert_note(&located, "file.ptr says: not public");
+
+    // The message is shown without its control characters, and only its start.
+    let hostile = format!(
+        "MSG:\x1b]52;c;QUJD\x07\x1b[2J\rgone\u{202e}{}",
+        "x".repeat(3000)
+    );
+    let located = served_pointer(root.path(), &server, cache.path(), hostile.as_bytes());
+    let note = &located.notes[0];
+    assert!(
+        !note.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{note:?}"
+    );
+    assert!(
+        note.contains("says: \\x1b]52;c;QUJD\\x07\\x1b[2J\\rgone\\u{202e}xxx"),
+        "{note}"
+    );
+    assert!(note.len() < 400, "{} bytes", note.len());
+}
+
+/// Runs `find` on another thread; fails when it takes longer than 20 s (a blocked open).
+fn find_within_20s(locator: Locator, key: FileKey) -> Located {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(locator.find(&key)));
+    receiver
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the lookup hung")
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn file_ptr_to_a_fifo_or_device_never_blocks() {
+    let elsewhere = TempDir::new().unwrap();
+    let fifo = elsewhere.path().join("fifo");
+    mkfifo(&fifo);
+    // From a server: not followed at all.
+    let root = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
     store_file(
         root.path(),
+        "file.ptr",
+        format!("PATH:{}", fifo.display()).as_bytes(),
+    );
+    let server = TestServer::start(root.path(), |_| None);
+    let located = find_within_20s(server_locator(&server, cache.path()), pdb_key());
+    assert!(located.file.is_none());
+    assert_note(&located, "not followed");
+    // From a local store: only to a regular file.
+    for target in [fifo.as_path(), Path::new("/dev/zero"), elsewhere.path()] {
+        let store = TempDir::new().unwrap();
+        store_file(
+            store.path(),
+            "file.ptr",
+            format!("PATH:{}", target.display()).as_bytes(),
+        );
+        let located = find_within_20s(dirs_locator(&[store.path()], cache.path()), pdb_key());
+        assert!(located.file.is_none(), "{target:?}");
+        assert_note(&located, "which is not a regular file");
+    }
+    // The pointer file itself a FIFO.
+    let store = TempDir::new().unwrap();
+    let ptr = store.path().join(PDB_NAME).join(PDB_ID).join("file.ptr");
+    fs::create_dir_all(ptr.parent().unwrap()).unwrap();
+    mkfifo(&ptr);
+    let located = find_within_20s(dirs_locator(&[store.path()], cache.path()), pdb_key());
+    assert!(located.file.is_none());
+    assert_note(&located, "not a regular file");
+}
+
+#[test]
+fn file_ptr_in_a_local_store_is_followed_only_to_a_file_within_the_size_cap() {
+    let store = TempDir::new().unwrap();
+    let elsewhere = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let target = elsewhere.path().join("big.pdb");
+    let mut big = pdb_bytes("big");
+    big.resize(4096, 0);
+    write(&target, &big);
+    store_file(
+        store.path(),
         "file.ptr",
         format!("PATH:{}", target.display()).as_bytes(),
     );
-    let server = TestServer::start(root.path(), |_| None);
-    let located = server_locator(&server, cache.path()).find(&pdb_key());
+    let mut options = options(cache.path());
+    options.max_download_bytes = 1000;
+    let path = SymbolPath::from_dirs(&[store.path().to_path_buf()]);
+    let located = Locator::new(path.clone(), options.clone()).find(&pdb_key());
+    assert!(located.file.is_none());
+    assert_note(&located, "4096 bytes, over the 1000-byte limit");
+    options.max_download_bytes = 4096;
+    let located = Locator::new(path, options).find(&pdb_key());
     assert_eq!(located.file.unwrap().path, target);
-    assert_eq!(server.requests(), 3);
-
-    store_file(root.path(), "file.ptr", b"MSG:not public");
-    let located = server_locator(&server, cache.path()).find(&pdb_key());
-    assert!(located.file.is_none());
-    assert_note(&located, "not public");
-
-    // A pointer to something that is not a symbol file is refused.
-    let not_symbols = elsewhere.path().join("passwd");
-    write(&not_symbols, b"root:x:0:0");
-    store_file(
-        root.path(),
-        "file.ptr",
-        format!("PATH:{}", not_symbols.display()).as_bytes(),
-    );
-    let located = server_locator(&server, cache.path()).find(&pdb_key());
-    assert!(located.file.is_none());
-    assert_note(&located, "not a PDB");
 }
 
 #[test]
@@ -664,11 +770,26 @@ fn garbage_is_not_cached() {
     let located = locator.find(&pdb_key());
     assert!(located.file.is_none());
     assert_note(&located, "not a PDB");
+    assert_note(&located, "(33 bytes of HTML or XML)");
     assert_note(&located, &server.url());
     assert!(files_under(cache.path()).is_empty());
     // Not downloaded again.
     locator.find(&pdb_key());
     assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn notes_never_quote_what_a_server_sent() {
+    let root = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    store_file(root.path(), PDB_NAME, b"AKIAsecretkey=1\n\x1b]0;title\x07");
+    let server = TestServer::start(root.path(), |_| None);
+    let located = server_locator(&server, cache.path()).find(&pdb_key());
+    assert!(located.file.is_none());
+    assert_note(&located, "(26 bytes of binary data); discarded");
+    for note in &located.notes {
+        assert!(!note.contains("AKIA") && !note.contains("title"), "{note}");
+    }
 }
 
 #[test]

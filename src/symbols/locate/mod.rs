@@ -5,7 +5,9 @@
 //! symbol store (`DIR/name/ID/name`, with a first tier `DIR/na/…` when `index2.txt` is
 //! present); in a store the file may also be compressed (`name_`, a CAB) or a `file.ptr`. An
 //! HTTP(S) server is asked for the same paths after its cache; downloads land in the cache in
-//! store layout. Names and ids come from dumps and are checked before they touch a path.
+//! store layout. Names and ids come from dumps and are checked before they touch a path. A
+//! `file.ptr` is followed only in a local store, and only to a regular file; a server's
+//! pointer is at most a message (`MSG:`), shown sanitised.
 //!
 //! Asking servers needs the `http` feature. Without it a `srv*…*https://…` element still
 //! parses and its cache is still searched, but the server is never asked: each file not found
@@ -263,7 +265,7 @@ impl Locator {
             path,
             compressed,
             layout,
-        } = store::lookup(dir, key, flat, notes)?;
+        } = store::lookup(dir, key, flat, self.options.max_download_bytes, notes)?;
         if compressed {
             let max_bytes = self.options.max_download_bytes;
             return Some(LocatedFile {

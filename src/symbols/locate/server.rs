@@ -77,8 +77,8 @@ impl Servers {
             .map(|(_, reason)| reason.clone())
     }
 
-    /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr`; the first answer other than
-    /// "not found" decides.
+    /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr` (whose message becomes a note;
+    /// its path is never followed); the first answer other than "not found" decides.
     fn try_downloads(
         &self,
         key: &FileKey,
@@ -100,7 +100,8 @@ impl Servers {
         }
         let from = format!("{base}/file.ptr");
         let body = self.get(&from, dir, url, notes).ok()??;
-        follow_remote_pointer(body.path(), &from, notes)
+        notes.push(store::server_pointer_note(body.path(), &from));
+        None
     }
 
     /// One GET into a temporary file in `dir`: `Ok(None)` when the server does not have it;
@@ -149,19 +150,11 @@ impl Servers {
                 )
             }
             Ok(Magic::Symbols) => cache::persist(body, target),
-            Ok(Magic::Garbage(start)) => Err(garbage(from, &start)),
+            Ok(Magic::Garbage(description)) => Err(garbage(from, &description)),
             Err(error) => Err(format!("cannot read the download of {from}: {error}")),
         };
         result.map_err(|note| notes.push(note)).ok()
     }
-}
-
-/// A `file.ptr` from a server: `PATH:` must name a readable symbol file.
-fn follow_remote_pointer(ptr: &Path, url: &str, notes: &mut Vec<String>) -> Option<PathBuf> {
-    let checked = store::pointer_target(ptr, url).and_then(|target| {
-        check_magic(&target, &format!("{} (from {url})", target.display())).map(|()| target)
-    });
-    checked.map_err(|note| notes.push(note)).ok()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
