@@ -37,45 +37,12 @@ fn classify(start: &[u8], size: u64) -> Magic {
     } else if start.starts_with(b"MSCF") {
         Magic::Cab
     } else {
-        Magic::Garbage(describe(start, size))
-    }
-}
-
-/// What a file of `size` bytes starting with `start` looks like, for a note: `empty`, `N
-/// bytes of HTML or XML`, `N bytes of text`, `N bytes of binary data`. A file that is not what
-/// was asked for may be anything, a credentials file included: its bytes are never shown.
-pub(super) fn describe(start: &[u8], size: u64) -> String {
-    if size == 0 {
-        return "empty".to_string();
-    }
-    let text = match std::str::from_utf8(start) {
-        Ok(text) => Some(text),
-        // A multi-byte character cut by the sniff's end.
-        Err(error) if error.error_len().is_none() => {
-            std::str::from_utf8(&start[..error.valid_up_to()]).ok()
-        }
-        Err(_) => None,
-    };
-    let kind = match text {
-        Some(text) if text.trim_start().starts_with('<') => "HTML or XML",
-        Some(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) => "text",
-        _ => "binary data",
-    };
-    format!("{size} bytes of {kind}")
-}
-
-/// Ok when `path` is a PDB, PE image or Breakpad file; `what` names it in the note.
-pub(super) fn check_magic(path: &Path, what: &str) -> Result<(), String> {
-    match sniff(path) {
-        Ok(Magic::Symbols) => Ok(()),
-        Ok(Magic::Cab) => Err(garbage(what, "a cabinet")),
-        Ok(Magic::Garbage(description)) => Err(garbage(what, &description)),
-        Err(error) => Err(format!("cannot read {what}: {error}")),
+        Magic::Garbage(super::verify::describe(start, size))
     }
 }
 
 /// The note for a file `what` that is none of the expected kinds (`description` from
-/// [`describe`]).
+/// [`super::verify::describe`]).
 pub(super) fn garbage(what: &str, description: &str) -> String {
     format!("{what} is not a PDB, PE image, CAB or Breakpad file ({description}); discarded")
 }
@@ -109,26 +76,12 @@ mod tests {
 
     #[test]
     fn garbage_is_described_never_quoted() {
-        for (start, size, expected) in [
-            (&b""[..], 0, "empty"),
-            (
-                b"  <html>\r\n<body>Sign in</body>",
-                4000,
-                "4000 bytes of HTML or XML",
-            ),
-            (
-                b"root:x:0:0:root:/root:/bin/bash\n",
-                1800,
-                "1800 bytes of text",
-            ),
-            ("caf\u{e9}".as_bytes(), 5, "5 bytes of text"),
-            (&"caf\u{e9}".as_bytes()[..4], 900, "900 bytes of text"),
-            (b"\x7fELF\x02\x01", 12000, "12000 bytes of binary data"),
-            (b"text\x1b]52;c;secret\x07", 21, "21 bytes of binary data"),
-        ] {
-            assert_eq!(describe(start, size), expected, "{start:?}");
+        let start = b"root:x:0:0:root:/root:/bin/bash\n";
+        match classify(start, 1800) {
+            Magic::Garbage(description) => assert_eq!(description, "1800 bytes of text"),
+            _ => panic!("not garbage"),
         }
-        let note = garbage("http://host/a.pdb", &describe(b"root:x:0:0", 10));
+        let note = garbage("http://host/a.pdb", "10 bytes of text");
         assert_eq!(
             note,
             "http://host/a.pdb is not a PDB, PE image, CAB or Breakpad file \

@@ -68,6 +68,15 @@ fn open_regular(path: &Path) -> std::io::Result<fs::File> {
     Ok(file)
 }
 
+/// Characters that reorder the text around them (the Unicode bidi marks, embeddings,
+/// overrides and isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 /// Longest `MSG:` text shown, in characters.
 const MAX_MESSAGE_CHARS: usize = 200;
 
@@ -80,13 +89,14 @@ fn shown_message(message: &str) -> String {
             shown.push('…');
             break;
         }
-        let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         match c {
             '\n' => shown.push_str("\\n"),
             '\r' => shown.push_str("\\r"),
             '\t' => shown.push_str("\\t"),
             c if c.is_ascii_control() => shown.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c if c.is_control() || bidi => shown.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c if c.is_control() || is_bidi_control(c) => {
+                shown.push_str(&format!("\\u{{{:x}}}", u32::from(c)))
+            }
             c => shown.push(c),
         }
     }
