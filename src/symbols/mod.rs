@@ -25,6 +25,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use symbolic_common::DebugId;
 
 /// A function found for an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,9 +140,23 @@ impl SymbolTable {
     }
 }
 
-/// A module as the module list names it: answers of sources that read files apply to every
-/// dump that loads it.
-type ModuleKey = (String, u32, u32);
+/// A module as the module list describes it (name, TimeDateStamp, SizeOfImage, and the PDB
+/// its CodeView record names): answers of sources that read files apply to every dump whose
+/// module list says the same, and to no other.
+type ModuleKey = (String, u32, u32, Option<(String, DebugId)>);
+
+fn module_key(module: &Module) -> ModuleKey {
+    let debug_file = module
+        .debug_file
+        .as_ref()
+        .map(|debug_file| (debug_file.name().to_lowercase(), debug_file.id));
+    (
+        module.name.to_lowercase(),
+        module.timestamp,
+        module.size,
+        debug_file,
+    )
+}
 
 /// One source's answer for one module.
 struct LoadedModule {
@@ -191,7 +206,7 @@ impl Symbolizer {
 
     /// Asks the sources in order until one has symbols for `module`.
     fn module_symbols(&self, module: &Module, memory: Option<&DumpMemory>) -> Answers {
-        let key: ModuleKey = (module.name.to_lowercase(), module.timestamp, module.size);
+        let key = module_key(module);
         let mut answers = Vec::new();
         for (index, source) in self.sources.iter().enumerate() {
             let memory = memory.filter(|_| source.reads_dump_memory());

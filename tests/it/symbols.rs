@@ -526,3 +526,42 @@ fn export_names_read_from_one_dump_never_name_another_dumps_frames() {
         }
     }
 }
+
+#[test]
+fn symbols_found_for_one_dumps_module_never_name_another_build_of_it() {
+    // Two dumps loading leakylib.dll with the same name, TimeDateStamp and SizeOfImage, but
+    // CodeView records naming different PDBs: only one has its PDB at hand.
+    let other = tempfile::tempdir().unwrap();
+    let other = std::fs::read(dump_with_other_pdb_guid(other.path())).unwrap();
+    let original = fixture("pdb/after.dmp");
+    for (first, second) in [(&original, &other), (&other, &original)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.dmp"), first).unwrap();
+        std::fs::write(dir.path().join("b.dmp"), second).unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let report = run(&[
+            "batch",
+            dir.path().to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--symbols",
+            "testdata/pdb",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ]);
+        for name in ["a.dmp", "b.dmp"] {
+            let path = dir.path().join(name);
+            let dump = find(&report["dumps"], "file", path.to_str().unwrap());
+            let frames: Vec<String> = dump["stacks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|stack| strings(&stack["frames"]))
+                .collect();
+            // Source lines come from the PDB (the other build gets the image's exports).
+            let from_pdb = frames.iter().any(|f| f.contains("leakylib.c @ "));
+            let is_original = std::fs::read(&path).unwrap() == original;
+            assert_eq!(from_pdb, is_original, "{name}: {frames:?}");
+        }
+    }
+}
