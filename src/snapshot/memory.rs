@@ -247,4 +247,10 @@ impl DumpMemory {
     pub fn range_count(&self) -> usize {
         self.ranges.len()
     }
+
+    /// The bytes of the dump this memory was read from: its identity for caches that must not
+    /// carry one dump's memory over to another.
+    pub(crate) fn dump_bytes(&self) -> &Arc<DumpBytes> {
+        &self.file
+    }
 }

@@ -13,6 +13,8 @@ use std::time::Duration;
 pub const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// How long one download may stall.
 pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one download may take in all.
+pub const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Where symbols come from, as the command line says.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +69,7 @@ impl SymbolConfig {
                 offline: self.offline,
                 cache_dir: cache_dir.clone(),
                 timeout: DOWNLOAD_TIMEOUT,
+                download_deadline: DOWNLOAD_DEADLINE,
                 max_download_bytes: MAX_DOWNLOAD_BYTES,
             },
         ));

@@ -92,6 +92,10 @@ impl SymbolSource for DebugFileSource {
         }
     }
 
+    fn reads_dump_memory(&self) -> bool {
+        false
+    }
+
     fn load(&self, module: &Module, _memory: Option<&DumpMemory>) -> Loaded {
         let Some((pdb_name, id, debug_id)) = debug_file_identity(module) else {
             return Loaded::default();

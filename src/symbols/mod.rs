@@ -20,11 +20,12 @@ pub use frame::{Frame, InlineFrame, SourceLine, SymbolOrigin};
 pub use pe_exports::PeExportSource;
 pub use pe_memory::DumpMemoryExportSource;
 
-use crate::snapshot::{DumpMemory, Module, Snapshot};
+use crate::snapshot::{DumpBytes, DumpMemory, Module, Snapshot};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use symbolic_common::DebugId;
 
 /// A function found for an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,12 @@ pub trait SymbolSource: Send + Sync {
     fn name(&self) -> &'static str;
     /// Symbols for `module`; `memory` is the dump's captured memory, when it has any.
     fn load(&self, module: &Module, memory: Option<&DumpMemory>) -> Loaded;
+    /// Whether what [`SymbolSource::load`] returns may depend on `memory`. Such answers are
+    /// kept per dump and never reused for another dump; sources that ignore `memory` return
+    /// false, and their answers are shared by every dump loading the same module.
+    fn reads_dump_memory(&self) -> bool {
+        true
+    }
 }
 
 /// Where each module's symbols came from, for the report.
@@ -133,17 +140,51 @@ impl SymbolTable {
     }
 }
 
-type CacheKey = (String, u32, u32, bool);
+/// A module as the module list describes it (name, TimeDateStamp, SizeOfImage, and the PDB
+/// its CodeView record names): answers of sources that read files apply to every dump whose
+/// module list says the same, and to no other.
+type ModuleKey = (String, u32, u32, Option<(String, DebugId)>);
 
+fn module_key(module: &Module) -> ModuleKey {
+    let debug_file = module
+        .debug_file
+        .as_ref()
+        .map(|debug_file| (debug_file.name().to_lowercase(), debug_file.id));
+    (
+        module.name.to_lowercase(),
+        module.timestamp,
+        module.size,
+        debug_file,
+    )
+}
+
+/// One source's answer for one module.
 struct LoadedModule {
     symbols: Option<Box<dyn ModuleSymbols>>,
     notes: Vec<String>,
 }
 
+/// The answers of the sources asked for one module of one dump, in order: the last one holds
+/// the symbols when any source had them.
+struct Answers(Vec<Arc<LoadedModule>>);
+
+/// Answers of memory-reading sources for the modules of one dump.
+struct DumpAnswers {
+    /// Keeps the dump's allocation, and so its address (the key), from being reused while the
+    /// entry exists; dead once the dump is dropped.
+    dump: Weak<DumpBytes>,
+    modules: HashMap<(usize, ModuleKey), Arc<LoadedModule>>,
+}
+
 /// Resolves addresses through an ordered list of sources, caching per module.
 pub struct Symbolizer {
     sources: Vec<Box<dyn SymbolSource>>,
-    cache: Mutex<HashMap<CacheKey, Arc<LoadedModule>>>,
+    /// Answers by (source index, module) of sources that do not read dump memory (and of the
+    /// others, asked without memory): the same for every dump.
+    shared: Mutex<HashMap<(usize, ModuleKey), Arc<LoadedModule>>>,
+    /// Answers read from dump memory, by the address of the dump's bytes: one dump's memory
+    /// never names another dump's frames.
+    per_dump: Mutex<HashMap<usize, DumpAnswers>>,
 }
 
 impl Default for Symbolizer {
@@ -158,40 +199,73 @@ impl Symbolizer {
     pub fn new(sources: Vec<Box<dyn SymbolSource>>) -> Symbolizer {
         Symbolizer {
             sources,
-            cache: Mutex::new(HashMap::new()),
+            shared: Mutex::new(HashMap::new()),
+            per_dump: Mutex::new(HashMap::new()),
         }
     }
 
-    fn module_symbols(&self, module: &Module, memory: Option<&DumpMemory>) -> Arc<LoadedModule> {
-        let key = (
-            module.name.to_lowercase(),
-            module.timestamp,
-            module.size,
-            memory.is_some(),
-        );
-        if let Some(loaded) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Arc::clone(loaded);
-        }
-        let mut notes = Vec::new();
-        let mut symbols = None;
-        for source in &self.sources {
-            let loaded = source.load(module, memory);
-            notes.extend(loaded.notes);
-            if loaded.symbols.is_some() {
-                symbols = loaded.symbols;
+    /// Asks the sources in order until one has symbols for `module`.
+    fn module_symbols(&self, module: &Module, memory: Option<&DumpMemory>) -> Answers {
+        let key = module_key(module);
+        let mut answers = Vec::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            let memory = memory.filter(|_| source.reads_dump_memory());
+            let answer = self.answer(index, &key, memory, || {
+                let loaded = source.load(module, memory);
+                LoadedModule {
+                    symbols: loaded.symbols,
+                    notes: loaded.notes,
+                }
+            });
+            let found = answer.symbols.is_some();
+            answers.push(answer);
+            if found {
                 break;
             }
         }
-        let loaded = Arc::new(LoadedModule { symbols, notes });
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, Arc::clone(&loaded));
+        Answers(answers)
+    }
+
+    /// The cached answer of source `index` for `key` (per dump when `memory` is given), else
+    /// the one `load` gives, cached.
+    fn answer(
+        &self,
+        index: usize,
+        key: &ModuleKey,
+        memory: Option<&DumpMemory>,
+        load: impl FnOnce() -> LoadedModule,
+    ) -> Arc<LoadedModule> {
+        let cache_key = (index, key.clone());
+        let Some(memory) = memory else {
+            if let Some(found) = lock(&self.shared).get(&cache_key) {
+                return Arc::clone(found);
+            }
+            let loaded = Arc::new(load());
+            lock(&self.shared).insert(cache_key, Arc::clone(&loaded));
+            return loaded;
+        };
+        let dump = memory.dump_bytes();
+        let dump_key = Arc::as_ptr(dump) as usize;
+        if let Some(found) = lock(&self.per_dump)
+            .get(&dump_key)
+            .and_then(|answers| answers.modules.get(&cache_key))
+        {
+            return Arc::clone(found);
+        }
+        let loaded = Arc::new(load());
+        let mut per_dump = lock(&self.per_dump);
+        if !per_dump.contains_key(&dump_key) {
+            // A new dump: forget those no longer loaded.
+            per_dump.retain(|_, answers| answers.dump.strong_count() > 0);
+        }
+        per_dump
+            .entry(dump_key)
+            .or_insert_with(|| DumpAnswers {
+                dump: Arc::downgrade(dump),
+                modules: HashMap::new(),
+            })
+            .modules
+            .insert(cache_key, Arc::clone(&loaded));
         loaded
     }
 
@@ -232,7 +306,7 @@ impl Symbolizer {
         address: u64,
         return_address: bool,
         modules: &mut BTreeMap<String, ModuleSymbolStatus>,
-        last: &mut Option<(u64, Arc<LoadedModule>)>,
+        last: &mut Option<(u64, Answers)>,
     ) -> Frame {
         if let Some(frame) = logged_frame(snapshot, address) {
             if let Some(module) = &frame.module {
@@ -255,17 +329,18 @@ impl Symbolizer {
                 None => Frame::unattributed(address),
             };
         };
-        let loaded = match last {
-            Some((base, loaded)) if *base == module.base => Arc::clone(loaded),
-            _ => {
-                let loaded = self.module_symbols(module, snapshot.memory.as_ref());
-                *last = Some((module.base, Arc::clone(&loaded)));
-                loaded
-            }
+        if !matches!(last, Some((base, _)) if *base == module.base) {
+            *last = Some((
+                module.base,
+                self.module_symbols(module, snapshot.memory.as_ref()),
+            ));
+        }
+        let Some((_, answers)) = last.as_ref() else {
+            return Frame::unattributed(address);
         };
         let rva = address - module.base;
         if !modules.contains_key(&module.name) {
-            modules.insert(module.name.clone(), loaded.status(module));
+            modules.insert(module.name.clone(), answers.status(module));
         }
         let mut frame = Frame {
             address,
@@ -277,7 +352,7 @@ impl Symbolizer {
             source_line: None,
             inlined: Vec::new(),
         };
-        if let Some(symbols) = &loaded.symbols {
+        if let Some(symbols) = answers.symbols() {
             if let Some(hit) = symbols.lookup(rva, return_address) {
                 frame.symbol = Some(hit.name);
                 frame.offset = hit.offset;
@@ -293,10 +368,8 @@ impl Symbolizer {
     /// the stack walker's scanning heuristic.
     pub fn has_function_at(&self, snapshot: &Snapshot, address: u64) -> Option<SymbolHit> {
         let module = snapshot.module_at(address)?;
-        let loaded = self.module_symbols(module, snapshot.memory.as_ref());
-        loaded
-            .symbols
-            .as_ref()?
+        self.module_symbols(module, snapshot.memory.as_ref())
+            .symbols()?
             .lookup(address - module.base, false)
     }
 }
@@ -331,16 +404,54 @@ fn logged_frame(snapshot: &Snapshot, address: u64) -> Option<Frame> {
     })
 }
 
-impl LoadedModule {
+impl Answers {
+    /// The symbols found, when a source had them.
+    fn symbols(&self) -> Option<&dyn ModuleSymbols> {
+        self.0.last()?.symbols.as_deref()
+    }
+
     fn status(&self, module: &Module) -> ModuleSymbolStatus {
-        let symbols = self.symbols.as_ref();
+        let symbols = self.symbols();
         ModuleSymbolStatus {
             module: module.name.clone(),
             origin: symbols.map_or(SymbolOrigin::None, |symbols| symbols.origin()),
             file: symbols.map(|symbols| symbols.file().to_path_buf()),
             mismatched: symbols.is_some_and(|symbols| symbols.mismatched()),
             from_cache: symbols.is_some_and(|symbols| symbols.served_from_cache()),
-            notes: self.notes.clone(),
+            notes: self
+                .0
+                .iter()
+                .flat_map(|answer| answer.notes.iter().cloned())
+                .collect(),
         }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_read_from_a_dump_are_forgotten_once_it_is_dropped() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/incident-fullmem/after.dmp");
+        let symbolizer = Symbolizer::default();
+        for _ in 0..3 {
+            let snapshot = crate::snapshot::load(&path).unwrap();
+            let addresses: Vec<u64> = snapshot.modules.iter().map(|m| m.base + 0x1100).collect();
+            let table = symbolizer.resolve(&snapshot, addresses);
+            let named = table
+                .module_status()
+                .filter(|status| status.origin == SymbolOrigin::Exports);
+            assert_eq!(named.count(), 3);
+        }
+        assert_eq!(lock(&symbolizer.per_dump).len(), 1);
+        assert_eq!(lock(&symbolizer.shared).len(), 0);
     }
 }

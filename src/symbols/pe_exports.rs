@@ -30,6 +30,10 @@ impl SymbolSource for PeExportSource {
         "PE export tables"
     }
 
+    fn reads_dump_memory(&self) -> bool {
+        false
+    }
+
     fn load(&self, module: &Module, _memory: Option<&DumpMemory>) -> Loaded {
         let (found, mut notes) = self.finder.find_file(&module.name, &image_id(module));
         let Some(path) = found else {

@@ -17,13 +17,21 @@ use crate::common::server::TestServer;
 
 const PDB_MAGIC: &[u8] = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0";
 const PDB_NAME: &str = "leakylib.pdb";
-const PDB_ID: &str = "3F1A0C2B9D4E4B7A8C1D2E3F4A5B6C7D1";
+/// The identity of testdata/pdb/leakylib.pdb.
+const PDB_ID: &str = "4F5704A7F90205594C4C44205044422E1";
 
 fn pdb_key() -> FileKey {
     FileKey::new(PDB_NAME, PDB_ID)
 }
 
-/// A small file that passes as a PDB, different for each `tag`.
+/// The real PDB (testdata/pdb), of [`PDB_ID`]: what a download, an expansion or a copy into
+/// the cache must be to be kept.
+fn real_pdb() -> Vec<u8> {
+    crate::common::fixture("pdb/leakylib.pdb")
+}
+
+/// A small file that starts like a PDB, different for each `tag`: enough for lookups in local
+/// directories, which use files where they are.
 fn pdb_bytes(tag: &str) -> Vec<u8> {
     let mut bytes = PDB_MAGIC.to_vec();
     bytes.extend_from_slice(tag.as_bytes());
@@ -80,6 +88,7 @@ fn options(cache: &Path) -> LocatorOptions {
         offline: false,
         cache_dir: cache.to_path_buf(),
         timeout: Duration::from_secs(5),
+        download_deadline: Duration::from_secs(30),
         max_download_bytes: 1 << 20,
     }
 }
@@ -300,7 +309,7 @@ fn two_tier_store() {
 fn compressed_file_in_store() {
     let dir = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
-    let original = pdb_bytes("compressed");
+    let original = real_pdb();
     store_file(
         dir.path(),
         "leakylib.pd_",
@@ -379,13 +388,13 @@ fn cache_element_caches_later_directories() {
     let dir = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
     let default_cache = TempDir::new().unwrap();
-    write(&dir.path().join(PDB_NAME), &pdb_bytes("copied"));
+    write(&dir.path().join(PDB_NAME), &real_pdb());
     let path = format!("cache*{};{}", cache.path().display(), dir.path().display());
     let locator = locator(&path, default_cache.path());
     let first = locator.find(&pdb_key()).file.unwrap();
     let cached = cache.path().join(PDB_NAME).join(PDB_ID).join(PDB_NAME);
     assert_eq!(first.path, cached);
-    assert_eq!(fs::read(&cached).unwrap(), pdb_bytes("copied"));
+    assert_eq!(fs::read(&cached).unwrap(), real_pdb());
     fs::remove_file(dir.path().join(PDB_NAME)).unwrap();
     let second = locator.find(&pdb_key()).file.unwrap();
     assert_eq!(second.path, cached);
@@ -397,14 +406,14 @@ fn cache_element_caches_later_directories() {
 fn srv_with_a_directory_store_copies_into_its_cache() {
     let store = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
-    store_file(store.path(), PDB_NAME, &pdb_bytes("share"));
+    store_file(store.path(), PDB_NAME, &real_pdb());
     // Flat files are not looked at in a srv* store.
     write(&store.path().join("other.pdb"), &pdb_bytes("flat"));
     let path = format!("srv*{}*{}", cache.path().display(), store.path().display());
     let locator = locator(&path, cache.path());
     let file = locator.find(&pdb_key()).file.unwrap();
     assert!(file.path.starts_with(cache.path()));
-    assert_eq!(fs::read(&file.path).unwrap(), pdb_bytes("share"));
+    assert_eq!(fs::read(&file.path).unwrap(), real_pdb());
     assert!(locator
         .find(&FileKey::new("other.pdb", PDB_ID))
         .file
@@ -527,12 +536,12 @@ fn server_locator_with(server: &TestServer, options: LocatorOptions) -> Locator 
 fn download_then_cache() {
     let root = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
-    store_file(root.path(), PDB_NAME, &pdb_bytes("served"));
+    store_file(root.path(), PDB_NAME, &real_pdb());
     let server = TestServer::start(root.path(), |_| None);
     let locator = server_locator(&server, cache.path());
 
     let first = locator.find(&pdb_key());
-    assert_eq!(found_bytes(&first), pdb_bytes("served"));
+    assert_eq!(found_bytes(&first), real_pdb());
     let file = first.file.unwrap();
     let cached = cache.path().join(PDB_NAME).join(PDB_ID).join(PDB_NAME);
     assert_eq!(file.path, cached);
@@ -559,7 +568,7 @@ fn srv_without_cache_uses_preceding_cache_element_then_default() {
     let root = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
     let default_cache = TempDir::new().unwrap();
-    store_file(root.path(), PDB_NAME, &pdb_bytes("served"));
+    store_file(root.path(), PDB_NAME, &real_pdb());
     let server = TestServer::start(root.path(), |_| None);
 
     let path = format!("cache*{};srv*{}", cache.path().display(), server.url());
@@ -580,7 +589,7 @@ fn srv_without_cache_uses_preceding_cache_element_then_default() {
 fn compressed_download() {
     let root = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
-    let original = pdb_bytes("compressed download");
+    let original = real_pdb();
     store_file(
         root.path(),
         "leakylib.pd_",
@@ -600,39 +609,152 @@ fn compressed_download() {
     assert_eq!(files_under(cache.path()), vec![cached]);
 }
 
+/// A `file.ptr` served by the server at `root`, then the locator's answer.
+fn served_pointer(root: &Path, server: &TestServer, cache: &Path, text: &[u8]) -> Located {
+    store_file(root, "file.ptr", text);
+    server_locator(server, cache).find(&pdb_key())
+}
+
 #[test]
-fn file_ptr_from_server() {
+fn file_ptr_paths_from_a_server_are_never_followed() {
     let root = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
     let elsewhere = TempDir::new().unwrap();
+    let server = TestServer::start(root.path(), |_| None);
+    // A real symbol file, and a file that must never be quoted.
     let target = elsewhere.path().join("real.pdb");
-    write(&target, &pdb_bytes("pointed"));
+    write(&target, &real_pdb());
+    let secret = elsewhere.path().join("passwd");
+    write(&secret, b"root:x:0:0:secret-hash:/root:/bin/sh\n");
+    for pointed in [&target, &secret] {
+        let text = format!("PATH:{}", pointed.display());
+        let located = served_pointer(root.path(), &server, cache.path(), text.as_bytes());
+        assert!(located.file.is_none(), "{pointed:?} followed");
+        assert_eq!(located.notes.len(), 1, "{:?}", located.notes);
+        let note = &located.notes[0];
+        assert!(
+            note.contains("pointers from symbol servers are not followed"),
+            "{note}"
+        );
+        assert!(
+            note.starts_with(&format!("{}/{PDB_NAME}/{PDB_ID}/file.ptr ", server.url())),
+            "{note}"
+        );
+        assert!(!note.contains("root:x"), "{note}");
+        assert!(!note.contains(&pointed.display().to_string()), "{note}");
+    }
+    assert!(files_under(cache.path()).is_empty());
+
+    let located = served_pointer(root.path(), &server, cache.path(), b"MSG:not public");
+    assert!(located.file.is_none());
+    assert_note(&located, "file.ptr says: not public");
+
+    // The message is shown without its control characters, and only its start.
+    let hostile = format!(
+        "MSG:\x1b]52;c;QUJD\x07\x1b[2J\rgone\u{202e}{}",
+        "x".repeat(3000)
+    );
+    let located = served_pointer(root.path(), &server, cache.path(), hostile.as_bytes());
+    let note = &located.notes[0];
+    assert!(
+        !note.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{note:?}"
+    );
+    assert!(
+        note.contains("says: \\x1b]52;c;QUJD\\x07\\x1b[2J\\rgone\\u{202e}xxx"),
+        "{note}"
+    );
+    assert!(note.len() < 400, "{} bytes", note.len());
+}
+
+/// Runs `find` on another thread; fails when it takes longer than 20 s (a blocked open).
+fn find_within_20s(locator: &Arc<Locator>, key: FileKey) -> Located {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let locator = Arc::clone(locator);
+    std::thread::spawn(move || sender.send(locator.find(&key)));
+    receiver
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the lookup hung")
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn file_ptr_to_a_fifo_or_device_never_blocks() {
+    let elsewhere = TempDir::new().unwrap();
+    let fifo = elsewhere.path().join("fifo");
+    mkfifo(&fifo);
+    // From a server: not followed at all.
+    let root = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
     store_file(
         root.path(),
+        "file.ptr",
+        format!("PATH:{}", fifo.display()).as_bytes(),
+    );
+    let server = TestServer::start(root.path(), |_| None);
+    let located = find_within_20s(&Arc::new(server_locator(&server, cache.path())), pdb_key());
+    assert!(located.file.is_none());
+    assert_note(&located, "not followed");
+    // From a local store: only to a regular file.
+    for target in [fifo.as_path(), Path::new("/dev/zero"), elsewhere.path()] {
+        let store = TempDir::new().unwrap();
+        store_file(
+            store.path(),
+            "file.ptr",
+            format!("PATH:{}", target.display()).as_bytes(),
+        );
+        let located = find_within_20s(
+            &Arc::new(dirs_locator(&[store.path()], cache.path())),
+            pdb_key(),
+        );
+        assert!(located.file.is_none(), "{target:?}");
+        assert_note(&located, "which is not a regular file");
+    }
+    // The pointer file itself a FIFO.
+    let store = TempDir::new().unwrap();
+    let ptr = store.path().join(PDB_NAME).join(PDB_ID).join("file.ptr");
+    fs::create_dir_all(ptr.parent().unwrap()).unwrap();
+    mkfifo(&ptr);
+    let located = find_within_20s(
+        &Arc::new(dirs_locator(&[store.path()], cache.path())),
+        pdb_key(),
+    );
+    assert!(located.file.is_none());
+    assert_note(&located, "not a regular file");
+}
+
+#[test]
+fn file_ptr_in_a_local_store_is_followed_only_to_a_file_within_the_size_cap() {
+    let store = TempDir::new().unwrap();
+    let elsewhere = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let target = elsewhere.path().join("big.pdb");
+    let mut big = pdb_bytes("big");
+    big.resize(4096, 0);
+    write(&target, &big);
+    store_file(
+        store.path(),
         "file.ptr",
         format!("PATH:{}", target.display()).as_bytes(),
     );
-    let server = TestServer::start(root.path(), |_| None);
-    let located = server_locator(&server, cache.path()).find(&pdb_key());
+    let mut options = options(cache.path());
+    options.max_download_bytes = 1000;
+    let path = SymbolPath::from_dirs(&[store.path().to_path_buf()]);
+    let located = Locator::new(path.clone(), options.clone()).find(&pdb_key());
+    assert!(located.file.is_none());
+    assert_note(&located, "4096 bytes, over the 1000-byte limit");
+    options.max_download_bytes = 4096;
+    let located = Locator::new(path, options).find(&pdb_key());
     assert_eq!(located.file.unwrap().path, target);
-    assert_eq!(server.requests(), 3);
-
-    store_file(root.path(), "file.ptr", b"MSG:not public");
-    let located = server_locator(&server, cache.path()).find(&pdb_key());
-    assert!(located.file.is_none());
-    assert_note(&located, "not public");
-
-    // A pointer to something that is not a symbol file is refused.
-    let not_symbols = elsewhere.path().join("passwd");
-    write(&not_symbols, b"root:x:0:0");
-    store_file(
-        root.path(),
-        "file.ptr",
-        format!("PATH:{}", not_symbols.display()).as_bytes(),
-    );
-    let located = server_locator(&server, cache.path()).find(&pdb_key());
-    assert!(located.file.is_none());
-    assert_note(&located, "not a PDB");
 }
 
 #[test]
@@ -664,11 +786,26 @@ fn garbage_is_not_cached() {
     let located = locator.find(&pdb_key());
     assert!(located.file.is_none());
     assert_note(&located, "not a PDB");
+    assert_note(&located, "(33 bytes of HTML or XML)");
     assert_note(&located, &server.url());
     assert!(files_under(cache.path()).is_empty());
     // Not downloaded again.
     locator.find(&pdb_key());
     assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn notes_never_quote_what_a_server_sent() {
+    let root = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    store_file(root.path(), PDB_NAME, b"AKIAsecretkey=1\n\x1b]0;title\x07");
+    let server = TestServer::start(root.path(), |_| None);
+    let located = server_locator(&server, cache.path()).find(&pdb_key());
+    assert!(located.file.is_none());
+    assert_note(&located, "(26 bytes of binary data); discarded");
+    for note in &located.notes {
+        assert!(!note.contains("AKIA") && !note.contains("title"), "{note}");
+    }
 }
 
 #[test]
@@ -793,10 +930,7 @@ fn offline_contacts_no_server() {
 fn redirects() {
     let root = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
-    write(
-        &root.path().join("blobs").join("a"),
-        &pdb_bytes("redirected"),
-    );
+    write(&root.path().join("blobs").join("a"), &real_pdb());
     let server = TestServer::start(root.path(), |url| {
         let name = url.rsplit('/').next().unwrap_or("");
         match name {
@@ -809,7 +943,7 @@ fn redirects() {
     });
     let locator = server_locator(&server, cache.path());
     let located = locator.find(&pdb_key());
-    assert_eq!(found_bytes(&located), pdb_bytes("redirected"));
+    assert_eq!(found_bytes(&located), real_pdb());
 
     for (name, needle) in [
         ("file.pdb", "file:///etc/passwd\" refused"),
@@ -833,7 +967,7 @@ fn redirects() {
 fn concurrent_finds_share_one_file() {
     let root = TempDir::new().unwrap();
     let cache = TempDir::new().unwrap();
-    store_file(root.path(), PDB_NAME, &pdb_bytes("shared"));
+    store_file(root.path(), PDB_NAME, &real_pdb());
     let server = TestServer::start(root.path(), |_| None);
     let locator = Arc::new(server_locator(&server, cache.path()));
     let served = Arc::new(AtomicUsize::new(0));
@@ -843,7 +977,7 @@ fn concurrent_finds_share_one_file() {
             let served = Arc::clone(&served);
             std::thread::spawn(move || {
                 let located = locator.find(&pdb_key());
-                assert_eq!(found_bytes(&located), pdb_bytes("shared"));
+                assert_eq!(found_bytes(&located), real_pdb());
                 served.fetch_add(1, Ordering::SeqCst);
             })
         })
@@ -853,4 +987,193 @@ fn concurrent_finds_share_one_file() {
     }
     assert_eq!(served.load(Ordering::SeqCst), 4);
     assert_eq!(files_under(cache.path()).len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What becomes a cache entry
+
+#[test]
+fn downloads_are_kept_only_when_complete_and_of_the_identity_asked_for() {
+    let pdb = real_pdb();
+    let dll = crate::common::fixture("pdb/leakylib.dll");
+    let other_id = "4F5704A7F90205594C4C44205044422E2";
+    let sym = format!("MODULE windows x86_64 {other_id} leakylib.pdb\nPUBLIC 1000 0 f\n");
+    // An MSF header for two pages, then junk.
+    let mut junk = pdb[..64].to_vec();
+    junk[40..44].copy_from_slice(&2u32.to_le_bytes());
+    junk.resize(8192, 0xa5);
+    let (dll_name, dll_id) = ("leakylib.dll", "A3E750526000");
+    let cases = [
+        (
+            "truncated",
+            PDB_NAME,
+            PDB_ID,
+            pdb[..pdb.len() - 4096].to_vec(),
+            "is a truncated PDB (69632 of 73728 bytes)".to_string(),
+        ),
+        (
+            "another PDB",
+            PDB_NAME,
+            other_id,
+            pdb.clone(),
+            format!("is the PDB of {PDB_ID}, not of {other_id}"),
+        ),
+        (
+            "junk with a PDB magic",
+            PDB_NAME,
+            PDB_ID,
+            junk,
+            "is a damaged PDB (8192 bytes)".to_string(),
+        ),
+        (
+            "an image for a PDB",
+            PDB_NAME,
+            PDB_ID,
+            dll.clone(),
+            "is not a PDB (3584 bytes, a pe file)".to_string(),
+        ),
+        (
+            "another Breakpad file",
+            "leakylib.sym",
+            PDB_ID,
+            sym.into_bytes(),
+            format!("is the Breakpad file of {other_id}, not of {PDB_ID}"),
+        ),
+        (
+            "a truncated image",
+            dll_name,
+            dll_id,
+            dll[..2048].to_vec(),
+            "is a truncated PE image (2048 of 3584 bytes)".to_string(),
+        ),
+        (
+            "another image",
+            dll_name,
+            "A3E750527000",
+            dll.clone(),
+            "is the PE image of a3e750526000, not of A3E750527000".to_string(),
+        ),
+    ];
+    for compressed in [false, true] {
+        for (label, name, id, bytes, expected) in &cases {
+            let root = TempDir::new().unwrap();
+            let cache = TempDir::new().unwrap();
+            let dir = root.path().join(name).join(id);
+            if compressed {
+                let cab = cab_bytes(&[(name, bytes)]);
+                // `leakylib.pd_`: the last character replaced by `_`.
+                write(&dir.join(format!("{}_", &name[..name.len() - 1])), &cab);
+            } else {
+                write(&dir.join(name), bytes);
+            }
+            let server = TestServer::start(root.path(), |_| None);
+            let located = server_locator(&server, cache.path()).find(&FileKey::new(*name, *id));
+            assert!(located.file.is_none(), "{label} (compressed: {compressed})");
+            assert!(
+                has_note(&located, &format!("{expected}; discarded")),
+                "{label} (compressed: {compressed}): {:?}",
+                located.notes
+            );
+            assert!(
+                files_under(cache.path()).is_empty(),
+                "{label}: {:?}",
+                files_under(cache.path())
+            );
+        }
+    }
+    // The same files, whole and of the right identity, are kept.
+    let root = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    store_file(root.path(), PDB_NAME, &pdb);
+    write(
+        &root.path().join("leakylib.dll/A3E750526000/leakylib.dll"),
+        &dll,
+    );
+    let server = TestServer::start(root.path(), |_| None);
+    let locator = server_locator(&server, cache.path());
+    assert_eq!(found_bytes(&locator.find(&pdb_key())), pdb);
+    let image = locator.find(&FileKey::new("leakylib.dll", "A3E750526000"));
+    assert_eq!(found_bytes(&image), dll);
+}
+
+/// A body of `length` bytes sent one byte a second, until `stop` is set.
+struct Trickle {
+    sent: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::SeqCst) || self.sent == 60 || buf.is_empty() {
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        buf[0] = PDB_MAGIC.get(self.sent).copied().unwrap_or(0);
+        self.sent += 1;
+        Ok(1)
+    }
+}
+
+#[test]
+fn a_server_that_trickles_is_cut_at_the_download_deadline() {
+    let root = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = {
+        let stop = Arc::clone(&stop);
+        TestServer::start(root.path(), move |_| {
+            let body = Trickle {
+                sent: 0,
+                stop: Arc::clone(&stop),
+            };
+            Some(Response::new(200.into(), vec![], body, Some(60), None).boxed())
+        })
+    };
+    let mut options = options(cache.path());
+    // Each byte comes well within the read timeout; only the deadline cuts the download.
+    options.timeout = Duration::from_secs(30);
+    options.download_deadline = Duration::from_millis(2500);
+    let locator = Arc::new(server_locator_with(&server, options));
+    let started = std::time::Instant::now();
+    let located = find_within_20s(&locator, pdb_key());
+    stop.store(true, Ordering::SeqCst);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(located.file.is_none());
+    assert_note(
+        &located,
+        "not done within the 2.5-second download deadline; abandoned",
+    );
+    assert!(files_under(cache.path()).is_empty());
+    // Not asked again in this run: a slow server costs one deadline, not one per file.
+    let located = locator.find(&FileKey::new("other.pdb", PDB_ID));
+    assert_note(&located, "could not be reached earlier");
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn temporaries_left_by_killed_runs_are_removed_by_the_next_download() {
+    let root = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    store_file(root.path(), PDB_NAME, &real_pdb());
+    let server = TestServer::start(root.path(), |_| None);
+    // A killed run left a partial download an hour and a half ago; another run is downloading.
+    let folder = cache.path().join(PDB_NAME).join(PDB_ID);
+    write(&folder.join(".download-Xa81kQ"), &real_pdb()[..1000]);
+    let ninety_minutes_ago = std::time::SystemTime::now() - Duration::from_secs(5400);
+    fs::File::options()
+        .write(true)
+        .open(folder.join(".download-Xa81kQ"))
+        .unwrap()
+        .set_modified(ninety_minutes_ago)
+        .unwrap();
+    write(&folder.join(".download-running"), &real_pdb()[..1000]);
+    let located = server_locator(&server, cache.path()).find(&pdb_key());
+    let file = located.file.unwrap();
+    let mut left = files_under(cache.path());
+    left.sort();
+    assert_eq!(left, [folder.join(".download-running"), file.path]);
 }

@@ -9,7 +9,7 @@ use tiny_http::Response;
 
 use crate::common::server::TestServer;
 use crate::common::{
-    assert_warning, dumpleak, find, json as run, stdout, strings, testdata, warnings,
+    assert_warning, dumpleak, find, fixture, json as run, stdout, strings, testdata, warnings,
 };
 
 const PDB_ID: &str = "4F5704A7F90205594C4C44205044422E1";
@@ -427,4 +427,141 @@ fn nt_symbol_path_is_used_when_no_option_is_given() {
         .unwrap();
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(status(&report, "leakylib.dll")["origin"], "pdb");
+}
+
+/// The incident's "after" dump with the images of MSMAPI32.DLL, ntdll and kernel32 in memory
+/// (testdata/incident-fullmem/after.dmp), with each `(old, new)` export name (same length)
+/// replaced in that memory.
+fn fullmem_dump(renamed: &[(&str, &str)]) -> Vec<u8> {
+    use dumpleak_fixtures::leaky::{incident_image_memory, render_ex, Extras};
+    use dumpleak_fixtures::scenarios::{
+        Incident, INCIDENT_CREATE_TIME, INCIDENT_PID, INCIDENT_RING,
+    };
+    let mut memory = incident_image_memory().unwrap();
+    for (old, new) in renamed {
+        assert_eq!(old.len(), new.len());
+        let (old, new) = (format!("{old}\0"), format!("{new}\0"));
+        let mut replaced = 0;
+        for range in &mut memory {
+            while let Some(at) = range
+                .bytes
+                .windows(old.len())
+                .position(|window| window == old.as_bytes())
+            {
+                range.bytes[at..at + new.len()].copy_from_slice(new.as_bytes());
+                replaced += 1;
+            }
+        }
+        assert_eq!(replaced, 1, "{old:?}");
+    }
+    let mut incident = Incident::start(INCIDENT_PID, INCIDENT_CREATE_TIME, INCIDENT_RING).unwrap();
+    for _ in 0..5 {
+        incident.run_cycle();
+    }
+    let spec = incident.spec(dumpleak_fixtures::TraceOrder::NewestFirst, true);
+    let extras = Extras {
+        memory: &memory,
+        ..Extras::default()
+    };
+    render_ex(&spec, &extras)
+}
+
+#[test]
+fn export_names_read_from_one_dump_never_name_another_dumps_frames() {
+    let original = fullmem_dump(&[]);
+    assert_eq!(original, fixture("incident-fullmem/after.dmp"));
+    let renamed = fullmem_dump(&[("SzGPrev", "SzGNext"), ("MAPIInitialize", "MAPIOtherEntry")]);
+    // The same module list (name, TimeDateStamp, SizeOfImage), other names in memory.
+    for (first, second) in [(&original, &renamed), (&renamed, &original)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.dmp"), first).unwrap();
+        std::fs::write(dir.path().join("b.dmp"), second).unwrap();
+        let report = run(&[
+            "batch",
+            dir.path().to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--known",
+            "testdata/known-issues.toml",
+        ]);
+        for name in ["a.dmp", "b.dmp"] {
+            let path = dir.path().join(name);
+            let dump = find(&report["dumps"], "file", path.to_str().unwrap());
+            let frames: Vec<String> = dump["stacks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|stack| strings(&stack["frames"]))
+                .collect();
+            let labels: Vec<&str> = dump["known_issues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|issue| issue["label"].as_str().unwrap())
+                .collect();
+            let is_original = std::fs::read(&path).unwrap() == original;
+            let (expected, foreign) = if is_original {
+                (
+                    ["MSMAPI32!SzGPrev+0x293", "MSMAPI32!MAPIInitialize+0x21a"],
+                    "Next",
+                )
+            } else {
+                (
+                    ["MSMAPI32!SzGNext+0x293", "MSMAPI32!MAPIOtherEntry+0x21a"],
+                    "Prev",
+                )
+            };
+            for frame in expected {
+                assert!(
+                    frames.iter().any(|f| f == frame),
+                    "{name}: {frame} in {frames:?}"
+                );
+            }
+            assert!(
+                !frames.iter().any(|f| f.contains(foreign)),
+                "{name}: {frames:?}"
+            );
+            let matched = labels.iter().any(|label| label.contains("SzGPrev"));
+            assert_eq!(matched, is_original, "{name}: {labels:?}");
+        }
+    }
+}
+
+#[test]
+fn symbols_found_for_one_dumps_module_never_name_another_build_of_it() {
+    // Two dumps loading leakylib.dll with the same name, TimeDateStamp and SizeOfImage, but
+    // CodeView records naming different PDBs: only one has its PDB at hand.
+    let other = tempfile::tempdir().unwrap();
+    let other = std::fs::read(dump_with_other_pdb_guid(other.path())).unwrap();
+    let original = fixture("pdb/after.dmp");
+    for (first, second) in [(&original, &other), (&other, &original)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.dmp"), first).unwrap();
+        std::fs::write(dir.path().join("b.dmp"), second).unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let report = run(&[
+            "batch",
+            dir.path().to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--symbols",
+            "testdata/pdb",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ]);
+        for name in ["a.dmp", "b.dmp"] {
+            let path = dir.path().join(name);
+            let dump = find(&report["dumps"], "file", path.to_str().unwrap());
+            let frames: Vec<String> = dump["stacks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|stack| strings(&stack["frames"]))
+                .collect();
+            // Source lines come from the PDB (the other build gets the image's exports).
+            let from_pdb = frames.iter().any(|f| f.contains("leakylib.c @ "));
+            let is_original = std::fs::read(&path).unwrap() == original;
+            assert_eq!(from_pdb, is_original, "{name}: {frames:?}");
+        }
+    }
 }

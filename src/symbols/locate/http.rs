@@ -3,7 +3,7 @@
 
 use std::io;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tempfile::NamedTempFile;
 use ureq::http::header::LOCATION;
 use ureq::Agent;
@@ -17,11 +17,11 @@ pub(super) enum Fetch {
     Body(NamedTempFile),
     /// 404 or 410: the server does not have it.
     Missing,
-    /// Anything else; `unreachable` when no HTTP answer came at all.
+    /// Anything else; `unreachable` when no HTTP answer came at all, or not in time.
     Failed {
         /// What went wrong, naming the URL.
         note: String,
-        /// Connection refused, timed out, host not found, TLS failure, ….
+        /// Connection refused, timed out, host not found, TLS failure, download deadline, ….
         unreachable: bool,
     },
 }
@@ -49,13 +49,38 @@ pub(super) fn agent(timeout: Duration) -> Agent {
         .new_agent()
 }
 
+/// The bounds of one download.
+#[derive(Clone, Copy)]
+pub(super) struct Limits {
+    /// Largest body kept.
+    pub max_bytes: u64,
+    /// Longest time from the first request to the body's last byte, redirects included.
+    pub deadline: Duration,
+}
+
 /// GETs `url` into a temporary file in `dir`, following at most [`MAX_REDIRECTS`] redirects
-/// to http(s) URLs, and refusing bodies over `max_bytes`.
-pub(super) fn fetch(agent: &Agent, url: &str, dir: &Path, max_bytes: u64) -> Fetch {
+/// to http(s) URLs, refusing bodies over `limits.max_bytes` and abandoning the download when
+/// it is not done within `limits.deadline`.
+pub(super) fn fetch(agent: &Agent, url: &str, dir: &Path, limits: Limits) -> Fetch {
+    let until = Instant::now() + limits.deadline.min(Duration::from_secs(365 * 24 * 3600));
     let mut current = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
-        let response = match agent.get(&current).call() {
+        let remaining = until.saturating_duration_since(Instant::now());
+        let request = agent
+            .get(&current)
+            .config()
+            .timeout_global(Some(remaining))
+            .build();
+        let response = match request.call() {
             Ok(response) => response,
+            // A server this slow is not asked again in this run (nor made to cost a deadline
+            // per file).
+            Err(_) if Instant::now() >= until => {
+                return Fetch::Failed {
+                    note: past_deadline(&current, limits.deadline),
+                    unreachable: true,
+                }
+            }
             Err(error) => {
                 return Fetch::Failed {
                     note: format!("{current}: {error}"),
@@ -65,7 +90,7 @@ pub(super) fn fetch(agent: &Agent, url: &str, dir: &Path, max_bytes: u64) -> Fet
         };
         let status = response.status().as_u16();
         match status {
-            200 => return save(response.into_body(), &current, dir, max_bytes),
+            200 => return save(response.into_body(), &current, dir, limits, until),
             404 | 410 => return Fetch::Missing,
             301 | 302 | 303 | 307 | 308 => {
                 let Some(location) = response
@@ -89,7 +114,15 @@ pub(super) fn fetch(agent: &Agent, url: &str, dir: &Path, max_bytes: u64) -> Fet
     Fetch::failed(format!("{url}: more than {MAX_REDIRECTS} redirects"))
 }
 
-fn save(body: ureq::Body, url: &str, dir: &Path, max_bytes: u64) -> Fetch {
+fn past_deadline(url: &str, deadline: Duration) -> String {
+    format!(
+        "{url}: not done within the {}-second download deadline; abandoned",
+        deadline.as_secs_f64()
+    )
+}
+
+fn save(body: ureq::Body, url: &str, dir: &Path, limits: Limits, until: Instant) -> Fetch {
+    let max_bytes = limits.max_bytes;
     if let Some(length) = body.content_length().filter(|&length| length > max_bytes) {
         return Fetch::failed(format!(
             "{url}: {length} bytes, over the {max_bytes}-byte download limit; not downloaded"
@@ -104,13 +137,39 @@ fn save(body: ureq::Body, url: &str, dir: &Path, max_bytes: u64) -> Fetch {
             ))
         }
     };
-    let mut reader = io::Read::take(body.into_reader(), max_bytes + 1);
-    match io::copy(&mut reader, file.as_file_mut()) {
+    let reader = Deadline {
+        inner: body.into_reader(),
+        until,
+    };
+    match io::copy(
+        &mut io::Read::take(reader, max_bytes + 1),
+        file.as_file_mut(),
+    ) {
         Ok(copied) if copied > max_bytes => Fetch::failed(format!(
             "{url}: over the {max_bytes}-byte download limit; download abandoned"
         )),
         Ok(_) => Fetch::Body(file),
+        Err(_) if Instant::now() >= until => Fetch::Failed {
+            note: past_deadline(url, limits.deadline),
+            unreachable: true,
+        },
         Err(error) => Fetch::failed(format!("{url}: download failed: {error}")),
+    }
+}
+
+/// A reader that fails once `until` has passed (ureq's own global timeout is the first line;
+/// this one also holds when ureq returns buffered data).
+struct Deadline<R> {
+    inner: R,
+    until: Instant,
+}
+
+impl<R: io::Read> io::Read for Deadline<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if Instant::now() >= self.until {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "download deadline"));
+        }
+        self.inner.read(buf)
     }
 }
 

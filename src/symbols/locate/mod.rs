@@ -5,7 +5,9 @@
 //! symbol store (`DIR/name/ID/name`, with a first tier `DIR/na/…` when `index2.txt` is
 //! present); in a store the file may also be compressed (`name_`, a CAB) or a `file.ptr`. An
 //! HTTP(S) server is asked for the same paths after its cache; downloads land in the cache in
-//! store layout. Names and ids come from dumps and are checked before they touch a path.
+//! store layout. Names and ids come from dumps and are checked before they touch a path. A
+//! `file.ptr` is followed only in a local store, and only to a regular file; a server's
+//! pointer is at most a message (`MSG:`), shown sanitised.
 //!
 //! Asking servers needs the `http` feature. Without it a `srv*…*https://…` element still
 //! parses and its cache is still searched, but the server is never asked: each file not found
@@ -40,6 +42,7 @@ mod server;
 mod sniff;
 mod store;
 mod symbol_path;
+mod verify;
 
 pub use key::{store_id, FileKey, IdSource};
 pub use symbol_path::{PathElement, SymbolPath};
@@ -59,6 +62,9 @@ pub struct LocatorOptions {
     pub cache_dir: PathBuf,
     /// Longest wait for a server to connect, answer, or send the next part of a body.
     pub timeout: Duration,
+    /// Longest time one download may take in all (redirects included), however steadily the
+    /// server sends: a server trickling bytes is cut here.
+    pub download_deadline: Duration,
     /// Largest file downloaded or expanded; bigger ones are abandoned and deleted.
     pub max_download_bytes: u64,
 }
@@ -74,12 +80,13 @@ impl LocatorOptions {
 }
 
 impl Default for LocatorOptions {
-    /// Online, the default cache, 60 s timeout, 2 GiB cap.
+    /// Online, the default cache, 60 s timeout, 120 s per download, 2 GiB cap.
     fn default() -> Self {
         LocatorOptions {
             offline: false,
             cache_dir: LocatorOptions::default_cache_dir(),
             timeout: Duration::from_secs(60),
+            download_deadline: Duration::from_secs(120),
             max_download_bytes: 2 * 1024 * 1024 * 1024,
         }
     }
@@ -119,7 +126,11 @@ impl Locator {
     /// A locator searching `path`.
     pub fn new(path: SymbolPath, options: LocatorOptions) -> Locator {
         Locator {
-            servers: Servers::new(options.timeout, options.max_download_bytes),
+            servers: Servers::new(
+                options.timeout,
+                options.download_deadline,
+                options.max_download_bytes,
+            ),
             path,
             options,
         }
@@ -263,7 +274,7 @@ impl Locator {
             path,
             compressed,
             layout,
-        } = store::lookup(dir, key, flat, notes)?;
+        } = store::lookup(dir, key, flat, self.options.max_download_bytes, notes)?;
         if compressed {
             let max_bytes = self.options.max_download_bytes;
             return Some(LocatedFile {
@@ -275,7 +286,8 @@ impl Locator {
         if let Keep::Expanded(_) = keep {
             return Some(LocatedFile { path, origin });
         }
-        Some(match cache::copy_in(key, &path, cache, notes) {
+        let max_bytes = self.options.max_download_bytes;
+        Some(match cache::copy_in(key, &path, cache, max_bytes, notes) {
             Some(copy) => LocatedFile {
                 path: copy,
                 origin: format!("{origin}, cached in {}", cache.display()),

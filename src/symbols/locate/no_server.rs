@@ -13,7 +13,11 @@ pub(super) struct Servers;
 
 impl Servers {
     /// No client to configure.
-    pub(super) fn new(_timeout: Duration, _max_download_bytes: u64) -> Servers {
+    pub(super) fn new(
+        _timeout: Duration,
+        _deadline: Duration,
+        _max_download_bytes: u64,
+    ) -> Servers {
         Servers
     }
 
@@ -49,6 +53,7 @@ mod tests {
             offline: false,
             cache_dir: cache.path().to_path_buf(),
             timeout: Duration::from_secs(5),
+            download_deadline: Duration::from_secs(5),
             max_download_bytes: 1 << 20,
         };
         let locator = Locator::new(SymbolPath::parse(&path).unwrap(), options);

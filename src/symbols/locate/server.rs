@@ -2,7 +2,7 @@
 //! `…/file.ptr`; checking what they send before it goes into the cache; and remembering, for
 //! a [`Servers`]' lifetime, files a server does not have and servers that did not answer.
 
-use super::sniff::{check_magic, garbage, sniff, Magic};
+use super::sniff::{garbage, sniff, Magic};
 use super::{cab, cache, http, store, FileKey, LocatedFile};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ pub(super) const AVAILABLE: bool = true;
 /// The symbol servers of one locator: the HTTP agent and what earlier requests taught.
 pub(super) struct Servers {
     agent: ureq::Agent,
+    deadline: Duration,
     max_download_bytes: u64,
     /// (server URL, name, id) the server did not have or served unusable.
     misses: Mutex<HashSet<(String, String, String)>>,
@@ -24,10 +25,12 @@ pub(super) struct Servers {
 }
 
 impl Servers {
-    /// Servers asked with `timeout`, downloads capped at `max_download_bytes`.
-    pub(super) fn new(timeout: Duration, max_download_bytes: u64) -> Servers {
+    /// Servers asked with `timeout`, each download cut after `deadline` and capped at
+    /// `max_download_bytes`.
+    pub(super) fn new(timeout: Duration, deadline: Duration, max_download_bytes: u64) -> Servers {
         Servers {
             agent: http::agent(timeout),
+            deadline,
             max_download_bytes,
             misses: Mutex::new(HashSet::new()),
             unreachable: Mutex::new(Vec::new()),
@@ -77,8 +80,8 @@ impl Servers {
             .map(|(_, reason)| reason.clone())
     }
 
-    /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr`; the first answer other than
-    /// "not found" decides.
+    /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr` (whose message becomes a note;
+    /// its path is never followed); the first answer other than "not found" decides.
     fn try_downloads(
         &self,
         key: &FileKey,
@@ -100,7 +103,8 @@ impl Servers {
         }
         let from = format!("{base}/file.ptr");
         let body = self.get(&from, dir, url, notes).ok()??;
-        follow_remote_pointer(body.path(), &from, notes)
+        notes.push(store::server_pointer_note(body.path(), &from));
+        None
     }
 
     /// One GET into a temporary file in `dir`: `Ok(None)` when the server does not have it;
@@ -112,7 +116,11 @@ impl Servers {
         server: &str,
         notes: &mut Vec<String>,
     ) -> Result<Option<NamedTempFile>, ()> {
-        match http::fetch(&self.agent, url, dir, self.max_download_bytes) {
+        let limits = http::Limits {
+            max_bytes: self.max_download_bytes,
+            deadline: self.deadline,
+        };
+        match http::fetch(&self.agent, url, dir, limits) {
             http::Fetch::Body(file) => Ok(Some(file)),
             http::Fetch::Missing => Ok(None),
             http::Fetch::Failed { note, unreachable } => {
@@ -129,7 +137,8 @@ impl Servers {
         }
     }
 
-    /// Checks a downloaded body and stores it under `target` (expanding a CAB).
+    /// Checks a downloaded body and stores it under `target` (expanding a CAB) when it is the
+    /// file `key` names, complete.
     fn store_download(
         &self,
         key: &FileKey,
@@ -142,26 +151,15 @@ impl Servers {
             Ok(Magic::Cab) => {
                 let dir = target.parent().unwrap_or(target);
                 cab::expand(body.path(), &key.name, dir, self.max_download_bytes).and_then(
-                    |expanded| {
-                        check_magic(expanded.path(), &format!("{from} expanded"))?;
-                        cache::persist(expanded, target)
-                    },
+                    |expanded| cache::admit(expanded, key, &format!("{from} expanded"), target),
                 )
             }
-            Ok(Magic::Symbols) => cache::persist(body, target),
-            Ok(Magic::Garbage(start)) => Err(garbage(from, &start)),
+            Ok(Magic::Symbols) => cache::admit(body, key, from, target),
+            Ok(Magic::Garbage(description)) => Err(garbage(from, &description)),
             Err(error) => Err(format!("cannot read the download of {from}: {error}")),
         };
         result.map_err(|note| notes.push(note)).ok()
     }
-}
-
-/// A `file.ptr` from a server: `PATH:` must name a readable symbol file.
-fn follow_remote_pointer(ptr: &Path, url: &str, notes: &mut Vec<String>) -> Option<PathBuf> {
-    let checked = store::pointer_target(ptr, url).and_then(|target| {
-        check_magic(&target, &format!("{} (from {url})", target.display())).map(|()| target)
-    });
-    checked.map_err(|note| notes.push(note)).ok()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -12,8 +12,8 @@ pub(super) enum Magic {
     /// A PDB (MSF 7.00 or 2.00, or a portable PDB), a PE image (`MZ`) or a Breakpad file
     /// (`MODULE `).
     Symbols,
-    /// Anything else, with its first bytes.
-    Garbage(Vec<u8>),
+    /// Anything else, described by its size and kind, never by its bytes.
+    Garbage(String),
 }
 
 const PDB7_MAGIC: &[u8] = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0";
@@ -21,12 +21,14 @@ const PDB2_MAGIC: &[u8] = b"Microsoft C/C++ program database 2.00\r\n\x1aJG\0\0"
 
 /// Reads the first bytes of `path` and says what they are.
 pub(super) fn sniff(path: &Path) -> std::io::Result<Magic> {
+    let file = fs::File::open(path)?;
+    let size = file.metadata()?.len();
     let mut start = Vec::new();
-    fs::File::open(path)?.take(64).read_to_end(&mut start)?;
-    Ok(classify(start))
+    file.take(64).read_to_end(&mut start)?;
+    Ok(classify(&start, size))
 }
 
-fn classify(start: Vec<u8>) -> Magic {
+fn classify(start: &[u8], size: u64) -> Magic {
     let symbols = [PDB7_MAGIC, PDB2_MAGIC, b"BSJB", b"MZ", b"MODULE "]
         .iter()
         .any(|magic| start.starts_with(magic));
@@ -35,29 +37,14 @@ fn classify(start: Vec<u8>) -> Magic {
     } else if start.starts_with(b"MSCF") {
         Magic::Cab
     } else {
-        Magic::Garbage(start)
+        Magic::Garbage(super::verify::describe(start, size))
     }
 }
 
-/// Ok when `path` is a PDB, PE image or Breakpad file; `what` names it in the note.
-pub(super) fn check_magic(path: &Path, what: &str) -> Result<(), String> {
-    match sniff(path) {
-        Ok(Magic::Symbols) => Ok(()),
-        Ok(Magic::Cab) => Err(garbage(what, b"MSCF")),
-        Ok(Magic::Garbage(start)) => Err(garbage(what, &start)),
-        Err(error) => Err(format!("cannot read {what}: {error}")),
-    }
-}
-
-/// The note for a file `what` that is none of the expected kinds and starts with `start`.
-pub(super) fn garbage(what: &str, start: &[u8]) -> String {
-    let shown: String = String::from_utf8_lossy(&start[..start.len().min(16)])
-        .chars()
-        .map(|c| if c.is_control() { '.' } else { c })
-        .collect();
-    format!(
-        "{what} is not a PDB, PE image, CAB or Breakpad file (starts with {shown:?}); discarded"
-    )
+/// The note for a file `what` that is none of the expected kinds (`description` from
+/// [`super::verify::describe`]).
+pub(super) fn garbage(what: &str, description: &str) -> String {
+    format!("{what} is not a PDB, PE image, CAB or Breakpad file ({description}); discarded")
 }
 
 #[cfg(test)]
@@ -65,7 +52,7 @@ mod tests {
     use super::*;
 
     fn kind(start: &[u8]) -> &'static str {
-        match classify(start.to_vec()) {
+        match classify(start, start.len() as u64) {
             Magic::Cab => "cab",
             Magic::Symbols => "symbols",
             Magic::Garbage(_) => "garbage",
@@ -88,12 +75,17 @@ mod tests {
     }
 
     #[test]
-    fn garbage_note_shows_the_start_without_control_characters() {
-        let note = garbage("http://host/a.pdb", b"<html>\r\n<body>not found</body>");
+    fn garbage_is_described_never_quoted() {
+        let start = b"root:x:0:0:root:/root:/bin/bash\n";
+        match classify(start, 1800) {
+            Magic::Garbage(description) => assert_eq!(description, "1800 bytes of text"),
+            _ => panic!("not garbage"),
+        }
+        let note = garbage("http://host/a.pdb", "10 bytes of text");
         assert_eq!(
             note,
             "http://host/a.pdb is not a PDB, PE image, CAB or Breakpad file \
-             (starts with \"<html>..<body>no\"); discarded"
+             (10 bytes of text); discarded"
         );
     }
 }

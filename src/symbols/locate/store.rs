@@ -45,11 +45,62 @@ fn parse_pointer(text: &str) -> Pointer {
     }
 }
 
-/// Reads at most [`MAX_PTR_BYTES`] of a pointer file as text.
-fn read_pointer(reader: impl Read) -> std::io::Result<Pointer> {
+/// Reads at most [`MAX_PTR_BYTES`] of the pointer file at `ptr`: only a regular file (a FIFO
+/// or a device would block or never end).
+fn read_pointer(ptr: &Path) -> std::io::Result<Pointer> {
+    let file = open_regular(ptr)?;
     let mut bytes = Vec::new();
-    reader.take(MAX_PTR_BYTES).read_to_end(&mut bytes)?;
+    file.take(MAX_PTR_BYTES).read_to_end(&mut bytes)?;
     Ok(parse_pointer(&String::from_utf8_lossy(&bytes)))
+}
+
+/// Opens `path` when it is a regular file, checked before opening (opening a FIFO blocks) and
+/// again on the open file.
+fn open_regular(path: &Path) -> std::io::Result<fs::File> {
+    let not_regular = || std::io::Error::other("not a regular file");
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+/// Characters that reorder the text around them (the Unicode bidi marks, embeddings,
+/// overrides and isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Longest `MSG:` text shown, in characters.
+const MAX_MESSAGE_CHARS: usize = 200;
+
+/// A store's message as it may be shown: control, C1 and bidi-override characters escaped
+/// (`\x1b`, `\u{202e}`), at most [`MAX_MESSAGE_CHARS`] characters.
+fn shown_message(message: &str) -> String {
+    let mut shown = String::new();
+    for (index, c) in message.chars().enumerate() {
+        if index == MAX_MESSAGE_CHARS {
+            shown.push('…');
+            break;
+        }
+        match c {
+            '\n' => shown.push_str("\\n"),
+            '\r' => shown.push_str("\\r"),
+            '\t' => shown.push_str("\\t"),
+            c if c.is_ascii_control() => shown.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if c.is_control() || is_bidi_control(c) => {
+                shown.push_str(&format!("\\u{{{:x}}}", u32::from(c)))
+            }
+            c => shown.push(c),
+        }
+    }
+    shown
 }
 
 /// The compressed form of a file name: its last character replaced by `_`.
@@ -62,11 +113,13 @@ pub(super) fn compressed_name(name: &str) -> String {
 
 /// Looks for `key` in `dir`: flat first (when `flat`), then the two-tier layout (when
 /// `index2.txt` is present), then the one-tier store layout. `file.ptr` messages and broken
-/// pointers become notes.
+/// pointers become notes; a pointer is followed only to a regular file of at most
+/// `max_bytes`.
 pub(super) fn lookup(
     dir: &Path,
     key: &FileKey,
     flat: bool,
+    max_bytes: u64,
     notes: &mut Vec<String>,
 ) -> Option<StoreHit> {
     let names = variants(&key.name, false);
@@ -78,12 +131,13 @@ pub(super) fn lookup(
     if dir.join("index2.txt").is_file() {
         let prefixes: Vec<String> = names.iter().map(|n| n.chars().take(2).collect()).collect();
         for tier in existing_dirs(dir, &prefixes) {
-            if let Some(hit) = in_store(&tier, key, &names, "two-tier store", notes) {
+            let layout = "two-tier store";
+            if let Some(hit) = in_store(&tier, key, &names, layout, max_bytes, notes) {
                 return Some(hit);
             }
         }
     }
-    in_store(dir, key, &names, "store", notes)
+    in_store(dir, key, &names, "store", max_bytes, notes)
 }
 
 /// `root/name/ID/{name, name_, file.ptr}`.
@@ -92,6 +146,7 @@ fn in_store(
     key: &FileKey,
     names: &[String],
     layout: &'static str,
+    max_bytes: u64,
     notes: &mut Vec<String>,
 ) -> Option<StoreHit> {
     let ids = variants(&key.id, true);
@@ -101,8 +156,8 @@ fn in_store(
                 return Some(hit);
             }
             let ptr = id_dir.join("file.ptr");
-            if ptr.is_file() {
-                return follow_pointer(&ptr, notes);
+            if ptr.exists() {
+                return follow_pointer(&ptr, max_bytes, notes);
             }
         }
     }
@@ -125,16 +180,20 @@ fn in_folder(dir: &Path, names: &[String], layout: &'static str) -> Option<Store
         })
 }
 
-fn follow_pointer(ptr: &Path, notes: &mut Vec<String>) -> Option<StoreHit> {
+/// A `file.ptr` in a local store: `PATH:` may name a regular file of at most `max_bytes`
+/// (any local or UNC path: the store's owner wrote it).
+fn follow_pointer(ptr: &Path, max_bytes: u64, notes: &mut Vec<String>) -> Option<StoreHit> {
     let shown = ptr.display();
     let found = pointer_target(ptr, &shown.to_string()).and_then(|target| {
-        if target.is_file() {
-            Ok(target)
-        } else {
-            Err(format!(
-                "{shown} points to {}, which is not a readable file",
-                target.display()
-            ))
+        let refused = |why: String| format!("{shown} points to {}, {why}", target.display());
+        match fs::metadata(&target) {
+            Ok(meta) if !meta.is_file() => Err(refused("which is not a regular file".into())),
+            Ok(meta) if meta.len() > max_bytes => Err(refused(format!(
+                "{} bytes, over the {max_bytes}-byte limit",
+                meta.len()
+            ))),
+            Ok(_) => Ok(target),
+            Err(error) => Err(refused(format!("which cannot be read: {error}"))),
         }
     });
     let path = found.map_err(|note| notes.push(note)).ok()?;
@@ -147,16 +206,34 @@ fn follow_pointer(ptr: &Path, notes: &mut Vec<String>) -> Option<StoreHit> {
 
 /// The absolute path the `PATH:` of the `file.ptr` at `ptr` names; otherwise a note that
 /// calls the pointer `what` and says why there is none (`MSG:`, unreadable, not a pointer).
-pub(super) fn pointer_target(ptr: &Path, what: &str) -> Result<PathBuf, String> {
-    let pointer = fs::File::open(ptr)
-        .and_then(read_pointer)
-        .map_err(|error| format!("cannot read {what}: {error}"))?;
-    match pointer {
+fn pointer_target(ptr: &Path, what: &str) -> Result<PathBuf, String> {
+    match read_pointer(ptr).map_err(|error| format!("cannot read {what}: {error}"))? {
         Pointer::Path(target) => Ok(std::path::absolute(&target).unwrap_or(target)),
-        Pointer::Message(message) => Err(format!("{what} says: {message}")),
-        Pointer::Unrecognised => Err(format!(
-            "{what} is not a symbol store pointer (expected PATH:… or MSG:…)"
-        )),
+        other => Err(pointer_note(other, what)),
+    }
+}
+
+/// The note for a `file.ptr` a symbol server sent (`what` names it): its message, sanitised.
+/// A `PATH:` from a server is never followed: it could name any file on this machine, a
+/// device, or a share that would be sent this user's credentials.
+#[cfg(feature = "http")]
+pub(super) fn server_pointer_note(ptr: &Path, what: &str) -> String {
+    match read_pointer(ptr) {
+        Ok(Pointer::Path(_)) => {
+            format!("{what} points to a path; pointers from symbol servers are not followed")
+        }
+        Ok(other) => pointer_note(other, what),
+        Err(error) => format!("cannot read {what}: {error}"),
+    }
+}
+
+/// The note for a pointer that names no file.
+fn pointer_note(pointer: Pointer, what: &str) -> String {
+    match pointer {
+        Pointer::Message(message) => format!("{what} says: {}", shown_message(&message)),
+        Pointer::Path(_) | Pointer::Unrecognised => {
+            format!("{what} is not a symbol store pointer (expected PATH:… or MSG:…)")
+        }
     }
 }
 
@@ -230,6 +307,17 @@ mod tests {
         assert!(pointer_target(&missing, "it")
             .unwrap_err()
             .starts_with("cannot read it: "));
+    }
+
+    #[test]
+    fn messages_are_shown_sanitised_and_capped() {
+        assert_eq!(
+            shown_message("gone\x1b]52;c;QUJD\x07 \u{202e}exe.txt\r\nPATH:/x\u{85}"),
+            "gone\\x1b]52;c;QUJD\\x07 \\u{202e}exe.txt\\r\\nPATH:/x\\u{85}"
+        );
+        let long = shown_message(&"é".repeat(5000));
+        assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(long.ends_with("é…"));
     }
 
     #[test]
