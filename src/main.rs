@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use dumpleak::analysis::{Attribution, DiffOptions};
 use dumpleak::pipeline::output::LineSink;
 use dumpleak::report::{self, Format, RenderOptions};
+use dumpleak::sanitize::visible;
 use dumpleak::symbols::{SymbolConfig, Symbolizer};
 use dumpleak::{snapshot, Error};
 use std::io::IsTerminal;
@@ -317,10 +318,17 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("dumpleak: {error}");
+            say(&format!("dumpleak: {error}"));
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Writes one message line to standard error. Every message goes through here: errors quote
+/// paths and strings from dumps, logs and servers, so control, bidi and invisible characters
+/// are shown escaped and a newline cannot start a forged line.
+fn say(message: &str) {
+    eprintln!("{}", visible(message));
 }
 
 fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
@@ -368,10 +376,10 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
     emit(&report, &document, &args.output, "handles")?;
     match args.fail_on_growth {
         Some(limit) if report.total_delta > limit => {
-            eprintln!(
+            say(&format!(
                 "dumpleak: handle count grew by {} (more than --fail-on-growth {limit})",
                 report.total_delta
-            );
+            ));
             Ok(ExitCode::from(3))
         }
         _ => Ok(ExitCode::SUCCESS),
@@ -484,10 +492,10 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         let document = report::batch_document(&report);
         emit(&report, &document, &args.output, "dumps")?;
     }
-    eprintln!(
+    say(&format!(
         "dumpleak batch: {} processed, {} failed",
         report.aggregate.processed, report.aggregate.failed
-    );
+    ));
     Ok(if report.aggregate.failed > 0 {
         ExitCode::from(1)
     } else {
