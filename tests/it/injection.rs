@@ -513,3 +513,39 @@ fn pseudo_random_strings_keep_every_rendering_property() {
         properties::fuzz(&data);
     }
 }
+
+/// Runs `dumpleak ARGS` (table format) and checks its output like the reports above.
+fn assert_cli_table_escaped(args: &[&std::ffi::OsStr], expected: &str) {
+    let output = dumpleak().args(args).arg("--offline").output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert_no_raw_controls("cli", &stdout);
+    assert!(stdout.contains(expected), "{expected} in\n{stdout}");
+}
+
+#[test]
+fn debugger_log_frames_and_handle_exe_names_are_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |name: &str| std::fs::read_to_string(crate::common::testdata(name)).unwrap();
+    let log = dir.path().join("hostile.log");
+    let frame = "AcmeConnectionPool::Acquire";
+    let hostile = "Acq\x1b]52;c;ZXZpbA==\x07\u{202e}[x](http://e)```|\u{9b}2J";
+    std::fs::write(
+        &log,
+        read("logs/windbg-htrace-diff.log").replace(frame, hostile),
+    )
+    .unwrap();
+    assert_cli_table_escaped(
+        &["show".as_ref(), log.as_os_str()],
+        r"AcmeNet!Acq\x1b]52;c;ZXZpbA==\x07\u{202e}[x](http://e)```|\u{9b}2J+0xb1",
+    );
+    let after = dir.path().join("handle-after.txt");
+    let name = r"\Sessions\1\BaseNamedObjects\CSPMUTX";
+    let hostile = "CSP\x1b]0;t\x07\u{2066}MU\u{85}TX";
+    std::fs::write(&after, read("logs/handle-after.txt").replace(name, hostile)).unwrap();
+    let before = crate::common::testdata("logs/handle-before.txt");
+    assert_cli_table_escaped(
+        &["diff".as_ref(), before.as_os_str(), after.as_os_str()],
+        r"CSP\x1b]0;t\x07\u{2066}MU\u{85}TX",
+    );
+}
