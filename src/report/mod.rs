@@ -102,10 +102,10 @@ impl RenderError {
 /// Renders a report: `model` for JSON, `document` (its layout) for the other formats.
 ///
 /// Strings from dumps are hostile. The table, Markdown and HTML renderers see the document
-/// only through [`Visible`], which shows control, C1, bidi and invisible characters escaped
-/// ([`crate::sanitize::visible`]); Markdown also escapes its own syntax. JSON keeps strings
-/// exact, and so does CSV, except that a cell a spreadsheet would take for a formula gets a
-/// leading `'` (see [`csv_cell`]).
+/// only through a view (`Visible`, src/report/visible.rs) that shows control, C1, bidi and
+/// invisible characters escaped ([`crate::sanitize::visible`]); Markdown also escapes its own
+/// syntax. JSON keeps strings exact, and so does CSV, except that a cell a spreadsheet would
+/// take for a formula gets a leading `'` (see [`csv_cell`]).
 ///
 /// Fails on [`Format::Jsonl`] (written line by line by the caller), on a CSV table the
 /// document does not have, and on a format whose feature this build leaves out.
