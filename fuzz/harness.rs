@@ -16,6 +16,9 @@ use dumpleak_fixtures::writer::{
 };
 use std::path::Path;
 
+#[path = "render.rs"]
+pub mod render;
+
 /// One fuzz target's code.
 pub type Target = fn(&[u8]);
 
@@ -25,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("handle_trace", handle_trace),
     ("text_inputs", text_inputs),
     ("symbol_path", symbol_path),
+    ("render", render::fuzz),
 ];
 
 /// Runs the symbolise and analyse stages on a loaded snapshot, offline (a default

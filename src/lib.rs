@@ -57,6 +57,7 @@ pub mod analysis;
 mod error;
 pub mod pipeline;
 pub mod report;
+pub mod sanitize;
 pub mod snapshot;
 pub mod symbols;
 pub mod time;

@@ -5,6 +5,7 @@ use dumpleak::analysis::batch::AggregateOptions;
 use dumpleak::analysis::{Attribution, DiffOptions};
 use dumpleak::pipeline::output::LineSink;
 use dumpleak::report::{self, Format, RenderOptions};
+use dumpleak::sanitize::visible;
 use dumpleak::symbols::{SymbolConfig, Symbolizer};
 use dumpleak::{snapshot, Error};
 use std::io::IsTerminal;
@@ -419,19 +420,26 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("dumpleak: {error}");
+            say(&format!("dumpleak: {error}"));
             if matches!(
                 error,
                 Error::Load(dumpleak::snapshot::LoadError::Unrecognised { .. })
             ) {
-                eprintln!(
+                say(&format!(
                     "dumpleak: it reads {}",
                     dumpleak::snapshot::text::SUPPORTED_FORMATS
-                );
+                ));
             }
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Writes one message line to standard error. Every message goes through here: errors quote
+/// paths and strings from dumps, logs and servers, so control, bidi and invisible characters
+/// are shown escaped and a newline cannot start a forged line.
+fn say(message: &str) {
+    eprintln!("{}", visible(message));
 }
 
 fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
@@ -506,10 +514,10 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
     emit(&report, &document, &args.output, "handles")?;
     match args.fail_on_growth {
         Some(limit) if report.total_delta > limit => {
-            eprintln!(
+            say(&format!(
                 "dumpleak: handle count grew by {} (more than --fail-on-growth {limit})",
                 report.total_delta
-            );
+            ));
             Ok(ExitCode::from(3))
         }
         _ => Ok(ExitCode::SUCCESS),
@@ -553,7 +561,7 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
     let document = report::series_document(&report);
     emit(&report, &document, &args.output, "types")?;
     if args.fail_on_leak && series::any_leak(&report) {
-        eprintln!("dumpleak: a leak was found (--fail-on-leak)");
+        say("dumpleak: a leak was found (--fail-on-leak)");
         return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
@@ -636,10 +644,10 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         let document = report::batch_document(&report);
         emit(&report, &document, &args.output, "dumps")?;
     }
-    eprintln!(
+    say(&format!(
         "dumpleak batch: {} processed, {} failed, {} skipped",
         report.aggregate.processed, report.aggregate.failed, report.aggregate.skipped
-    );
+    ));
     Ok(if report.aggregate.failed > 0 {
         ExitCode::from(1)
     } else {
@@ -714,7 +722,7 @@ fn emit<M: serde::Serialize>(
     if format == Format::Csv {
         // A CSV file has no place for them; they must still be read first.
         for alert in document.alerts() {
-            eprintln!("dumpleak: warning: {alert}");
+            say(&format!("dumpleak: warning: {alert}"));
         }
     }
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)

@@ -69,6 +69,27 @@ pub enum RuleError {
     },
 }
 
+/// A TOML error as one line, `line L, column C: message` (the parser's own message spans
+/// several lines and quotes the file; messages on standard error are one line each).
+fn syntax_error(text: &str, error: &toml::de::Error) -> RuleError {
+    let place = error
+        .span()
+        .and_then(|span| text.get(..span.start))
+        .map(|before| {
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    let message: Vec<&str> = error
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    RuleError::Syntax(format!("{place}{}", message.join("; ")))
+}
+
 /// What a rule needs to know of a dump.
 pub struct DumpFacts<'a> {
     /// Loaded modules: (file name, file version).
@@ -95,7 +116,7 @@ impl KnownIssues {
     /// Parses a rules file; the error says what is wrong and where.
     pub fn parse(text: &str) -> Result<KnownIssues, RuleError> {
         let issues: KnownIssues =
-            toml::from_str(text).map_err(|error| RuleError::Syntax(error.to_string()))?;
+            toml::from_str(text).map_err(|error| syntax_error(text, &error))?;
         for rule in &issues.rules {
             for version in [&rule.min_version, &rule.fixed_in].into_iter().flatten() {
                 if parse_version(version).is_none() {
@@ -251,6 +272,11 @@ mod tests {
         };
         assert_eq!(issues.matching(&facts).len(), 1);
         assert!(KnownIssues::parse("[[rule]]\nlabel = \"x\"\n").is_err());
+        let error = KnownIssues::parse("[[rule]]\nlabel = \"x\"\nmodule = \n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 3, column 10: invalid string; expected `\"`, `'`"
+        );
         assert!(
             KnownIssues::parse("[[rule]]\nlabel = \"x\"\nmodule = \"a\"\nfixed_in = \"v2\"\n")
                 .is_err()

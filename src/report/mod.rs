@@ -17,6 +17,7 @@ mod series_layout;
 mod show_layout;
 #[cfg(feature = "cli")]
 mod text;
+mod visible;
 
 pub use batch_layout::batch_document;
 pub use diff_layout::diff_document;
@@ -26,6 +27,7 @@ pub use show_layout::show_document;
 
 use document::Document;
 use serde::Serialize;
+use visible::Visible;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +103,12 @@ impl RenderError {
 
 /// Renders a report: `model` for JSON, `document` (its layout) for the other formats.
 ///
+/// Strings from dumps are hostile. The table, Markdown and HTML renderers see the document
+/// only through a view (`Visible`, src/report/visible.rs) that shows control, C1, bidi and
+/// invisible characters escaped ([`crate::sanitize::visible`]); Markdown also escapes its own
+/// syntax. JSON keeps strings exact, and so does CSV, except that a cell a spreadsheet would
+/// take for a formula gets a leading `'` (see [`csv_cell`]).
+///
 /// Fails on [`Format::Jsonl`] (written line by line by the caller), on a CSV table the
 /// document does not have, and on a format whose feature this build leaves out.
 pub fn render<M: Serialize>(
@@ -111,9 +119,9 @@ pub fn render<M: Serialize>(
     default_table: &str,
 ) -> Result<String, RenderError> {
     match format {
-        Format::Table => table_text(document, options.width),
-        Format::Markdown => Ok(markdown::render(document)),
-        Format::Html => html_page(document),
+        Format::Table => table_text(&Visible::new(document), options.width),
+        Format::Markdown => Ok(markdown::render(&Visible::new(document))),
+        Format::Html => html_page(&Visible::new(document)),
         Format::Jsonl => Err(RenderError::Unsupported(
             "--format jsonl is for `batch` and `merge`",
         )),
@@ -128,22 +136,22 @@ pub fn render<M: Serialize>(
 }
 
 #[cfg(feature = "cli")]
-fn table_text(document: &Document, width: Option<u16>) -> Result<String, RenderError> {
+fn table_text(document: &Visible, width: Option<u16>) -> Result<String, RenderError> {
     Ok(text::render(document, width))
 }
 
 #[cfg(not(feature = "cli"))]
-fn table_text(_: &Document, _: Option<u16>) -> Result<String, RenderError> {
+fn table_text(_: &Visible, _: Option<u16>) -> Result<String, RenderError> {
     Err(missing_feature("table", "cli"))
 }
 
 #[cfg(feature = "html")]
-fn html_page(document: &Document) -> Result<String, RenderError> {
+fn html_page(document: &Visible) -> Result<String, RenderError> {
     Ok(html::render(document))
 }
 
 #[cfg(not(feature = "html"))]
-fn html_page(_: &Document) -> Result<String, RenderError> {
+fn html_page(_: &Visible) -> Result<String, RenderError> {
     Err(missing_feature("html", "html"))
 }
 
@@ -161,14 +169,54 @@ fn csv_table(document: &Document, id: &str) -> Result<String, RenderError> {
         });
     };
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&table.headers)?;
-    for row in &table.rows {
-        writer.write_record(row)?;
+    for row in std::iter::once(&table.headers).chain(&table.rows) {
+        for cell in row {
+            writer.write_field(csv_cell(cell).as_bytes())?;
+        }
+        writer.write_record(None::<&[u8]>)?;
     }
     let bytes = writer
         .into_inner()
         .map_err(|error| RenderError::Csv(error.into_error().into()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A CSV cell as written: `cell` itself, or with a leading `'` when a spreadsheet would take
+/// it for a formula (OWASP's rule for CSV injection): it starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return, or their full-width forms (`＝` `＋` `－` `＠`), after any byte-order
+/// marks (which a spreadsheet drops at the start of a file), and is not a plain number. Plain
+/// numbers (`-3`, `+1.5`, `-2.5e3`, `+12%`) are kept: they cannot call anything, and a delta
+/// column must stay numeric.
+pub fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let body = cell.trim_start_matches('\u{feff}');
+    let formula_start = body.starts_with([
+        '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+    ]);
+    if formula_start && !is_plain_number(body) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// `[+-]digits[.digits][e[+-]digits][%]`, with at least one digit before the exponent.
+fn is_plain_number(text: &str) -> bool {
+    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let rest = rest.strip_suffix('%').unwrap_or(rest);
+    let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (rest, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mantissa_ok = digits(whole) == whole.len()
+        && digits(fraction) == fraction.len()
+        && whole.len() + fraction.len() > 0;
+    let exponent_ok = exponent.is_none_or(|exponent| {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        !exponent.is_empty() && digits(exponent) == exponent.len()
+    });
+    mantissa_ok && exponent_ok
 }
 
 #[cfg(test)]
@@ -204,6 +252,60 @@ mod tests {
         let options = RenderOptions::default();
         let csv = render(&(), &document, Format::Csv, &options, "values").unwrap();
         assert_eq!(csv.lines().count(), 151);
+    }
+
+    #[test]
+    fn csv_cells_that_spreadsheets_run_as_formulas_get_a_quote() {
+        for (cell, written) in [
+            (
+                "=HYPERLINK(\"http://evil\")",
+                "'=HYPERLINK(\"http://evil\")",
+            ),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("\u{ff1d}1+1", "'\u{ff1d}1+1"),
+            ("\u{feff}=1+1", "'\u{feff}=1+1"),
+            ("-", "'-"),
+            ("-inf", "'-inf"),
+            ("+1e", "'+1e"),
+            ("-.", "'-."),
+        ] {
+            assert_eq!(csv_cell(cell), written, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn csv_keeps_numbers_and_ordinary_text() {
+        for cell in [
+            "-3",
+            "+1",
+            "+1.5",
+            "-0.25",
+            "-2.5e3",
+            "+12%",
+            "-.5",
+            "-7.",
+            "17",
+            "kernel32.dll",
+            "a=b",
+            " =1",
+            "",
+        ] {
+            assert_eq!(csv_cell(cell), cell, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn csv_output_quotes_formula_cells_and_keeps_deltas() {
+        let mut table = Table::new("t", &["Name", "Delta#"]);
+        table.row(vec!["=1+1".to_string(), "-3".to_string()]);
+        let mut document = Document::new("t");
+        document.push(Block::Table(table));
+        let csv = render(&(), &document, Format::Csv, &RenderOptions::default(), "t").unwrap();
+        assert_eq!(csv, "Name,Delta\n'=1+1,-3\n");
     }
 
     #[cfg(feature = "cli")]

@@ -1,15 +1,16 @@
 //! Terminal rendering: aligned fields and box-drawn tables.
 
-use super::document::{Block, Document, Table};
+use super::document::{Block, Table};
+use super::visible::Visible;
 use comfy_table::{presets, CellAlignment, ContentArrangement};
 
 /// Renders `document` for a terminal; `width` wraps tables when given.
-pub fn render(document: &Document, width: Option<u16>) -> String {
+pub fn render(document: &Visible, width: Option<u16>) -> String {
     let mut out = String::new();
-    out.push_str(&document.title);
+    out.push_str(&document.title());
     out.push('\n');
-    for block in &document.blocks {
-        match block {
+    for block in document.blocks() {
+        match &*block {
             Block::Heading(heading) => {
                 out.push('\n');
                 out.push_str(heading);

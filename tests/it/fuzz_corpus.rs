@@ -3,7 +3,7 @@
 //! libFuzzer: every input must give a snapshot or an error, never a panic.
 
 #[path = "../../fuzz/harness.rs"]
-mod harness;
+pub mod harness;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

@@ -17,6 +17,7 @@ mod fuzz_corpus;
 mod golden;
 mod hostile;
 mod html;
+mod injection;
 mod locate;
 mod output;
 mod series;

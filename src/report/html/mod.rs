@@ -8,16 +8,17 @@ mod chart;
 mod page;
 mod strip;
 
-use crate::report::document::{Block, Document};
+use crate::report::document::Block;
+use crate::report::visible::Visible;
 
 /// Renders `document` as one self-contained HTML page. Tables kept for CSV only
 /// (`Document::hidden`) are not shown.
-pub fn render(document: &Document) -> String {
-    let mut out = page::head(&document.title);
+pub fn render(document: &Visible) -> String {
+    let mut out = page::head(&document.title());
     let mut in_section = false;
     let mut chart_index = 0;
-    for block in &document.blocks {
-        match block {
+    for block in document.blocks() {
+        match &*block {
             Block::Heading(heading) => {
                 if in_section {
                     out.push_str(page::SECTION_END);
