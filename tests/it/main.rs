@@ -21,3 +21,5 @@ mod symbols;
 mod text_inputs;
 mod text_parsers;
 mod trend_corpus;
+#[cfg(windows)]
+mod windows;
