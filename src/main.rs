@@ -144,8 +144,8 @@ struct SymbolArgs {
     /// symbol store; shorthand for a plain directory in the symbol path. Repeatable.
     #[arg(long, value_name = "DIR")]
     symbols: Vec<PathBuf>,
-    /// Where downloaded symbols and converted symbol caches are kept
-    /// [default: the per-user cache directory, e.g. ~/.cache/dumpleak].
+    /// Where downloaded symbols and converted symbol caches are kept [default: the per-user
+    /// cache: ~/.cache/dumpleak/symbols on Linux, %LOCALAPPDATA%\dumpleak\symbols on Windows].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Never contact symbol servers (local directories and the cache only).

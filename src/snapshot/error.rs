@@ -86,7 +86,31 @@ impl LoadError {
     pub fn io(path: &std::path::Path) -> impl Fn(io::Error) -> LoadError + Copy + '_ {
         move |source| LoadError::Io {
             path: path.to_path_buf(),
-            source,
+            source: explain_sharing(source),
         }
     }
+}
+
+/// On Windows, a file that another process holds open without sharing it for reading (a dump
+/// procdump is still writing, say) fails with a sharing or lock violation whose system message
+/// does not say what to do; this one does.
+#[cfg(windows)]
+fn explain_sharing(source: io::Error) -> io::Error {
+    const ERROR_SHARING_VIOLATION: i32 = 32;
+    const ERROR_LOCK_VIOLATION: i32 = 33;
+    match source.raw_os_error() {
+        Some(ERROR_SHARING_VIOLATION | ERROR_LOCK_VIOLATION) => io::Error::new(
+            source.kind(),
+            format!(
+                "{source}: another process has it open and does not let others read it \
+                 (procdump still writing the dump?); try again once that process has finished"
+            ),
+        ),
+        _ => source,
+    }
+}
+
+#[cfg(not(windows))]
+fn explain_sharing(source: io::Error) -> io::Error {
+    source
 }

@@ -10,17 +10,58 @@ use crate::common::{self, INCIDENT, INCIDENT_IMAGES, SUSPECT};
 fn render(args: &[&str], format: &str) -> (String, i32) {
     let cache = tempfile::tempdir().unwrap();
     let output = common::dumpleak()
-        .args(args)
+        .args(args.iter().map(|arg| native_path(arg)))
         .args(["--format", format, "--cache-dir"])
         .arg(cache.path())
         .output()
         .expect("runs");
     let text = String::from_utf8(output.stdout).expect("reports are UTF-8");
     let cache_path = cache.path().display().to_string();
-    (
-        text.replace(&cache_path, "[CACHE]"),
-        output.status.code().unwrap_or(-1),
-    )
+    let text = text
+        .replace(&cache_path, "[CACHE]")
+        .replace(&cache_path.replace('\\', "\\\\"), "[CACHE]");
+    (portable_paths(&text), output.status.code().unwrap_or(-1))
+}
+
+/// On Windows the fixtures' paths are passed with backslashes, as Windows users write them
+/// (`testdata\pdb\before.dmp`); elsewhere as they are.
+fn native_path(arg: &str) -> String {
+    if cfg!(windows) && arg.starts_with("testdata/") {
+        arg.replace('/', "\\")
+    } else {
+        arg.to_string()
+    }
+}
+
+/// On Windows, the paths under `testdata` in a report (given with backslashes, and joined with
+/// backslashes by dumpleak; doubled in JSON) written with `/`, so that both platforms compare
+/// with the same snapshots. Every other backslash (module paths from the dumps,
+/// `C:\WINDOWS\…`) is left alone.
+fn portable_paths(text: &str) -> String {
+    if !cfg!(windows) {
+        return text.to_string();
+    }
+    let mut portable = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("testdata\\") {
+        portable.push_str(&rest[..start]);
+        let path = &rest[start..];
+        let end = path
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_./\\".contains(c)))
+            .unwrap_or(path.len());
+        let mut after_separator = false;
+        for c in path[..end].chars() {
+            if c != '\\' {
+                portable.push(c);
+            } else if !after_separator {
+                portable.push('/');
+            }
+            after_separator = c == '\\';
+        }
+        rest = &path[end..];
+    }
+    portable.push_str(rest);
+    portable
 }
 
 /// One report in the text formats (table, markdown, html, json) and, for each CSV table

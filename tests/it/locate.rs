@@ -377,10 +377,17 @@ fn file_ptr_path_and_message() {
     assert!(located.file.is_none());
     assert_note(&located, "withdrawn by the vendor");
 
-    store_file(dir.path(), "file.ptr", b"PATH:/no/such/file.pdb");
+    // An absolute path as the platform writes it (std::path::absolute gives a Unix-style
+    // path on Windows a drive letter).
+    let missing = if cfg!(windows) {
+        r"C:\no\such\file.pdb"
+    } else {
+        "/no/such/file.pdb"
+    };
+    store_file(dir.path(), "file.ptr", format!("PATH:{missing}").as_bytes());
     let located = dirs_locator(&[dir.path()], cache.path()).find(&pdb_key());
     assert!(located.file.is_none());
-    assert_note(&located, "/no/such/file.pdb");
+    assert_note(&located, missing);
 }
 
 #[test]

@@ -28,3 +28,5 @@ mod text_inputs;
 mod text_parsers;
 mod trend_corpus;
 mod trust;
+#[cfg(windows)]
+mod windows;
