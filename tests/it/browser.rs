@@ -137,6 +137,12 @@ fn every_page_fits_1024_and_1400_pixels_and_charts_have_labelled_axes() {
             .unwrap();
         let html = String::from_utf8(output.stdout).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"), "{name}");
+        if name.starts_with("series") {
+            assert!(
+                html.contains("<th>Class</th>") && html.contains("Per cycle"),
+                "{name}"
+            );
+        }
         for width in [1024, 1400] {
             let check = measure(&html, width, dir.path());
             assert!(
