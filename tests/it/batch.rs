@@ -37,7 +37,13 @@ fn folder_triage_points_at_the_leaking_version_and_names_bad_files() {
     );
     assert_eq!(report["aggregate"]["processed"], 14);
     assert_eq!(report["aggregate"]["failed"], 3);
-    assert_eq!(report["skipped"][0]["file"], "testdata/batch/notes.txt");
+    assert_eq!(
+        report["skipped"][0]["file"]
+            .as_str()
+            .unwrap()
+            .replace('\\', "/"),
+        "testdata/batch/notes.txt"
+    );
     assert_eq!(
         report["skipped"][0]["reason"],
         "text that is not a debugger log or handle.exe output"

@@ -130,12 +130,27 @@ fn hostile_dump(new: usize, time: u32) -> Vec<u8> {
     writer.finish()
 }
 
-/// Writes `(name, bytes)` files into a fresh directory.
+/// Writes `(name, bytes)` files into a fresh directory. Windows refuses control characters
+/// and `<>:"|?*` in file names: there they become `_` (the strings inside the dumps stay
+/// hostile).
 fn write_files(files: &[(&str, Vec<u8>)]) -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let paths = files
         .iter()
         .map(|(name, bytes)| {
+            let name: String = if cfg!(windows) {
+                name.chars()
+                    .map(|c| {
+                        if c.is_control() || "<>:\"|?*".contains(c) {
+                            '_'
+                        } else {
+                            c
+                        }
+                    })
+                    .collect()
+            } else {
+                name.to_string()
+            };
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
             path
