@@ -25,6 +25,11 @@ use std::sync::{Mutex, MutexGuard};
 mod synth;
 use synth::{small_dump, stream_location, words, Rng};
 
+/// Inputs small on disk that were large in memory.
+#[path = "it/common/amplify.rs"]
+#[allow(dead_code)]
+mod amplify;
+
 /// Wraps [`System`], tracking the bytes currently allocated and their peak.
 struct Counting;
 
@@ -354,4 +359,32 @@ fn one_giant_line_of_random_text() {
         text.push(b' ' + (rng.next() % 95) as u8);
     }
     assert_text_bounded("random.log", &text, 4);
+}
+
+#[cfg(feature = "crash")]
+#[test]
+fn crash_whose_threads_share_a_stack_of_frames() {
+    use dumpleak::symbols::{crash_stack, Symbolizer};
+    let _guard = exclusive();
+    // 8 threads × 256 KiB of stack, a frame every 8 bytes: 262,144 frames if every thread is
+    // walked to its end (about 400 MiB); only the crashing thread is, to 1,024 frames.
+    let dump = amplify::crash_with_shared_stacks(8, 256 * 1024);
+    let snapshot = load_minidump_bytes(Path::new("threads.dmp"), &dump).unwrap();
+    let symbolizer = Symbolizer::default();
+    let (crash, peak) = peak_of(|| {
+        crash_stack(&snapshot, &symbolizer, 12, &mut Default::default())
+            .expect("a crash")
+            .expect("walked")
+    });
+    eprintln!(
+        "threads.dmp: {} bytes, peak {peak} bytes; {} frames shown, {} more, stopped {:?}",
+        dump.len(),
+        crash.frames.len(),
+        crash.more_frames,
+        crash.walk_stopped
+    );
+    assert_eq!(crash.thread_id, Some(1));
+    assert_eq!((crash.frames.len(), crash.more_frames), (12, 1012));
+    assert_eq!(crash.walk_stopped.as_deref(), Some("at 1024 frames"));
+    assert!(peak < 8 * MIB, "peak {peak} bytes");
 }

@@ -86,7 +86,17 @@ pub fn show(
 ) -> ShowReport {
     let mut warnings = Vec::new();
     let crash = match crash {
-        Some(Ok(stack)) => Some(stack),
+        Some(Ok(stack)) => {
+            if let Some(reason) = &stack.walk_stopped {
+                warnings.push(Warning::new(
+                    WarningCode::CrashNotWalked,
+                    format!(
+                        "the crash stack walk stopped {reason} (a deep recursion, or a damaged stack): the stack holds more frames than shown"
+                    ),
+                ));
+            }
+            Some(stack)
+        }
         Some(Err(reason)) => {
             warnings.push(Warning::new(
                 WarningCode::CrashNotWalked,
