@@ -10,6 +10,7 @@ mod handle_trace;
 mod memory;
 pub mod minidump;
 mod model;
+mod module_list;
 mod names;
 pub mod text;
 
