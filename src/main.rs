@@ -336,12 +336,20 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
     };
     match dumpleak::show_input(&snapshot, &symbolizer, &options, args.crash_frames) {
         dumpleak::ShowOutcome::Summary(report) => {
-            let document = report::show_document(&report, args.modules);
-            emit(&report, &document, &args.output, "types")?;
+            emit(
+                &report,
+                || report::show_document(&report, args.modules),
+                &args.output,
+                "types",
+            )?;
         }
         dumpleak::ShowOutcome::Diff(report) => {
-            let document = report::diff_document(&report);
-            emit(&report, &document, &args.output, "handles")?;
+            emit(
+                &report,
+                || report::diff_document(&report),
+                &args.output,
+                "handles",
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -364,8 +372,12 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
         &symbolizer,
         &options,
     )?;
-    let document = report::diff_document(&report);
-    emit(&report, &document, &args.output, "handles")?;
+    emit(
+        &report,
+        || report::diff_document(&report),
+        &args.output,
+        "handles",
+    )?;
     match args.fail_on_growth {
         Some(limit) if report.total_delta > limit => {
             eprintln!(
@@ -407,8 +419,12 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
     );
     bar.finish_and_clear();
     let report = report?;
-    let document = report::series_document(&report);
-    emit(&report, &document, &args.output, "types")?;
+    emit(
+        &report,
+        || report::series_document(&report),
+        &args.output,
+        "types",
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -481,8 +497,12 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         sink.write_line(&serde_json::to_string(&aggregate).expect("batch lines serialise"));
         sink.finish()?;
     } else {
-        let document = report::batch_document(&report);
-        emit(&report, &document, &args.output, "dumps")?;
+        emit(
+            &report,
+            || report::batch_document(&report),
+            &args.output,
+            "dumps",
+        )?;
     }
     eprintln!(
         "dumpleak batch: {} processed, {} failed",
@@ -548,15 +568,19 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
         out.push('\n');
         dumpleak::pipeline::output::write_report(args.output.output.as_deref(), &out)?;
     } else {
-        let document = report::batch_document(&report);
-        emit(&report, &document, &args.output, "dumps")?;
+        emit(
+            &report,
+            || report::batch_document(&report),
+            &args.output,
+            "dumps",
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn emit<M: serde::Serialize>(
     model: &M,
-    document: &report::document::Document,
+    document: impl FnOnce() -> report::document::Document,
     output: &OutputArgs,
     default_table: &str,
 ) -> Result<(), Error> {
@@ -572,6 +596,18 @@ fn emit<M: serde::Serialize>(
         return Err(Error::Usage("--table goes with --format csv".to_string()));
     }
     let format = output.format.map_or(Format::Table, Format::from);
-    let text = report::render(model, document, format, &options, default_table)?;
+    if format == Format::Json {
+        // Written as it is serialised (no document, no text held): the JSON of a report of
+        // a million handles is larger than the report.
+        let mut sink = dumpleak::pipeline::output::LineSink::create(output.output.as_deref())?;
+        let written = report::write_json(model, std::io::BufWriter::new(&mut sink));
+        sink.finish()?;
+        return match written {
+            // The sink failed and said so above (or standard output was closed: not an error).
+            Err(report::RenderError::Json(error)) if error.is_io() => Ok(()),
+            other => Ok(other?),
+        };
+    }
+    let text = report::render(model, &document(), format, &options, default_table)?;
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
 }

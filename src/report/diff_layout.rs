@@ -1,6 +1,6 @@
 //! Layout of a diff report.
 
-use super::document::{abbreviated, Block, Document, Table};
+use super::document::{abbreviated, cell, Block, Document, Table};
 use super::layout::{process_line, type_counts};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
 use crate::time::duration;
@@ -96,9 +96,9 @@ pub fn diff_document(report: &DiffReport) -> Document {
             stack.id.to_string(),
             stack.count.to_string(),
             types,
-            stack.blamed_module.clone().unwrap_or_default(),
-            stack.blamed_version.clone().unwrap_or_default(),
-            stack.frames.join(" <- "),
+            cell(stack.blamed_module.as_deref().unwrap_or_default()),
+            cell(stack.blamed_version.as_deref().unwrap_or_default()),
+            cell(&stack.frames.join(" <- ")),
         ]);
     }
 
@@ -153,8 +153,8 @@ pub fn diff_document(report: &DiffReport) -> Document {
             .map(|group| {
                 format!(
                     "{} {}: {} handles, {} new ({})",
-                    group.type_name,
-                    group.name,
+                    cell(&group.type_name),
+                    cell(&group.name),
                     group.handles.len(),
                     group.new,
                     abbreviated(&group.handles, LISTED_VALUES)
@@ -201,19 +201,19 @@ fn handle_row(change: &str, handle: &HandleChange) -> Vec<String> {
         change.to_string(),
         handle.handle.clone(),
         if handle.type_inferred {
-            format!("{} (inferred)", handle.type_name)
+            format!("{} (inferred)", cell(&handle.type_name))
         } else {
-            handle.type_name.clone()
+            cell(&handle.type_name)
         },
-        handle.name.clone().unwrap_or_default(),
+        cell(handle.name.as_deref().unwrap_or_default()),
         handle.same_object_as.clone().unwrap_or_default(),
         handle
             .stack_id
             .map(|id| format!("#{id}"))
             .unwrap_or_default(),
-        handle.blamed_module.clone().unwrap_or_default(),
-        handle.blamed_version.clone().unwrap_or_default(),
-        handle.trace.clone().unwrap_or_default(),
+        cell(handle.blamed_module.as_deref().unwrap_or_default()),
+        cell(handle.blamed_version.as_deref().unwrap_or_default()),
+        handle.trace.unwrap_or_default().to_string(),
     ]
 }
 

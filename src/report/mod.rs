@@ -125,6 +125,20 @@ pub fn render<M: Serialize>(
     }
 }
 
+/// Writes `model` as JSON (the text [`render`] gives for [`Format::Json`]) to `writer` while it
+/// is serialised, never holding the text: the JSON of a report that lists a million handles
+/// is larger than the report.
+pub fn write_json<M: Serialize>(
+    model: &M,
+    mut writer: impl std::io::Write,
+) -> Result<(), RenderError> {
+    serde_json::to_writer_pretty(&mut writer, model)?;
+    writer
+        .write_all(b"\n")
+        .and_then(|()| writer.flush())
+        .map_err(|error| RenderError::Json(serde_json::Error::io(error)))
+}
+
 #[cfg(feature = "cli")]
 fn table_text(document: &Document, width: Option<u16>) -> Result<String, RenderError> {
     Ok(text::render(document, width))

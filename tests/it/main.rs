@@ -9,6 +9,7 @@
 mod common;
 
 mod batch;
+mod budgets;
 mod cli;
 mod fuzz_corpus;
 mod golden;

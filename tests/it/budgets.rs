@@ -1,0 +1,69 @@
+//! Issue 14, item 6: inputs that are small on disk and were large in memory, run end to end.
+//! Their peak memory is measured in `tests/bounded_memory.rs`; here the reports say what was
+//! cut and why.
+
+use crate::common::{amplify, dumpleak};
+
+/// Writes `bytes` to a file `name` in a new temporary folder.
+fn input(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> (String, String) {
+    let output = dumpleak().args(args).arg("--offline").output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_crash_stack_of_endless_frames_is_walked_to_1024_and_says_so() {
+    let (_dir, dump) = input(
+        "threads.dmp",
+        &amplify::crash_with_shared_stacks(64, 64 * 1024),
+    );
+    let (text, _) = run(&["show".as_ref(), dump.as_os_str()]);
+    assert!(
+        text.contains("… 1012 more frames, and more: the walk stopped at 1024 frames"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the crash stack walk stopped at 1024 frames (a deep recursion, or a damaged stack)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_name_shared_by_many_handles_is_cut_in_tables_and_whole_in_json() {
+    let (_dir, before) = input(
+        "before.dmp",
+        &amplify::handles_sharing_one_name(0, 32_768, 1_772_441_000),
+    );
+    let after_bytes = amplify::handles_sharing_one_name(300, 32_768, 1_772_441_400);
+    let after = before.with_file_name("after.dmp");
+    std::fs::write(&after, after_bytes).unwrap();
+    let diff = ["diff".as_ref(), before.as_os_str(), after.as_os_str()];
+    let (text, _) = run(&diff);
+    // 4,048 bytes of the name (1,349 characters of 3 bytes, cut at a character boundary).
+    let cut = format!(
+        "{}… ({} bytes not shown)",
+        amplify::wide_name(1_349),
+        3 * 32_768 - 3 * 1_349
+    );
+    assert!(text.contains(&cut), "{}", &text[..2000]);
+    assert!(text.len() < 2 * 1024 * 1024, "{} bytes", text.len());
+    let (json, _) = run(&[&diff[..], &["--format".as_ref(), "json".as_ref()]].concat());
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let names = report["new_handles"].as_array().unwrap();
+    assert_eq!(names.len(), 300);
+    assert!(names
+        .iter()
+        .all(|handle| handle["name"].as_str() == Some(amplify::wide_name(32_768).as_str())));
+}
