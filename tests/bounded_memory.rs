@@ -455,3 +455,38 @@ fn modules_sharing_one_long_name() {
     );
     assert!(peak < 4 * MIB, "peak {peak} bytes");
 }
+
+#[test]
+fn export_tables_in_dump_memory_share_one_budget() {
+    use dumpleak::snapshot::MEMORY_DERIVED_BUDGET;
+    use dumpleak::symbols::Symbolizer;
+    let _guard = exclusive();
+    // 4 modules whose images in memory are one image exporting 131,072 names of 1 KiB: each
+    // module's table was read whole (128 MiB apiece; the dump is 1.3 MB).
+    let dump = amplify::exports_in_shared_image(4);
+    let snapshot = load_minidump_bytes(Path::new("exports.dmp"), &dump).unwrap();
+    let addresses: Vec<u64> = snapshot
+        .trace
+        .iter()
+        .flat_map(|trace| &trace.records)
+        .flat_map(|record| record.stack.iter().copied())
+        .collect();
+    let symbolizer = Symbolizer::default();
+    let (notes, peak) = peak_of(|| {
+        let table = symbolizer.resolve(&snapshot, addresses);
+        table
+            .module_status()
+            .flat_map(|status| status.notes.clone())
+            .collect::<Vec<_>>()
+    });
+    eprintln!(
+        "exports.dmp: {} bytes, peak {peak} bytes; {notes:?}",
+        dump.len()
+    );
+    let spent = notes
+        .iter()
+        .filter(|note| note.contains("reached 32 MiB (for all its modules together)"))
+        .count();
+    assert_eq!(spent, 4, "{notes:?}");
+    assert!(peak < MEMORY_DERIVED_BUDGET + 8 * MIB, "peak {peak} bytes");
+}

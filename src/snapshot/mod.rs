@@ -17,7 +17,7 @@ pub mod text;
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
 pub use dump::Dump;
 pub use error::LoadError;
-pub use memory::{DumpBytes, DumpMemory, PrivateBytes};
+pub use memory::{DumpBytes, DumpMemory, PrivateBytes, MEMORY_DERIVED_BUDGET};
 pub use model::*;
 pub use names::{module_key, module_stem, same_module};
 
