@@ -58,17 +58,30 @@ impl Dump {
         Dump::from_file(path, file)
     }
 
-    /// [`Dump::open`] for a file already open (read from its start).
+    /// [`Dump::open`] for a file already open (read from its start). A pipe or a device is
+    /// read from where it is, at most [`MAX_TEXT_BYTES`](super::MAX_TEXT_BYTES), never mapped.
     pub fn from_file(path: &Path, mut file: File) -> Result<Dump, LoadError> {
-        use std::io::{Read, Seek};
+        use std::io::Seek;
         let io_error = LoadError::io(path);
-        file.rewind().map_err(io_error)?;
-        let size = file.metadata().map_err(io_error)?.len();
-        if size <= READ_WHOLE_BELOW {
-            let mut bytes = Vec::with_capacity(size as usize);
-            file.read_to_end(&mut bytes).map_err(io_error)?;
+        let metadata = file.metadata().map_err(io_error)?;
+        let size = metadata.len();
+        if !metadata.is_file() || size <= READ_WHOLE_BELOW {
+            if metadata.is_file() {
+                file.rewind().map_err(io_error)?;
+            }
+            let bytes = super::read_capped(&mut file, super::MAX_TEXT_BYTES, size)
+                .map_err(io_error)?
+                .ok_or_else(|| {
+                    let what = if metadata.is_file() {
+                        super::GREW
+                    } else {
+                        super::NOT_A_FILE
+                    };
+                    super::too_large(path, what)
+                })?;
             return Dump::from_shared(path, Arc::new(DumpBytes::Owned(bytes)));
         }
+        file.rewind().map_err(io_error)?;
         // SAFETY: the map is read-only; the tool never writes to its inputs. A file truncated
         // by another process while mapped is outside what any reader can defend against.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_error)?;
