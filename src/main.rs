@@ -338,7 +338,7 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
         dumpleak::ShowOutcome::Summary(report) => {
             emit(
                 &report,
-                || report::show_document(&report, args.modules),
+                |_| report::show_document(&report, args.modules),
                 &args.output,
                 "types",
             )?;
@@ -346,7 +346,7 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
         dumpleak::ShowOutcome::Diff(report) => {
             emit(
                 &report,
-                || report::diff_document(&report),
+                |rows| report::diff_document_for(&report, rows),
                 &args.output,
                 "handles",
             )?;
@@ -374,7 +374,7 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
     )?;
     emit(
         &report,
-        || report::diff_document(&report),
+        |rows| report::diff_document_for(&report, rows),
         &args.output,
         "handles",
     )?;
@@ -421,7 +421,7 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
     let report = report?;
     emit(
         &report,
-        || report::series_document(&report),
+        |_| report::series_document(&report),
         &args.output,
         "types",
     )?;
@@ -499,7 +499,7 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
     } else {
         emit(
             &report,
-            || report::batch_document(&report),
+            |_| report::batch_document(&report),
             &args.output,
             "dumps",
         )?;
@@ -570,7 +570,7 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
     } else {
         emit(
             &report,
-            || report::batch_document(&report),
+            |_| report::batch_document(&report),
             &args.output,
             "dumps",
         )?;
@@ -580,7 +580,7 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
 
 fn emit<M: serde::Serialize>(
     model: &M,
-    document: impl FnOnce() -> report::document::Document,
+    document: impl FnOnce(report::document::Rows) -> report::document::Document,
     output: &OutputArgs,
     default_table: &str,
 ) -> Result<(), Error> {
@@ -608,6 +608,8 @@ fn emit<M: serde::Serialize>(
             other => Ok(other?),
         };
     }
-    let text = report::render(model, &document(), format, &options, default_table)?;
+    // The terminal and Markdown show the first rows of long tables: only those are laid out.
+    let document = document(report::document::Rows::for_format(format));
+    let text = report::render(model, &document, format, &options, default_table)?;
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
 }

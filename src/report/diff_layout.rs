@@ -1,6 +1,6 @@
 //! Layout of a diff report.
 
-use super::document::{abbreviated, cell, Block, Document, Table};
+use super::document::{abbreviated, cell, Block, Document, Rows, Table};
 use super::layout::{process_line, type_counts};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
 use crate::time::duration;
@@ -12,6 +12,12 @@ const SHOWN_HANDLE_ROWS: usize = 100;
 
 /// Lays out a diff report. Tables: `types`, `stacks`, `modules`, `handles` (new and closed).
 pub fn diff_document(report: &DiffReport) -> Document {
+    diff_document_for(report, Rows::All)
+}
+
+/// [`diff_document`] holding `rows` of the per-handle table: [`Rows::Shown`] for the terminal
+/// and Markdown, which show the first 100.
+pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
     let mut doc = Document::new(format!(
         "dumpleak diff: {} -> {}",
         report.before.path, report.after.path
@@ -181,7 +187,9 @@ pub fn diff_document(report: &DiffReport) -> Document {
             "Version",
             "Trace",
         ],
-    );
+    )
+    .show_at_most(SHOWN_HANDLE_ROWS)
+    .holding(rows);
     for (change, list) in [
         ("new", &report.new_handles),
         ("closed", &report.closed_handles),
@@ -190,7 +198,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
             handles.row(handle_row(change, handle));
         }
     }
-    doc.push(Block::Table(handles.show_at_most(SHOWN_HANDLE_ROWS)));
+    doc.push(Block::Table(handles));
 
     doc.push_notes(&report.warnings);
     doc

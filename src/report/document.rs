@@ -103,6 +103,27 @@ pub struct Chart {
     pub series: Vec<(String, Vec<f64>)>,
 }
 
+/// Which rows of a table a document holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rows {
+    /// Every row: CSV and HTML list them all.
+    #[default]
+    All,
+    /// Only those terminal and Markdown output show ([`Table::shown_rows`]); the others are
+    /// counted, not laid out (a diff of two million new handles).
+    Shown,
+}
+
+impl Rows {
+    /// The rows `format` shows: [`Rows::Shown`] for the terminal and Markdown.
+    pub fn for_format(format: super::Format) -> Rows {
+        match format {
+            super::Format::Table | super::Format::Markdown => Rows::Shown,
+            _ => Rows::All,
+        }
+    }
+}
+
 /// A table with a stable identifier.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -118,6 +139,10 @@ pub struct Table {
     /// Terminal and Markdown output show at most this many rows (at most [`MAX_SHOWN_ROWS`])
     /// and say how many they left out; CSV, HTML and JSON always hold every row.
     pub shown_rows: Option<usize>,
+    /// Rows not held ([`Rows::Shown`]), counted in the note about rows not shown.
+    pub omitted_rows: usize,
+    /// Which rows the table holds.
+    holds: Rows,
     /// Bytes of long cells held so far (see [`LONG_CELLS_PER_TABLE`]).
     long_cells: usize,
 }
@@ -135,6 +160,8 @@ impl Table {
             numeric: headers.iter().map(|header| header.ends_with('#')).collect(),
             rows: Vec::new(),
             shown_rows: None,
+            omitted_rows: 0,
+            holds: Rows::All,
             long_cells: 0,
         }
     }
@@ -145,28 +172,43 @@ impl Table {
         self
     }
 
-    /// The rows terminal and Markdown output show, and the sentence about the rest (if any).
-    pub fn shown(&self) -> (&[Vec<String>], Option<String>) {
-        let limit = self
-            .shown_rows
-            .unwrap_or(MAX_SHOWN_ROWS)
-            .min(MAX_SHOWN_ROWS);
-        match limit {
-            limit if self.rows.len() > limit => (
-                &self.rows[..limit],
-                Some(format!(
-                    "… {} more rows not shown (`--format csv --table {}` or `--format json` list all {})",
-                    self.rows.len() - limit,
-                    self.id,
-                    self.rows.len()
-                )),
-            ),
-            _ => (&self.rows, None),
-        }
+    /// Holds only the rows terminal and Markdown output show when `rows` is [`Rows::Shown`].
+    pub fn holding(mut self, rows: Rows) -> Table {
+        self.holds = rows;
+        self
     }
 
-    /// Appends a row, its long cells shortened (see [`LONG_CELLS_PER_TABLE`]).
+    /// How many rows terminal and Markdown output show at most.
+    fn shown_limit(&self) -> usize {
+        self.shown_rows
+            .unwrap_or(MAX_SHOWN_ROWS)
+            .min(MAX_SHOWN_ROWS)
+    }
+
+    /// The rows terminal and Markdown output show, and the sentence about the rest (if any).
+    pub fn shown(&self) -> (&[Vec<String>], Option<String>) {
+        let limit = self.shown_limit().min(self.rows.len());
+        let total = self.rows.len() + self.omitted_rows;
+        if total <= limit {
+            return (&self.rows, None);
+        }
+        (
+            &self.rows[..limit],
+            Some(format!(
+                "… {} more rows not shown (`--format csv --table {}` or `--format json` list all {total})",
+                total - limit,
+                self.id,
+            )),
+        )
+    }
+
+    /// Appends a row, its long cells shortened (see [`LONG_CELLS_PER_TABLE`]); only counts it
+    /// when the table holds the shown rows only and has them.
     pub fn row(&mut self, cells: Vec<String>) {
+        if self.holds == Rows::Shown && self.rows.len() >= self.shown_limit() {
+            self.omitted_rows += 1;
+            return;
+        }
         let cells = cells
             .into_iter()
             .map(|cell| {
@@ -323,6 +365,24 @@ mod tests {
         assert!(table.rows[rows - 1][0].len() <= SHORT_CELL_BYTES);
         assert!(table.rows[rows - 1][0].ends_with(" bytes not shown)"));
         assert_eq!(table.shown().0.len(), MAX_SHOWN_ROWS.min(rows));
+    }
+
+    #[test]
+    fn a_table_for_the_terminal_holds_the_shown_rows_and_counts_the_rest() {
+        let mut all = Table::new("t", &["N#"]).show_at_most(2);
+        let mut shown = Table::new("t", &["N#"])
+            .show_at_most(2)
+            .holding(Rows::Shown);
+        for n in 0..5 {
+            all.row(vec![n.to_string()]);
+            shown.row(vec![n.to_string()]);
+        }
+        assert_eq!(
+            (all.rows.len(), shown.rows.len(), shown.omitted_rows),
+            (5, 2, 3)
+        );
+        assert_eq!(all.shown(), shown.shown());
+        assert!(shown.shown().1.unwrap().contains("… 3 more rows not shown"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod show_layout;
 mod text;
 
 pub use batch_layout::batch_document;
-pub use diff_layout::diff_document;
+pub use diff_layout::{diff_document, diff_document_for};
 pub use series_layout::series_document;
 pub use show_layout::show_document;
 
