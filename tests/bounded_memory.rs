@@ -490,3 +490,49 @@ fn export_tables_in_dump_memory_share_one_budget() {
     assert_eq!(spent, 4, "{notes:?}");
     assert!(peak < MEMORY_DERIVED_BUDGET + 8 * MIB, "peak {peak} bytes");
 }
+
+/// Loads a text input and checks the stated bound: peak ≤ 4 × its size + 64 MiB.
+fn assert_log_within_bound(name: &str, text: &str) {
+    let (result, peak) = peak_of(|| {
+        load_text(Path::new(name), text.as_bytes(), &LoadOptions::default()).map(|snapshot| {
+            (
+                snapshot.modules.len(),
+                snapshot.trace.map_or(0, |trace| trace.records.len()),
+                snapshot.warnings.len(),
+            )
+        })
+    });
+    let bound = 4 * text.len() + 64 * MIB;
+    eprintln!(
+        "{name}: {} bytes in, peak {peak} bytes ({:.1}x), bound {bound}; (modules, records, warnings) {result:?}",
+        text.len(),
+        peak as f64 / text.len() as f64
+    );
+    result.unwrap();
+    assert!(peak <= bound, "{name}: peak {peak} bytes > {bound}");
+}
+
+#[test]
+fn htrace_logs_of_24_mib() {
+    use amplify::Frames;
+    let _guard = exclusive();
+    // 450 MB of !htrace output took 5 GB.
+    for frames in [
+        Frames::Symbolised,
+        Frames::Addresses,
+        Frames::None,
+        Frames::Endless,
+        Frames::ShortText,
+    ] {
+        let log = amplify::htrace_log(24 * MIB, frames);
+        assert_log_within_bound(&format!("htrace-{frames:?}.log"), &log);
+    }
+}
+
+#[test]
+fn modload_log_of_24_mib() {
+    let _guard = exclusive();
+    // 20 MB of ModLoad: lines took 907 MB.
+    let log = amplify::modload_log(24 * MIB);
+    assert_log_within_bound("modload.log", &log);
+}

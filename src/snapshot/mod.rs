@@ -152,7 +152,7 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
                     });
                 }
             }
-            Ok(log.to_snapshot(path, options.block))
+            Ok(log.into_snapshot(path, options.block))
         }
         Ok(text::TextInput::HandleExe(output)) => {
             if output.processes.is_empty() {

@@ -25,9 +25,14 @@ pub fn build_report(
     options: &DiffOptions,
 ) -> DiffReport {
     let attribution = &options.attribution;
-    let groups = outstanding_groups(handles, symbols, attribution, after);
-    let stacks: Vec<OutstandingStack> = groups.iter().enumerate().map(outstanding_stack).collect();
+    let mut groups = outstanding_groups(handles, symbols, attribution, after);
     let counts = ModuleCounts::of(&groups);
+    // The stacks take the groups' resolved frames over (a log can hold 300,000 of them).
+    let stacks: Vec<OutstandingStack> = groups
+        .iter_mut()
+        .enumerate()
+        .map(outstanding_stack)
+        .collect();
     let modules = module_rows(&counts, &stacks, after, symbols, attribution);
     let suspects = options
         .suspects
@@ -111,7 +116,8 @@ fn types_of(members: &[&NewHandle]) -> BTreeMap<String, usize> {
         .collect()
 }
 
-fn outstanding_stack((index, group): (usize, &StackGroup<&NewHandle>)) -> OutstandingStack {
+/// The report's row of `group`, which gives its resolved frames and lines up to it.
+fn outstanding_stack((index, group): (usize, &mut StackGroup<&NewHandle>)) -> OutstandingStack {
     OutstandingStack {
         id: index + 1,
         count: group.members.len(),
@@ -124,8 +130,8 @@ fn outstanding_stack((index, group): (usize, &StackGroup<&NewHandle>)) -> Outsta
         blamed_module: group.blame.module.as_deref().map(Arc::from),
         blamed_version: group.blame.version.as_deref().map(Arc::from),
         blamed_path: group.blame.path.clone(),
-        frames: group.blame.lines.clone().into(),
-        frame_details: group.blame.frames.clone(),
+        frames: std::mem::take(&mut group.blame.lines).into(),
+        frame_details: std::mem::take(&mut group.blame.frames),
     }
 }
 

@@ -270,24 +270,68 @@ fn export_image() -> Vec<u8> {
     image
 }
 
-/// A WinDbg log of about `bytes` bytes: one `!htrace -diff` block of OPEN records, each with
-/// 16 frames at addresses of their own (nothing to share between records).
-pub fn htrace_log(bytes: usize) -> String {
+/// The frame lines of [`htrace_log`]'s records.
+#[derive(Debug, Clone, Copy)]
+pub enum Frames {
+    /// 16 frames with symbol text, at addresses of their own.
+    Symbolised,
+    /// 32 frames that are bare addresses.
+    Addresses,
+    /// None: records of their header line alone (`Handle = 0x4 - OPEN`).
+    None,
+    /// One record of ever more 4-byte frame lines (`0x1`).
+    Endless,
+    /// 32 frames of short symbol text (`0x1a2b: m!f`), at addresses of their own.
+    ShortText,
+}
+
+/// A WinDbg log of about `bytes` bytes: one `!htrace -diff` block of OPEN records with
+/// `frames` (nothing to share between records).
+pub fn htrace_log(bytes: usize, frames: Frames) -> String {
     let mut log = String::with_capacity(bytes + 4096);
     log.push_str("0:008> !htrace -diff\nHandle tracing information snapshot successfully taken.\n0x1 new stack traces since the previous snapshot.\nOutstanding handles opened since the previous snapshot:\n--------------------------------------\n");
     let mut record = 0u64;
     while log.len() < bytes {
-        record += 1;
-        log.push_str(&format!(
-            "Handle = 0x{:016x} - OPEN\nThread ID = 0x0000000000001234, Process ID = 0x000000000000002a\n\n",
-            4 * record
-        ));
-        for frame in 0..16u64 {
+        if matches!(frames, Frames::None) {
+            // The shortest record: its header line alone.
+            record += 1;
+            log.push_str(&format!("Handle = 0x{:x} - OPEN\n", 4 * record));
+            continue;
+        }
+        if record == 0 || !matches!(frames, Frames::Endless) {
+            record += 1;
             log.push_str(&format!(
-                "0x{:016x}: AcmeNet!Acme::Pool::Acquire+0x{:016x}\n",
-                0x7ffb_0000_0000 + record * 0x100 + frame,
-                frame
+                "Handle = 0x{:016x} - OPEN\nThread ID = 0x0000000000001234, Process ID = 0x000000000000002a\n\n",
+                4 * record
             ));
+        }
+        let address = |frame: u64| 0x7ffb_0000_0000 + record * 0x100 + frame;
+        match frames {
+            Frames::Symbolised => {
+                for frame in 0..16 {
+                    log.push_str(&format!(
+                        "0x{:016x}: AcmeNet!Acme::Pool::Acquire+0x{frame:016x}\n",
+                        address(frame)
+                    ));
+                }
+            }
+            Frames::Addresses => {
+                for frame in 0..32 {
+                    log.push_str(&format!("0x{:016x}\n", address(frame)));
+                }
+            }
+            Frames::ShortText => {
+                for frame in 0..32 {
+                    log.push_str(&format!("0x{:x}: m!f\n", address(frame)));
+                }
+            }
+            Frames::None => unreachable!("records without frames are written above"),
+            Frames::Endless => {
+                for _ in 0..1024 {
+                    log.push_str("0x1\n");
+                }
+                continue;
+            }
         }
         log.push_str("--------------------------------------\n");
     }
