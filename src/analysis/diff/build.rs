@@ -191,11 +191,26 @@ fn module_rows(
         .module_status()
         .map(|status| (status.module.as_str(), status))
         .collect();
+    // Looked up once each: the stacks may pass through 100,000 modules.
+    let mut loaded_by_key: HashMap<String, &crate::snapshot::Module> = HashMap::default();
+    for module in &after.modules {
+        loaded_by_key
+            .entry(crate::snapshot::module_key(&module.name))
+            .or_insert(module);
+    }
+    let mut blamed_stacks: HashMap<&str, usize> = HashMap::default();
+    for stack in stacks {
+        if let Some(module) = stack.blamed_module.as_deref() {
+            *blamed_stacks.entry(module).or_default() += 1;
+        }
+    }
     let mut modules: Vec<ModuleRow> = counts
         .by_module
         .iter()
         .map(|(name, (blamed, inclusive, stack_count))| {
-            let loaded = after.module_named(name);
+            let loaded = loaded_by_key
+                .get(&crate::snapshot::module_key(name))
+                .copied();
             ModuleRow {
                 name: name.clone(),
                 version: loaded.and_then(|module| module.file_version.clone()),
@@ -204,10 +219,7 @@ fn module_rows(
                 blamed: *blamed,
                 inclusive: *inclusive,
                 stacks: *stack_count,
-                blamed_stacks: stacks
-                    .iter()
-                    .filter(|stack| stack.blamed_module.as_deref() == Some(name.as_str()))
-                    .count(),
+                blamed_stacks: blamed_stacks.get(name.as_str()).copied().unwrap_or(0),
                 blamed_types: counts.blamed_types.get(name).cloned().unwrap_or_default(),
                 symbols: symbol_status
                     .get(name.as_str())
