@@ -27,7 +27,7 @@
 //!   path still parses and its cache is searched, and the servers are skipped with a note
 //!   ("built without HTTP support").
 //! - `html`: [`report::Format::Html`] (plotters); without it that format is refused.
-//! - `crash`: walking the crashing thread for `show` and `batch` (minidump-processor); without
+//! - `crash`: walking the crashing thread for `show` and `batch` (minidump-unwind); without
 //!   it a dump with an exception gets a note that the stack was not walked, and why.
 //!
 //! ```no_run

@@ -456,12 +456,20 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Error> {
     };
     match dumpleak::show_input(&snapshot, &symbolizer, &options, args.crash_frames) {
         dumpleak::ShowOutcome::Summary(report) => {
-            let document = report::show_document(&report, args.modules);
-            emit(&report, &document, &args.output, "types")?;
+            emit(
+                &report,
+                |_| report::show_document(&report, args.modules),
+                &args.output,
+                "types",
+            )?;
         }
         dumpleak::ShowOutcome::Diff(report) => {
-            let document = report::diff_document(&report);
-            emit(&report, &document, &args.output, "handles")?;
+            emit(
+                &report,
+                |rows| report::diff_document_for(&report, rows),
+                &args.output,
+                "handles",
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -487,8 +495,12 @@ fn run_handles(args: HandlesArgs) -> Result<ExitCode, Error> {
         &symbolizer,
         &args.attribution.attribution(),
     );
-    let document = report::handles_document(&report);
-    emit(&report, &document, &args.output, "handles")?;
+    emit(
+        &report,
+        |_| report::handles_document(&report),
+        &args.output,
+        "handles",
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -510,8 +522,12 @@ fn run_diff(args: DiffArgs) -> Result<ExitCode, Error> {
         &symbolizer,
         &options,
     )?;
-    let document = report::diff_document(&report);
-    emit(&report, &document, &args.output, "handles")?;
+    emit(
+        &report,
+        |rows| report::diff_document_for(&report, rows),
+        &args.output,
+        "handles",
+    )?;
     match args.fail_on_growth {
         Some(limit) if report.total_delta > limit => {
             say(&format!(
@@ -558,8 +574,12 @@ fn run_series(args: SeriesArgs) -> Result<ExitCode, Error> {
     );
     bar.finish_and_clear();
     let report = report?;
-    let document = report::series_document(&report);
-    emit(&report, &document, &args.output, "types")?;
+    emit(
+        &report,
+        |_| report::series_document(&report),
+        &args.output,
+        "types",
+    )?;
     if args.fail_on_leak && series::any_leak(&report) {
         say("dumpleak: a leak was found (--fail-on-leak)");
         return Ok(ExitCode::from(3));
@@ -641,8 +661,12 @@ fn run_batch(args: BatchArgs) -> Result<ExitCode, Error> {
         sink.write_line(&serde_json::to_string(&aggregate).expect("batch lines serialise"));
         sink.finish()?;
     } else {
-        let document = report::batch_document(&report);
-        emit(&report, &document, &args.output, "dumps")?;
+        emit(
+            &report,
+            |_| report::batch_document(&report),
+            &args.output,
+            "dumps",
+        )?;
     }
     say(&format!(
         "dumpleak batch: {} processed, {} failed, {} skipped",
@@ -694,15 +718,19 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, Error> {
         let out = dumpleak::analysis::batch::to_jsonl(&report);
         dumpleak::pipeline::output::write_report(args.output.output.as_deref(), &out)?;
     } else {
-        let document = report::batch_document(&report);
-        emit(&report, &document, &args.output, "dumps")?;
+        emit(
+            &report,
+            |_| report::batch_document(&report),
+            &args.output,
+            "dumps",
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn emit<M: serde::Serialize>(
     model: &M,
-    document: &report::document::Document,
+    document: impl FnOnce(report::document::Rows) -> report::document::Document,
     output: &OutputArgs,
     default_table: &str,
 ) -> Result<(), Error> {
@@ -718,7 +746,21 @@ fn emit<M: serde::Serialize>(
         return Err(Error::Usage("--table goes with --format csv".to_string()));
     }
     let format = output.format.map_or(Format::Table, Format::from);
-    let text = report::render(model, document, format, &options, default_table)?;
+    if format == Format::Json {
+        // Written as it is serialised (no document, no text held): the JSON of a report of
+        // a million handles is larger than the report.
+        let mut sink = dumpleak::pipeline::output::LineSink::create(output.output.as_deref())?;
+        let written = report::write_json(model, std::io::BufWriter::new(&mut sink));
+        sink.finish()?;
+        return match written {
+            // The sink failed and said so above (or standard output was closed: not an error).
+            Err(report::RenderError::Json(error)) if error.is_io() => Ok(()),
+            other => Ok(other?),
+        };
+    }
+    // The terminal and Markdown show the first rows of long tables: only those are laid out.
+    let document = document(report::document::Rows::for_format(format));
+    let text = report::render(model, &document, format, &options, default_table)?;
     if format == Format::Csv {
         // A CSV file has no place for them; they must still be read first.
         for alert in document.alerts() {

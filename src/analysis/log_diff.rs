@@ -51,12 +51,26 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
     let label = |what: &str| PathBuf::from(format!("{} ({what})", log.source.display()));
     let mut after = log.clone();
     after.source = label("!htrace -diff");
-    after.handles = Some(outstanding.clone());
-    let mut before = log.clone();
-    before.source = label("previous !htrace -snapshot");
-    before.handles = Some(Vec::new());
-    before.trace = None;
-    before.warnings.clear();
+    // The earlier side has no handles and no trace: nothing of the log's trace or frame
+    // texts is copied into it.
+    let mut before = Snapshot {
+        source: label("previous !htrace -snapshot"),
+        input: log.input,
+        process: log.process.clone(),
+        captured_at: log.captured_at,
+        dump_flags: log.dump_flags,
+        modules: log.modules.clone(),
+        unloaded_modules: log.unloaded_modules.clone(),
+        thread_names: Default::default(),
+        handles: Some(Vec::new()),
+        trace: None,
+        type_counts: None,
+        frame_text: BTreeMap::new(),
+        memory: None,
+        file: None,
+        warnings: Vec::new(),
+        content_hash: None,
+    };
     match &log.type_counts {
         Some(summary) => {
             // The summary is the count at the end of the log; the handles opened since the
@@ -93,5 +107,6 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
             "{untyped} handles have no type: the log does not print it and no known creating API is in their stacks"
         )));
     }
+    after.handles = Some(outstanding);
     Some((before, after))
 }

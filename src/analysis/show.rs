@@ -120,13 +120,23 @@ pub fn show(
 ) -> ShowReport {
     let mut warnings = Vec::new();
     let crash = match crash {
-        Some(Ok(stack)) => Some(ShowCrash {
-            thread_name: stack
-                .thread_id
-                .and_then(|id| snapshot.thread_name(id))
-                .map(str::to_owned),
-            stack,
-        }),
+        Some(Ok(stack)) => {
+            if let Some(reason) = &stack.walk_stopped {
+                warnings.push(Warning::new(
+                    WarningCode::CrashNotWalked,
+                    format!(
+                        "the crash stack walk stopped {reason} (a deep recursion, or a damaged stack): the stack holds more frames than shown"
+                    ),
+                ));
+            }
+            Some(ShowCrash {
+                thread_name: stack
+                    .thread_id
+                    .and_then(|id| snapshot.thread_name(id))
+                    .map(str::to_owned),
+                stack,
+            })
+        }
         Some(Err(reason)) => {
             warnings.push(Warning::new(
                 WarningCode::CrashNotWalked,

@@ -36,12 +36,17 @@ impl Blame {
             .map(|address| symbols.frame(*address))
             .collect();
         let lines = frames.iter().flat_map(Frame::lines).collect();
-        let module = attribution
-            .blamed(&frames)
-            .and_then(|frame| frame.module.clone());
-        let loaded = module
-            .as_deref()
-            .and_then(|name| snapshot.module_named(name));
+        let blamed = attribution.blamed(&frames);
+        let module = blamed.and_then(|frame| frame.module.clone());
+        // The module the blamed address lies in (a binary search), else the one of that name
+        // (frames named by a log); a dump of 100,000 modules and stacks is not searched
+        // name by name for every stack.
+        let loaded = module.as_deref().and_then(|name| {
+            blamed
+                .and_then(|frame| snapshot.module_at(frame.address))
+                .filter(|module| module.name == name)
+                .or_else(|| snapshot.module_named(name))
+        });
         Blame {
             version: loaded.and_then(|module| module.file_version.clone()),
             path: loaded.map(|module| module.path.clone()),

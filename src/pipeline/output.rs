@@ -91,6 +91,13 @@ impl LineSink {
         }
     }
 
+    /// The first write failure, as a new error of the same kind.
+    fn failure(&self) -> Option<std::io::Error> {
+        self.error
+            .as_ref()
+            .map(|error| std::io::Error::new(error.kind(), error.to_string()))
+    }
+
     /// Writes one line (`text` and a newline).
     pub fn write_line(&mut self, text: &str) {
         self.write_all(text.as_bytes());
@@ -127,6 +134,22 @@ impl LineSink {
                 Ok(())
             }
         }
+    }
+}
+
+/// A serialiser writing into the sink stops at its first failure, which [`LineSink::finish`]
+/// reports.
+impl Write for LineSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes);
+        match self.failure() {
+            Some(error) => Err(error),
+            None => Ok(bytes.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.failure().map_or(Ok(()), Err)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Layout of a diff report.
 
-use super::document::{abbreviated, Block, Document, Table};
+use super::document::{abbreviated, cell, Block, Document, Rows, Table};
 use super::layout::{process_line, type_counts};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
 use crate::time::duration;
@@ -12,6 +12,12 @@ const SHOWN_HANDLE_ROWS: usize = 100;
 
 /// Lays out a diff report. Tables: `types`, `stacks`, `modules`, `handles` (new and closed).
 pub fn diff_document(report: &DiffReport) -> Document {
+    diff_document_for(report, Rows::All)
+}
+
+/// [`diff_document`] holding `rows` of the per-handle table: [`Rows::Shown`] for the terminal
+/// and Markdown, which show the first 100.
+pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
     let mut doc = Document::new(format!(
         "dumpleak diff: {} -> {}",
         report.before.path, report.after.path
@@ -97,9 +103,9 @@ pub fn diff_document(report: &DiffReport) -> Document {
             stack.id.to_string(),
             stack.count.to_string(),
             types,
-            stack.blamed_module.clone().unwrap_or_default(),
-            stack.blamed_version.clone().unwrap_or_default(),
-            stack.frames.join(" <- "),
+            cell(stack.blamed_module.as_deref().unwrap_or_default()),
+            cell(stack.blamed_version.as_deref().unwrap_or_default()),
+            cell(&stack.frames.join(" <- ")),
         ]);
     }
 
@@ -154,8 +160,8 @@ pub fn diff_document(report: &DiffReport) -> Document {
             .map(|group| {
                 format!(
                     "{} {}: {} handles, {} new ({})",
-                    group.type_name,
-                    group.name,
+                    cell(&group.type_name),
+                    cell(&group.name),
                     group.handles.len(),
                     group.new,
                     abbreviated(&group.handles, LISTED_VALUES)
@@ -182,7 +188,9 @@ pub fn diff_document(report: &DiffReport) -> Document {
             "Version",
             "Trace",
         ],
-    );
+    )
+    .show_at_most(SHOWN_HANDLE_ROWS)
+    .holding(rows);
     for (change, list) in [
         ("new", &report.new_handles),
         ("closed", &report.closed_handles),
@@ -191,7 +199,7 @@ pub fn diff_document(report: &DiffReport) -> Document {
             handles.row(handle_row(change, handle));
         }
     }
-    doc.push(Block::Table(handles.show_at_most(SHOWN_HANDLE_ROWS)));
+    doc.push(Block::Table(handles));
 
     doc.push_notes(&report.warnings);
     doc
@@ -202,19 +210,19 @@ fn handle_row(change: &str, handle: &HandleChange) -> Vec<String> {
         change.to_string(),
         handle.handle.clone(),
         if handle.type_inferred {
-            format!("{} (inferred)", handle.type_name)
+            format!("{} (inferred)", cell(&handle.type_name))
         } else {
-            handle.type_name.clone()
+            cell(&handle.type_name)
         },
-        handle.name.clone().unwrap_or_default(),
+        cell(handle.name.as_deref().unwrap_or_default()),
         handle.same_object_as.clone().unwrap_or_default(),
         handle
             .stack_id
             .map(|id| format!("#{id}"))
             .unwrap_or_default(),
-        handle.blamed_module.clone().unwrap_or_default(),
-        handle.blamed_version.clone().unwrap_or_default(),
-        handle.trace.clone().unwrap_or_default(),
+        cell(handle.blamed_module.as_deref().unwrap_or_default()),
+        cell(handle.blamed_version.as_deref().unwrap_or_default()),
+        handle.trace.unwrap_or_default().to_string(),
     ]
 }
 

@@ -1,5 +1,58 @@
 //! A report laid out as headings, fields, tables, code and notes, so that each output
 //! format renders the same content and none of them computes anything.
+//!
+//! Text from dumps can be huge (a 64 KiB object name, shared by 100,000 handles): every text
+//! that enters a document is cut to [`MAX_SHOWN_BYTES`] with a note of what is not shown, a
+//! table shows at most [`LONG_CELLS_PER_TABLE`] bytes of long cells before it cuts them to
+//! [`SHORT_CELL_BYTES`], and terminal and Markdown output show at most [`MAX_SHOWN_ROWS`] rows
+//! of a table. JSON, which is the report model and not a document, keeps every string whole.
+
+use std::borrow::Cow;
+
+/// Longest text a document holds in one cell, field, list item, code line or heading; longer
+/// text is cut at a character boundary and ends `… (N bytes not shown)`.
+pub const MAX_SHOWN_BYTES: usize = 4096;
+/// Bytes of long cells (longer than [`SHORT_CELL_BYTES`]) one table holds; past them its long
+/// cells are cut at [`SHORT_CELL_BYTES`].
+pub const LONG_CELLS_PER_TABLE: usize = 8 << 20;
+/// Where long cells are cut once their table has spent [`LONG_CELLS_PER_TABLE`].
+pub const SHORT_CELL_BYTES: usize = 256;
+/// Rows terminal and Markdown output show of a table that sets no smaller limit: they pad every
+/// row to the widest cell of its column, so a table of a million rows would take gigabytes.
+pub const MAX_SHOWN_ROWS: usize = 10_000;
+
+/// Room kept for the note that ends shortened text.
+const NOTE_BYTES: usize = 48;
+
+/// `text` in at most `max` bytes (`max` over 48): cut at a character boundary and ended with
+/// `… (N bytes not shown)`. Unchanged when it fits; shortening twice changes nothing.
+pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut cut = max.saturating_sub(NOTE_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… ({} bytes not shown)",
+        &text[..cut],
+        text.len() - cut
+    ))
+}
+
+/// `text` as a document holds it ([`shorten`] to [`MAX_SHOWN_BYTES`]), copied.
+pub fn cell(text: &str) -> String {
+    shorten(text, MAX_SHOWN_BYTES).into_owned()
+}
+
+/// `text` shortened to `max` bytes, reusing it when it is short enough.
+fn shortened(text: String, max: usize) -> String {
+    match shorten(&text, max) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(short) => short,
+    }
+}
 
 /// Heading of the section listing what the evidence cannot support (the HTML page sets it
 /// apart).
@@ -66,6 +119,27 @@ pub struct Chart {
     pub series: Vec<(String, Vec<f64>)>,
 }
 
+/// Which rows of a table a document holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rows {
+    /// Every row: CSV and HTML list them all.
+    #[default]
+    All,
+    /// Only those terminal and Markdown output show ([`Table::shown_rows`]); the others are
+    /// counted, not laid out (a diff of two million new handles).
+    Shown,
+}
+
+impl Rows {
+    /// The rows `format` shows: [`Rows::Shown`] for the terminal and Markdown.
+    pub fn for_format(format: super::Format) -> Rows {
+        match format {
+            super::Format::Table | super::Format::Markdown => Rows::Shown,
+            _ => Rows::All,
+        }
+    }
+}
+
 /// A table with a stable identifier.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -80,9 +154,15 @@ pub struct Table {
     pub kinds: Vec<ColumnKind>,
     /// Cells, row by row.
     pub rows: Vec<Vec<String>>,
-    /// Terminal and Markdown output show at most this many rows and say how many they left
-    /// out; CSV, HTML and JSON always hold every row.
+    /// Terminal and Markdown output show at most this many rows (at most [`MAX_SHOWN_ROWS`])
+    /// and say how many they left out; CSV, HTML and JSON always hold every row.
     pub shown_rows: Option<usize>,
+    /// Rows not held ([`Rows::Shown`]), counted in the note about rows not shown.
+    pub omitted_rows: usize,
+    /// Which rows the table holds.
+    holds: Rows,
+    /// Bytes of long cells held so far (see [`LONG_CELLS_PER_TABLE`]).
+    long_cells: usize,
 }
 
 /// What a table column holds.
@@ -127,6 +207,9 @@ impl Table {
             kinds,
             rows: Vec::new(),
             shown_rows: None,
+            omitted_rows: 0,
+            holds: Rows::All,
+            long_cells: 0,
         }
     }
 
@@ -141,24 +224,57 @@ impl Table {
         self
     }
 
-    /// The rows terminal and Markdown output show, and the sentence about the rest (if any).
-    pub fn shown(&self) -> (&[Vec<String>], Option<String>) {
-        match self.shown_rows {
-            Some(limit) if self.rows.len() > limit => (
-                &self.rows[..limit],
-                Some(format!(
-                    "… {} more rows not shown (`--format csv --table {}` or `--format json` list all {})",
-                    self.rows.len() - limit,
-                    self.id,
-                    self.rows.len()
-                )),
-            ),
-            _ => (&self.rows, None),
-        }
+    /// Holds only the rows terminal and Markdown output show when `rows` is [`Rows::Shown`].
+    pub fn holding(mut self, rows: Rows) -> Table {
+        self.holds = rows;
+        self
     }
 
-    /// Appends a row.
+    /// How many rows terminal and Markdown output show at most.
+    fn shown_limit(&self) -> usize {
+        self.shown_rows
+            .unwrap_or(MAX_SHOWN_ROWS)
+            .min(MAX_SHOWN_ROWS)
+    }
+
+    /// The rows terminal and Markdown output show, and the sentence about the rest (if any).
+    pub fn shown(&self) -> (&[Vec<String>], Option<String>) {
+        let limit = self.shown_limit().min(self.rows.len());
+        let total = self.rows.len() + self.omitted_rows;
+        if total <= limit {
+            return (&self.rows, None);
+        }
+        (
+            &self.rows[..limit],
+            Some(format!(
+                "… {} more rows not shown (`--format csv --table {}` or `--format json` list all {total})",
+                total - limit,
+                self.id,
+            )),
+        )
+    }
+
+    /// Appends a row, its long cells shortened (see [`LONG_CELLS_PER_TABLE`]); only counts it
+    /// when the table holds the shown rows only and has them.
     pub fn row(&mut self, cells: Vec<String>) {
+        if self.holds == Rows::Shown && self.rows.len() >= self.shown_limit() {
+            self.omitted_rows += 1;
+            return;
+        }
+        let cells = cells
+            .into_iter()
+            .map(|cell| {
+                if cell.len() <= SHORT_CELL_BYTES {
+                    return cell;
+                }
+                if self.long_cells >= LONG_CELLS_PER_TABLE {
+                    return shortened(cell, SHORT_CELL_BYTES);
+                }
+                let cell = shortened(cell, MAX_SHOWN_BYTES);
+                self.long_cells += cell.len();
+                cell
+            })
+            .collect();
         self.rows.push(cells);
     }
 }
@@ -167,14 +283,47 @@ impl Document {
     /// An empty document titled `title`.
     pub fn new(title: impl Into<String>) -> Document {
         Document {
-            title: title.into(),
+            title: shortened(title.into(), MAX_SHOWN_BYTES),
             blocks: Vec::new(),
             hidden: Vec::new(),
         }
     }
 
-    /// Appends a block.
+    /// Appends a block, its text shortened to [`MAX_SHOWN_BYTES`] a piece (table cells are
+    /// shortened as rows are added).
     pub fn push(&mut self, block: Block) {
+        let short = |text: String| shortened(text, MAX_SHOWN_BYTES);
+        let all = |texts: Vec<String>| texts.into_iter().map(short).collect();
+        let block = match block {
+            Block::Heading(text) => Block::Heading(short(text)),
+            Block::Fields(fields) => Block::Fields(
+                fields
+                    .into_iter()
+                    .map(|(name, value)| (short(name), short(value)))
+                    .collect(),
+            ),
+            Block::Code(lines) => Block::Code(all(lines)),
+            Block::Bullets(items) => Block::Bullets(all(items)),
+            Block::Text(text) => Block::Text(short(text)),
+            Block::Chart(mut chart) => {
+                chart.title = short(chart.title);
+                chart.x_labels = all(chart.x_labels);
+                for (name, _) in &mut chart.series {
+                    *name = short(std::mem::take(name));
+                }
+                Block::Chart(chart)
+            }
+            Block::Alert(items) => Block::Alert(all(items)),
+            Block::Strip(mut strip) => {
+                strip.title = short(strip.title);
+                strip.axes = (short(strip.axes.0), short(strip.axes.1));
+                for (name, _) in &mut strip.groups {
+                    *name = short(std::mem::take(name));
+                }
+                Block::Strip(strip)
+            }
+            Block::Table(table) => Block::Table(table),
+        };
         self.blocks.push(block);
     }
 
@@ -272,6 +421,59 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_character_boundary_with_a_note() {
+        let long = "\u{4e00}".repeat(2000);
+        let short = shorten(&long, MAX_SHOWN_BYTES);
+        assert!(short.len() <= MAX_SHOWN_BYTES, "{}", short.len());
+        assert!(short.ends_with(&format!("… ({} bytes not shown)", 6000 - 4047)));
+        assert_eq!(shorten(&short, MAX_SHOWN_BYTES), short);
+        assert!(matches!(shorten("short", 64), Cow::Borrowed("short")));
+        let mut document = Document::new(long.clone());
+        document.push(Block::Fields(vec![("Name".to_string(), long.clone())]));
+        document.push(Block::Code(vec![long.clone()]));
+        assert!(document.title.len() <= MAX_SHOWN_BYTES);
+        assert!(matches!(&document.blocks[0], Block::Fields(fields) if fields[0].1 == *short));
+        assert!(matches!(&document.blocks[1], Block::Code(lines) if lines[0] == *short));
+    }
+
+    #[test]
+    fn a_table_holds_a_bounded_amount_of_long_cells() {
+        let mut table = Table::new("t", &["Name"]);
+        let name = "x".repeat(64 * 1024);
+        let rows = 2 * LONG_CELLS_PER_TABLE / MAX_SHOWN_BYTES;
+        for _ in 0..rows {
+            table.row(vec![name.clone()]);
+        }
+        let held: usize = table.rows.iter().map(|row| row[0].len()).sum();
+        assert!(
+            held <= LONG_CELLS_PER_TABLE + rows * SHORT_CELL_BYTES,
+            "{held}"
+        );
+        assert_eq!(table.rows[0][0], *shorten(&name, MAX_SHOWN_BYTES));
+        assert!(table.rows[rows - 1][0].len() <= SHORT_CELL_BYTES);
+        assert!(table.rows[rows - 1][0].ends_with(" bytes not shown)"));
+        assert_eq!(table.shown().0.len(), MAX_SHOWN_ROWS.min(rows));
+    }
+
+    #[test]
+    fn a_table_for_the_terminal_holds_the_shown_rows_and_counts_the_rest() {
+        let mut all = Table::new("t", &["N#"]).show_at_most(2);
+        let mut shown = Table::new("t", &["N#"])
+            .show_at_most(2)
+            .holding(Rows::Shown);
+        for n in 0..5 {
+            all.row(vec![n.to_string()]);
+            shown.row(vec![n.to_string()]);
+        }
+        assert_eq!(
+            (all.rows.len(), shown.rows.len(), shown.omitted_rows),
+            (5, 2, 3)
+        );
+        assert_eq!(all.shown(), shown.shown());
+        assert!(shown.shown().1.unwrap().contains("… 3 more rows not shown"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod text;
 mod visible;
 
 pub use batch_layout::batch_document;
-pub use diff_layout::diff_document;
+pub use diff_layout::{diff_document, diff_document_for};
 pub use handles_layout::handles_document;
 pub use series_layout::series_document;
 pub use show_layout::show_document;
@@ -133,6 +133,20 @@ pub fn render<M: Serialize>(
             .map_err(RenderError::Json),
         Format::Csv => csv_table(document, options.table.as_deref().unwrap_or(default_table)),
     }
+}
+
+/// Writes `model` as JSON (the text [`render`] gives for [`Format::Json`]) to `writer` while it
+/// is serialised, never holding the text: the JSON of a report that lists a million handles
+/// is larger than the report.
+pub fn write_json<M: Serialize>(
+    model: &M,
+    mut writer: impl std::io::Write,
+) -> Result<(), RenderError> {
+    serde_json::to_writer_pretty(&mut writer, model)?;
+    writer
+        .write_all(b"\n")
+        .and_then(|()| writer.flush())
+        .map_err(|error| RenderError::Json(serde_json::Error::io(error)))
 }
 
 #[cfg(feature = "cli")]

@@ -82,8 +82,12 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
                     .map(move |line| format!("{index:02} {line}  ({})", frame.trust))
             })
             .collect();
-        if crash.more_frames > 0 {
-            lines.push(format!("… {} more frames", crash.more_frames));
+        match (&crash.walk_stopped, crash.more_frames) {
+            (Some(reason), more) => lines.push(format!(
+                "… {more} more frames, and more: the walk stopped {reason}"
+            )),
+            (None, 0) => {}
+            (None, more) => lines.push(format!("… {more} more frames")),
         }
         doc.push(Block::Code(lines));
     }

@@ -7,18 +7,18 @@ use super::bytes::ParseError;
 use super::handle_data::{self, HandleData};
 use super::handle_trace::{self, RawTrace};
 use super::memory::{DumpBytes, DumpMemory};
-use super::model::{DebugFile, Module, ProcessInfo, UnloadedModule};
+use super::model::{Module, ProcessInfo, UnloadedModule};
+use super::module_list::{self, ModuleList};
 use super::LoadError;
 use crate::warning::{Warning, WarningCode};
-use minidump::format::{self as md, MINIDUMP_STREAM_TYPE as StreamType};
+use minidump::format::MINIDUMP_STREAM_TYPE as StreamType;
 use minidump::{
-    CodeView, Minidump, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo,
-    MinidumpThreadList, MinidumpThreadNames, MinidumpUnloadedModuleList,
+    Minidump, MinidumpMiscInfo, MinidumpSystemInfo, MinidumpThreadList, MinidumpThreadNames,
+    MinidumpUnloadedModuleList,
 };
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use symbolic_common::DebugId;
 
 /// The minidump signature `MDMP`, as the first four bytes of the file.
 pub const MINIDUMP_SIGNATURE: &[u8; 4] = b"MDMP";
@@ -61,17 +61,30 @@ impl Dump {
         Dump::from_file(path, file)
     }
 
-    /// [`Dump::open`] for a file already open (read from its start).
+    /// [`Dump::open`] for a file already open (read from its start). A pipe or a device is
+    /// read from where it is, at most [`MAX_TEXT_BYTES`](super::MAX_TEXT_BYTES), never mapped.
     pub fn from_file(path: &Path, mut file: File) -> Result<Dump, LoadError> {
-        use std::io::{Read, Seek};
+        use std::io::Seek;
         let io_error = LoadError::io(path);
-        file.rewind().map_err(io_error)?;
-        let size = file.metadata().map_err(io_error)?.len();
-        if size <= READ_WHOLE_BELOW {
-            let mut bytes = Vec::with_capacity(size as usize);
-            file.read_to_end(&mut bytes).map_err(io_error)?;
+        let metadata = file.metadata().map_err(io_error)?;
+        let size = metadata.len();
+        if !metadata.is_file() || size <= READ_WHOLE_BELOW {
+            if metadata.is_file() {
+                file.rewind().map_err(io_error)?;
+            }
+            let bytes = super::read_capped(&mut file, super::MAX_TEXT_BYTES, size)
+                .map_err(io_error)?
+                .ok_or_else(|| {
+                    let what = if metadata.is_file() {
+                        super::GREW
+                    } else {
+                        super::NOT_A_FILE
+                    };
+                    super::too_large(path, what)
+                })?;
             return Dump::from_shared(path, Arc::new(DumpBytes::Owned(bytes)));
         }
+        file.rewind().map_err(io_error)?;
         // SAFETY: the map is read-only; the tool never writes to its inputs. A file truncated
         // by another process while mapped is outside what any reader can defend against.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_error)?;
@@ -231,21 +244,56 @@ impl Dump {
         .map_err(self.bad_stream(name))
     }
 
-    /// The loaded modules, sorted by base address; a missing or unreadable module list is a
-    /// warning (frames then cannot be attributed), not an error.
-    pub fn modules(&self) -> Result<Vec<Module>, Warning> {
-        match self.minidump.get_stream::<MinidumpModuleList>() {
-            Ok(list) => Ok(read_modules(&list)),
-            Err(minidump::Error::StreamNotFound) => Err(Warning::new(
-                WarningCode::NoModules,
-                "no ModuleListStream: frames cannot be attributed to modules",
-            )),
-            Err(error) => Err(Warning::new(
+    /// The loaded modules, sorted by base address. A missing or unreadable module list (frames
+    /// then cannot be attributed) and damaged module names are `warnings`, not errors.
+    pub fn modules(&self, warnings: &mut Vec<Warning>) -> Vec<Module> {
+        let mut modules = self.module_list(warnings).modules;
+        modules.sort_by_key(|module| module.base);
+        modules
+    }
+
+    /// The modules in list order, the main module first; what could not be used goes to
+    /// `warnings`.
+    fn module_list(&self, warnings: &mut Vec<Warning>) -> ModuleList {
+        let name = "ModuleListStream";
+        let not_read = |reason: String| {
+            Warning::new(
                 WarningCode::NoModules,
                 format!(
-                    "ModuleListStream could not be read ({error}): frames cannot be attributed to modules"
+                    "{name} could not be read ({reason}): frames cannot be attributed to modules"
                 ),
-            )),
+            )
+        };
+        match self.stream(StreamType::ModuleListStream, name) {
+            Ok(Some((offset, data))) => {
+                match module_list::parse(self.bytes.as_slice(), offset, data) {
+                    Ok(mut list) => {
+                        warnings.append(&mut list.warnings);
+                        list
+                    }
+                    Err(error) => {
+                        warnings.push(
+                            not_read(format!(
+                                "at file offset {:#x}: {}",
+                                error.offset, error.reason
+                            ))
+                            .at(error.offset),
+                        );
+                        ModuleList::default()
+                    }
+                }
+            }
+            Ok(None) => {
+                warnings.push(Warning::new(
+                    WarningCode::NoModules,
+                    "no ModuleListStream: frames cannot be attributed to modules",
+                ));
+                ModuleList::default()
+            }
+            Err(error) => {
+                warnings.push(not_read(error.to_string()));
+                ModuleList::default()
+            }
         }
     }
 
@@ -290,13 +338,20 @@ impl Dump {
     /// Process id, image, architecture, OS and start time, from whichever of the system info,
     /// misc info and module list streams the dump has.
     pub fn process(&self) -> ProcessInfo {
+        let list = self.module_list(&mut Vec::new());
+        let main_module = list
+            .modules
+            .into_iter()
+            .next()
+            .filter(|_| list.first_named)
+            .map(|module| module.path);
+        self.process_with(main_module)
+    }
+
+    /// [`Dump::process`] with the main module's path already read.
+    fn process_with(&self, main_module: Option<String>) -> ProcessInfo {
         let system_info = self.minidump.get_stream::<MinidumpSystemInfo>().ok();
         let misc_info = self.minidump.get_stream::<MinidumpMiscInfo>().ok();
-        let main_module = self
-            .minidump
-            .get_stream::<MinidumpModuleList>()
-            .ok()
-            .and_then(|list| list.iter().next().map(|module| module.name.clone()));
         ProcessInfo {
             pid: misc_info
                 .as_ref()
@@ -312,6 +367,23 @@ impl Dump {
                 .and_then(|info| info.raw.process_create_time().copied())
                 .map(u64::from),
         }
+    }
+
+    /// The modules sorted by base address and the process (whose main module is the first
+    /// listed), reading the module list once; what could not be used goes to `warnings`.
+    pub(crate) fn modules_and_process(
+        &self,
+        warnings: &mut Vec<Warning>,
+    ) -> (Vec<Module>, ProcessInfo) {
+        let list = self.module_list(warnings);
+        let main_module = list
+            .modules
+            .first()
+            .filter(|_| list.first_named)
+            .map(|module| module.path.clone());
+        let mut modules = list.modules;
+        modules.sort_by_key(|module| module.base);
+        (modules, self.process_with(main_module))
     }
 
     /// Captured process memory (Memory64ListStream, else MemoryListStream), read lazily;
@@ -357,66 +429,6 @@ impl Dump {
         }
         None
     }
-}
-
-fn read_modules(list: &MinidumpModuleList) -> Vec<Module> {
-    let mut modules: Vec<Module> = list
-        .iter()
-        .map(|module| {
-            let raw = &module.raw;
-            let info = &raw.version_info;
-            let has_version = info.signature == md::VS_FFI_SIGNATURE;
-            Module {
-                name: file_name_of(&module.name).to_string(),
-                path: module.name.clone(),
-                base: raw.base_of_image,
-                size: raw.size_of_image,
-                file_version: has_version
-                    .then(|| four_part_version(info.file_version_hi, info.file_version_lo)),
-                product_version: has_version
-                    .then(|| four_part_version(info.product_version_hi, info.product_version_lo)),
-                timestamp: raw.time_date_stamp,
-                checksum: raw.checksum,
-                debug_file: module.codeview_info.as_ref().and_then(debug_file),
-            }
-        })
-        .collect();
-    modules.sort_by_key(|module| module.base);
-    modules
-}
-
-fn four_part_version(high: u32, low: u32) -> String {
-    format!(
-        "{}.{}.{}.{}",
-        high >> 16,
-        high & 0xffff,
-        low >> 16,
-        low & 0xffff
-    )
-}
-
-fn debug_file(codeview: &CodeView) -> Option<DebugFile> {
-    let pdb_path = |raw: &[u8]| {
-        let end = raw.iter().position(|&byte| byte == 0).unwrap_or(raw.len());
-        String::from_utf8_lossy(&raw[..end]).into_owned()
-    };
-    let (id, path) = match codeview {
-        CodeView::Pdb70(raw) => {
-            let guid = &raw.signature;
-            let uuid =
-                symbolic_common::Uuid::from_fields(guid.data1, guid.data2, guid.data3, &guid.data4);
-            (
-                DebugId::from_parts(uuid, raw.age),
-                pdb_path(&raw.pdb_file_name),
-            )
-        }
-        CodeView::Pdb20(raw) => (
-            DebugId::from_pdb20(raw.signature, raw.age),
-            pdb_path(&raw.pdb_file_name),
-        ),
-        _ => return None,
-    };
-    Some(DebugFile { id, path })
 }
 
 /// The last component of a Windows or POSIX path.

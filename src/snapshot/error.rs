@@ -65,6 +65,15 @@ pub enum LoadError {
         /// What is missing and how to capture a dump that has it.
         message: String,
     },
+    /// The input is larger than dumpleak reads into memory (a text input, or a pipe or device
+    /// of unknown length: `/dev/zero` never ends).
+    #[error("{path}: {message}")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// How large, and the limit.
+        message: String,
+    },
     /// The input holds several snapshots and the options do not say which one to take
     /// (`--pid`, `--block`), or name one it does not hold.
     #[error("{path}: {message}")]

@@ -56,22 +56,35 @@ pub(crate) fn parse<'file>(
     let bad_strings = FirstProblem::default();
     let cut_chains = AtomicUsize::new(0);
     // Names repeat (every Event handle names the type "Event"): one shared string per distinct
-    // content, whether the writer shared the string or wrote it once per descriptor.
-    type Strings<'a> = foldhash::HashMap<&'a [u8], Option<Arc<str>>>;
+    // content, whether the writer shared the string or wrote it once per descriptor. A string
+    // met again at the same RVA is found by its RVA, without hashing its content again.
+    #[derive(Default)]
+    struct Strings<'a> {
+        by_rva: foldhash::HashMap<u32, Option<Arc<str>>>,
+        by_content: foldhash::HashMap<&'a [u8], Option<Arc<str>>>,
+    }
     let string_at = |strings: &mut Strings<'file>, index: usize, rva: u32| -> Option<Arc<str>> {
         if rva == 0 {
             return None;
         }
+        if let Some(known) = strings.by_rva.get(&rva) {
+            return known.clone();
+        }
         match minidump_string_bytes(file, rva) {
-            Ok(raw) => strings
-                .entry(raw)
-                .or_insert_with(|| {
-                    let text = decode_utf16le(raw);
-                    // An empty name is no name: unnamed objects and types the writer could
-                    // not query.
-                    (!text.is_empty()).then(|| Arc::from(text))
-                })
-                .clone(),
+            Ok(raw) => {
+                let text = strings
+                    .by_content
+                    .entry(raw)
+                    .or_insert_with(|| {
+                        let text = decode_utf16le(raw);
+                        // An empty name is no name: unnamed objects and types the writer
+                        // could not query.
+                        (!text.is_empty()).then(|| Arc::from(text))
+                    })
+                    .clone();
+                strings.by_rva.insert(rva, text.clone());
+                text
+            }
             Err(error) => {
                 bad_strings.record(index, error);
                 None

@@ -2,7 +2,13 @@
 //! descriptor lists are parsed at load time; bytes are touched when a reader asks for them.
 
 use super::bytes::{u32_at, u64_at, ParseError};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// Bytes of data derived from one dump's memory (the export names of all its modules
+/// together) that readers may keep: a crafted dump can give thousands of modules one image
+/// exporting 131,072 names of 1 KiB each.
+pub const MEMORY_DERIVED_BUDGET: usize = 32 << 20;
 
 /// The bytes of a dump file, kept alive for lazy reads.
 pub enum DumpBytes {
@@ -110,6 +116,8 @@ struct Range {
 pub struct DumpMemory {
     file: Arc<DumpBytes>,
     ranges: Vec<Range>,
+    /// What is left of [`MEMORY_DERIVED_BUDGET`], shared by every clone.
+    budget: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for DumpMemory {
@@ -207,6 +215,7 @@ impl DumpMemory {
             DumpMemory {
                 file,
                 ranges: merged,
+                budget: Arc::new(AtomicUsize::new(MEMORY_DERIVED_BUDGET)),
             },
             dropped,
         ))
@@ -252,5 +261,16 @@ impl DumpMemory {
     /// carry one dump's memory over to another.
     pub(crate) fn dump_bytes(&self) -> &Arc<DumpBytes> {
         &self.file
+    }
+
+    /// Takes `bytes` from the dump's budget for data derived from its memory
+    /// ([`MEMORY_DERIVED_BUDGET`], one for all readers and all clones); `false`, taking
+    /// nothing, when less is left.
+    pub fn take_budget(&self, bytes: usize) -> bool {
+        self.budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .is_ok()
     }
 }

@@ -52,10 +52,7 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadEr
 /// first) and captured memory.
 pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadError> {
     let mut warnings = Vec::new();
-    let modules = dump.modules().unwrap_or_else(|warning| {
-        warnings.push(warning);
-        Vec::new()
-    });
+    let (modules, process) = dump.modules_and_process(&mut warnings);
     // The two handle streams are independent: a large dump reads them on two threads. A
     // small one does not wake the thread pool (starting it costs more than the parse).
     let streamed = dump.prefetch_handle_streams()?;
@@ -90,7 +87,7 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         input: super::InputFormat::Minidump,
         type_counts: None,
         frame_text: Default::default(),
-        process: dump.process(),
+        process,
         captured_at: Some(dump.captured_at()),
         dump_flags: dump.flags(),
         modules,

@@ -10,6 +10,7 @@ mod handle_trace;
 mod memory;
 pub mod minidump;
 mod model;
+mod module_list;
 mod names;
 pub mod sniff;
 pub mod text;
@@ -17,15 +18,63 @@ pub mod text;
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
 pub use dump::Dump;
 pub use error::LoadError;
-pub use memory::{DumpBytes, DumpMemory, PrivateBytes};
+pub use memory::{DumpBytes, DumpMemory, PrivateBytes, MEMORY_DERIVED_BUDGET};
 pub use model::*;
 pub use names::{module_key, module_stem, same_module};
 
 use std::io::Read;
 use std::path::Path;
 
-/// Largest text input read (debugger logs, handle.exe listings).
+/// Largest input read into memory: text inputs (debugger logs, handle.exe listings), and
+/// minidumps that come through a pipe or a device (regular files are mapped instead).
 pub const MAX_TEXT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Reads `reader` to its end, at most `cap` bytes: `None` when it holds more. The buffer never
+/// grows past `cap + 1` bytes, whatever the reader claims or never says (a pipe's length
+/// reads 0, `/dev/zero` never ends); `size_hint` sizes it up front for a regular file.
+pub(crate) fn read_capped(
+    reader: impl Read,
+    cap: u64,
+    size_hint: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let limit = usize::try_from(cap.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut limited = reader.take(cap.saturating_add(1));
+    let mut bytes = Vec::with_capacity(
+        usize::try_from(size_hint.saturating_add(1)).map_or(limit, |hint| hint.min(limit)),
+    );
+    let mut chunk = vec![0; 64 * 1024];
+    loop {
+        let read = match limited.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if bytes.capacity() - bytes.len() < read {
+            let target = (bytes.capacity() * 2).max(bytes.len() + read).min(limit);
+            bytes.reserve_exact(target - bytes.len());
+        }
+        bytes.extend_from_slice(&chunk[..read]);
+    }
+    Ok((bytes.len() as u64 <= cap).then_some(bytes))
+}
+
+/// What is said of a pipe or a device longer than [`MAX_TEXT_BYTES`].
+const NOT_A_FILE: &str = "not a regular file (a pipe or a device) and";
+/// What is said of a regular file that grew past [`MAX_TEXT_BYTES`] while it was read.
+const GREW: &str = "grew while it was read and is";
+
+/// The error for an input longer than [`MAX_TEXT_BYTES`]; `what` is [`NOT_A_FILE`] or
+/// [`GREW`].
+fn too_large(path: &Path, what: &str) -> LoadError {
+    LoadError::TooLarge {
+        path: path.to_path_buf(),
+        message: format!(
+            "{what} longer than {} MiB, the most dumpleak reads into memory",
+            MAX_TEXT_BYTES >> 20
+        ),
+    }
+}
 
 /// Choices for inputs that hold more than one snapshot.
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,6 +99,17 @@ pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
     let io_error = LoadError::io(path);
     let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let metadata = file.metadata().map_err(io_error)?;
+    if !metadata.is_file() {
+        // A pipe, a device, a socket: its length says nothing and it can be read only once.
+        let bytes = read_capped(&mut file, MAX_TEXT_BYTES, 0)
+            .map_err(io_error)?
+            .ok_or_else(|| too_large(path, NOT_A_FILE))?;
+        if bytes.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
+            return self::minidump::snapshot_of(&Dump::from_bytes(path, bytes)?, options);
+        }
+        return load_text_hashed(path, &bytes, options);
+    }
     let mut head = [0u8; 64];
     let mut read = 0;
     while read < head.len() {
@@ -74,7 +134,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadErr
             kind,
         });
     }
-    let size = file.metadata().map_err(io_error)?.len();
+    let size = metadata.len();
     if size > MAX_TEXT_BYTES {
         return Err(LoadError::NotMinidump {
             path: path.to_path_buf(),
@@ -83,9 +143,23 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadErr
             ),
         });
     }
-    let bytes = std::fs::read(path).map_err(io_error)?;
-    let mut snapshot = load_text(path, &bytes, options)?;
-    snapshot.content_hash = Some(sha256_hex(&[&bytes]));
+    use std::io::Seek;
+    file.rewind().map_err(io_error)?;
+    // The file may grow while it is read: the cap holds all the same.
+    let bytes = read_capped(&mut file, MAX_TEXT_BYTES, size)
+        .map_err(io_error)?
+        .ok_or_else(|| too_large(path, GREW))?;
+    load_text_hashed(path, &bytes, options)
+}
+
+/// [`load_text`], with the hash of `bytes` as the snapshot's content hash.
+fn load_text_hashed(
+    path: &Path,
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<Snapshot, LoadError> {
+    let mut snapshot = load_text(path, bytes, options)?;
+    snapshot.content_hash = Some(sha256_hex(&[bytes]));
     Ok(snapshot)
 }
 
@@ -113,7 +187,7 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
                     });
                 }
             }
-            Ok(log.to_snapshot(path, options.block))
+            Ok(log.into_snapshot(path, options.block))
         }
         Ok(text::TextInput::HandleExe(output)) => {
             if output.processes.is_empty() {

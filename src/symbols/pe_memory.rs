@@ -2,7 +2,7 @@
 //! `MSMAPI32!SzGPrev+0x293` with no PDB and no image file, from a full or heap dump.
 
 use super::{ExportTable, Loaded, SymbolSource};
-use crate::snapshot::{DumpMemory, Module};
+use crate::snapshot::{DumpMemory, Module, MEMORY_DERIVED_BUDGET};
 
 /// Caps for a hostile image: more names than any real DLL exports, longer names than any
 /// real export.
@@ -109,6 +109,17 @@ pub(crate) fn exports_in_memory(
         ));
     }
     let forwarders = u64::from(export_rva)..u64::from(export_rva) + u64::from(export_size);
+    // What is kept counts against the dump's budget, shared by all its modules.
+    const ENTRY: usize = std::mem::size_of::<(u64, String)>();
+    let spent = || {
+        format!(
+            "the export names read from this dump's memory reached {} MiB (for all its modules together); this module's are not read",
+            MEMORY_DERIVED_BUDGET >> 20
+        )
+    };
+    if !memory.take_budget(name_count as usize * ENTRY) {
+        return Err(spent());
+    }
     let mut exports = Vec::with_capacity(name_count as usize);
     for index in 0..u64::from(name_count) {
         let name_rva =
@@ -127,6 +138,9 @@ pub(crate) fn exports_in_memory(
             continue;
         };
         let end = raw.iter().position(|&byte| byte == 0).unwrap_or(raw.len());
+        if !memory.take_budget(end) {
+            return Err(spent());
+        }
         exports.push((
             u64::from(function_rva),
             String::from_utf8_lossy(&raw[..end]).into_owned(),

@@ -8,6 +8,7 @@ use dumpleak_fixtures::writer::{
 };
 use std::path::Path;
 
+use crate::common::amplify;
 use crate::common::synth::{small_dump, stream_location, words, Rng};
 use crate::common::{dumpleak, fixture};
 
@@ -180,4 +181,52 @@ fn a_crash_dump_whose_object_info_chain_loops_still_gets_its_crash_stack() {
     assert!(stdout.contains("MSMAPI32"), "{stdout}");
     assert!(stdout.contains("looped"), "{stdout}");
     assert_eq!(std::fs::read(&path).unwrap(), dump, "input unchanged");
+}
+
+#[test]
+fn a_module_list_whose_name_strings_are_tangled_is_named_sanely_with_a_warning() {
+    // Names read from the module list itself, and from the middle of another name, were
+    // garbage (`\0帀ð\0…`, `evil`) and nothing said so.
+    let dump = amplify::modules_with_tangled_names(30);
+    let snapshot = load_minidump_bytes(Path::new("tangled.dmp"), &dump).unwrap();
+    assert_eq!(snapshot.modules.len(), 30);
+    for module in &snapshot.modules {
+        let expected = format!("Unknown_Module_{:x}", module.base);
+        assert_eq!((&module.name, &module.path), (&expected, &expected));
+    }
+    let warnings: Vec<&str> = snapshot
+        .warnings
+        .iter()
+        .filter(|warning| warning.code == dumpleak::WarningCode::StreamDamaged)
+        .map(|warning| warning.message.as_str())
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "ModuleListStream: the name strings of some modules are tangled (10 point into the \
+          module list itself, 20 overlap another module's name): those modules are named after \
+          their base address"
+        ]
+    );
+}
+
+#[test]
+fn modules_sharing_one_name_string_keep_it_once() {
+    let dump = amplify::modules_sharing_one_name(5, 8);
+    let snapshot = load_minidump_bytes(Path::new("shared.dmp"), &dump).unwrap();
+    let names: Vec<&str> = snapshot.modules.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "\u{4e00}\u{4e00}\u{4e00}\u{4e00}\u{4e00}\u{4e00}\u{4e00}\u{4e00}.dll",
+            "Unknown_Module_10100000",
+            "Unknown_Module_10200000",
+            "Unknown_Module_10300000",
+            "Unknown_Module_10400000"
+        ]
+    );
+    assert_eq!(snapshot.process.image_name.as_deref(), Some(names[0]));
+    assert!(snapshot.warnings.iter().any(|warning| warning
+        .message
+        .contains("4 share their name string with another module")));
 }

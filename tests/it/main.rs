@@ -10,6 +10,7 @@ mod common;
 
 mod batch;
 mod browser;
+mod budgets;
 mod cli;
 mod depth;
 mod fleet;

@@ -14,6 +14,7 @@ use crate::snapshot::{Handle, Snapshot};
 use crate::symbols::{ModuleSymbolStatus, SymbolOrigin, SymbolTable};
 use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Builds the report from the comparison and the resolved frames.
 pub fn build_report(
@@ -24,16 +25,22 @@ pub fn build_report(
     options: &DiffOptions,
 ) -> DiffReport {
     let attribution = &options.attribution;
-    let groups = outstanding_groups(handles, symbols, attribution, after);
-    let stacks: Vec<OutstandingStack> = groups.iter().enumerate().map(outstanding_stack).collect();
+    let mut groups = outstanding_groups(handles, symbols, attribution, after);
     let counts = ModuleCounts::of(&groups);
+    // The stacks take the groups' resolved frames over (a log can hold 300,000 of them).
+    let stacks: Vec<OutstandingStack> = groups
+        .iter_mut()
+        .enumerate()
+        .map(outstanding_stack)
+        .collect();
     let modules = module_rows(&counts, &stacks, after, symbols, attribution);
     let suspects = options
         .suspects
         .iter()
         .map(|name| suspect_row(name, after, &counts, stacks.len()))
         .collect();
-    let (new_handles, trace) = new_handle_changes(handles, &stacks, after);
+    let no_type: Arc<str> = Arc::from(crate::snapshot::NO_TYPE);
+    let (new_handles, trace) = new_handle_changes(handles, &groups, &stacks, after, &no_type);
     let new_objects = new_handles
         .iter()
         .filter(|change| change.same_object_as.is_none())
@@ -63,7 +70,11 @@ pub fn build_report(
         by_type: type_deltas(before, after),
         duplicates: duplicate_groups(after, handles),
         new_handles,
-        closed_handles: handles.closed.iter().map(handle_change).collect(),
+        closed_handles: handles
+            .closed
+            .iter()
+            .map(|handle| handle_change(handle, &no_type))
+            .collect(),
         new_objects,
         stacks,
         modules,
@@ -76,12 +87,12 @@ pub fn build_report(
 
 /// New handles with an allocation stack, grouped by it: largest group first, then by the
 /// lowest handle value, then by the stack.
-fn outstanding_groups<'a>(
-    handles: &'a HandleDiff,
+fn outstanding_groups<'a, 'h>(
+    handles: &'a HandleDiff<'h>,
     symbols: &SymbolTable,
     attribution: &Attribution,
     after: &Snapshot,
-) -> Vec<StackGroup<&'a NewHandle>> {
+) -> Vec<StackGroup<&'a NewHandle<'h>>> {
     let with_stack = handles.new.iter().filter_map(|new| match &new.evidence {
         StackEvidence::Open(stack) => Some((stack.clone(), new)),
         _ => None,
@@ -98,16 +109,18 @@ fn outstanding_groups<'a>(
 }
 
 fn types_of(members: &[&NewHandle]) -> BTreeMap<String, usize> {
-    let mut types = BTreeMap::new();
+    let mut types: BTreeMap<&str, usize> = BTreeMap::new();
     for member in members {
-        *types
-            .entry(member.handle.type_label().to_string())
-            .or_insert(0) += 1;
+        *types.entry(member.handle.type_label()).or_insert(0) += 1;
     }
     types
+        .into_iter()
+        .map(|(type_name, count)| (type_name.to_string(), count))
+        .collect()
 }
 
-fn outstanding_stack((index, group): (usize, &StackGroup<&NewHandle>)) -> OutstandingStack {
+/// The report's row of `group`, which gives its resolved frames and lines up to it.
+fn outstanding_stack((index, group): (usize, &mut StackGroup<&NewHandle>)) -> OutstandingStack {
     OutstandingStack {
         id: index + 1,
         count: group.members.len(),
@@ -117,11 +130,11 @@ fn outstanding_stack((index, group): (usize, &StackGroup<&NewHandle>)) -> Outsta
             .iter()
             .map(|member| hex(member.handle.value))
             .collect(),
-        blamed_module: group.blame.module.clone(),
-        blamed_version: group.blame.version.clone(),
+        blamed_module: group.blame.module.as_deref().map(Arc::from),
+        blamed_version: group.blame.version.as_deref().map(Arc::from),
         blamed_path: group.blame.path.clone(),
-        frames: group.blame.lines.clone(),
-        frame_details: group.blame.frames.clone(),
+        frames: std::mem::take(&mut group.blame.lines).into(),
+        frame_details: std::mem::take(&mut group.blame.frames),
     }
 }
 
@@ -181,11 +194,26 @@ fn module_rows(
         .module_status()
         .map(|status| (status.module.as_str(), status))
         .collect();
+    // Looked up once each: the stacks may pass through 100,000 modules.
+    let mut loaded_by_key: HashMap<String, &crate::snapshot::Module> = HashMap::default();
+    for module in &after.modules {
+        loaded_by_key
+            .entry(crate::snapshot::module_key(&module.name))
+            .or_insert(module);
+    }
+    let mut blamed_stacks: HashMap<&str, usize> = HashMap::default();
+    for stack in stacks {
+        if let Some(module) = stack.blamed_module.as_deref() {
+            *blamed_stacks.entry(module).or_default() += 1;
+        }
+    }
     let mut modules: Vec<ModuleRow> = counts
         .by_module
         .iter()
         .map(|(name, (blamed, inclusive, stack_count))| {
-            let loaded = after.module_named(name);
+            let loaded = loaded_by_key
+                .get(&crate::snapshot::module_key(name))
+                .copied();
             ModuleRow {
                 name: name.clone(),
                 version: loaded.and_then(|module| module.file_version.clone()),
@@ -194,10 +222,7 @@ fn module_rows(
                 blamed: *blamed,
                 inclusive: *inclusive,
                 stacks: *stack_count,
-                blamed_stacks: stacks
-                    .iter()
-                    .filter(|stack| stack.blamed_module.as_deref() == Some(name.as_str()))
-                    .count(),
+                blamed_stacks: blamed_stacks.get(name.as_str()).copied().unwrap_or(0),
                 blamed_types: counts.blamed_types.get(name).cloned().unwrap_or_default(),
                 symbols: symbol_status
                     .get(name.as_str())
@@ -214,17 +239,19 @@ fn module_rows(
     modules
 }
 
-/// The new handles as the report lists them, with their stack group and blame, and what the
-/// trace records said about them.
+/// The new handles as the report lists them, with their stack group and blame (`stacks[i]`
+/// is `groups[i]`), and what the trace records said about them.
 fn new_handle_changes(
     handles: &HandleDiff,
+    groups: &[StackGroup<&NewHandle>],
     stacks: &[OutstandingStack],
     after: &Snapshot,
+    no_type: &Arc<str>,
 ) -> (Vec<HandleChange>, TraceSummary) {
-    let mut stack_of_handle: HashMap<String, &OutstandingStack> = HashMap::default();
-    for stack in stacks {
-        for value in &stack.handles {
-            stack_of_handle.insert(value.clone(), stack);
+    let mut stack_of_handle: HashMap<u64, &OutstandingStack> = HashMap::default();
+    for (group, stack) in groups.iter().zip(stacks) {
+        for member in &group.members {
+            stack_of_handle.insert(member.handle.value, stack);
         }
     }
     let mut trace = TraceSummary {
@@ -245,19 +272,18 @@ fn new_handle_changes(
                 StackEvidence::Inconsistent(_) => trace.new_inconsistent += 1,
                 StackEvidence::NoTrace => {}
             }
-            let mut change = handle_change(&new.handle);
-            change.trace = Some(new.evidence.label().to_string());
-            if let Some(stack) = stack_of_handle.get(&change.handle) {
+            let mut change = handle_change(new.handle, no_type);
+            change.trace = Some(new.evidence.label());
+            if let Some(stack) = stack_of_handle.get(&new.handle.value) {
                 change.stack_id = Some(stack.id);
-                change.stack = stack.frames.clone();
+                change.stack = Arc::clone(&stack.frames);
                 change.blamed_module = stack.blamed_module.clone();
                 change.blamed_version = stack.blamed_version.clone();
             }
-            if let Some(name) = shared_object_name(&new.handle) {
-                if let Some(first) = first_of_object.get(&(new.handle.type_label(), name)) {
-                    let first = hex(*first);
-                    if first != change.handle {
-                        change.same_object_as = Some(first);
+            if let Some(name) = shared_object_name(new.handle) {
+                if let Some(&first) = first_of_object.get(&(new.handle.type_label(), name)) {
+                    if first != new.handle.value {
+                        change.same_object_as = Some(hex(first));
                     }
                 }
             }
@@ -281,16 +307,20 @@ fn first_handle_of_each_object(snapshot: &Snapshot) -> HashMap<(&str, &str), u64
     first
 }
 
-fn handle_change(handle: &Handle) -> HandleChange {
+/// A handle as the report lists it; `no_type` is the shared `(none)` for untyped handles.
+fn handle_change(handle: &Handle, no_type: &Arc<str>) -> HandleChange {
     HandleChange {
         handle: hex(handle.value),
-        type_name: handle.type_label().to_string(),
+        type_name: handle
+            .type_name
+            .clone()
+            .unwrap_or_else(|| Arc::clone(no_type)),
         type_inferred: handle.type_inferred,
         same_object_as: None,
-        name: handle.object_name.as_deref().map(str::to_owned),
+        name: handle.object_name.clone(),
         granted_access: format!("{:#x}", handle.granted_access),
         object_handle_count: handle.handle_count,
-        stack: Vec::new(),
+        stack: Arc::new([]),
         stack_id: None,
         trace: None,
         blamed_module: None,
@@ -359,8 +389,8 @@ fn duplicate_groups(after: &Snapshot, handles: &HandleDiff) -> Vec<DuplicateGrou
                 .filter(|value| new_values.contains(value))
                 .count();
             (values.len() > 1 && new > 0).then(|| DuplicateGroup {
-                type_name: type_name.to_string(),
-                name: name.to_string(),
+                type_name: Arc::from(type_name),
+                name: Arc::from(name),
                 handles: values.iter().map(|value| hex(*value)).collect(),
                 new,
             })

@@ -4,16 +4,16 @@
 use crate::snapshot::{Handle, Operation, Snapshot};
 use std::sync::Arc;
 
-/// The handle-level comparison of two snapshots.
+/// The handle-level comparison of two snapshots; it refers to their handles.
 #[derive(Debug, Clone)]
-pub struct HandleDiff {
-    pub(super) new: Vec<NewHandle>,
-    pub(super) closed: Vec<Handle>,
+pub struct HandleDiff<'a> {
+    pub(super) new: Vec<NewHandle<'a>>,
+    pub(super) closed: Vec<&'a Handle>,
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct NewHandle {
-    pub(super) handle: Handle,
+pub(super) struct NewHandle<'a> {
+    pub(super) handle: &'a Handle,
     pub(super) evidence: StackEvidence,
 }
 
@@ -72,13 +72,13 @@ fn sorted_by_identity(handles: &[Handle]) -> Vec<&Handle> {
 
 /// Compares the handle tables; identity is value + type + object name, so a value reused
 /// for another object counts as one closed and one new handle.
-pub fn compare_handles(before: &Snapshot, after: &Snapshot) -> HandleDiff {
-    let empty = Vec::new();
-    let (before_handles, after_handles) = match (&before.handles, &after.handles) {
-        (Some(before), Some(after)) => (before, after),
-        // A summary on either side: no handle list to compare.
-        _ => (&empty, &empty),
-    };
+pub fn compare_handles<'a>(before: &'a Snapshot, after: &'a Snapshot) -> HandleDiff<'a> {
+    let (before_handles, after_handles): (&[Handle], &[Handle]) =
+        match (&before.handles, &after.handles) {
+            (Some(before), Some(after)) => (before, after),
+            // A summary on either side: no handle list to compare.
+            _ => (&[], &[]),
+        };
     let new_handles = missing_from(after_handles, before_handles);
     let newest = after
         .trace
@@ -97,20 +97,14 @@ pub fn compare_handles(before: &Snapshot, after: &Snapshot) -> HandleDiff {
                     Some(record) => StackEvidence::Inconsistent(record.operation),
                 },
             };
-            NewHandle {
-                handle: handle.clone(),
-                evidence,
-            }
+            NewHandle { handle, evidence }
         })
         .collect();
-    let closed = missing_from(before_handles, after_handles)
-        .into_iter()
-        .cloned()
-        .collect();
+    let closed = missing_from(before_handles, after_handles);
     HandleDiff { new, closed }
 }
 
-impl HandleDiff {
+impl HandleDiff<'_> {
     /// Every return address the report will show, for the symbolizer.
     pub fn addresses(&self) -> impl Iterator<Item = u64> + '_ {
         self.new

@@ -119,7 +119,7 @@ mod tests {
         );
         assert_eq!(report.new_objects, 3);
         assert_eq!(report.duplicates.len(), 1);
-        assert_eq!(report.duplicates[0].type_name, "Mutant");
+        assert_eq!(&*report.duplicates[0].type_name, "Mutant");
         assert_eq!(report.duplicates[0].handles, ["0x10", "0x20"]);
     }
 

@@ -4,6 +4,7 @@ use crate::snapshot::TraceOrder;
 use crate::symbols::{Frame, ModuleSymbolStatus, SymbolOrigin};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use crate::analysis::model::DumpSummary;
 
@@ -22,17 +23,20 @@ pub struct TypeDelta {
 }
 
 /// A handle that appeared or disappeared.
+///
+/// Strings shared by many handles (type, object name, stack, blamed module) are shared, not
+/// copied per handle: a hostile dump can give 100,000 handles one 64 KiB name.
 #[derive(Debug, Clone, Serialize)]
 pub struct HandleChange {
     /// The handle value in hex (`0x1bc`).
     pub handle: String,
     /// Object type.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: Arc<str>,
     /// The type was inferred from the creating API (debugger logs that do not print types).
     pub type_inferred: bool,
     /// Object name, `null` for unnamed objects.
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     /// For a new handle to a named object that another handle in the after dump already
     /// refers to: that handle (the object's lowest handle value). Such a handle is a duplicate,
     /// not a new object.
@@ -42,18 +46,18 @@ pub struct HandleChange {
     /// Handles to the object, as the dump counts them.
     pub object_handle_count: u32,
     /// Allocation stack (most recent OPEN), innermost first, in WinDbg notation; empty when
-    /// there is none.
-    pub stack: Vec<String>,
+    /// there is none. Shared with the stack group's frames.
+    pub stack: Arc<[String]>,
     /// Number of the stack group in `stacks` (1-based).
     pub stack_id: Option<usize>,
     /// What the trace records say about this handle: `open` (stack shown), `no-record`,
     /// `not-traced` (the dump has no trace records), `last-record-close`,
     /// `last-record-bad-ref`; `null` for closed handles.
-    pub trace: Option<String>,
+    pub trace: Option<&'static str>,
     /// Module blamed for the allocation.
-    pub blamed_module: Option<String>,
+    pub blamed_module: Option<Arc<str>>,
     /// File version of the blamed module.
-    pub blamed_version: Option<String>,
+    pub blamed_version: Option<Arc<str>>,
 }
 
 /// Several handles to one named object.
@@ -61,9 +65,9 @@ pub struct HandleChange {
 pub struct DuplicateGroup {
     /// Object type.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: Arc<str>,
     /// Object name.
-    pub name: String,
+    pub name: Arc<str>,
     /// All handles to it in the after dump, in hex.
     pub handles: Vec<String>,
     /// How many of them are new.
@@ -82,13 +86,13 @@ pub struct OutstandingStack {
     /// The handles, in hex.
     pub handles: Vec<String>,
     /// Blamed module (file name).
-    pub blamed_module: Option<String>,
+    pub blamed_module: Option<Arc<str>>,
     /// Its file version.
-    pub blamed_version: Option<String>,
+    pub blamed_version: Option<Arc<str>>,
     /// Its path.
     pub blamed_path: Option<String>,
     /// Frames innermost first, in WinDbg notation.
-    pub frames: Vec<String>,
+    pub frames: Arc<[String]>,
     /// The same frames, structured.
     pub frame_details: Vec<Frame>,
 }

@@ -46,6 +46,15 @@ pub fn decode(bytes: &[u8]) -> DecodedText {
     }
 }
 
+/// `bytes` as they are, when [`decode`] would return them unchanged: UTF-8 without a BOM or a
+/// CR, not taken for UTF-16. A large log is then parsed where it lies instead of copied.
+pub fn as_plain_utf8(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let unchanged =
+        !text.starts_with('\u{feff}') && !text.contains('\r') && utf16_guess(bytes).is_none();
+    unchanged.then_some(text)
+}
+
 /// Shorthand for `decode(bytes).text`.
 pub fn decode_to_string(bytes: &[u8]) -> String {
     decode(bytes).text

@@ -210,7 +210,11 @@ pub fn parse_text(text: &str) -> Result<TextInput, UnknownText> {
     }
 }
 
-/// Decodes and parses `bytes` ([`decode()`] then [`parse_text`]).
+/// Decodes and parses `bytes` ([`decode()`] then [`parse_text`]; text that decoding would
+/// not change is parsed without a copy).
 pub fn parse_bytes(bytes: &[u8]) -> Result<TextInput, UnknownText> {
-    parse_text(&decode(bytes).text)
+    match decode::as_plain_utf8(bytes) {
+        Some(text) => parse_text(text),
+        None => parse_text(&decode(bytes).text),
+    }
 }

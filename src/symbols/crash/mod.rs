@@ -49,6 +49,10 @@ pub struct CrashStack {
     pub frames: Vec<CrashFrame>,
     /// Frames the walker found beyond those shown.
     pub more_frames: usize,
+    /// Why the walk stopped before the end of the stack (`at 1024 frames`, `after 30 s`):
+    /// the stack holds more frames than it found. Absent when the walk reached the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk_stopped: Option<String>,
 }
 
 /// Whether `snapshot` is a minidump with an ExceptionStream (a crash to walk).

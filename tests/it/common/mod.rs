@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: running the binary, reading fixtures, looking
 //! things up in JSON reports, and the snapshot settings of every insta snapshot.
 
+// Some of its builders are used by tests/bounded_memory.rs only.
+#[allow(dead_code)]
+pub mod amplify;
 pub mod server;
 pub mod synth;
 

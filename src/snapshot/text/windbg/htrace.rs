@@ -2,11 +2,13 @@
 //! `Thread ID = …, Process ID = …` line and frames, closed by `Displayed 0x3 stack traces …`.
 
 use super::super::fields::{hex_or_decimal, strip_0x};
-use super::super::frame::{infer_type, parse_hex_address, TextFrame};
+use super::super::frame::{infer_type, normalize_frame_text, parse_hex_address, TextFrame};
 use super::parser::Findings;
 use crate::snapshot::{HandleTrace, Operation, TraceOrder, TraceRecord};
 use crate::warning::{Warning, WarningCode};
 use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One `!htrace` command's output.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -59,6 +61,48 @@ impl HtraceRecord {
 }
 
 impl HtraceBlock {
+    /// [`HtraceBlock::to_trace`], taking the block apart instead of copying it (the records'
+    /// memory is reused).
+    pub fn into_trace(self) -> HandleTrace {
+        self.into_trace_and_texts(&mut BTreeMap::new())
+    }
+
+    /// [`HtraceBlock::into_trace`], moving each frame's text, normalised, into `texts` by
+    /// address (where the address has none yet) as its record is taken apart.
+    pub(super) fn into_trace_and_texts(self, texts: &mut BTreeMap<u64, String>) -> HandleTrace {
+        let empty: Arc<[u64]> = Arc::new([]);
+        let record_count = self.records.len();
+        HandleTrace {
+            records: self
+                .records
+                .into_iter()
+                .map(|mut record| TraceRecord {
+                    handle: record.handle,
+                    process_id: record.process_id,
+                    thread_id: record.thread_id,
+                    operation: record.operation,
+                    stack: if record.frames.is_empty() {
+                        Arc::clone(&empty)
+                    } else {
+                        take_texts(&mut record.frames, texts);
+                        record.frames.iter().map(|frame| frame.address).collect()
+                    },
+                })
+                .collect(),
+            record_count,
+            order: TraceOrder::NewestFirst,
+            diff_block: self.diff,
+        }
+    }
+
+    /// Moves the frames' texts into `texts` (see [`HtraceBlock::into_trace_and_texts`]) and
+    /// drops the block.
+    pub(super) fn into_texts(self, texts: &mut BTreeMap<u64, String>) {
+        for mut record in self.records {
+            take_texts(&mut record.frames, texts);
+        }
+    }
+
     /// The block as a crate [`HandleTrace`]; `!htrace` prints newest first.
     pub fn to_trace(&self) -> HandleTrace {
         HandleTrace {
@@ -90,6 +134,11 @@ impl HtraceBlock {
             if let Operation::Unknown(_) = operation {
                 let note = format!("line {number}: unknown handle operation: {trimmed}");
                 found.notes.push(Warning::new(WarningCode::LogNote, note));
+            }
+            // Grown by half, not doubled: a log of millions of records is not held at twice
+            // its size, nor copied into three times its size.
+            if self.records.len() == self.records.capacity() {
+                self.records.reserve_exact(self.records.len() / 2 + 16);
             }
             self.records.push(HtraceRecord {
                 handle,
@@ -134,6 +183,10 @@ impl HtraceBlock {
 /// The banner of `!htrace -diff` output.
 const DIFF_BANNER: &str = "Outstanding handles opened since the previous snapshot";
 
+/// Frames kept of one record: the handle trace stores at most 32 (16 in kernel mode), so
+/// more frame lines are not a stack; past this many they are counted, not kept.
+pub const MAX_RECORD_FRAMES: usize = 64;
+
 /// The `!htrace` output being read, and the blocks read so far.
 #[derive(Debug, Default)]
 pub(super) struct HtraceState {
@@ -143,6 +196,8 @@ pub(super) struct HtraceState {
     block: Option<HtraceBlock>,
     /// The previous line was a frame of the open record (for wrapped lines).
     after_frame: bool,
+    /// Frame lines past [`MAX_RECORD_FRAMES`] in the open block, and the first such record.
+    dropped_frames: (usize, Option<u64>),
 }
 
 impl HtraceState {
@@ -191,8 +246,14 @@ impl HtraceState {
             let Some(record) = block.records.last_mut() else {
                 return false;
             };
-            record.frames.push(frame);
-            self.after_frame = true;
+            if record.frames.len() < MAX_RECORD_FRAMES {
+                record.frames.push(frame);
+                self.after_frame = true;
+            } else {
+                self.dropped_frames.0 += 1;
+                self.dropped_frames.1.get_or_insert(record.handle);
+                self.after_frame = false;
+            }
             return true;
         }
         if self.after_frame && !trimmed.contains(' ') && block.glue_wrapped(trimmed) {
@@ -210,6 +271,16 @@ impl HtraceState {
     /// else at the end of the log.
     pub(super) fn close(&mut self, number: usize, by_new_output: bool, found: &mut Findings) {
         if let Some(block) = self.block.take() {
+            if let (dropped, Some(handle)) = std::mem::take(&mut self.dropped_frames) {
+                found.notes.push(Warning::new(
+                    WarningCode::LogIncomplete,
+                    format!(
+                        "!htrace block {} (line {}): {dropped} frame line(s) past {MAX_RECORD_FRAMES} in a record (first in handle {handle:#x}'s) are not a stack the trace holds and were ignored",
+                        self.blocks.len(),
+                        block.line
+                    ),
+                ));
+            }
             self.finish_block(block, number, by_new_output, &mut found.notes);
         }
         self.after_frame = false;
@@ -260,6 +331,18 @@ impl HtraceState {
     /// The finished blocks in log order.
     pub(super) fn into_blocks(self) -> Vec<HtraceBlock> {
         self.blocks
+    }
+}
+
+/// Moves each frame's text, normalised, into `texts` under its address unless the address
+/// has one.
+fn take_texts(frames: &mut [TextFrame], texts: &mut BTreeMap<u64, String>) {
+    for frame in frames {
+        if let Some(text) = frame.text.take() {
+            texts
+                .entry(frame.address)
+                .or_insert_with(|| normalize_frame_text(&text));
+        }
     }
 }
 
@@ -410,6 +493,24 @@ mod tests {
         let frame = &blocks[0].records[0].frames[0];
         assert_eq!(frame.text.as_deref(), Some("AcmeNet!Pool::Acquire+0xb1"));
         assert_eq!((found.notes.len(), found.pids), (0, vec![0x1f3c]));
+    }
+
+    #[test]
+    fn frame_lines_past_the_cap_are_counted_not_kept() {
+        let mut found = Findings::default();
+        let mut state = HtraceState::default();
+        assert!(state.line(1, "Handle = 0x10 - OPEN", &mut found));
+        for line in 0..MAX_RECORD_FRAMES + 5 {
+            assert!(state.line(2 + line, "0x1", &mut found));
+        }
+        state.close(100, false, &mut found);
+        let blocks = state.into_blocks();
+        assert_eq!(blocks[0].records[0].frames.len(), MAX_RECORD_FRAMES);
+        assert_eq!(
+            found.notes[0].message,
+            "!htrace block 0 (line 1): 5 frame line(s) past 64 in a record (first in handle \
+             0x10's) are not a stack the trace holds and were ignored"
+        );
     }
 
     #[test]

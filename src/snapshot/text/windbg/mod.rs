@@ -55,14 +55,18 @@ impl WindbgLog {
     /// The block to analyse: index `block` (0-based) when given, else the last `-diff` block,
     /// else the last block.
     pub fn select_block(&self, block: Option<usize>) -> Option<&HtraceBlock> {
+        self.htrace_blocks.get(self.selected_index(block)?)
+    }
+
+    /// The index of [`WindbgLog::select_block`]'s block.
+    fn selected_index(&self, block: Option<usize>) -> Option<usize> {
+        let blocks = &self.htrace_blocks;
         match block {
-            Some(index) => self.htrace_blocks.get(index),
-            None => self
-                .htrace_blocks
+            Some(index) => (index < blocks.len()).then_some(index),
+            None => blocks
                 .iter()
-                .rev()
-                .find(|block| block.diff)
-                .or_else(|| self.htrace_blocks.last()),
+                .rposition(|block| block.diff)
+                .or_else(|| blocks.len().checked_sub(1)),
         }
     }
 
@@ -127,6 +131,44 @@ impl WindbgLog {
             memory: None,
             file: None,
             warnings: self.notes.clone(),
+            content_hash: None,
+        }
+    }
+
+    /// [`WindbgLog::to_snapshot`], taking the log apart instead of copying it: a large log is
+    /// not held twice, and the blocks not selected are freed first.
+    pub fn into_snapshot(mut self, source: &Path, block: Option<usize>) -> Snapshot {
+        let selected = self.selected_index(block);
+        // Block by block, in log order (the first text of an address wins, as in
+        // `frame_symbols`): each is freed as soon as it is read.
+        let mut frame_text = BTreeMap::new();
+        let mut trace = None;
+        for (index, block) in std::mem::take(&mut self.htrace_blocks)
+            .into_iter()
+            .enumerate()
+        {
+            if Some(index) == selected {
+                trace = Some(block.into_trace_and_texts(&mut frame_text));
+            } else {
+                block.into_texts(&mut frame_text);
+            }
+        }
+        Snapshot {
+            source: source.to_path_buf(),
+            input: InputFormat::WindbgLog,
+            process: self.process_info(),
+            captured_at: None,
+            dump_flags: 0,
+            modules: self.modules,
+            unloaded_modules: Vec::new(),
+            thread_names: Default::default(),
+            handles: (!self.handles.is_empty()).then_some(self.handles),
+            trace,
+            type_counts: self.handle_summaries.pop().map(|summary| summary.counts),
+            frame_text,
+            memory: None,
+            file: None,
+            warnings: self.notes,
             content_hash: None,
         }
     }

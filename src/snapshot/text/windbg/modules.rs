@@ -91,9 +91,16 @@ impl ModuleDraft {
     }
 }
 
+/// Modules kept from one log: a process loads a few hundred, and one log may show them again
+/// at other bases; past this many, `ModLoad:` lines and `lm` rows of new modules are counted,
+/// not kept (20 MB of `ModLoad:` lines took 907 MB).
+pub const MAX_LOG_MODULES: usize = 16_384;
+
 /// The modules read so far and the `lm` output being read.
 #[derive(Debug, Default)]
 pub(super) struct ModuleTable {
+    /// Lines of modules past [`MAX_LOG_MODULES`].
+    pub(super) dropped: usize,
     drafts: Vec<ModuleDraft>,
     /// Index into `drafts` by base address, and by lowercase name without extension.
     by_base: HashMap<u64, usize>,
@@ -124,7 +131,9 @@ impl ModuleTable {
         if self.first_exe.is_none() && name.to_ascii_lowercase().ends_with(".exe") {
             self.first_exe = Some((name.clone(), path.to_owned()));
         }
-        let index = self.index_for(start, None);
+        let Some(index) = self.index_for(start, None) else {
+            return;
+        };
         self.place(index, start, &name);
         let draft = &mut self.drafts[index];
         draft.end = Some(end);
@@ -172,7 +181,10 @@ impl ModuleTable {
             .as_deref()
             .filter(|path| is_image_path(path))
             .map(|path| file_name(path).to_owned());
-        let index = self.index_for(row.start, Some(&row.module));
+        let Some(index) = self.index_for(row.start, Some(&row.module)) else {
+            self.lm_current = None;
+            return;
+        };
         self.place(index, row.start, &row.module);
         let draft = &mut self.drafts[index];
         draft.end = Some(row.end);
@@ -186,13 +198,18 @@ impl ModuleTable {
         self.lm_current = Some(index);
     }
 
-    /// The draft at `base`, else one named `name`, else a new one.
-    fn index_for(&mut self, base: u64, name: Option<&str>) -> usize {
+    /// The draft at `base`, else one named `name`, else a new one; `None` (counted in
+    /// `dropped`) when that would be one more than [`MAX_LOG_MODULES`].
+    fn index_for(&mut self, base: u64, name: Option<&str>) -> Option<usize> {
         if let Some(&at) = self.by_base.get(&base) {
-            return at;
+            return Some(at);
         }
         if let Some(&at) = name.and_then(|name| self.by_stem.get(&stem(name))) {
-            return at;
+            return Some(at);
+        }
+        if self.drafts.len() >= MAX_LOG_MODULES {
+            self.dropped += 1;
+            return None;
         }
         self.drafts.push(ModuleDraft {
             base,
@@ -200,7 +217,7 @@ impl ModuleTable {
         });
         let at = self.drafts.len() - 1;
         self.by_base.insert(base, at);
-        at
+        Some(at)
     }
 
     /// Moves draft `at` to `base` and makes it findable by `name`.
@@ -380,6 +397,24 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn modules_past_the_cap_are_counted_not_kept() {
+        let mut table = ModuleTable::default();
+        for index in 0..MAX_LOG_MODULES as u64 + 3 {
+            let base = 0x1000_0000 + index * 0x10000;
+            table.modload(&format!(
+                " {base:x} {:x}   C:\\m\\m{index}.dll",
+                base + 0x8000
+            ));
+        }
+        // A module already kept is still updated.
+        table.modload(" 10000000 10009000   C:\\m\\again.dll");
+        assert_eq!(table.dropped, 3);
+        let (modules, _) = table.into_parts();
+        assert_eq!(modules.len(), MAX_LOG_MODULES);
+        assert_eq!(modules[0].name, "again.dll");
     }
 
     #[test]

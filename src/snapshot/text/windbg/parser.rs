@@ -230,11 +230,21 @@ impl Parser {
             htrace,
             handles,
             modules,
-            found,
+            mut found,
             ..
         } = self;
         log.htrace_blocks = htrace.into_blocks();
         (log.handle_summaries, log.handles) = handles.into_parts();
+        if modules.dropped > 0 {
+            found.notes.push(Warning::new(
+                WarningCode::LogNote,
+                format!(
+                    "the log names more than {} modules; {} line(s) about further modules were ignored",
+                    super::modules::MAX_LOG_MODULES,
+                    modules.dropped
+                ),
+            ));
+        }
         let (modules, first_exe) = modules.into_parts();
         log.modules = modules;
         log.notes = found.notes;
