@@ -234,7 +234,7 @@ pub fn show(
             timestamp: format!("{:08x}", module.timestamp),
         })
         .collect();
-    warnings.sort_by_key(|warning| !warning.changes_conclusion());
+    warnings.sort_by_key(|warning| !warning.shown_first());
     ShowReport {
         unloaded_modules,
         schema_version: SCHEMA_VERSION,

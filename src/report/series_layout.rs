@@ -90,7 +90,7 @@ pub fn series_document(report: &SeriesReport) -> Document {
     let notes: Vec<_> = report
         .warnings
         .iter()
-        .filter(|warning| !warning.changes_conclusion())
+        .filter(|warning| !warning.shown_first())
         .cloned()
         .collect();
     doc.push_notes(&notes);
@@ -217,7 +217,7 @@ fn push_segment(doc: &mut Document, segment: &SeriesSegment, report: &SeriesRepo
     push_retained(doc, segment);
     let mut dump_table = Table::new(
         "dumps-shown",
-        &["Dump#", "File", "Captured", "Handles#", "Trace records#"],
+        &["Dump#", "File@", "Captured", "Handles#", "Trace records#"],
     );
     for row in dump_rows(segment) {
         dump_table.row(row);
@@ -250,9 +250,10 @@ fn push_types(doc: &mut Document, segment: &SeriesSegment, report: &SeriesReport
     let mut headers: Vec<String> = vec!["Type".to_string()];
     for (position, index) in shown.iter().enumerate() {
         if position > 0 && shown[position - 1] + 1 != *index {
-            headers.push("…".to_string());
+            headers.push("…?".to_string());
         }
-        headers.push(format!("#{index}#"));
+        // A narrow terminal may leave the counts out: the sparkline shows their course.
+        headers.push(format!("#{index}#?"));
     }
     headers.extend(["Trend".to_string(), "Per cycle#".to_string()]);
     if per_hour {

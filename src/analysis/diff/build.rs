@@ -49,7 +49,7 @@ pub fn build_report(
     }
 
     // What changes the conclusion is read first, in every format.
-    warnings.sort_by_key(|warning| !warning.changes_conclusion());
+    warnings.sort_by_key(|warning| !warning.shown_first());
     DiffReport {
         schema_version: SCHEMA_VERSION,
         before: DumpSummary::of(before),

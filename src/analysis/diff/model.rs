@@ -196,3 +196,10 @@ pub struct DiffReport {
     /// What the evidence cannot support.
     pub warnings: Vec<crate::warning::Warning>,
 }
+
+impl DiffReport {
+    /// Leaves out the handle types whose count did not change (`--only-changed`).
+    pub fn keep_changed_types(&mut self) {
+        self.by_type.retain(|row| row.delta != 0);
+    }
+}

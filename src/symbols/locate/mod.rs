@@ -45,7 +45,7 @@ mod symbol_path;
 mod verify;
 
 pub use key::{store_id, FileKey, IdSource};
-pub use symbol_path::{PathElement, SymbolPath};
+pub use symbol_path::{is_foreign_windows_path, PathElement, SymbolPath};
 
 use server::Servers;
 use std::path::{Path, PathBuf};
