@@ -445,11 +445,16 @@ impl Answers {
             file: symbols.map(|symbols| symbols.file().to_path_buf()),
             mismatched: symbols.is_some_and(|symbols| symbols.mismatched()),
             from_cache: symbols.is_some_and(|symbols| symbols.served_from_cache()),
-            notes: self
-                .0
-                .iter()
-                .flat_map(|answer| answer.notes.iter().cloned())
-                .collect(),
+            notes: {
+                // Each note once: sources often say the same (a server down, offline).
+                let mut notes: Vec<String> = Vec::new();
+                for note in self.0.iter().flat_map(|answer| &answer.notes) {
+                    if !notes.contains(note) {
+                        notes.push(note.clone());
+                    }
+                }
+                notes
+            },
         }
     }
 }

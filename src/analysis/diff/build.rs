@@ -190,6 +190,12 @@ fn module_rows(
                 name: name.clone(),
                 version: loaded.and_then(|module| module.file_version.clone()),
                 path: loaded.map(|module| module.path.clone()),
+                timestamp: loaded
+                    .filter(|module| module.timestamp != 0)
+                    .map(|module| format!("{:08x}", module.timestamp)),
+                pdb: loaded
+                    .and_then(|module| module.debug_file.as_ref())
+                    .map(crate::analysis::show::pdb_identity),
                 system: attribution.is_system(name),
                 blamed: *blamed,
                 inclusive: *inclusive,

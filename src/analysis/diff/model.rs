@@ -102,6 +102,12 @@ pub struct ModuleRow {
     pub version: Option<String>,
     /// Path in the dump.
     pub path: Option<String>,
+    /// PE `TimeDateStamp` in hex (`42435b8e`), with the file version what a vendor needs to
+    /// name the build; `null` when the input does not record it.
+    pub timestamp: Option<String>,
+    /// The PDB and its identity as symbol stores key it (`msmapi32.pdb 0C3F…A1`: GUID and age),
+    /// so that a vendor can fetch the matching symbols; `null` without a CodeView record.
+    pub pdb: Option<String>,
     /// Whether it is treated as a system module (never blamed).
     pub system: bool,
     /// New handles blamed on it.

@@ -178,11 +178,10 @@ impl Locator {
             }
         }
         if let (false, Some(why)) = (skipped_servers.is_empty(), self.servers_skipped()) {
+            // The same words for every file, so that a report says it once.
             notes.push(format!(
-                "{why}: symbol server {} not asked for {} ({})",
-                skipped_servers.join(", "),
-                key.name,
-                key.id
+                "{why}: symbol server {} not asked",
+                skipped_servers.join(", ")
             ));
         }
         Located { file: None, notes }
