@@ -60,6 +60,7 @@ Examples:
 #[derive(Args)]
 pub struct ShowArgs {
     /// The dump (or debugger log, or handle.exe listing).
+    #[arg(value_name = "INPUT")]
     pub dump: PathBuf,
     /// List every module, system modules included.
     #[arg(long)]
@@ -85,6 +86,7 @@ pub struct ShowArgs {
 #[derive(Args)]
 pub struct HandlesArgs {
     /// The dump (or debugger log, or handle.exe listing).
+    #[arg(value_name = "INPUT")]
     pub input: PathBuf,
     /// Only handles of type T (any case); repeatable.
     #[arg(long = "type", value_name = "T")]

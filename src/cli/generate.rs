@@ -45,9 +45,14 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode, Error> {
 pub fn usage_summary(command: &Command) -> String {
     let mut lines = Vec::new();
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-    for sub in command.get_subcommands() {
+    let mut subcommands: Vec<&Command> = command.get_subcommands().collect();
+    subcommands.sort_by_key(|sub| sub.get_display_order());
+    for sub in subcommands {
         let mut words = vec![format!("dumpleak {}", sub.get_name())];
-        for arg in sub.get_arguments() {
+        let mut arguments: Vec<&Arg> = sub.get_arguments().collect();
+        // Positionals first, in their order; then options as help lists them.
+        arguments.sort_by_key(|arg| (!arg.is_positional(), arg.get_display_order()));
+        for arg in arguments {
             if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
                 continue;
             }

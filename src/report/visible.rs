@@ -27,6 +27,7 @@ impl<'a> Visible<'a> {
     }
 
     /// The phrases to highlight ([`Document::mark`]), escaped as the prose they stand in.
+    #[cfg(feature = "cli")]
     pub(super) fn marks(&self) -> Vec<(Cow<'a, str>, super::document::Tone)> {
         self.document
             .marks
