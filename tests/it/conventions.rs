@@ -344,3 +344,33 @@ fn redact_replaces_user_machine_and_object_names_in_every_format() {
     let text = common::stdout(&["diff", &before, &after, "--redact"], 0);
     assert!(text.contains(object) && !text.contains("alice"), "{text}");
 }
+
+#[test]
+fn readme_shows_the_incident_diff_at_80_columns_as_it_is() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let at = readme
+        .find("The incident diff below at 80 columns")
+        .expect("the sample");
+    let block = &readme[at..];
+    let block = &block[block.find("```\n").unwrap() + 4..];
+    let sample = &block[..block.find("```").unwrap()];
+    let args: Vec<&str> = [
+        &INCIDENT[..],
+        &INCIDENT_IMAGES,
+        &common::SUSPECT,
+        &["--color", "never"],
+    ]
+    .concat();
+    let output = common::dumpleak()
+        .args(&args)
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with(sample),
+        "README's 80-column sample is stale:\n{text}"
+    );
+    assert!(sample.lines().all(|line| line.chars().count() <= 80));
+    assert!(!sample.contains('\x1b'));
+}
