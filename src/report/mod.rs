@@ -342,6 +342,25 @@ mod tests {
     }
 
     #[test]
+    fn formats_have_one_list_of_names_and_follow_file_names() {
+        for format in Format::ALL {
+            assert_eq!(format.name().parse::<Format>(), Ok(format));
+        }
+        assert!("yaml"
+            .parse::<Format>()
+            .unwrap_err()
+            .contains("table, markdown"));
+        let named = |name: &str| Format::from_file_name(std::path::Path::new(name));
+        assert_eq!(named("out/Report.HTML"), Some(Format::Html));
+        assert_eq!(named("r.md"), Some(Format::Markdown));
+        assert_eq!(named("r.jsonl"), Some(Format::Jsonl));
+        assert_eq!(named("r.csv"), Some(Format::Csv));
+        assert_eq!(named("r.json"), Some(Format::Json));
+        assert_eq!(named("report"), None);
+        assert_eq!(named("r.dmp"), None);
+    }
+
+    #[test]
     fn markdown_cuts_long_tables_and_csv_keeps_every_row() {
         assert_cut(Format::Markdown);
         let document = long_table_document();

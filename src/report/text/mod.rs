@@ -147,3 +147,99 @@ fn strip_escapes(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::document::{Document, Table};
+    use super::*;
+
+    fn rendered(document: &Document, width: Option<u16>) -> String {
+        render(&Visible::new(document), width, false)
+    }
+
+    fn widest(text: &str) -> usize {
+        text.lines().map(wrap::width).max().unwrap_or(0)
+    }
+
+    fn modules() -> Document {
+        let mut table = Table::new(
+            "modules",
+            &["Module", "Version", "Unused", "Blamed#", "Path@~"],
+        );
+        for (name, version, path) in [
+            (
+                "MSMAPI32.DLL",
+                "11.0.5601.0",
+                r"C:\Program Files\Common Files\System\MSMAPI\1033\MSMAPI32.DLL",
+            ),
+            (
+                "ntdll.dll",
+                "5.1.2600.2180",
+                r"C:\WINDOWS\system32\ntdll.dll",
+            ),
+        ] {
+            table.row(vec![
+                name.into(),
+                version.into(),
+                String::new(),
+                "9".into(),
+                path.into(),
+            ]);
+        }
+        let mut document =
+            Document::new("dumpleak diff: a long title that wraps at a narrow width");
+        document.push(Block::Table(table));
+        document
+    }
+
+    #[test]
+    fn without_a_width_nothing_is_fitted() {
+        let text = rendered(&modules(), None);
+        assert!(text.contains("┆ Unused ┆"), "{text}");
+        assert!(text.contains(r"C:\Program Files\Common Files\System\MSMAPI\1033\MSMAPI32.DLL"));
+    }
+
+    #[test]
+    fn empty_columns_go_and_paths_shorten_in_the_middle() {
+        let text = rendered(&modules(), Some(72));
+        assert!(widest(&text) <= 72, "{text}");
+        assert!(!text.contains("Unused"), "{text}");
+        assert!(text.contains(r"…\MSMAPI32.DLL"), "{text}");
+        assert!(text.contains("│ MSMAPI32.DLL ┆ 11.0.5601.0 "), "{text}");
+    }
+
+    #[test]
+    fn optional_columns_go_next_and_the_report_says_so() {
+        let text = rendered(&modules(), Some(50));
+        assert!(widest(&text) <= 50, "{text}");
+        assert!(!text.contains("┆ Path"), "{text}");
+        assert!(text.contains("(left out at this width: Path;"), "{text}");
+    }
+
+    #[test]
+    fn a_table_that_cannot_fit_becomes_a_list() {
+        let text = rendered(&modules(), Some(34));
+        assert!(widest(&text) <= 34, "{text}");
+        assert!(text.contains("  Module:  MSMAPI32.DLL\n"), "{text}");
+        assert!(text.contains("  Version: 11.0.5601.0\n"), "{text}");
+        assert!(!text.contains('┆'), "{text}");
+        assert!(text.contains("\n\n  Module:  ntdll.dll\n"), "{text}");
+    }
+
+    #[test]
+    fn prose_wraps_at_spaces_under_its_indent() {
+        let mut document = Document::new("t");
+        document.push(Block::Fields(vec![(
+            "Process".into(),
+            "OrderMailer.exe, pid 3856, x86, Windows 5.1.2600 Service Pack 2".into(),
+        )]));
+        document.push(Block::Bullets(vec![
+            "MSMAPI32.DLL 11.0.5601.0: 9 of 9 new handles (6 Mutant, 3 Section)".into(),
+        ]));
+        let text = rendered(&document, Some(40));
+        assert_eq!(
+            text,
+            "t\n  Process  OrderMailer.exe, pid 3856,\n           x86, Windows 5.1.2600 Service\n           Pack 2\n  - MSMAPI32.DLL 11.0.5601.0: 9 of 9 new\n    handles (6 Mutant, 3 Section)\n"
+        );
+    }
+}
