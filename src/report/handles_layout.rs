@@ -144,6 +144,9 @@ fn push_details(doc: &mut Document, row: &HandleRow) {
         fields.push((format!("Object info, {}", info.kind), info.details.clone()));
     }
     if let Some(module) = &row.blamed_module {
+        if let Some(version) = &row.blamed_version {
+            doc.mark(format!("{module} {version}"), Tone::Blame);
+        }
         fields.push((
             "Blamed".to_string(),
             format!(
