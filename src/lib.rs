@@ -21,8 +21,9 @@
 //! export tables; directories, local symbol stores and the cache), runs every analysis and
 //! renders JSON, Markdown and CSV.
 //!
-//! - `cli`: the `dumpleak` binary (clap, indicatif) and the terminal table renderer
-//!   ([`report::Format::Table`], comfy-table); without it that format is refused with an error.
+//! - `cli`: the `dumpleak` binary (clap, clap_complete, clap_mangen, indicatif) and the
+//!   terminal renderer ([`report::Format::Table`]: tables fitted to the width, colour with
+//!   anstyle); without it that format is refused with an error.
 //! - `http`: downloads from `srv*…*https://…` symbol servers (ureq, rustls); without it such a
 //!   path still parses and its cache is searched, and the servers are skipped with a note
 //!   ("built without HTTP support").

@@ -43,6 +43,12 @@ impl Warning {
     pub fn changes_conclusion(&self) -> bool {
         self.code.changes_conclusion()
     }
+
+    /// Whether reports show the warning before anything else: it changes the conclusion, or
+    /// it is a mistake in the user's own options (a symbol path that cannot work).
+    pub fn shown_first(&self) -> bool {
+        self.changes_conclusion() || self.code == WarningCode::SymbolPath
+    }
 }
 
 impl std::fmt::Display for Warning {
@@ -127,8 +133,12 @@ warning_codes! {
     NoSymbols = "no-symbols", false;
     /// Symbols used although their identity does not match the module.
     SymbolsMismatched = "symbols-mismatched", false;
-    /// What the symbol search found or tried for one module.
+    /// What the symbol search found or tried for one module (or, the same for several, for
+    /// each of them).
     SymbolNote = "symbol-note", false;
+    /// A symbol path element that cannot work: a folder that does not exist, a file where a
+    /// folder is expected, a Windows drive or UNC path on another system. Shown first.
+    SymbolPath = "symbol-path", false;
     /// The crash stack could not be walked.
     CrashNotWalked = "crash-not-walked", false;
     /// Part of a stream could not be read (bad strings, looping chains, clamped stacks).

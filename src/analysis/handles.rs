@@ -401,7 +401,7 @@ fn warnings(snapshot: &Snapshot, filter: &HandleFilter) -> Vec<Warning> {
             ),
         ));
     }
-    warnings.sort_by_key(|warning| !warning.changes_conclusion());
+    warnings.sort_by_key(|warning| !warning.shown_first());
     warnings
 }
 

@@ -81,3 +81,72 @@ pub fn top_types(counts: &BTreeMap<String, usize>, limit: usize) -> Vec<TypeCoun
     types.truncate(limit);
     types
 }
+
+/// The symbol search's notes as warnings, each said once: a note several modules share (a
+/// server that could not be reached, offline) is one warning naming how many and which
+/// (`symbols for 4 modules (a.dll, b.dll, …): …`), in the order first met.
+pub fn symbol_note_warnings<'a>(
+    statuses: impl IntoIterator<Item = &'a crate::symbols::ModuleSymbolStatus>,
+) -> Vec<crate::warning::Warning> {
+    let mut notes: Vec<(&str, Vec<&str>)> = Vec::new();
+    for status in statuses {
+        for note in &status.notes {
+            match notes.iter_mut().find(|(known, _)| known == note) {
+                Some((_, modules)) if modules.contains(&status.module.as_str()) => {}
+                Some((_, modules)) => modules.push(&status.module),
+                None => notes.push((note, vec![&status.module])),
+            }
+        }
+    }
+    notes
+        .into_iter()
+        .map(|(note, modules)| {
+            let which = match modules.as_slice() {
+                [module] => module.to_string(),
+                _ => format!("{} modules ({})", modules.len(), modules.join(", ")),
+            };
+            crate::warning::Warning::new(
+                crate::warning::WarningCode::SymbolNote,
+                format!("symbols for {which}: {note}"),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod symbol_note_tests {
+    use super::*;
+    use crate::symbols::{ModuleSymbolStatus, SymbolOrigin};
+
+    fn status(module: &str, notes: &[&str]) -> ModuleSymbolStatus {
+        ModuleSymbolStatus {
+            module: module.to_string(),
+            origin: SymbolOrigin::None,
+            file: None,
+            mismatched: false,
+            from_cache: false,
+            notes: notes.iter().map(|note| note.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_note_shared_by_modules_is_said_once_with_their_number() {
+        let down = "symbol server http://s could not be reached (refused)";
+        let statuses = [
+            status("a.dll", &[down, "a.pdb is damaged"]),
+            status("b.dll", &[down]),
+            status("c.dll", &[down, down]),
+        ];
+        let messages: Vec<String> = symbol_note_warnings(&statuses)
+            .into_iter()
+            .map(|warning| warning.message)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                format!("symbols for 3 modules (a.dll, b.dll, c.dll): {down}"),
+                "symbols for a.dll: a.pdb is damaged".to_string(),
+            ]
+        );
+    }
+}

@@ -146,14 +146,7 @@ pub fn show(
         }
         None => None,
     };
-    for status in &symbols {
-        for note in &status.notes {
-            warnings.push(Warning::new(
-                WarningCode::SymbolNote,
-                format!("symbols for {}: {note}", status.module),
-            ));
-        }
-    }
+    warnings.extend(crate::analysis::model::symbol_note_warnings(&symbols));
     let mut by_type: Vec<TypeCount> = snapshot
         .counts_by_type()
         .into_iter()
@@ -244,7 +237,7 @@ pub fn show(
             timestamp: format!("{:08x}", module.timestamp),
         })
         .collect();
-    warnings.sort_by_key(|warning| !warning.changes_conclusion());
+    warnings.sort_by_key(|warning| !warning.shown_first());
     ShowReport {
         unloaded_modules,
         schema_version: SCHEMA_VERSION,
@@ -263,7 +256,7 @@ pub fn show(
 
 /// `name.pdb ID`, the id in symbol-store form ([`crate::symbols::locate::store_id`]): the id
 /// the symbol path is searched for.
-fn pdb_identity(debug_file: &DebugFile) -> String {
+pub(crate) fn pdb_identity(debug_file: &DebugFile) -> String {
     use crate::symbols::locate::{store_id, IdSource};
     format!(
         "{} {}",

@@ -160,7 +160,9 @@ pub fn diff_snapshots(
 ) -> DiffReport {
     let handles = analysis::compare_handles(before, after);
     let symbols = symbolizer.resolve(after, handles.addresses());
-    analysis::build_report(before, after, &handles, &symbols, options)
+    let mut report = analysis::build_report(before, after, &handles, &symbols, options);
+    symbolizer.prepend_warnings(&mut report.warnings);
+    report
 }
 
 /// Fails with a capture hint when the snapshot has no handle table.

@@ -15,5 +15,7 @@ pub fn handles_of(
 ) -> HandlesReport {
     let selected = select(snapshot, filter);
     let symbols = symbolizer.resolve(snapshot, addresses(snapshot, &selected, filter.history));
-    build_handles(snapshot, &selected, filter, &symbols, attribution)
+    let mut report = build_handles(snapshot, &selected, filter, &symbols, attribution);
+    symbolizer.prepend_warnings(&mut report.warnings);
+    report
 }

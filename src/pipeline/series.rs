@@ -90,7 +90,9 @@ pub fn series_files(
         order: plan.order,
         warnings: plan.warnings,
     };
-    Ok(analysis::build_series(series, options))
+    let mut report = analysis::build_series(series, options);
+    symbolizer.prepend_warnings(&mut report.warnings);
+    Ok(report)
 }
 
 /// The files named by `inputs` in the order given, each with the directory it was found in

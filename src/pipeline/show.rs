@@ -46,10 +46,12 @@ pub fn show_snapshot(
 ) -> analysis::ShowReport {
     let mut statuses = std::collections::BTreeMap::new();
     let crash = symbols::crash_stack(snapshot, symbolizer, crash_frames, &mut statuses);
-    analysis::show(
+    let mut report = analysis::show(
         snapshot,
         attribution,
         crash,
         statuses.into_values().collect(),
-    )
+    );
+    symbolizer.prepend_warnings(&mut report.warnings);
+    report
 }

@@ -1,6 +1,6 @@
 //! Layout of a batch report.
 
-use super::document::{Block, Document, StripChart, Table};
+use super::document::{Block, Document, StripChart, Table, Tone};
 use super::layout::{exception, type_counts};
 use crate::analysis::batch::{BatchReport, DumpRow, ModuleVersionRow, TopCheck, VersionComparison};
 
@@ -29,6 +29,12 @@ pub fn batch_document(report: &BatchReport) -> Document {
     ));
     if !aggregate.notes.is_empty() {
         doc.push(Block::Alert(aggregate.notes.clone()));
+    }
+    if let Some(top) = aggregate.modules.first() {
+        if top.ratio.unwrap_or(0.0) > 1.0 {
+            let version = top.version.as_deref().unwrap_or("(no version)");
+            doc.mark(format!("{} {version}", top.module), Tone::Blame);
+        }
     }
     if let Some(fields) = association_fields(&aggregate.modules, aggregate.top_check.as_ref()) {
         doc.push(Block::Fields(fields));
@@ -273,6 +279,7 @@ fn push_dumps(doc: &mut Document, report: &BatchReport) {
             "Known issues",
         ],
     );
+    dumps.highlight(9, Tone::Blame);
     for row in &report.dumps {
         dumps.row(dump_cells(row));
     }

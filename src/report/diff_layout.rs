@@ -1,6 +1,6 @@
 //! Layout of a diff report.
 
-use super::document::{abbreviated, cell, Block, Document, Rows, Table};
+use super::document::{abbreviated, cell, Block, Document, Rows, Table, Tone};
 use super::layout::{process_line, type_counts};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
 use crate::time::duration;
@@ -23,6 +23,12 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
         report.before.path, report.after.path
     ));
     doc.push_alerts(&report.warnings);
+    for row in report.modules.iter().filter(|row| row.blamed > 0) {
+        doc.mark(
+            blamed_text(Some(&row.name), row.version.as_deref()),
+            Tone::Blame,
+        );
+    }
     doc.push(Block::Fields(vec![
         ("Process".to_string(), process_line(&report.after)),
         ("Before".to_string(), dump_line(&report.before)),
@@ -84,6 +90,8 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
             "Frames",
         ],
     );
+    stacks.highlight(3, Tone::Blame);
+    stacks.highlight(4, Tone::Blame);
     for stack in &report.stacks {
         let types = type_counts(&stack.types);
         doc.push_stack(
@@ -120,7 +128,9 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
                 "In stacks#",
                 "Stacks#",
                 "Symbols",
-                "Path~",
+                "Path@~",
+                "Timestamp~",
+                "PDB~",
             ],
         );
         for row in &report.modules {
@@ -136,7 +146,13 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
                 row.stacks.to_string(),
                 row.symbols.to_string(),
                 row.path.clone().unwrap_or_default(),
+                row.timestamp.clone().unwrap_or_default(),
+                row.pdb.clone().unwrap_or_default(),
             ]);
+            if row.blamed > 0 {
+                modules.mark(0, Tone::Blame);
+                modules.mark(1, Tone::Blame);
+            }
         }
         doc.push(Block::Table(modules));
     }
@@ -191,6 +207,8 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
     )
     .show_at_most(SHOWN_HANDLE_ROWS)
     .holding(rows);
+    handles.highlight(6, Tone::Blame);
+    handles.highlight(7, Tone::Blame);
     for (change, list) in [
         ("new", &report.new_handles),
         ("closed", &report.closed_handles),

@@ -68,6 +68,36 @@ pub struct Document {
     pub blocks: Vec<Block>,
     /// Tables offered for CSV output only (their content is shown otherwise in the blocks).
     pub hidden: Vec<Table>,
+    /// Phrases the terminal highlights wherever they stand in prose ([`Document::mark`]).
+    pub marks: Vec<(String, Tone)>,
+    /// Index in `blocks` of each stack's summary ([`Document::push_stack`]), for
+    /// [`Document::keep_top`].
+    stacks: Vec<usize>,
+}
+
+/// How the terminal highlights a piece of a report when it uses colour (other formats do
+/// not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Tone {
+    /// A blamed module and its version: the answer.
+    Blame,
+    /// A leak verdict.
+    Leak,
+    /// A count that changes without being a leak: plateau, decline, churn.
+    Change,
+}
+
+impl Tone {
+    /// The tone of a trend verdict word (`leak`, `plateau`, `decline`, `churn`; none for
+    /// `stable` or anything else), by the cell's first word.
+    pub fn of_class(word: &str) -> Option<Tone> {
+        match word.split([' ', ',', ':']).next().unwrap_or("") {
+            "leak" => Some(Tone::Leak),
+            "plateau" | "decline" | "churn" => Some(Tone::Change),
+            _ => None,
+        }
+    }
 }
 
 /// One piece of a document.
@@ -163,6 +193,16 @@ pub struct Table {
     holds: Rows,
     /// Bytes of long cells held so far (see [`LONG_CELLS_PER_TABLE`]).
     long_cells: usize,
+    /// Which columns hold file paths (the terminal shortens them in the middle when narrow).
+    pub paths: Vec<bool>,
+    /// Which columns a narrow terminal may leave out before it gives up the table for a list
+    /// (detail columns, and those the header marks with `?`: their content is summarised
+    /// elsewhere).
+    pub optional: Vec<bool>,
+    /// Highlight of every non-empty cell of a column ([`Table::highlight`]).
+    pub tones: Vec<Option<Tone>>,
+    /// Highlight of single cells: row, column, tone ([`Table::mark`]).
+    pub marks: Vec<(usize, usize, Tone)>,
 }
 
 /// What a table column holds.
@@ -181,36 +221,74 @@ pub enum ColumnKind {
 impl Table {
     /// A table with the given columns. A heading's last characters may say what the column
     /// holds, and are dropped: `#` numbers, `@` file paths, `~` per-row detail (`#~` a number
-    /// that is detail).
+    /// that is detail, `@~` a path that is), `?` a column a narrow terminal may leave out.
     pub fn new(id: &'static str, headers: &[&str]) -> Table {
-        let mut names = Vec::new();
-        let mut numeric = Vec::new();
-        let mut kinds = Vec::new();
+        let mut table = Table {
+            id,
+            headers: Vec::new(),
+            numeric: Vec::new(),
+            kinds: Vec::new(),
+            rows: Vec::new(),
+            shown_rows: None,
+            omitted_rows: 0,
+            holds: Rows::All,
+            long_cells: 0,
+            paths: Vec::new(),
+            optional: Vec::new(),
+            tones: vec![None; headers.len()],
+            marks: Vec::new(),
+        };
         for header in headers {
+            let optional = header.ends_with('?');
+            let header = header.trim_end_matches('?');
             let detail = header.ends_with('~');
             let header = header.trim_end_matches('~');
-            let number = header.ends_with('#');
             let path = header.ends_with('@');
-            names.push(header.trim_end_matches(['#', '@']).to_string());
-            numeric.push(number);
-            kinds.push(match (detail, number, path) {
+            let header = header.trim_end_matches('@');
+            let number = header.ends_with('#');
+            table.headers.push(header.trim_end_matches('#').to_string());
+            table.numeric.push(number);
+            table.paths.push(path);
+            table.optional.push(optional || detail);
+            table.kinds.push(match (detail, number, path) {
                 (true, _, _) => ColumnKind::Detail,
                 (_, true, _) => ColumnKind::Number,
                 (_, _, true) => ColumnKind::Path,
                 _ => ColumnKind::Text,
             });
         }
-        Table {
-            id,
-            headers: names,
-            numeric,
-            kinds,
-            rows: Vec::new(),
-            shown_rows: None,
-            omitted_rows: 0,
-            holds: Rows::All,
-            long_cells: 0,
+        table
+    }
+
+    /// Highlights every non-empty cell of column `index` (a column of blamed modules, say).
+    pub fn highlight(&mut self, index: usize, tone: Tone) {
+        if let Some(slot) = self.tones.get_mut(index) {
+            *slot = Some(tone);
         }
+    }
+
+    /// Highlights the cell in column `index` of the last row added (nothing when that row was
+    /// not held: see [`Table::holding`]).
+    pub fn mark(&mut self, index: usize, tone: Tone) {
+        if self.omitted_rows > 0 {
+            return;
+        }
+        if let Some(row) = self.rows.len().checked_sub(1) {
+            self.marks.push((row, index, tone));
+        }
+    }
+
+    /// The highlight of the cell at `row`, `column`, if any.
+    pub fn tone(&self, row: usize, column: usize) -> Option<Tone> {
+        let cell = self.rows.get(row)?.get(column)?;
+        if cell.is_empty() {
+            return None;
+        }
+        self.marks
+            .iter()
+            .find(|(r, c, _)| (*r, *c) == (row, column))
+            .map(|(_, _, tone)| *tone)
+            .or(self.tones.get(column).copied().flatten())
     }
 
     /// The kind of column `index`.
@@ -286,6 +364,62 @@ impl Document {
             title: shortened(title.into(), MAX_SHOWN_BYTES),
             blocks: Vec::new(),
             hidden: Vec::new(),
+            marks: Vec::new(),
+            stacks: Vec::new(),
+        }
+    }
+
+    /// Highlights `phrase` wherever it stands in the prose (title, fields, text, bullets,
+    /// stacks) as a whole: not inside a longer word, version or name.
+    pub fn mark(&mut self, phrase: impl Into<String>, tone: Tone) {
+        let phrase = phrase.into();
+        if !phrase.is_empty() && !self.marks.iter().any(|(known, _)| *known == phrase) {
+            self.marks.push((phrase, tone));
+        }
+    }
+
+    /// Keeps the first `n` stacks and the first `n` rows of every table (`--top N`), saying
+    /// after each what was left out. (JSON is the whole model and keeps everything.)
+    pub fn keep_top(&mut self, n: usize) {
+        let dropped_stacks: std::collections::HashSet<usize> = self
+            .stacks
+            .iter()
+            .skip(n)
+            .flat_map(|&at| [at, at + 1])
+            .collect();
+        let left_out = self.stacks.len().saturating_sub(n);
+        let after_last_kept = self.stacks.get(n).copied();
+        let mut blocks = Vec::with_capacity(self.blocks.len());
+        for (index, block) in std::mem::take(&mut self.blocks).into_iter().enumerate() {
+            if Some(index) == after_last_kept {
+                blocks.push(Block::Text(format!(
+                    "… {left_out} more {} left out (--top {n})",
+                    if left_out == 1 { "stack" } else { "stacks" }
+                )));
+            }
+            if dropped_stacks.contains(&index) {
+                continue;
+            }
+            match block {
+                Block::Table(mut table) if table.rows.len() + table.omitted_rows > n => {
+                    let left_out = table.rows.len() + table.omitted_rows - n;
+                    table.rows.truncate(n);
+                    table.omitted_rows = 0;
+                    table.marks.retain(|(row, _, _)| *row < n);
+                    blocks.push(Block::Table(table));
+                    blocks.push(Block::Text(format!(
+                        "… {left_out} more {} left out (--top {n})",
+                        if left_out == 1 { "row" } else { "rows" }
+                    )));
+                }
+                block => blocks.push(block),
+            }
+        }
+        self.blocks = blocks;
+        self.stacks.clear();
+        for table in &mut self.hidden {
+            table.rows.truncate(n);
+            table.marks.retain(|(row, _, _)| *row < n);
         }
     }
 
@@ -335,12 +469,13 @@ impl Document {
         }
     }
 
-    /// Appends the warnings that change the report's conclusion as an alert; layouts call it
-    /// first, so these are read before any table. Nothing when there are none.
+    /// Appends the warnings that change the report's conclusion (and mistakes in the symbol
+    /// path, [`crate::warning::Warning::shown_first`]) as an alert; layouts call it first, so
+    /// these are read before any table. Nothing when there are none.
     pub fn push_alerts(&mut self, warnings: &[crate::warning::Warning]) {
         let alerts: Vec<String> = warnings
             .iter()
-            .filter(|warning| warning.changes_conclusion())
+            .filter(|warning| warning.shown_first())
             .map(ToString::to_string)
             .collect();
         if !alerts.is_empty() {
@@ -367,7 +502,7 @@ impl Document {
             NOTES_HEADING,
             warnings
                 .iter()
-                .filter(|warning| !warning.changes_conclusion())
+                .filter(|warning| !warning.shown_first())
                 .map(ToString::to_string)
                 .collect(),
         );
@@ -375,6 +510,7 @@ impl Document {
 
     /// Appends a stack: its `summary` line, then `first_line` and the frames as code.
     pub fn push_stack(&mut self, summary: String, first_line: String, frames: &[String]) {
+        self.stacks.push(self.blocks.len());
         self.push(Block::Text(summary));
         self.push(Block::Code(
             std::iter::once(first_line)

@@ -1,7 +1,7 @@
 //! Layout of a `handles` report: a table of the handles, then each handle's details (object
 //! information, allocation stack, history) as `!handle <h> f` and `!htrace <h>` print them.
 
-use super::document::{Block, Document, Table};
+use super::document::{Block, Document, Table, Tone};
 use super::layout::process_line;
 use crate::analysis::handles::{HandleRow, HandlesReport};
 
@@ -65,6 +65,8 @@ fn handle_table(report: &HandlesReport) -> Table {
             "Version",
         ],
     );
+    table.highlight(7, Tone::Blame);
+    table.highlight(8, Tone::Blame);
     for row in &report.handles {
         table.row(vec![
             row.handle.clone(),
@@ -142,6 +144,9 @@ fn push_details(doc: &mut Document, row: &HandleRow) {
         fields.push((format!("Object info, {}", info.kind), info.details.clone()));
     }
     if let Some(module) = &row.blamed_module {
+        if let Some(version) = &row.blamed_version {
+            doc.mark(format!("{module} {version}"), Tone::Blame);
+        }
         fields.push((
             "Blamed".to_string(),
             format!(

@@ -1,7 +1,7 @@
 //! Report stage: renders report models. Renderers lay out and format; they never compute.
 //!
-//! JSON, Markdown and CSV are always available. [`Format::Table`] (the terminal renderer,
-//! built on comfy-table) needs the `cli` feature and [`Format::Html`] (charts drawn with
+//! JSON, Markdown and CSV are always available. [`Format::Table`] (the terminal renderer:
+//! tables fitted to the width, colour) needs the `cli` feature and [`Format::Html`] (charts drawn with
 //! plotters) the `html` feature; without them [`render`] refuses those formats with an error
 //! naming the feature, rather than writing something else.
 
@@ -13,6 +13,7 @@ mod handles_layout;
 mod html;
 mod layout;
 mod markdown;
+pub mod redact;
 mod series_layout;
 mod show_layout;
 #[cfg(feature = "cli")]
@@ -48,12 +49,107 @@ pub enum Format {
     Jsonl,
 }
 
+impl Format {
+    /// Every format, in the order help texts list them.
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Markdown,
+        Format::Json,
+        Format::Csv,
+        Format::Html,
+        Format::Jsonl,
+    ];
+
+    /// The name on the command line (`--format NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Markdown => "markdown",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Html => "html",
+            Format::Jsonl => "jsonl",
+        }
+    }
+
+    /// One line on what the format is, for help texts.
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::Table => "Aligned text and box-drawn tables for a terminal",
+            Format::Markdown => "GitHub-flavoured Markdown for a bug report",
+            Format::Json => "The report model as JSON (a documented contract)",
+            Format::Csv => "One table as CSV (choose it with --table)",
+            Format::Html => {
+                "A self-contained HTML page (tables, stacks and charts; no network needed)"
+            }
+            Format::Jsonl => {
+                "One JSON object per line: each dump as it finishes, then the aggregate"
+            }
+        }
+    }
+
+    /// The format a report file's name asks for, by its extension (any case): `.txt`,
+    /// `.md`/`.markdown`, `.json`, `.csv`, `.html`/`.htm`, `.jsonl`/`.ndjson`; `None` for any
+    /// other name.
+    pub fn from_file_name(path: &std::path::Path) -> Option<Format> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match extension.as_str() {
+            "txt" => Format::Table,
+            "md" | "markdown" => Format::Markdown,
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            "html" | "htm" => Format::Html,
+            "jsonl" | "ndjson" => Format::Jsonl,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// A format by its [`Format::name`].
+    fn from_str(text: &str) -> Result<Format, String> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|format| format.name()).collect();
+                format!("unknown format {text:?} (formats: {})", names.join(", "))
+            })
+    }
+}
+
+/// The tables each report offers to `--format csv --table ID`, its default first.
+pub mod tables {
+    /// `diff` (and `show` of a debugger log's `!htrace -diff`).
+    pub const DIFF: &[&str] = &["handles", "types", "stacks", "modules"];
+    /// `show`.
+    pub const SHOW: &[&str] = &["types", "modules", "unloaded"];
+    /// `handles` (`history` with `--history`).
+    pub const HANDLES: &[&str] = &["handles", "history"];
+    /// `series`.
+    pub const SERIES: &[&str] = &["types", "retained", "dumps", "modules"];
+    /// `batch` and `merge`.
+    pub const BATCH: &[&str] = &["dumps", "modules", "versions", "failures", "skipped"];
+}
+
 /// How to render: start from `RenderOptions::default()` and set the fields you need.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct RenderOptions {
-    /// Wrap tables to this width (terminal output).
+    /// Fit the terminal output to this many columns: tables wrap at spaces, shorten paths in
+    /// the middle, leave out empty and then optional columns, and become lists when they
+    /// still do not fit; prose wraps at spaces. `None`: no limit (a pipe or a file).
     pub width: Option<u16>,
+    /// Colour the terminal output (the blamed module and version, verdicts, alerts).
+    pub color: bool,
     /// For CSV: which table; each report has a default.
     pub table: Option<String>,
 }
@@ -119,7 +215,7 @@ pub fn render<M: Serialize>(
     default_table: &str,
 ) -> Result<String, RenderError> {
     match format {
-        Format::Table => table_text(&Visible::new(document), options.width),
+        Format::Table => table_text(&Visible::new(document), options),
         Format::Markdown => Ok(markdown::render(&Visible::new(document))),
         Format::Html => html_page(&Visible::new(document)),
         Format::Jsonl => Err(RenderError::Unsupported(
@@ -150,12 +246,12 @@ pub fn write_json<M: Serialize>(
 }
 
 #[cfg(feature = "cli")]
-fn table_text(document: &Visible, width: Option<u16>) -> Result<String, RenderError> {
-    Ok(text::render(document, width))
+fn table_text(document: &Visible, options: &RenderOptions) -> Result<String, RenderError> {
+    Ok(text::render(document, options.width, options.color))
 }
 
 #[cfg(not(feature = "cli"))]
-fn table_text(_: &Visible, _: Option<u16>) -> Result<String, RenderError> {
+fn table_text(_: &Visible, _: &RenderOptions) -> Result<String, RenderError> {
     Err(missing_feature("table", "cli"))
 }
 
@@ -257,6 +353,25 @@ mod tests {
         assert!(text.contains("99"), "{format:?}");
         assert!(!text.contains("100"), "{format:?}: {text}");
         assert!(text.contains(MORE), "{format:?}: {text}");
+    }
+
+    #[test]
+    fn formats_have_one_list_of_names_and_follow_file_names() {
+        for format in Format::ALL {
+            assert_eq!(format.name().parse::<Format>(), Ok(format));
+        }
+        assert!("yaml"
+            .parse::<Format>()
+            .unwrap_err()
+            .contains("table, markdown"));
+        let named = |name: &str| Format::from_file_name(std::path::Path::new(name));
+        assert_eq!(named("out/Report.HTML"), Some(Format::Html));
+        assert_eq!(named("r.md"), Some(Format::Markdown));
+        assert_eq!(named("r.jsonl"), Some(Format::Jsonl));
+        assert_eq!(named("r.csv"), Some(Format::Csv));
+        assert_eq!(named("r.json"), Some(Format::Json));
+        assert_eq!(named("report"), None);
+        assert_eq!(named("r.dmp"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! each segment (one unless the process restarted) with its verdicts, retained stacks and
 //! dumps.
 
-use super::document::{Block, Chart, Document, Table};
+use super::document::{Block, Chart, Document, Table, Tone};
 use super::layout::{process_line, type_counts};
 use crate::analysis::series::words::{class_cell, per_time, signed, verdict_words};
 use crate::analysis::series::{
@@ -35,6 +35,7 @@ pub fn series_document(report: &SeriesReport) -> Document {
         first.process.as_deref().unwrap_or("(unknown process)")
     ));
     doc.push_alerts(&report.warnings);
+    mark_verdicts(&mut doc, report);
     let order = match report.order {
         OrderUsed::Time => "by capture time",
         OrderUsed::Given => "in the order given",
@@ -90,12 +91,39 @@ pub fn series_document(report: &SeriesReport) -> Document {
     let notes: Vec<_> = report
         .warnings
         .iter()
-        .filter(|warning| !warning.changes_conclusion())
+        .filter(|warning| !warning.shown_first())
         .cloned()
         .collect();
     doc.push_notes(&notes);
     hidden_tables(&mut doc, report);
     doc
+}
+
+/// Highlights for the terminal: the verdict words as the prose puts them (`— leak`, `): leak`,
+/// `#2  plateau`), and the blamed modules with their versions.
+fn mark_verdicts(doc: &mut Document, report: &SeriesReport) {
+    for class in [Class::Leak, Class::Plateau, Class::Decline, Class::Churn] {
+        let word = class.to_string();
+        let Some(tone) = Tone::of_class(&word) else {
+            continue;
+        };
+        doc.mark(format!("— {word}"), tone);
+        doc.mark(format!("): {word}"), tone);
+        for segment in &report.segments {
+            for stack in &segment.retained {
+                if stack.verdict.class == Some(class) {
+                    doc.mark(format!("#{}  {word}", stack.id), tone);
+                }
+            }
+        }
+    }
+    for segment in &report.segments {
+        for stack in &segment.retained {
+            if let (Some(module), Some(version)) = (&stack.blamed_module, &stack.blamed_version) {
+                doc.mark(format!("{module} {version}"), Tone::Blame);
+            }
+        }
+    }
 }
 
 /// `Segment 2 of 2: pid 5120 started 2026-03-02T10:00:00Z, 1 dump`.
@@ -217,7 +245,7 @@ fn push_segment(doc: &mut Document, segment: &SeriesSegment, report: &SeriesRepo
     push_retained(doc, segment);
     let mut dump_table = Table::new(
         "dumps-shown",
-        &["Dump#", "File", "Captured", "Handles#", "Trace records#"],
+        &["Dump#", "File@", "Captured", "Handles#", "Trace records#"],
     );
     for row in dump_rows(segment) {
         dump_table.row(row);
@@ -250,9 +278,10 @@ fn push_types(doc: &mut Document, segment: &SeriesSegment, report: &SeriesReport
     let mut headers: Vec<String> = vec!["Type".to_string()];
     for (position, index) in shown.iter().enumerate() {
         if position > 0 && shown[position - 1] + 1 != *index {
-            headers.push("…".to_string());
+            headers.push("…?".to_string());
         }
-        headers.push(format!("#{index}#"));
+        // A narrow terminal may leave the counts out: the sparkline shows their course.
+        headers.push(format!("#{index}#?"));
     }
     headers.extend(["Trend".to_string(), "Per cycle#".to_string()]);
     if per_hour {
@@ -279,8 +308,14 @@ fn push_types(doc: &mut Document, segment: &SeriesSegment, report: &SeriesReport
                     .map_or(String::new(), |rate| format!("{rate:+.2}")),
             );
         }
-        cells.push(class_cell(&trend.verdict));
+        let class = class_cell(&trend.verdict);
+        let tone = Tone::of_class(&class);
+        cells.push(class);
+        let last = cells.len() - 1;
         table.row(cells);
+        if let Some(tone) = tone {
+            table.mark(last, tone);
+        }
     }
     doc.push(Block::Table(table));
     let changing: Vec<&TypeTrend> = segment

@@ -119,7 +119,15 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
     }));
     let mut modules = Table::new(
         "modules",
-        &["Module", "Version", "Base", "Size", "Path~", "PDB~"],
+        &[
+            "Module",
+            "Version",
+            "Base",
+            "Size",
+            "Timestamp~",
+            "Path@~",
+            "PDB~",
+        ],
     );
     for module in shown {
         modules.row(vec![
@@ -127,6 +135,7 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
             module.version.clone().unwrap_or_default(),
             module.base.clone(),
             module.size.clone(),
+            module.timestamp.clone(),
             module.path.clone(),
             module.pdb.clone().unwrap_or_default(),
         ]);

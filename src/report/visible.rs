@@ -26,6 +26,16 @@ impl<'a> Visible<'a> {
         visible(&self.document.title)
     }
 
+    /// The phrases to highlight ([`Document::mark`]), escaped as the prose they stand in.
+    #[cfg(feature = "cli")]
+    pub(super) fn marks(&self) -> Vec<(Cow<'a, str>, super::document::Tone)> {
+        self.document
+            .marks
+            .iter()
+            .map(|(phrase, tone)| (visible(phrase), *tone))
+            .collect()
+    }
+
     /// The blocks in order, each escaped.
     pub(super) fn blocks(&self) -> impl Iterator<Item = Cow<'a, Block>> + 'a {
         self.document.blocks.iter().map(visible_block)
@@ -83,7 +93,7 @@ fn each_text(block: &Block, f: &mut impl FnMut(&str)) {
 }
 
 /// Calls `f` on every string of `block`, mutably (the same strings as [`each_text`]).
-fn each_text_mut(block: &mut Block, f: &mut impl FnMut(&mut String)) {
+pub(super) fn each_text_mut(block: &mut Block, f: &mut impl FnMut(&mut String)) {
     match block {
         Block::Heading(text) | Block::Text(text) => f(text),
         Block::Fields(fields) => fields.iter_mut().for_each(|(name, value)| {

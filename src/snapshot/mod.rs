@@ -79,7 +79,8 @@ fn too_large(path: &Path, what: &str) -> LoadError {
 /// Choices for inputs that hold more than one snapshot.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
-    /// The process to take from a handle.exe listing of several processes.
+    /// The process to take: from a handle.exe listing of several processes; any other input
+    /// must be of this process.
     pub pid: Option<u32>,
     /// The `!htrace` block to take from a debugger log (0-based; default: the last `-diff`).
     pub block: Option<usize>,
@@ -95,8 +96,26 @@ pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
 }
 
 /// Loads a snapshot from `path` with `options`: a minidump (by its signature), a WinDbg/cdb
-/// log or Sysinternals handle.exe output (by their text).
+/// log or Sysinternals handle.exe output (by their text). With [`LoadOptions::pid`], the
+/// snapshot must be of that process, whatever kind of input it is: a listing of several
+/// processes gives that one, and a dump or log of another process (or of none known) is
+/// refused ([`LoadError::Ambiguous`]).
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+    let snapshot = load_any(path, options)?;
+    match (options.pid, snapshot.process.pid) {
+        (Some(wanted), Some(pid)) if pid != wanted => Err(LoadError::Ambiguous {
+            path: path.to_path_buf(),
+            message: format!("this is pid {pid}, not the process --pid {wanted} selects"),
+        }),
+        (Some(wanted), None) => Err(LoadError::Ambiguous {
+            path: path.to_path_buf(),
+            message: format!("no process id is recorded, so --pid {wanted} cannot select it"),
+        }),
+        _ => Ok(snapshot),
+    }
+}
+
+fn load_any(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
     let io_error = LoadError::io(path);
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     let metadata = file.metadata().map_err(io_error)?;

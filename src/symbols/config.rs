@@ -1,10 +1,11 @@
 //! Builds the [`Symbolizer`] a command asked for: symbol path, image directories, cache.
 
-use super::locate::{FileKey, Locator, LocatorOptions, SymbolPath};
+use super::locate::{is_foreign_windows_path, FileKey, Locator, LocatorOptions, SymbolPath};
 use super::{
     DebugFileKind, DebugFileSource, DumpMemoryExportSource, FileFinder, PeExportSource,
     SymbolSource, Symbolizer,
 };
+use crate::warning::{Warning, WarningCode};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,10 +60,25 @@ impl SymbolConfig {
             None => SymbolPath::from_dirs(&[]),
         };
         path.extend(SymbolPath::from_dirs(&self.dirs));
-        let cache_dir = self
-            .cache_dir
-            .clone()
-            .unwrap_or_else(LocatorOptions::default_cache_dir);
+        let mut problems: Vec<String> = path.notes().to_vec();
+        problems.extend(path.check());
+        let cache_dir = match &self.cache_dir {
+            Some(dir) if is_foreign_windows_path(dir) => {
+                let default = LocatorOptions::default_cache_dir();
+                problems.push(format!(
+                    "--cache-dir {} is a Windows path, which this system cannot open: the default cache {} is used instead",
+                    dir.display(),
+                    default.display()
+                ));
+                default
+            }
+            Some(dir) => dir.clone(),
+            None => LocatorOptions::default_cache_dir(),
+        };
+        let warnings = problems
+            .into_iter()
+            .map(|problem| Warning::new(WarningCode::SymbolPath, problem))
+            .collect();
         let locator: Arc<dyn FileFinder> = Arc::new(Locator::new(
             path,
             LocatorOptions {
@@ -89,7 +105,7 @@ impl SymbolConfig {
             Box::new(PeExportSource::new(locator)),
             Box::new(DumpMemoryExportSource),
         ];
-        Ok(Symbolizer::new(sources))
+        Ok(Symbolizer::new(sources).with_warnings(warnings))
     }
 }
 

@@ -185,6 +185,8 @@ pub struct Symbolizer {
     /// Answers read from dump memory, by the address of the dump's bytes: one dump's memory
     /// never names another dump's frames.
     per_dump: Mutex<HashMap<usize, DumpAnswers>>,
+    /// What is wrong with the symbol configuration ([`Symbolizer::warnings`]).
+    warnings: Vec<crate::warning::Warning>,
 }
 
 impl Default for Symbolizer {
@@ -201,7 +203,32 @@ impl Symbolizer {
             sources,
             shared: Mutex::new(HashMap::new()),
             per_dump: Mutex::new(HashMap::new()),
+            warnings: Vec::new(),
         }
+    }
+
+    /// The same symbolizer, reporting `warnings` about its configuration.
+    pub fn with_warnings(mut self, warnings: Vec<crate::warning::Warning>) -> Symbolizer {
+        self.warnings = warnings;
+        self
+    }
+
+    /// What is wrong with the symbol configuration (code `symbol-path`: a folder that does
+    /// not exist, a file given as a folder, a Windows path on another system): every report
+    /// made with this symbolizer says it first.
+    pub fn warnings(&self) -> &[crate::warning::Warning] {
+        &self.warnings
+    }
+
+    /// Puts [`Symbolizer::warnings`] before `warnings` (a report's), once.
+    pub fn prepend_warnings(&self, warnings: &mut Vec<crate::warning::Warning>) {
+        let fresh: Vec<_> = self
+            .warnings
+            .iter()
+            .filter(|warning| !warnings.contains(warning))
+            .cloned()
+            .collect();
+        warnings.splice(0..0, fresh);
     }
 
     /// Asks the sources in order until one has symbols for `module`.
@@ -418,11 +445,16 @@ impl Answers {
             file: symbols.map(|symbols| symbols.file().to_path_buf()),
             mismatched: symbols.is_some_and(|symbols| symbols.mismatched()),
             from_cache: symbols.is_some_and(|symbols| symbols.served_from_cache()),
-            notes: self
-                .0
-                .iter()
-                .flat_map(|answer| answer.notes.iter().cloned())
-                .collect(),
+            notes: {
+                // Each note once: sources often say the same (a server down, offline).
+                let mut notes: Vec<String> = Vec::new();
+                for note in self.0.iter().flat_map(|answer| &answer.notes) {
+                    if !notes.contains(note) {
+                        notes.push(note.clone());
+                    }
+                }
+                notes
+            },
         }
     }
 }

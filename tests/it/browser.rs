@@ -124,7 +124,6 @@ fn measure(html: &str, width: u32, dir: &Path) -> Value {
     serde_json::from_str(&json).unwrap()
 }
 
-#[cfg(not(windows))]
 #[test]
 fn every_page_fits_1024_and_1400_pixels_and_charts_have_labelled_axes() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,9 +9,12 @@
 mod common;
 
 mod batch;
+// Chromium runs on the Linux leg only; the Windows leg (Wine) has no browser.
+#[cfg(not(windows))]
 mod browser;
 mod budgets;
 mod cli;
+mod conventions;
 mod depth;
 mod fleet;
 mod fuzz_corpus;
@@ -20,11 +23,15 @@ mod hostile;
 mod html;
 mod injection;
 mod locate;
+mod notes;
 mod output;
 mod series;
 mod series_trust;
 mod series_verdicts;
 mod symbols;
+// Pseudo-terminals come from util-linux `script`; Windows has no such thing.
+#[cfg(not(windows))]
+mod terminal;
 mod text_inputs;
 mod text_parsers;
 mod trend_corpus;

@@ -19,7 +19,18 @@ pub struct MergeError {
 /// The report as `--format jsonl` lines: every dump, failure and skipped input, then the
 /// aggregate.
 pub fn to_jsonl(report: &BatchReport) -> String {
-    let lines = report
+    let mut out = String::new();
+    for line in lines_of(report) {
+        out.push_str(&serde_json::to_string(&line).expect("batch lines serialise"));
+        out.push('\n');
+    }
+    out
+}
+
+/// The lines of [`to_jsonl`], as values: each dump, failure and skipped input, then the
+/// aggregate.
+pub fn lines_of(report: &BatchReport) -> impl Iterator<Item = BatchLine> + '_ {
+    report
         .dumps
         .iter()
         .map(|row| BatchLine::Dump(Box::new(row.clone())))
@@ -27,13 +38,7 @@ pub fn to_jsonl(report: &BatchReport) -> String {
         .chain(report.skipped.iter().cloned().map(BatchLine::Skipped))
         .chain(std::iter::once(BatchLine::Aggregate(Box::new(
             report.aggregate.clone(),
-        ))));
-    let mut out = String::new();
-    for line in lines {
-        out.push_str(&serde_json::to_string(&line).expect("batch lines serialise"));
-        out.push('\n');
-    }
-    out
+        ))))
 }
 
 /// Rebuilds a batch report from JSONL lines (`(place, line)`, place naming `FILE:LINE`): dump,

@@ -12,7 +12,7 @@ pub mod stats;
 mod versions;
 
 pub use aggregate::{aggregate, batch_report, AggregateOptions};
-pub use merge::{merge_lines, to_jsonl, MergeError};
+pub use merge::{lines_of, merge_lines, to_jsonl, MergeError};
 pub use model::*;
 pub use row::{dump_row, open_handle_stacks};
 pub use versions::{version_comparisons, MIN_GROUP_DUMPS, SIGNIFICANCE};

@@ -56,7 +56,7 @@ pub fn build_report(
     }
 
     // What changes the conclusion is read first, in every format.
-    warnings.sort_by_key(|warning| !warning.changes_conclusion());
+    warnings.sort_by_key(|warning| !warning.shown_first());
     DiffReport {
         schema_version: SCHEMA_VERSION,
         before: DumpSummary::of(before),
@@ -218,6 +218,12 @@ fn module_rows(
                 name: name.clone(),
                 version: loaded.and_then(|module| module.file_version.clone()),
                 path: loaded.map(|module| module.path.clone()),
+                timestamp: loaded
+                    .filter(|module| module.timestamp != 0)
+                    .map(|module| format!("{:08x}", module.timestamp)),
+                pdb: loaded
+                    .and_then(|module| module.debug_file.as_ref())
+                    .map(crate::analysis::show::pdb_identity),
                 system: attribution.is_system(name),
                 blamed: *blamed,
                 inclusive: *inclusive,

@@ -106,6 +106,12 @@ pub struct ModuleRow {
     pub version: Option<String>,
     /// Path in the dump.
     pub path: Option<String>,
+    /// PE `TimeDateStamp` in hex (`42435b8e`), with the file version what a vendor needs to
+    /// name the build; `null` when the input does not record it.
+    pub timestamp: Option<String>,
+    /// The PDB and its identity as symbol stores key it (`msmapi32.pdb 0C3F…A1`: GUID and age),
+    /// so that a vendor can fetch the matching symbols; `null` without a CodeView record.
+    pub pdb: Option<String>,
     /// Whether it is treated as a system module (never blamed).
     pub system: bool,
     /// New handles blamed on it.
@@ -199,4 +205,11 @@ pub struct DiffReport {
     pub trace: TraceSummary,
     /// What the evidence cannot support.
     pub warnings: Vec<crate::warning::Warning>,
+}
+
+impl DiffReport {
+    /// Leaves out the handle types whose count did not change (`--only-changed`).
+    pub fn keep_changed_types(&mut self) {
+        self.by_type.retain(|row| row.delta != 0);
+    }
 }

@@ -136,7 +136,8 @@ pub(super) fn symbol_warnings(
             unnamed.join(", ")
         )));
     }
-    for status in symbols.module_status() {
+    let statuses: Vec<_> = symbols.module_status().collect();
+    for status in statuses.iter().copied() {
         if status.mismatched {
             warnings.push(Warning::new(WarningCode::SymbolsMismatched, format!(
                 "symbols for {} do not match the module's identity and were used only because of --allow-mismatched ({}): names and lines may be wrong",
@@ -144,12 +145,7 @@ pub(super) fn symbol_warnings(
                 status.file.as_deref().map_or(String::new(), |file| file.display().to_string())
             )));
         }
-        for note in &status.notes {
-            warnings.push(Warning::new(
-                WarningCode::SymbolNote,
-                format!("symbols for {}: {note}", status.module),
-            ));
-        }
     }
+    warnings.extend(crate::analysis::model::symbol_note_warnings(statuses));
     warnings
 }

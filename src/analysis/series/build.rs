@@ -66,7 +66,7 @@ pub fn build_series(series: Series<'_>, options: &SeriesOptions) -> SeriesReport
         }
     }
     // Stable: the order within each group is kept.
-    warnings.sort_by_key(|warning| !warning.changes_conclusion());
+    warnings.sort_by_key(|warning| !warning.shown_first());
     SeriesReport {
         schema_version: SCHEMA_VERSION,
         order: series.order,

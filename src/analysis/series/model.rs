@@ -152,3 +152,15 @@ pub struct SeriesReport {
     /// What the evidence cannot support; those that change the conclusion first.
     pub warnings: Vec<crate::warning::Warning>,
 }
+
+impl SeriesReport {
+    /// Leaves out, in each segment, the handle types whose count is the same in every dump
+    /// (`--only-changed`); the total stays.
+    pub fn keep_changed_types(&mut self) {
+        for segment in &mut self.segments {
+            segment
+                .types
+                .retain(|trend| trend.counts.windows(2).any(|pair| pair[0] != pair[1]));
+        }
+    }
+}

@@ -45,7 +45,7 @@ mod symbol_path;
 mod verify;
 
 pub use key::{store_id, FileKey, IdSource};
-pub use symbol_path::{PathElement, SymbolPath};
+pub use symbol_path::{is_foreign_windows_path, PathElement, SymbolPath};
 
 use server::Servers;
 use std::path::{Path, PathBuf};
@@ -178,11 +178,10 @@ impl Locator {
             }
         }
         if let (false, Some(why)) = (skipped_servers.is_empty(), self.servers_skipped()) {
+            // The same words for every file, so that a report says it once.
             notes.push(format!(
-                "{why}: symbol server {} not asked for {} ({})",
-                skipped_servers.join(", "),
-                key.name,
-                key.id
+                "{why}: symbol server {} not asked",
+                skipped_servers.join(", ")
             ));
         }
         Located { file: None, notes }

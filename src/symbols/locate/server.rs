@@ -47,9 +47,9 @@ impl Servers {
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
         if let Some(reason) = self.unreachable_reason(url) {
+            // The same words as when it failed, so that a report says it once.
             notes.push(format!(
-                "symbol server {url} not asked for {}: it could not be reached earlier ({reason})",
-                key.name
+                "symbol server {url} could not be reached ({reason})"
             ));
             return None;
         }

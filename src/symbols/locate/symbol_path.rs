@@ -72,6 +72,49 @@ impl SymbolPath {
         &self.notes
     }
 
+    /// Checks the elements against this system's file system and leaves out (or, for a cache,
+    /// replaces by the default cache) those that cannot work: a folder that does not exist or
+    /// is a file, and a Windows drive or UNC path on another system, which would otherwise be
+    /// taken as a relative folder name (and a cache created under that name in the current
+    /// directory). Nothing is created. Returns what is wrong, one sentence per element.
+    pub fn check(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut kept = Vec::new();
+        for element in std::mem::take(&mut self.elements) {
+            let element = match element {
+                PathElement::Directory(dir) => {
+                    match folder_problem(&dir, "symbol folder", "left out") {
+                        Some(problem) => {
+                            problems.push(problem);
+                            continue;
+                        }
+                        None => PathElement::Directory(dir),
+                    }
+                }
+                PathElement::Store { cache, path } => {
+                    if let Some(problem) = folder_problem(&path, "symbol store", "left out") {
+                        problems.push(problem);
+                        continue;
+                    }
+                    PathElement::Store {
+                        cache: checked_cache(cache, &mut problems),
+                        path,
+                    }
+                }
+                PathElement::Server { cache, url } => PathElement::Server {
+                    cache: checked_cache(cache, &mut problems),
+                    url,
+                },
+                PathElement::Cache(cache) => {
+                    PathElement::Cache(checked_cache(cache, &mut problems))
+                }
+            };
+            kept.push(element);
+        }
+        self.elements = kept;
+        problems
+    }
+
     /// Appends the elements (and notes) of `other`, searched after these.
     pub fn extend(&mut self, other: SymbolPath) {
         self.elements.extend(other.elements);
@@ -132,6 +175,70 @@ fn server(item: &str, rest: &[&str], notes: &mut Vec<String>) -> Result<PathElem
         cache,
         path: PathBuf::from(store),
     })
+}
+
+/// Whether `path` is a Windows drive path (`C:\Symbols`, `C:/x`, `C:`) or a UNC path
+/// (`\\server\share`), which on another system would be a relative folder name.
+pub fn is_foreign_windows_path(path: &Path) -> bool {
+    if cfg!(windows) {
+        return false;
+    }
+    let text = path.to_string_lossy();
+    let bytes = text.as_bytes();
+    let drive = bytes.len() >= 2
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && (bytes.len() == 2 || matches!(bytes[2], b'\\' | b'/'));
+    drive || text.starts_with("\\\\")
+}
+
+/// What is wrong with `dir` as a folder to read symbols from (`what`), and what is done
+/// about it (`outcome`).
+fn folder_problem(dir: &Path, what: &str, outcome: &str) -> Option<String> {
+    if is_foreign_windows_path(dir) {
+        return Some(format!(
+            "{what} {} is a Windows path, which this system cannot open: {outcome}",
+            dir.display()
+        ));
+    }
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some(format!(
+            "{what} {} is a file, not a folder: {outcome}",
+            dir.display()
+        )),
+        Err(_) => Some(format!(
+            "{what} {} does not exist: {outcome}",
+            dir.display()
+        )),
+    }
+}
+
+/// A cache folder that can work (it need not exist yet: the cache is where the user asked
+/// for one), else `None` (the default cache) with what was wrong.
+fn checked_cache(cache: Option<PathBuf>, problems: &mut Vec<String>) -> Option<PathBuf> {
+    let dir = cache?;
+    let outcome = "the default cache is used instead";
+    let problem = if is_foreign_windows_path(&dir) {
+        Some(format!(
+            "symbol cache {} is a Windows path, which this system cannot open: {outcome}",
+            dir.display()
+        ))
+    } else if dir.exists() && !dir.is_dir() {
+        Some(format!(
+            "symbol cache {} is a file, not a folder: {outcome}",
+            dir.display()
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => {
+            problems.push(problem);
+            None
+        }
+        None => Some(dir),
+    }
 }
 
 fn non_empty(dir: &str) -> Option<PathBuf> {

@@ -37,14 +37,21 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(testdata(path)).unwrap_or_else(|error| panic!("testdata/{path}: {error}"))
 }
 
-/// The binary in the repository root, with no symbol path from the environment and a
-/// per-user cache of its own (no run sees another's SymCaches).
+/// The binary in the repository root, with no symbol path from the environment, no terminal
+/// width or colour settings, and a per-user cache of its own (no run sees another's
+/// SymCaches).
 pub fn dumpleak() -> Command {
     let home = tempfile::tempdir().unwrap().keep();
     let mut command = Command::cargo_bin("dumpleak").expect("binary built");
     command
         .current_dir(ROOT)
         .env_remove("_NT_SYMBOL_PATH")
+        // Reports are rendered as for a pipe: no width, no colour, whatever the caller's
+        // terminal settings.
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("HOME", &home);
     command
