@@ -128,6 +128,8 @@ fn in_a_batch_an_input_over_a_budget_fails_alone() {
     );
 }
 
+// `/dev/stdin` is a Unix path.
+#[cfg(unix)]
 #[test]
 fn a_dump_or_a_log_through_a_pipe_is_read_once_without_mapping() {
     // `show <(cat after.dmp)`: the pipe was read for its signature, then rewound (an

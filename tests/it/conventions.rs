@@ -205,17 +205,21 @@ fn completions_and_man_page_are_generated() {
         };
         assert!(text.contains(option), "{what}");
     }
-    // The bash script parses, and completes the subcommand's own formats.
+    // The bash script parses (where there is a bash), and completes the subcommand's own
+    // formats.
     let bash = common::stdout(&["generate", "complete-bash"], 0);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("dumpleak.bash");
-    std::fs::write(&file, &bash).unwrap();
-    let status = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&file)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    #[cfg(unix)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dumpleak.bash");
+        std::fs::write(&file, &bash).unwrap();
+        let status = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
     assert!(bash.contains("table markdown json csv html jsonl"));
     assert!(bash.contains("table markdown json csv html\""));
 }
@@ -313,7 +317,8 @@ fn redact_replaces_user_machine_and_object_names_in_every_format() {
         let text = common::stdout(&["diff", &before, &after, "--format", format], 0);
         assert!(text.contains("SPOOLER"), "{format}");
         // The CSV handle table names no dump.
-        assert_eq!(text.contains("/home/alice/"), format != "csv", "{format}");
+        // (Windows writes the path with backslashes, JSON escapes them: look for the user.)
+        assert_eq!(text.contains("alice"), format != "csv", "{format}");
         let text = common::stdout(
             &[
                 "diff",
@@ -330,7 +335,7 @@ fn redact_replaces_user_machine_and_object_names_in_every_format() {
         assert!(text.contains("name1"), "{format}: {text}");
         if format != "csv" {
             assert!(
-                text.contains("/home/") && text.contains("user1"),
+                text.contains("home") && text.contains("user1"),
                 "{format}: {text}"
             );
             // Module names and versions stay: the report must still say what leaks.

@@ -1,7 +1,9 @@
-//! Box-drawn tables, fitted to the terminal: at their natural width when they fit; else
-//! wrapped at spaces (never inside a word, version or name) with paths shortened in the
-//! middle; else without their optional columns; else as a list of `key: value` records.
-//! Columns empty in every row are left out whenever there is a width to fit.
+//! Box-drawn tables, fitted to the terminal here and drawn by comfy-table: at their natural
+//! width when they fit; else wrapped at spaces (never inside a word, version or name) with
+//! paths shortened in the middle; else without their optional columns; else as a list of
+//! `key: value` records. Columns empty in every row are left out whenever there is a width to
+//! fit. comfy-table's own wrapping splits words and cannot shorten paths or drop optional
+//! columns, so it draws what this module has fitted.
 
 use super::super::document::Table;
 use super::paint::{Ink, Paint};
@@ -17,7 +19,7 @@ pub(super) fn render(out: &mut String, table: &Table, max: Option<usize>, paint:
     let rows = table.shown().0;
     let mut columns: Vec<usize> = (0..table.headers.len()).collect();
     let Some(max) = max else {
-        let widths = columns.iter().map(|&c| natural(table, rows, c)).collect();
+        let widths: Vec<usize> = columns.iter().map(|&c| natural(table, rows, c)).collect();
         return draw(out, table, rows, &columns, &widths, paint);
     };
     if !rows.is_empty() {
@@ -151,86 +153,65 @@ fn cell_lines(text: &str, max: usize, path: bool) -> Vec<String> {
         .collect()
 }
 
-fn rule(out: &mut String, widths: &[usize], (left, fill, join, right): (char, char, char, char)) {
-    out.push(left);
-    for (index, width) in widths.iter().enumerate() {
-        if index > 0 {
-            out.push(join);
-        }
-        out.extend(std::iter::repeat_n(fill, width + 2));
-    }
-    out.push(right);
-    out.push('\n');
+/// The text of one cell for comfy-table: its lines, each painted, joined by newlines.
+fn painted_cell(lines: &[String], ink: Option<Ink>, paint: Paint) -> String {
+    let painted: Vec<String> = lines.iter().map(|line| paint.ink(line, ink)).collect();
+    painted.join("\n")
 }
 
-/// One table row (heading or cells), as many lines as its tallest cell.
-fn draw_row(
-    out: &mut String,
-    cells: &[(Vec<String>, bool, Option<Ink>)],
-    widths: &[usize],
-    paint: Paint,
-) {
-    let height = cells
-        .iter()
-        .map(|(lines, _, _)| lines.len())
-        .max()
-        .unwrap_or(1);
-    for line in 0..height {
-        out.push('│');
-        for (index, ((lines, right, ink), width)) in cells.iter().zip(widths).enumerate() {
-            if index > 0 {
-                out.push('┆');
-            }
-            let text = lines.get(line).map_or("", String::as_str);
-            let pad = " ".repeat(width.saturating_sub(super::wrap::width(text)));
-            let text = paint.ink(text, *ink);
-            out.push(' ');
-            if *right {
-                out.push_str(&pad);
-                out.push_str(&text);
-            } else {
-                out.push_str(&text);
-                out.push_str(&pad);
-            }
-            out.push(' ');
-        }
-        out.push('│');
-        out.push('\n');
-    }
-}
-
+/// Draws the fitted table with comfy-table: content already wrapped to `widths` (so comfy-table
+/// never wraps or measures the terminal), numeric columns right-aligned, colour already in the
+/// text (comfy-table's `custom_styling` measures text without its escape codes).
 fn draw(
     out: &mut String,
     table: &Table,
     rows: &[Vec<String>],
     columns: &[usize],
-    widths: &Vec<usize>,
+    widths: &[usize],
     paint: Paint,
 ) {
-    rule(out, widths, ('┌', '─', '┬', '┐'));
-    let header: Vec<_> = columns
+    let mut drawn = comfy_table::Table::new();
+    drawn
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    let header: Vec<comfy_table::Cell> = columns
         .iter()
         .zip(widths)
         .map(|(&c, &w)| {
             let lines = cell_lines(&table.headers[c], w, false);
-            (lines, is_number(table, c), Some(Ink::Header))
+            comfy_table::Cell::new(painted_cell(&lines, Some(Ink::Header), paint))
         })
         .collect();
-    draw_row(out, &header, widths, paint);
-    rule(out, widths, ('╞', '═', '╪', '╡'));
+    drawn.set_header(header);
     for (index, row) in rows.iter().enumerate() {
-        let cells: Vec<_> = columns
+        let cells: Vec<comfy_table::Cell> = columns
             .iter()
             .zip(widths)
             .map(|(&c, &w)| {
                 let lines = cell_lines(cell(row, c), w, is_path(table, c));
                 let ink = table.tone(index, c).map(Ink::Tone);
-                (lines, is_number(table, c), ink)
+                comfy_table::Cell::new(painted_cell(&lines, ink, paint))
             })
             .collect();
-        draw_row(out, &cells, widths, paint);
+        drawn.add_row(cells);
     }
-    rule(out, widths, ('└', '─', '┴', '┘'));
+    for (position, (&c, &w)) in columns.iter().zip(widths).enumerate() {
+        let Some(column) = drawn.column_mut(position) else {
+            continue;
+        };
+        // Cells are cut at 4 KiB, so a content width always fits comfy-table's u16.
+        let fixed = u16::try_from(w + 2).unwrap_or(u16::MAX);
+        column.set_constraint(comfy_table::ColumnConstraint::Absolute(
+            comfy_table::Width::Fixed(fixed),
+        ));
+        if is_number(table, c) {
+            column.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    for line in drawn.lines() {
+        out.push_str(&line);
+        out.push('\n');
+    }
 }
 
 /// The table as records: one `key: value` line per non-empty cell, a blank line between
