@@ -49,6 +49,7 @@ pub struct ObjectInfoRow {
 
 /// One trace record of a handle, as `!htrace <handle>` lists it.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct HistoryEntry {
     /// `open`, `close`, `bad-ref` or `unknown N`.
     pub operation: String,
@@ -62,6 +63,7 @@ pub struct HistoryEntry {
 
 /// One handle.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct HandleRow {
     /// The value, hex (`0x1c0`).
     pub handle: String,
@@ -96,6 +98,7 @@ pub struct HandleRow {
 
 /// The `handles` report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct HandlesReport {
     /// Version of this JSON contract.
     pub schema_version: u32,

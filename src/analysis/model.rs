@@ -16,6 +16,7 @@ pub fn hex(value: u64) -> String {
 
 /// A dump as a report names it.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct DumpSummary {
     /// The file as given.
     pub path: String,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// A loaded module.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ModuleInfo {
     /// File name.
     pub name: String,
@@ -32,6 +33,7 @@ pub struct ModuleInfo {
 
 /// What the handle trace holds.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TraceOverview {
     /// Records in the stream.
     pub records: usize,
@@ -51,6 +53,7 @@ pub struct TraceOverview {
 
 /// The `show` report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ShowReport {
     /// Version of this JSON contract.
     pub schema_version: u32,
@@ -80,6 +83,7 @@ pub struct ShowReport {
 
 /// The crash with the crashing thread's name.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ShowCrash {
     /// Exception, frames and thread.
     #[serde(flatten)]

@@ -22,6 +22,7 @@ pub enum InputFormat {
 
 /// One process state at one moment, as read from a dump.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Snapshot {
     /// The file the snapshot was read from.
     pub source: PathBuf,
@@ -64,6 +65,7 @@ pub struct Snapshot {
 
 /// Facts about the process.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct ProcessInfo {
     /// Process id, from MiscInfoStream when present.
     pub pid: Option<u32>,
@@ -81,6 +83,7 @@ pub struct ProcessInfo {
 
 /// A module loaded in the process.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Module {
     /// File name as loaded (`MSMAPI32.DLL`).
     pub name: String,
@@ -171,6 +174,7 @@ impl DebugFile {
 
 /// One entry of the handle table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Handle {
     /// The handle value.
     pub value: u64,
@@ -255,6 +259,7 @@ pub struct ObjectInfo {
 
 /// Handle-trace records from HandleOperationListStream, normalised newest first.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct HandleTrace {
     /// Records, newest first; empty when the load skipped them
     /// ([`LoadOptions::skip_trace_records`](super::LoadOptions::skip_trace_records)).
@@ -321,6 +326,7 @@ pub enum TraceOrder {
 
 /// One handle operation with its stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TraceRecord {
     /// The handle value.
     pub handle: u64,

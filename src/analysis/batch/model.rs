@@ -59,6 +59,7 @@ pub struct KnownMatch {
 
 /// One processed dump.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DumpRow {
     /// The file.
     pub file: String,
@@ -110,6 +111,7 @@ pub struct FailedInput {
 
 /// One module version across the batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModuleVersionRow {
     /// 1-based rank: the strongest association with high handle counts first.
     pub rank: usize,
@@ -162,6 +164,7 @@ pub struct SkippedInput {
 /// Whether the next candidates of the ranking still go with high handle counts in the dumps
 /// that do not load the top one (a check against one module riding on another's effect).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TopCheck {
     /// The top module.
     pub module: String,
@@ -212,6 +215,7 @@ pub struct VersionStats {
 
 /// The versions of one module compared: does one of them go with higher handle counts?
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct VersionComparison {
     /// Module file name.
     pub module: String,
@@ -231,6 +235,7 @@ pub struct VersionComparison {
 
 /// The aggregate of the dumps of one program, when a batch mixes programs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProgramAggregate {
     /// Process image name.
     pub program: String,
@@ -246,6 +251,7 @@ pub struct ProgramAggregate {
 
 /// The aggregate over all processed dumps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Aggregate {
     /// Dumps processed.
     pub processed: usize,
@@ -301,6 +307,7 @@ pub enum BatchLine {
 
 /// The batch report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct BatchReport {
     /// Version of this JSON contract.
     pub schema_version: u32,

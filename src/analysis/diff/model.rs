@@ -27,6 +27,7 @@ pub struct TypeDelta {
 /// Strings shared by many handles (type, object name, stack, blamed module) are shared, not
 /// copied per handle: a hostile dump can give 100,000 handles one 64 KiB name.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct HandleChange {
     /// The handle value in hex (`0x1bc`).
     pub handle: String,
@@ -76,6 +77,7 @@ pub struct DuplicateGroup {
 
 /// New handles sharing one allocation stack.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct OutstandingStack {
     /// 1-based number, largest group first.
     pub id: usize,
@@ -99,6 +101,7 @@ pub struct OutstandingStack {
 
 /// A module met in the outstanding stacks.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ModuleRow {
     /// Module file name.
     pub name: String,
@@ -130,6 +133,7 @@ pub struct ModuleRow {
 
 /// A module named with `--suspect`.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SuspectRow {
     /// The name as given.
     pub name: String,
@@ -155,6 +159,7 @@ pub struct SuspectRow {
 
 /// What the trace records could and could not tell.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TraceSummary {
     /// Whether the after dump has handle-trace records.
     pub available: bool,
@@ -170,6 +175,7 @@ pub struct TraceSummary {
 
 /// The diff report: everything any renderer shows.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct DiffReport {
     /// Version of this JSON contract.
     pub schema_version: u32,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 /// One type's counts across a segment, with their verdict.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TypeTrend {
     /// Object type (`total` for all handles).
     #[serde(rename = "type")]
@@ -42,6 +43,7 @@ pub struct ExcludedInput {
 
 /// Handles retained since some dump that share one allocation stack.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct RetainedStack {
     /// 1-based number within the segment: leaks first, fastest first.
     pub id: usize,
@@ -65,6 +67,7 @@ pub struct RetainedStack {
 
 /// Retained handles per blamed module, with their verdict.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ModuleGrowth {
     /// Module file name (`null`: stacks with no module outside the system modules).
     pub module: Option<String>,
@@ -91,6 +94,7 @@ pub struct ModuleGrowth {
 
 /// When the handle count reaches the limit at the robust rate of a leaking total.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Exhaustion {
     /// The limit.
     pub limit: u64,
@@ -112,6 +116,7 @@ pub struct Exhaustion {
 
 /// The dumps of one process (one pid and start time) in series order, analysed together.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SeriesSegment {
     /// Position among the segments (0-based).
     pub index: usize,
@@ -136,6 +141,7 @@ pub struct SeriesSegment {
 
 /// The series report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SeriesReport {
     /// Version of this JSON contract.
     pub schema_version: u32,
