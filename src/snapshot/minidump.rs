@@ -9,14 +9,16 @@ use std::sync::Arc;
 
 pub use super::dump::{file_name_of, MINIDUMP_SIGNATURE};
 
+use minidump::format::MINIDUMP_STREAM_TYPE as StreamType;
+
 /// `MINIDUMP_STREAM_TYPE::MemoryListStream`.
-pub const MEMORY_LIST_STREAM: u32 = 5;
+pub const MEMORY_LIST_STREAM: u32 = StreamType::MemoryListStream as u32;
 /// `MINIDUMP_STREAM_TYPE::Memory64ListStream`.
-pub const MEMORY64_LIST_STREAM: u32 = 9;
+pub const MEMORY64_LIST_STREAM: u32 = StreamType::Memory64ListStream as u32;
 /// `MINIDUMP_STREAM_TYPE::HandleDataStream`.
-pub const HANDLE_DATA_STREAM: u32 = 12;
+pub const HANDLE_DATA_STREAM: u32 = StreamType::HandleDataStream as u32;
 /// `MINIDUMP_STREAM_TYPE::HandleOperationListStream`.
-pub const HANDLE_OPERATION_LIST_STREAM: u32 = 18;
+pub const HANDLE_OPERATION_LIST_STREAM: u32 = StreamType::HandleOperationListStream as u32;
 
 /// How to capture a dump that carries what dumpleak needs; quoted in errors and warnings.
 pub const CAPTURE_HINT: &str = "capture with handle data: `procdump -ma <pid>` (or `procdump -mp`), Task Manager's \"Create dump file\", or MiniDumpWriteDump with MiniDumpWithHandleData";
