@@ -120,9 +120,10 @@ impl SymbolSource for DebugFileSource {
         let (found, mut notes) = self.finder.find_file(&file_name, &id);
         let Some(path) = found else {
             // The Breakpad source is asked after the PDB source found nothing usable: one
-            // note, the same words for every module, so a report says it once.
+            // note, the same words for every module, so a report says it once. When the
+            // search failed somewhere (a server down, offline), its notes say so instead.
             let places = self.finder.places();
-            if self.kind == DebugFileKind::Breakpad && !places.is_empty() {
+            if self.kind == DebugFileKind::Breakpad && notes.is_empty() && !places.is_empty() {
                 notes.push(format!(
                     "no matching PDB or Breakpad symbol file found; looked in {}",
                     places.join(", ")
