@@ -89,6 +89,7 @@ impl SymbolConfig {
                 max_download_bytes: MAX_DOWNLOAD_BYTES,
             },
         ));
+        let unwind_cache = Some(cache_dir.clone());
         let sources: Vec<Box<dyn SymbolSource>> = vec![
             Box::new(DebugFileSource::new(
                 DebugFileKind::Pdb,
@@ -102,10 +103,12 @@ impl SymbolConfig {
                 Some(cache_dir),
                 self.allow_mismatched,
             )),
-            Box::new(PeExportSource::new(locator)),
+            Box::new(PeExportSource::new(Arc::clone(&locator))),
             Box::new(DumpMemoryExportSource),
         ];
-        Ok(Symbolizer::new(sources).with_warnings(warnings))
+        Ok(Symbolizer::new(sources)
+            .with_warnings(warnings)
+            .with_unwind_files(locator, unwind_cache))
     }
 }
 
@@ -116,6 +119,10 @@ impl FileFinder for Locator {
             id: id.to_string(),
         });
         (located.file.map(|file| file.path), located.notes)
+    }
+
+    fn places(&self) -> Vec<String> {
+        Locator::places(self)
     }
 }
 

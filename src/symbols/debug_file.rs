@@ -18,6 +18,12 @@ use symbolic_symcache::{SymCache, SymCacheConverter, SYMCACHE_VERSION};
 pub trait FileFinder: Send + Sync {
     /// The local path of `name` with identity `id` (SymSrv form), and notes on what failed.
     fn find_file(&self, name: &str, id: &str) -> (Option<PathBuf>, Vec<String>);
+
+    /// Where [`FileFinder::find_file`] looks, for a note when nothing was found (bounded;
+    /// empty when the finder cannot say).
+    fn places(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Which kind of debug file a source reads.
@@ -113,6 +119,16 @@ impl SymbolSource for DebugFileSource {
         };
         let (found, mut notes) = self.finder.find_file(&file_name, &id);
         let Some(path) = found else {
+            // The Breakpad source is asked after the PDB source found nothing usable: one
+            // note, the same words for every module, so a report says it once. When the
+            // search failed somewhere (a server down, offline), its notes say so instead.
+            let places = self.finder.places();
+            if self.kind == DebugFileKind::Breakpad && notes.is_empty() && !places.is_empty() {
+                notes.push(format!(
+                    "no matching PDB or Breakpad symbol file found; looked in {}",
+                    places.join(", ")
+                ));
+            }
             return Loaded {
                 symbols: None,
                 notes,
@@ -202,7 +218,7 @@ fn convert(path: &Path, expected: DebugId) -> Result<Converted, String> {
 
 /// Writes through a temporary file in the same directory and a rename, so a reader never sees
 /// half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;

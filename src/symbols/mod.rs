@@ -187,6 +187,9 @@ pub struct Symbolizer {
     per_dump: Mutex<HashMap<usize, DumpAnswers>>,
     /// What is wrong with the symbol configuration ([`Symbolizer::warnings`]).
     warnings: Vec<crate::warning::Warning>,
+    /// Where the crash walker's call-frame information comes from, besides dump memory.
+    #[cfg(feature = "crash")]
+    unwind: Option<crash::UnwindSources>,
 }
 
 impl Default for Symbolizer {
@@ -204,7 +207,33 @@ impl Symbolizer {
             shared: Mutex::new(HashMap::new()),
             per_dump: Mutex::new(HashMap::new()),
             warnings: Vec::new(),
+            #[cfg(feature = "crash")]
+            unwind: None,
         }
+    }
+
+    /// The same symbolizer, finding call-frame information for crash stacks with `finder`
+    /// (PDBs, Breakpad files, images) and keeping conversions under `cache_dir/symcache`.
+    /// Without it the walker reads only images in dump memory. Does nothing without the
+    /// `crash` feature.
+    #[cfg(feature = "crash")]
+    pub fn with_unwind_files(
+        mut self,
+        finder: Arc<dyn FileFinder>,
+        cache_dir: Option<PathBuf>,
+    ) -> Symbolizer {
+        self.unwind = Some(crash::UnwindSources::new(finder, cache_dir));
+        self
+    }
+
+    /// Without the `crash` feature there is no walker to feed: the symbolizer unchanged.
+    #[cfg(not(feature = "crash"))]
+    pub fn with_unwind_files(
+        self,
+        _finder: Arc<dyn FileFinder>,
+        _cache_dir: Option<PathBuf>,
+    ) -> Symbolizer {
+        self
     }
 
     /// The same symbolizer, reporting `warnings` about its configuration.

@@ -326,10 +326,62 @@ fn compressed_file_in_store() {
     assert_eq!(files_under(cache.path()), vec![file.path]);
 }
 
+/// A cabinet's member may be named otherwise than the file asked for: its identity decides
+/// (a `crash.pd_` made from `crash_v2.pdb`), the name does not.
 #[test]
-fn compressed_file_must_hold_exactly_the_named_file() {
+fn compressed_file_of_another_member_name_is_accepted_when_its_identity_matches() {
+    let dir = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let cab = cab_bytes(&[("leakylib_v2.pdb", &real_pdb())]);
+    store_file(dir.path(), "leakylib.pd_", &cab);
+    let located = dirs_locator(&[dir.path()], cache.path()).find(&pdb_key());
+    assert_eq!(found_bytes(&located), real_pdb());
+    let cached = cache.path().join(PDB_NAME).join(PDB_ID).join(PDB_NAME);
+    assert_eq!(located.file.unwrap().path, cached);
+}
+
+/// A cabinet stored under the plain name (`leakylib.pdb` that is a CAB) is expanded, in a
+/// directory and in a cache alike.
+#[test]
+fn compressed_file_under_the_plain_name_is_expanded() {
+    let dir = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let cab = cab_bytes(&[(PDB_NAME, &real_pdb())]);
+    write(&dir.path().join(PDB_NAME), &cab);
+    let located = dirs_locator(&[dir.path()], cache.path()).find(&pdb_key());
+    assert_eq!(found_bytes(&located), real_pdb());
+    let file = located.file.unwrap();
+    assert!(file.path.starts_with(cache.path()), "{:?}", file.path);
+    assert!(file.origin.contains("flat, compressed"), "{}", file.origin);
+
+    // A cache whose own entry is the cabinet: the expanded file replaces it.
+    let cache = TempDir::new().unwrap();
+    let entry = store_file(cache.path(), PDB_NAME, &cab);
+    let path = format!("srv*{}*http://127.0.0.1:9/symbols", cache.path().display());
+    let mut offline = options(cache.path());
+    offline.offline = true;
+    let located = Locator::new(SymbolPath::parse(&path).unwrap(), offline).find(&pdb_key());
+    assert_eq!(found_bytes(&located), real_pdb());
+    assert_eq!(located.file.unwrap().path, entry);
+    assert_eq!(fs::read(&entry).unwrap(), real_pdb());
+    assert_eq!(files_under(cache.path()), vec![entry]);
+}
+
+#[test]
+fn compressed_file_must_expand_to_the_file_asked_for() {
     for (label, cab) in [
         ("other name", cab_bytes(&[("other.pdb", &pdb_bytes("x"))])),
+        (
+            "other name, real PDB of another identity",
+            cab_bytes(&[(
+                "unwindlib.pdb",
+                &crate::common::fixture("pdb/x86/unwindlib.pdb"),
+            )]),
+        ),
+        (
+            "two files, none of them named",
+            cab_bytes(&[("a.pdb", &real_pdb()), ("b.pdb", &real_pdb())]),
+        ),
         (
             "two files",
             cab_bytes(&[(PDB_NAME, &pdb_bytes("x")), ("extra.txt", b"extra")]),

@@ -28,6 +28,7 @@ mod output;
 mod series;
 mod series_trust;
 mod series_verdicts;
+mod stores;
 mod symbols;
 // Pseudo-terminals come from util-linux `script`; Windows has no such thing.
 #[cfg(not(windows))]
@@ -36,5 +37,6 @@ mod text_inputs;
 mod text_parsers;
 mod trend_corpus;
 mod trust;
+mod unwind;
 #[cfg(windows)]
 mod windows;

@@ -5,10 +5,17 @@
 //! [`crash_stack`] still recognises a dump that records an exception and says why its stack
 //! is missing, so reports carry a note instead of silently leaving the crash out.
 
+#[cfg(feature = "crash")]
+mod cfi;
+#[cfg(feature = "crash")]
+mod pe_image;
 #[cfg(not(feature = "crash"))]
 mod unwalked;
 #[cfg(feature = "crash")]
 mod walk;
+
+#[cfg(feature = "crash")]
+pub(crate) use cfi::UnwindSources;
 
 #[cfg(not(feature = "crash"))]
 pub use unwalked::crash_stack;

@@ -10,6 +10,7 @@
 //! 0.27 follows into loops, and never the module list, whose names it copies without bound
 //! (the modules come from the snapshot).
 
+use super::cfi::{self, UnwindTable};
 use super::{records_exception, CrashFrame, CrashStack};
 use crate::snapshot::Snapshot;
 use crate::symbols::{ModuleSymbolStatus, Symbolizer};
@@ -22,8 +23,9 @@ use minidump_unwind::{
     walk_stack, CallStack, FileError, FileKind, FillSymbolError, FrameSymbolizer, FrameTrust,
     FrameWalker, StackFrame, SymbolProvider, SystemInfo,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Frames the walk finds at most; it stops there whatever the stack holds (a deep recursion,
@@ -43,13 +45,39 @@ const STACK_WINDOW: usize = usize::MAX;
 struct Provider<'a> {
     symbolizer: &'a Symbolizer,
     snapshot: &'a Snapshot,
+    /// Call-frame records by module base, looked up once per walk.
+    unwind: Mutex<HashMap<u64, Option<Arc<UnwindTable>>>>,
+    /// (module name, note) on call-frame information that could not be used.
+    notes: Mutex<Vec<(String, String)>>,
+}
+
+impl Provider<'_> {
+    /// The call-frame records of the module loaded at `base`.
+    fn unwind_table(&self, base: u64) -> Option<Arc<UnwindTable>> {
+        if let Some(known) = lock(&self.unwind).get(&base) {
+            return known.clone();
+        }
+        let module = self
+            .snapshot
+            .modules
+            .iter()
+            .find(|module| module.base == base)?;
+        let memory = self.snapshot.memory.as_ref();
+        let found = cfi::find(self.symbolizer.unwind.as_ref(), module, memory);
+        let mut notes = lock(&self.notes);
+        for note in found.notes {
+            notes.push((module.name.clone(), note));
+        }
+        lock(&self.unwind).insert(base, found.table.clone());
+        found.table
+    }
 }
 
 #[async_trait::async_trait]
 impl SymbolProvider for Provider<'_> {
     async fn fill_symbol(
         &self,
-        _module: &(dyn Module + Sync),
+        module: &(dyn Module + Sync),
         frame: &mut (dyn FrameSymbolizer + Send),
     ) -> Result<(), FillSymbolError> {
         // `get_instruction` is already inside the call instruction for caller frames.
@@ -58,7 +86,17 @@ impl SymbolProvider for Provider<'_> {
             .symbolizer
             .has_function_at(self.snapshot, instruction)
             .ok_or(FillSymbolError {})?;
-        frame.set_function(&hit.name, instruction.saturating_sub(hit.offset), 0);
+        // x86 STACK WIN records need what the function's caller pushed for it.
+        let base = module.base_address();
+        let parameter_size = self
+            .unwind_table(base)
+            .and_then(|table| table.parameter_size(instruction.checked_sub(base)?))
+            .unwrap_or(0);
+        frame.set_function(
+            &hit.name,
+            instruction.saturating_sub(hit.offset),
+            parameter_size,
+        );
         if let Some(line) = &hit.source_line {
             frame.set_source_file(&line.file, line.line, instruction);
         }
@@ -67,11 +105,13 @@ impl SymbolProvider for Provider<'_> {
 
     async fn walk_frame(
         &self,
-        _module: &(dyn Module + Sync),
-        _walker: &mut (dyn FrameWalker + Send),
+        module: &(dyn Module + Sync),
+        walker: &mut (dyn FrameWalker + Send),
     ) -> Option<()> {
-        // No CFI from PDBs here: the walker falls back to frame pointers and scanning.
-        None
+        // Without records for the module the walker falls back to frame pointers and scanning.
+        self.unwind_table(module.base_address())?
+            .records
+            .walk_frame(module, walker)
     }
 
     async fn get_file_path(
@@ -177,6 +217,13 @@ fn crash_stack_within(
             frame,
         });
     }
+    for (module, note) in walked.notes {
+        if let Some(status) = modules.get_mut(&module) {
+            if !status.notes.contains(&note) {
+                status.notes.push(note);
+            }
+        }
+    }
     let address = exception.get_crash_address(system_info.os, system_info.cpu);
     Some(Ok(CrashStack {
         thread_id: thread.map(|thread| thread.id),
@@ -264,6 +311,8 @@ fn unwind_system_info(info: &MinidumpSystemInfo) -> SystemInfo {
 struct Walked {
     frames: Vec<StackFrame>,
     stopped: Option<String>,
+    /// (module name, note) on call-frame information that could not be used.
+    notes: Vec<(String, String)>,
 }
 
 /// Raised (with `resume_unwind`, which runs no panic hook) to leave a walk that spent its
@@ -297,6 +346,8 @@ impl Walk<'_> {
         let provider = Provider {
             symbolizer: self.symbolizer,
             snapshot: self.snapshot,
+            unwind: Mutex::new(HashMap::new()),
+            notes: Mutex::new(Vec::new()),
         };
         let deadline = Instant::now().checked_add(budget.time);
         let mut stopped = None;
@@ -332,6 +383,10 @@ impl Walk<'_> {
         Walked {
             frames: stack.frames,
             stopped,
+            notes: provider
+                .notes
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
         }
     }
 
@@ -382,6 +437,12 @@ impl Walk<'_> {
             endian: self.endian,
         })
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Leaves the running walk (see [`StopWalk`]).

@@ -1,4 +1,4 @@
-//! Expanding compressed store files (`foo.pd_`): a CAB holding exactly the one file.
+//! Expanding compressed store files (`foo.pd_`, or a CAB stored under the plain name).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
@@ -6,8 +6,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use tempfile::NamedTempFile;
 
-/// Expands the CAB at `cab_path`, which must hold exactly one file named `expected`
-/// (case-insensitively) of at most `max_bytes`, into a temporary file in `dir`.
+/// Whether the file at `path` starts like a cabinet (`MSCF`): stores hold compressed files
+/// under the plain name too.
+pub(super) fn is_cabinet(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    File::open(path)
+        .and_then(|mut file| file.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == b"MSCF")
+}
+
+/// Expands the CAB at `cab_path` into a temporary file in `dir`: its only file, or the one
+/// named `expected` (case-insensitively) among several, of at most `max_bytes`. The caller
+/// checks that what comes out is the file it asked for.
 pub(super) fn expand(
     cab_path: &Path,
     expected: &str,
@@ -44,15 +54,16 @@ fn expand_into<R: Read + Seek>(
         .flat_map(|folder| folder.file_entries())
         .map(|file| (file.name().to_string(), u64::from(file.uncompressed_size())))
         .collect();
-    let [(name, size)] = entries.as_slice() else {
-        return Err(format!(
-            "it holds {} files, expected exactly {expected}",
-            entries.len()
-        ));
+    // The member is usually named like the file, but stores also hold cabinets made from a
+    // file of another name (`crash_v2.pdb` stored as `crash.pd_`): one member is taken
+    // whatever its name, as its identity is checked after expanding.
+    let (name, size) = match entries.as_slice() {
+        [only] => only,
+        several => several
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(expected))
+            .ok_or_else(|| format!("it holds {} files, none of them {expected}", several.len()))?,
     };
-    if name.to_lowercase() != expected.to_lowercase() {
-        return Err(format!("it holds {name:?}, expected {expected}"));
-    }
     if *size > max_bytes {
         return Err(format!(
             "{name} is {size} bytes, over the {max_bytes}-byte limit"

@@ -87,13 +87,21 @@ pub(super) fn expand_in(
     max_bytes: u64,
     notes: &mut Vec<String>,
 ) -> Option<PathBuf> {
-    fill(cache, key, notes, |dir, target, notes| {
+    let expand = |dir: &Path, target: &Path, notes: &mut Vec<String>| {
         let what = format!("{} expanded", cab.display());
         cab::expand(cab, &key.name, dir, max_bytes)
             .and_then(|expanded| admit(expanded, key, &what, target))
             .map_err(|note| notes.push(note))
             .ok()
-    })
+    };
+    let target = entry_path(cache, key);
+    if same_file::is_same_file(cab, &target).unwrap_or(false) {
+        // The cache's own entry is the cabinet (stored under the plain name): the expanded
+        // file replaces it.
+        let dir = target.parent().unwrap_or(cache);
+        return expand(dir, &target, notes);
+    }
+    fill(cache, key, notes, expand)
 }
 
 /// Moves a finished temporary file to `target` when it is the complete symbol file `key`

@@ -63,6 +63,18 @@ pub fn store_id(source: IdSource) -> String {
     }
 }
 
+/// The folders a store may keep `name` under: its own name (`name/ID/name`, as SymSrv
+/// lays it out), and for a Breakpad file `X.sym` first its PDB's name, `X.pdb/ID/X.sym`, the
+/// layout Breakpad, rust-minidump, symbolicator and Mozilla's symbol server use.
+pub(super) fn store_folders(name: &str) -> Vec<String> {
+    match name.rsplit_once('.') {
+        Some((stem, extension)) if extension.eq_ignore_ascii_case("sym") && !stem.is_empty() => {
+            vec![format!("{stem}.pdb"), name.to_string()]
+        }
+        _ => vec![name.to_string()],
+    }
+}
+
 /// Windows device names, reserved with any extension.
 const RESERVED_NAMES: [&str; 24] = [
     "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
@@ -139,6 +151,14 @@ mod tests {
             size_of_image: 0x4000,
         });
         assert_eq!(id, "000000014000");
+    }
+
+    #[test]
+    fn breakpad_files_are_also_kept_under_their_pdb_name() {
+        assert_eq!(store_folders("crash.sym"), ["crash.pdb", "crash.sym"]);
+        assert_eq!(store_folders("crash.pdb"), ["crash.pdb"]);
+        assert_eq!(store_folders("KERNEL32.DLL"), ["KERNEL32.DLL"]);
+        assert_eq!(store_folders(".sym"), [".sym"]);
     }
 
     #[test]

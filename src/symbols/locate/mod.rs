@@ -52,6 +52,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use store::StoreHit;
 
+/// Places [`Locator::places`] lists at most.
+pub const MAX_PLACES_LISTED: usize = 8;
+
 /// How a [`Locator`] searches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocatorOptions {
@@ -185,6 +188,42 @@ impl Locator {
             ));
         }
         Located { file: None, notes }
+    }
+
+    /// The places [`Locator::find`] searches, in order, for a note saying where a file was
+    /// not found: at most [`MAX_PLACES_LISTED`], then how many more. Each directory is
+    /// searched flat and in the SymSrv and Breakpad store layouts, each server after its cache.
+    pub fn places(&self) -> Vec<String> {
+        let mut places = Vec::new();
+        let mut active_cache: Option<PathBuf> = None;
+        for element in self.path.elements() {
+            match element {
+                PathElement::Cache(dir) => {
+                    active_cache = Some(dir.clone().unwrap_or_else(|| self.default_cache()));
+                    continue;
+                }
+                PathElement::Directory(dir) | PathElement::Store { path: dir, .. } => {
+                    places.push(dir.display().to_string())
+                }
+                PathElement::Server { cache, url } => {
+                    let cache = cache
+                        .clone()
+                        .or_else(|| active_cache.clone())
+                        .unwrap_or_else(|| self.default_cache());
+                    let asked = match self.servers_skipped() {
+                        Some(why) => format!("not asked: {why}"),
+                        None => format!("cache {}", cache.display()),
+                    };
+                    places.push(format!("{url} ({asked})"));
+                }
+            }
+        }
+        if places.len() > MAX_PLACES_LISTED {
+            let more = places.len() - MAX_PLACES_LISTED;
+            places.truncate(MAX_PLACES_LISTED);
+            places.push(format!("{more} more"));
+        }
+        places
     }
 
     /// Why symbol servers are not asked at all, when they are not.

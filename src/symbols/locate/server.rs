@@ -2,6 +2,7 @@
 //! `…/file.ptr`; checking what they send before it goes into the cache; and remembering, for
 //! a [`Servers`]' lifetime, files a server does not have and servers that did not answer.
 
+use super::key::store_folders;
 use super::sniff::{garbage, sniff, Magic};
 use super::{cab, cache, http, store, FileKey, LocatedFile};
 use std::collections::HashSet;
@@ -81,7 +82,9 @@ impl Servers {
     }
 
     /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr` (whose message becomes a note;
-    /// its path is never followed); the first answer other than "not found" decides.
+    /// its path is never followed), under each folder a store may keep the file in
+    /// (`URL/X.pdb/ID/X.sym` first for a Breakpad file); the first answer other than "not
+    /// found" decides.
     fn try_downloads(
         &self,
         key: &FileKey,
@@ -90,20 +93,24 @@ impl Servers {
         target: &Path,
         notes: &mut Vec<String>,
     ) -> Option<PathBuf> {
-        let base = format!(
-            "{url}/{}/{}",
-            http::encode_segment(&key.name),
-            http::encode_segment(&key.id)
-        );
-        for name in [key.name.clone(), store::compressed_name(&key.name)] {
-            let from = format!("{base}/{}", http::encode_segment(&name));
+        for folder in store_folders(&key.name) {
+            let base = format!(
+                "{url}/{}/{}",
+                http::encode_segment(&folder),
+                http::encode_segment(&key.id)
+            );
+            for name in [key.name.clone(), store::compressed_name(&key.name)] {
+                let from = format!("{base}/{}", http::encode_segment(&name));
+                if let Some(body) = self.get(&from, dir, url, notes).ok()? {
+                    return self.store_download(key, body, &from, target, notes);
+                }
+            }
+            let from = format!("{base}/file.ptr");
             if let Some(body) = self.get(&from, dir, url, notes).ok()? {
-                return self.store_download(key, body, &from, target, notes);
+                notes.push(store::server_pointer_note(body.path(), &from));
+                return None;
             }
         }
-        let from = format!("{base}/file.ptr");
-        let body = self.get(&from, dir, url, notes).ok()??;
-        notes.push(store::server_pointer_note(body.path(), &from));
         None
     }
 

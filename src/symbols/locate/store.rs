@@ -1,6 +1,7 @@
 //! Local lookups: a flat directory, a SymSrv store (one or two tiers), compressed files and
 //! `file.ptr` pointers.
 
+use super::key::store_folders;
 use super::FileKey;
 use std::fs;
 use std::io::Read;
@@ -128,29 +129,71 @@ pub(super) fn lookup(
             return Some(hit);
         }
     }
+    let folders: Vec<String> = store_folders(&key.name)
+        .iter()
+        .flat_map(|folder| variants(folder, false))
+        .collect();
+    let store = Store {
+        names: &names,
+        folders: &folders,
+        max_bytes,
+    };
     if dir.join("index2.txt").is_file() {
-        let prefixes: Vec<String> = names.iter().map(|n| n.chars().take(2).collect()).collect();
+        let prefixes: Vec<String> = folders
+            .iter()
+            .map(|n| n.chars().take(2).collect())
+            .collect();
         for tier in existing_dirs(dir, &prefixes) {
-            let layout = "two-tier store";
-            if let Some(hit) = in_store(&tier, key, &names, layout, max_bytes, notes) {
+            if let Some(hit) = store.search(&tier, key, "two-tier store", notes) {
                 return Some(hit);
             }
         }
     }
-    in_store(dir, key, &names, "store", max_bytes, notes)
+    store.search(dir, key, "store", notes)
 }
 
-/// `root/name/ID/{name, name_, file.ptr}`.
+/// The names a store lookup tries.
+struct Store<'a> {
+    /// Case variants of the file name.
+    names: &'a [String],
+    /// Case variants of the folders it may be kept under ([`store_folders`]).
+    folders: &'a [String],
+    max_bytes: u64,
+}
+
+impl Store<'_> {
+    /// `root/folder/ID/{name, name_, file.ptr}`.
+    fn search(
+        &self,
+        root: &Path,
+        key: &FileKey,
+        layout: &'static str,
+        notes: &mut Vec<String>,
+    ) -> Option<StoreHit> {
+        in_store(
+            root,
+            key,
+            self.folders,
+            self.names,
+            layout,
+            self.max_bytes,
+            notes,
+        )
+    }
+}
+
+/// `root/folder/ID/{name, name_, file.ptr}`.
 fn in_store(
     root: &Path,
     key: &FileKey,
+    folders: &[String],
     names: &[String],
     layout: &'static str,
     max_bytes: u64,
     notes: &mut Vec<String>,
 ) -> Option<StoreHit> {
     let ids = variants(&key.id, true);
-    for name_dir in existing_dirs(root, names) {
+    for name_dir in existing_dirs(root, folders) {
         for id_dir in existing_dirs(&name_dir, &ids) {
             if let Some(hit) = in_folder(&id_dir, names, layout) {
                 return Some(hit);
@@ -174,8 +217,9 @@ fn in_folder(dir: &Path, names: &[String], layout: &'static str) -> Option<Store
         .chain(compressed)
         .find(|(path, _)| path.is_file())
         .map(|(path, compressed)| StoreHit {
+            // A cabinet under the plain name is expanded like `name_`.
+            compressed: compressed || super::cab::is_cabinet(&path),
             path,
-            compressed,
             layout,
         })
 }
