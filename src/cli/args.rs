@@ -58,8 +58,9 @@ pub struct OutputArgs {
     /// that change the conclusion.
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Show only the first N stacks and the first N rows of each table (a short bug report).
-    #[arg(long, value_name = "N")]
+    /// Show only the first N stacks and the first N rows of each table (a short bug report;
+    /// N is at least 1).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub top: Option<usize>,
     /// Replace user names in paths (`C:\Users\alice\…`) and machine names (`\\host\share`,
     /// URL hosts) with placeholders (`<user1>`, `<host1>`), the same input always the same
@@ -169,4 +170,13 @@ pub struct RankingArgs {
     /// their presence mostly tells which OS a dump came from).
     #[arg(long)]
     pub include_system_modules: bool,
+}
+
+/// A count of at least 1 (`--top 0` would show an empty report).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -279,6 +279,11 @@ fn top_keeps_the_first_stacks_and_rows() {
             .len(),
         3
     );
+    // `--top 0` would show nothing: a usage error that says why.
+    let zero: Vec<&str> = [&INCIDENT[..], &["--top", "0"]].concat();
+    let output = common::dumpleak().args(&zero).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 1"));
 }
 
 #[test]
