@@ -156,15 +156,7 @@ impl DumpMemory {
                 ParseError::new(stream_offset, "Memory64ListStream header truncated")
             })?;
             let mut data_offset = u64_at(stream, 8).unwrap_or_default();
-            if count > (stream.len() as u64).saturating_sub(16) / 16 {
-                return Err(ParseError::new(
-                    stream_offset,
-                    format!(
-                        "NumberOfMemoryRanges {count} does not fit the stream ({} bytes)",
-                        stream.len()
-                    ),
-                ));
-            }
+            ranges_fit(count, 16, stream, stream_offset)?;
             for index in 0..count as usize {
                 let at = 16 + index * 16;
                 let start = u64_at(stream, at).unwrap_or_default();
@@ -176,15 +168,7 @@ impl DumpMemory {
             let count = u32_at(stream, 0).ok_or_else(|| {
                 ParseError::new(stream_offset, "MemoryListStream header truncated")
             })?;
-            if u64::from(count) > (stream.len() as u64).saturating_sub(4) / 16 {
-                return Err(ParseError::new(
-                    stream_offset,
-                    format!(
-                        "NumberOfMemoryRanges {count} does not fit the stream ({} bytes)",
-                        stream.len()
-                    ),
-                ));
-            }
+            ranges_fit(u64::from(count), 4, stream, stream_offset)?;
             for index in 0..count as usize {
                 let at = 4 + index * 16;
                 let start = u64_at(stream, at).unwrap_or_default();
@@ -273,4 +257,19 @@ impl DumpMemory {
             })
             .is_ok()
     }
+}
+
+/// Checks that `count` 16-byte range descriptors after a `header` fit the memory-list
+/// `stream` (at `stream_offset` in the file).
+fn ranges_fit(count: u64, header: u64, stream: &[u8], stream_offset: u64) -> Result<(), ParseError> {
+    if count > (stream.len() as u64).saturating_sub(header) / 16 {
+        return Err(ParseError::new(
+            stream_offset,
+            format!(
+                "NumberOfMemoryRanges {count} does not fit the stream ({} bytes)",
+                stream.len()
+            ),
+        ));
+    }
+    Ok(())
 }

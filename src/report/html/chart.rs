@@ -235,36 +235,13 @@ fn chart_svg(chart: &Chart, title_id: &str) -> Result<String, String> {
                 bottom..top,
             )
             .map_err(|error| error.to_string())?;
-        let label_style = ("sans-serif", 15)
-            .into_font()
-            .color(&RGBColor(0x33, 0x33, 0x33));
-        let desc_style = ("sans-serif", 16)
-            .into_font()
-            .color(&RGBColor(0x22, 0x22, 0x22));
-        let x_label = |x: &f64| {
-            let index = x.round();
-            if index >= 0.0 && (x - index).abs() < 1e-6 {
-                labels.get(index as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        context
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(key_points.len().max(1))
-            .y_labels(y_labels)
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&|y: &f64| number(*y))
-            .x_desc(chart.axes.0.as_str())
-            .y_desc(chart.axes.1.as_str())
-            .label_style(label_style)
-            .axis_desc_style(desc_style)
-            .axis_style(RGBColor(0x55, 0x55, 0x55))
-            .bold_line_style(RGBColor(0xe3, 0xe6, 0xea))
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(|error| error.to_string())?;
+        draw_axes(
+            &mut context,
+            &labels,
+            (key_points.len().max(1), y_labels),
+            &chart.axes,
+            15,
+        )?;
 
         for (index, (_, values)) in chart.series.iter().enumerate() {
             let (colour, shape) = series_style(index);
@@ -318,6 +295,49 @@ fn chart_svg(chart: &Chart, title_id: &str) -> Result<String, String> {
 /// not be finite) are left out.
 pub(super) fn drawable(value: f64) -> bool {
     value.is_finite() && value.abs() <= 1e300
+}
+
+/// Draws the axes of a chart over dump positions: `labels` at the labelled positions,
+/// `counts` (x, y) labels at most, the axes' descriptions, labels `label_size` px.
+pub(super) fn draw_axes<DB: DrawingBackend>(
+    context: &mut ChartContext<'_, DB, Cartesian2d<Positions, RangedCoordf64>>,
+    labels: &[String],
+    counts: (usize, usize),
+    axes: &(String, String),
+    label_size: u32,
+) -> Result<(), String> {
+    let x_label = |x: &f64| {
+        let index = x.round();
+        if index >= 0.0 && (x - index).abs() < 1e-6 {
+            labels.get(index as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    context
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(counts.0)
+        .y_labels(counts.1)
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&|y: &f64| number(*y))
+        .x_desc(axes.0.as_str())
+        .y_desc(axes.1.as_str())
+        .label_style(
+            ("sans-serif", label_size)
+                .into_font()
+                .color(&RGBColor(0x33, 0x33, 0x33)),
+        )
+        .axis_desc_style(
+            ("sans-serif", 16)
+                .into_font()
+                .color(&RGBColor(0x22, 0x22, 0x22)),
+        )
+        .axis_style(RGBColor(0x55, 0x55, 0x55))
+        .bold_line_style(RGBColor(0xe3, 0xe6, 0xea))
+        .light_line_style(TRANSPARENT)
+        .draw()
+        .map_err(|error| error.to_string())
 }
 
 /// The x axis: dump positions, labelled (and ticked) only at the chosen ones.

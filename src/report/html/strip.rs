@@ -2,7 +2,7 @@
 //! dump's handle count), with the group's median marked — the fleet's spread at a glance.
 
 use super::chart::{
-    drawable, figure_of, inline_svg, number, truncate, Positions, CHART_HEIGHT, CHART_WIDTH,
+    draw_axes, drawable, figure_of, inline_svg, truncate, Positions, CHART_HEIGHT, CHART_WIDTH,
     MAX_TITLE_CHARS, MAX_X_LABEL_CHARS, PALETTE,
 };
 use crate::report::document::StripChart;
@@ -53,38 +53,7 @@ fn strip_svg(chart: &StripChart, title_id: &str) -> Result<String, String> {
                 0.0..top,
             )
             .map_err(|error| error.to_string())?;
-        let x_label = |x: &f64| {
-            let index = x.round();
-            if index >= 0.0 && (x - index).abs() < 1e-6 {
-                labels.get(index as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        context
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(groups.max(1))
-            .y_labels(8)
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&|y: &f64| number(*y))
-            .x_desc(chart.axes.0.as_str())
-            .y_desc(chart.axes.1.as_str())
-            .label_style(
-                ("sans-serif", 14)
-                    .into_font()
-                    .color(&RGBColor(0x33, 0x33, 0x33)),
-            )
-            .axis_desc_style(
-                ("sans-serif", 16)
-                    .into_font()
-                    .color(&RGBColor(0x22, 0x22, 0x22)),
-            )
-            .axis_style(RGBColor(0x55, 0x55, 0x55))
-            .bold_line_style(RGBColor(0xe3, 0xe6, 0xea))
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(|error| error.to_string())?;
+        draw_axes(&mut context, &labels, (groups.max(1), 8), &chart.axes, 14)?;
         for (group, (_, values)) in chart.groups.iter().enumerate() {
             let (r, g, b) = PALETTE[group % PALETTE.len()];
             let colour = RGBColor(r, g, b);
