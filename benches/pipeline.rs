@@ -1,7 +1,8 @@
 //! The pipeline on large generated inputs (built once per run in a temporary directory by
 //! `dumpleak-fixtures`, never committed): loading a snapshot, the diff of two dumps with
 //! 100,000 handles and 200,000 trace records, a million frames through the symbolizer with a
-//! warm cache, and a batch of 1,000 customer-style dumps on one thread and on all cores.
+//! warm cache, a batch of 1,000 customer-style dumps on one thread and on all cores, and a
+//! series of 2 and 12 dumps of 100,000 handles.
 //!
 //! `cargo bench --bench pipeline` (about two minutes); `compare/compare.sh` times the same
 //! inputs side by side with the tools users would pick instead. Needs the `crash` feature (on
@@ -148,5 +149,45 @@ fn batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, load, diff, symbolize, batch);
+/// `series` of 2 and 12 dumps of 100,000 handles (hard links taking the two large dumps in
+/// turn): the time grows with the number of dumps, the memory does not (each dump is kept as
+/// a digest and its handles' keys; `compare/compare.sh` measures the peak RSS).
+fn series(c: &mut Criterion) {
+    let inputs = inputs();
+    let symbolizer = Symbolizer::default();
+    let load = dumpleak::snapshot::LoadOptions::default();
+    let options = dumpleak::analysis::SeriesOptions::default();
+    let mut group = c.benchmark_group("series");
+    group.sample_size(10);
+    for dumps in [2, 12] {
+        let dir = inputs.large_a.with_file_name(format!("series-{dumps}"));
+        if !dir.exists() {
+            std::fs::create_dir(&dir).expect("series directory");
+            for index in 0..dumps {
+                let source = [&inputs.large_a, &inputs.large_b][index % 2];
+                std::fs::hard_link(source, dir.join(format!("d{index:02}.dmp")))
+                    .or_else(|_| {
+                        std::fs::copy(source, dir.join(format!("d{index:02}.dmp"))).map(drop)
+                    })
+                    .expect("series dump");
+            }
+        }
+        group.throughput(Throughput::Elements(dumps as u64));
+        group.bench_function(BenchmarkId::new("100k-handle-dumps", dumps), |b| {
+            b.iter(|| {
+                dumpleak::series_files(
+                    std::slice::from_ref(&dir),
+                    &load,
+                    &symbolizer,
+                    &options,
+                    &|| {},
+                )
+                .expect("series")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, load, diff, symbolize, batch, series);
 criterion_main!(benches);

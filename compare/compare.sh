@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# dumpleak side by side with the tools users would pick instead, on the same inputs, on this
-# machine. Prints a Markdown table of times and ratios (the README's performance table).
+# dumpleak side by side with the tools users would pick instead, and with itself at scale, on
+# the same inputs, on this machine. Prints a Markdown table of times and ratios, one row per
+# goal with its target and whether it is met (docs/performance.md).
 #
-#   bash compare/compare.sh            # about 5 minutes on 2 cores
+#   bash compare/compare.sh            # about 15 minutes on 2 cores (BATCH_SCALE=100000)
+#   BATCH_SCALE=10000 bash compare/compare.sh   # the large batch row with fewer dumps
 #
 # Installs what is missing: hyperfine and llvm (llvm-symbolizer) from Debian, skelsec's Python
-# `minidump` parser from PyPI (in a venv under target/compare/), minidump-stackwalk from crates.io.
+# `minidump` parser from PyPI (in a venv under target/compare/). minidump-stackwalk is used when
+# installed (`cargo install minidump-stackwalk --locked`); without it its rows are skipped.
 # Inputs are generated into a temporary directory by the fixture generator (not committed):
 # two dumps with 100,000 handles and 200,000 trace records, a customer-style dump, sparse
-# full-memory twins of both with 6 GiB of memory each, and 1,000 customer-style dumps.
+# full-memory twins of both with 6 GiB of memory each, 5,000 customer-style dumps, and
+# BATCH_SCALE (default 100,000) small dumps. The series rows use 2, 12 and 24 hard links that
+# alternate between the two 100k-handle dumps (no extra disk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,7 +27,11 @@ apt_install() {
 }
 command -v hyperfine >/dev/null || apt_install hyperfine
 command -v llvm-symbolizer >/dev/null || apt_install llvm
-command -v minidump-stackwalk >/dev/null || cargo install minidump-stackwalk --locked -q
+stackwalk=yes
+if ! command -v minidump-stackwalk >/dev/null; then
+  stackwalk=no
+  echo "minidump-stackwalk is not installed: its rows are skipped (install it with \`cargo install minidump-stackwalk --locked\`)" >&2
+fi
 venv=target/compare/venv
 if ! "$venv/bin/python" -c 'import minidump' 2>/dev/null; then
   python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
@@ -32,14 +41,27 @@ fi
 cargo build --release -q
 cargo build --release -q --example symbolize --example parse_handles
 cargo build --release -q -p dumpleak-fixtures --bin make-fixtures
-dumpleak=$root/target/release/dumpleak
+target=${CARGO_TARGET_DIR:-target}
+dumpleak=$root/$target/release/dumpleak
+[ -x "$dumpleak" ] || dumpleak=$target/release/dumpleak
+make_fixtures=${dumpleak%/dumpleak}/make-fixtures
+examples=${dumpleak%/dumpleak}/examples
+batch_dumps=${BATCH_DUMPS:-5000}
+batch_scale=${BATCH_SCALE:-100000}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "generating inputs in $work" >&2
-target/release/make-fixtures --large "$work" 6 >&2
-target/release/make-fixtures --batch-bench "$work/batch" 1000 >&2
-ls "$work"/batch/*.dmp > "$work/batch.txt"
+$make_fixtures --large "$work" 6 >&2
+$make_fixtures --batch-bench "$work/batch" "$batch_dumps" >&2
+ls "$work"/batch/*.dmp | head -1000 > "$work/batch.txt"
+for n in 2 12 24; do # series of n 100k-handle dumps: hard links, a and b in turn
+  mkdir -p "$work/series-$n"
+  for i in $(seq 1 "$n"); do
+    source=$work/large-a.dmp; [ $((i % 2)) = 0 ] && source=$work/large-b.dmp
+    ln "$source" "$(printf '%s/series-%s/d%02d.dmp' "$work" "$n" "$i")"
+  done
+done
 cores=$(nproc)
 
 bench() { # name-of-json, runs, hyperfine arguments...
@@ -55,16 +77,20 @@ bench() { # name-of-json, runs, hyperfine arguments...
 #    example does exactly the Python script's work, for a like-for-like figure.
 bench handles "$runs" \
   -n python-minidump "$venv/bin/python compare/py_parse_handles.py $work/large-a.dmp $work/large-b.dmp" \
+  -n cat "cat $work/large-a.dmp $work/large-b.dmp" \
   -n dumpleak-diff "$dumpleak diff $work/large-a.dmp $work/large-b.dmp --format json" \
-  -n dumpleak-parse "target/release/examples/parse_handles $work/large-a.dmp $work/large-b.dmp"
+  -n dumpleak-parse "$examples/parse_handles $work/large-a.dmp $work/large-b.dmp"
 
 # 2. Per-dump processing of 1,000 customer-style dumps: dumpleak batch in one process;
 #    minidump-stackwalk --json once per dump (it has no batch mode), as many at a time as
 #    cores; and dumpleak once per dump the same way.
+#    The batch itself runs on all $batch_dumps dumps (per-dump figures divide by that).
+stackwalk_args=()
+[ "$stackwalk" = yes ] && stackwalk_args=(-n "minidump-stackwalk-P$cores" "xargs -a $work/batch.txt -P $cores -n 1 minidump-stackwalk --json")
 bench per-dump 3 \
   -n "dumpleak-batch-jobs-1" "$dumpleak batch $work/batch --jobs 1 -q --format jsonl" \
   -n "dumpleak-batch-jobs-$cores" "$dumpleak batch $work/batch --jobs $cores -q --format jsonl" \
-  -n "minidump-stackwalk-P$cores" "xargs -a $work/batch.txt -P $cores -n 1 minidump-stackwalk --json" \
+  "${stackwalk_args[@]}" \
   -n "dumpleak-show-P$cores" "xargs -a $work/batch.txt -P $cores -n 1 $dumpleak show --format json"
 
 # 3. PDB address lookups, 200,000 return addresses in leakylib.dll (real clang/lld-link PDB),
@@ -76,9 +102,9 @@ rvas = [0x1001 + (i * 7) % 0xf2 for i in range(200_000)]
 open(f"{work}/rva.txt", "w").write("".join(f"{hex(r)}\n" for r in rvas))
 open(f"{work}/abs.txt", "w").write("".join(f"{hex(r + 0x180000000)}\n" for r in rvas))
 PY
-echo 0x180001064 | target/release/examples/symbolize testdata/pdb/after.dmp testdata/pdb "$work/symcache" >/dev/null
+echo 0x180001064 | $examples/symbolize testdata/pdb/after.dmp testdata/pdb "$work/symcache" >/dev/null
 bench symbols 5 \
-  -n dumpleak "target/release/examples/symbolize testdata/pdb/after.dmp testdata/pdb $work/symcache < $work/abs.txt" \
+  -n dumpleak "$examples/symbolize testdata/pdb/after.dmp testdata/pdb $work/symcache < $work/abs.txt" \
   -n llvm-symbolizer "llvm-symbolizer --obj=testdata/pdb/leakylib.dll --relative-address --inlining < $work/rva.txt"
 
 # 4. Cost follows the streams read, not the file: each dump next to its 6 GiB full-memory twin.
@@ -96,18 +122,52 @@ rss_small=$(peak_rss "$dumpleak" show "$work/small-full-memory.dmp" --format jso
 rss_large=$(peak_rss "$dumpleak" show "$work/large-b-full-memory.dmp" --format json)
 sizes=$(stat -c '%n %s %b %B' "$work"/*.dmp)
 
-python3 - "$work" "$cores" "$rss_small" "$rss_large" "$sizes" <<'PY'
+# 5. Series memory and time: peak RSS (median of 3) of a series of 2, 12 and 24 dumps of
+#    100k handles; the time of 2 and 24.
+median_rss() {
+  for _ in 1 2 3; do peak_rss "$@"; done | sort -n | sed -n 2p
+}
+series_rss=""
+for n in 2 12 24; do
+  series_rss="$series_rss $(median_rss "$dumpleak" series "$work/series-$n" --format json)"
+done
+bench series 3 \
+  -n series-2 "$dumpleak series $work/series-2 --format json" \
+  -n series-24 "$dumpleak series $work/series-24 --format json"
+
+# 6. show of the 100k-handle dump next to minidump-stackwalk --json on it.
+show_args=(-n dumpleak-show "$dumpleak show $work/large-b.dmp --format json")
+[ "$stackwalk" = yes ] && show_args+=(-n minidump-stackwalk "minidump-stackwalk --json $work/large-b.dmp")
+bench show "$runs" "${show_args[@]}"
+
+# 7. A batch of BATCH_SCALE small dumps, JSON Lines, all cores: time and peak RSS. The dumps
+#    replace the others on disk (about 45 KB each).
+rm -rf "$work"/large-*-full-memory.dmp "$work"/small-full-memory.dmp
+$make_fixtures --batch-bench "$work/scale" "$batch_scale" >&2
+read -r scale_time scale_rss < <(python3 -c 'import resource, subprocess, sys, time
+start = time.monotonic()
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
+  "$dumpleak" batch "$work/scale" -q --format jsonl)
+rm -rf "$work/scale"
+
+python3 - "$work" "$cores" "$rss_small" "$rss_large" "$sizes" "$batch_dumps" "$series_rss" "$batch_scale" "$scale_time" "$scale_rss" "$stackwalk" <<'PY'
 import json, sys
 work, cores = sys.argv[1], int(sys.argv[2])
 rss_small, rss_large = int(sys.argv[3]), int(sys.argv[4])
+batch_dumps = int(sys.argv[6])
+rss_2, rss_12, rss_24 = (int(v) for v in sys.argv[7].split())
+batch_scale, scale_time, scale_rss = int(sys.argv[8]), float(sys.argv[9]), int(sys.argv[10])
+stackwalk = sys.argv[11] == "yes"
 def means(name):
     return {r["command"]: r["median"] for r in json.load(open(f"{work}/{name}.json"))["results"]}
 h, p, s, m = means("handles"), means("per-dump"), means("symbols"), means("sparse")
+se, sh = means("series"), means("show")
 apparent = {}
 for line in sys.argv[5].splitlines():
     path, size, blocks, block = line.split()
     apparent[path.rsplit("/", 1)[1]] = (int(size), int(blocks) * int(block))
-n = 1000
+n = batch_dumps
 rows = []
 def row(what, ours, theirs, ratio, target, met):
     rows.append(f"| {what} | {ours} | {theirs} | {ratio} | {target} | {'yes' if met else '**no**'} |")
@@ -115,14 +175,21 @@ ms = lambda t: f"{t * 1e3:.1f} ms" if t >= 0.01 else f"{t * 1e3:.2f} ms"
 r = h["python-minidump"] / h["dumpleak-diff"]
 row("`diff` of two dumps with 100k handles and 200k trace records vs parsing their handle streams with Python `minidump` 0.0.24",
     ms(h["dumpleak-diff"]), ms(h["python-minidump"]), f"{r:.0f}×", "≥ 50×", r >= 50)
+r = h["dumpleak-diff"] / h["cat"]
+row("`diff` of the same pair vs reading both files (`cat a b > /dev/null`)",
+    ms(h["dumpleak-diff"]), ms(h["cat"]), f"{r:.2f}× the time", "≤ 1.5×", r <= 1.5)
 r = h["python-minidump"] / h["dumpleak-parse"]
 rows.append(f"| Same two handle streams, the same parse on both sides (HandleDataStream in full, trace header only) | {ms(h['dumpleak-parse'])} | {ms(h['python-minidump'])} | {r:.0f}× | — | — |")
 ours = p[f"dumpleak-batch-jobs-{cores}"] / n
-theirs = p[f"minidump-stackwalk-P{cores}"] / n
-row(f"Per-dump cost, 1,000 customer dumps, {cores} cores: `dumpleak batch` vs `minidump-stackwalk --json` per dump",
-    ms(ours), ms(theirs), f"{theirs / ours:.1f}×", "≥ 3×", theirs / ours >= 3)
-show = p[f"dumpleak-show-P{cores}"] / n
-rows.append(f"| Same, one `dumpleak show --format json` process per dump (like for like) | {ms(show)} | {ms(theirs)} | {theirs / show:.1f}× | — | — |")
+show = p[f"dumpleak-show-P{cores}"] / 1000
+skipped = "skipped: minidump-stackwalk is not installed (`cargo install minidump-stackwalk --locked`)"
+if stackwalk:
+    theirs = p[f"minidump-stackwalk-P{cores}"] / 1000
+    row(f"Per-dump cost, {n:,} customer dumps, {cores} cores: `dumpleak batch` vs `minidump-stackwalk --json` per dump (1,000 of them)",
+        ms(ours), ms(theirs), f"{theirs / ours:.1f}×", "≥ 3×", theirs / ours >= 3)
+    rows.append(f"| Same, one `dumpleak show --format json` process per dump (like for like) | {ms(show)} | {ms(theirs)} | {theirs / show:.1f}× | — | — |")
+else:
+    rows.append(f"| Per-dump cost, `dumpleak batch` vs `minidump-stackwalk --json` | {ms(ours)} | — | — | ≥ 3× | {skipped} |")
 per = lambda t: f"{t / 200_000 * 1e9:.0f} ns"
 r = s["llvm-symbolizer"] / s["dumpleak"]
 row("PDB lookup per address, 200k return addresses (warm SymCache vs `llvm-symbolizer --inlining`)",
@@ -135,7 +202,17 @@ for small, full, rss in [("small", "small-full-memory", rss_small), ("large", "l
     row(f"`show` of a {size / 2**30:.1f} GiB sparse full-memory dump ({mib(disk)} on disk) vs {name} ({mib(apparent[name][0])}), same streams; peak RSS {rss / 1024:.0f} MiB",
         ms(m[full]), ms(m[small]), f"{r:.2f}× the time", "≤ 1.5×, < 100 MiB", r <= 1.5 and rss < 100 * 1024)
 one, many = p["dumpleak-batch-jobs-1"], p[f"dumpleak-batch-jobs-{cores}"]
-row(f"`batch` of 1,000 dumps, `--jobs {cores}` vs `--jobs 1`", ms(many), ms(one), f"{one / many:.2f}×", "≥ 1.8×", one / many >= 1.8)
+row(f"`batch` of {n:,} dumps, `--jobs {cores}` vs `--jobs 1` (JSON Lines)", ms(many), ms(one), f"{one / many:.2f}×", "≥ 1.8×", one / many >= 1.8)
+r = rss_12 / rss_2
+row(f"`series` of 12 dumps of 100k handles vs 2: peak RSS", f"{rss_12 / 1024:.0f} MiB", f"{rss_2 / 1024:.0f} MiB", f"{r:.2f}×", "≤ 2×", r <= 2)
+per_dump = (rss_24 - rss_2) / 22
+rows.append(f"| `series` of 24 dumps of 100k handles: time, peak RSS (vs 2 dumps: {ms(se['series-2'])}, {rss_2 / 1024:.0f} MiB; {per_dump:.0f} KiB more per dump) | {ms(se['series-24'])}, {rss_24 / 1024:.0f} MiB | — | {se['series-24'] / se['series-2']:.1f}× the time of 2 | — | — |")
+rows.append(f"| `batch` of {batch_scale:,} small dumps, {cores} cores, JSON Lines: time, peak RSS | {scale_time:.1f} s, {scale_rss / 1024:.0f} MiB | — | {scale_time / batch_scale * 1e3:.2f} ms a dump | — | — |")
+if stackwalk:
+    r = sh["minidump-stackwalk"] / sh["dumpleak-show"]
+    row("`show` of the 100k-handle dump vs `minidump-stackwalk --json`", ms(sh["dumpleak-show"]), ms(sh["minidump-stackwalk"]), f"{r:.1f}×", "≥ 5×", r >= 5)
+else:
+    rows.append(f"| `show` of the 100k-handle dump vs `minidump-stackwalk --json` | {ms(sh['dumpleak-show'])} | — | — | ≥ 5× | {skipped} |")
 print("| Measurement | dumpleak | other | ratio | target | met |")
 print("|---|---:|---:|---:|---|---|")
 print("\n".join(rows))

@@ -42,7 +42,12 @@ fn dump_row(
     symbolizer: &Symbolizer,
     options: &BatchOptions,
 ) -> Result<DumpRow> {
-    let snapshot = snapshot::load_with(path, load)?;
+    // A row shows no object information.
+    let load = snapshot::LoadOptions {
+        skip_object_info: true,
+        ..*load
+    };
+    let snapshot = snapshot::load_with(path, &load)?;
     let addresses: Vec<u64> = batch::open_handle_stacks(&snapshot)
         .iter()
         .flat_map(|(_, stack)| stack.iter().copied())

@@ -32,7 +32,14 @@ pub fn diff_files_with(
     symbolizer: &Symbolizer,
     options: &DiffOptions,
 ) -> Result<DiffReport> {
-    // The earlier dump's trace records are never used: only their count is reported.
+    // The diff shows no object information; the earlier dump's trace records are never
+    // used: only their count is reported.
+    let load = &snapshot::LoadOptions {
+        skip_object_info: true,
+        // Only the stacks of the new handles are shown: the comparison reads just those.
+        lazy_trace_stacks: true,
+        ..*load
+    };
     let before_load = snapshot::LoadOptions {
         skip_trace_records: true,
         ..*load

@@ -218,18 +218,26 @@ impl Dump {
         Ok(total)
     }
 
-    /// The handle table (HandleDataStream), with what its parse could not read.
-    pub(crate) fn handle_data(&self) -> Result<Option<HandleData>, LoadError> {
+    /// The handle table (HandleDataStream), with what its parse could not read; without
+    /// `object_info`, the handles' object-information records are checked but not kept.
+    pub(crate) fn handle_data(&self, object_info: bool) -> Result<Option<HandleData>, LoadError> {
         let name = "HandleDataStream";
         self.stream(StreamType::HandleDataStream, name)?
-            .map(|(offset, data)| handle_data::parse(self.bytes.as_slice(), offset, data))
+            .map(|(offset, data)| {
+                handle_data::parse_with(self.bytes.as_slice(), offset, data, object_info)
+            })
             .transpose()
             .map_err(self.bad_stream(name))
     }
 
     /// The handle-trace records (HandleOperationListStream) in stream order; with
-    /// `count_only`, only how many there are.
-    pub(crate) fn handle_trace(&self, count_only: bool) -> Result<Option<RawTrace>, LoadError> {
+    /// `count_only`, only how many there are; with `lazy_stacks`, the records without their
+    /// stacks ([`Dump::trace_stacks`] reads those).
+    pub(crate) fn handle_trace(
+        &self,
+        count_only: bool,
+        lazy_stacks: bool,
+    ) -> Result<Option<RawTrace>, LoadError> {
         let name = "HandleOperationListStream";
         match self.stream(StreamType::HandleOperationListStream, name)? {
             Some((offset, data)) if count_only => handle_trace::count(offset, data).map(|count| {
@@ -238,10 +246,24 @@ impl Dump {
                     ..Default::default()
                 })
             }),
-            Some((offset, data)) => handle_trace::parse(offset, data).map(Some),
+            Some((offset, data)) => handle_trace::parse_with(offset, data, lazy_stacks).map(Some),
             None => Ok(None),
         }
         .map_err(self.bad_stream(name))
+    }
+
+    /// The stacks of the trace records at `indices` (stream order); none without a trace.
+    pub(crate) fn trace_stacks(
+        &self,
+        indices: impl IntoIterator<Item = usize>,
+    ) -> Result<Vec<Arc<[u64]>>, LoadError> {
+        let name = "HandleOperationListStream";
+        match self.stream(StreamType::HandleOperationListStream, name)? {
+            Some((offset, data)) => {
+                handle_trace::stacks_at(offset, data, indices).map_err(self.bad_stream(name))
+            }
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The loaded modules, sorted by base address. A missing or unreadable module list (frames

@@ -30,10 +30,22 @@ pub(crate) struct HandleData {
 
 /// Parses the stream. `stream` is the stream's bytes, `stream_offset` its file offset and
 /// `file` the whole file (RVAs are file offsets).
-pub(crate) fn parse<'file>(
+#[cfg(test)]
+pub(crate) fn parse(
+    file: &[u8],
+    stream_offset: u64,
+    stream: &[u8],
+) -> Result<HandleData, ParseError> {
+    parse_with(file, stream_offset, stream, true)
+}
+
+/// [`parse`]; without `keep_object_info` the object-information chains are walked and
+/// checked (the same warnings) but not kept, so no handle allocates anything.
+pub(crate) fn parse_with<'file>(
     file: &'file [u8],
     stream_offset: u64,
     stream: &[u8],
+    keep_object_info: bool,
 ) -> Result<HandleData, ParseError> {
     let header = ListHeader::read(
         stream,
@@ -96,7 +108,7 @@ pub(crate) fn parse<'file>(
         let descriptor = &stream[at..at + size_of_descriptor as usize];
         let field = |offset: usize| u32_at(descriptor, offset).unwrap_or_default();
         let object_info = if is_v2 {
-            let (chain, was_cut) = object_info_chain(file, field(32));
+            let (chain, was_cut) = object_info_chain(file, field(32), keep_object_info);
             if was_cut {
                 cut_chains.fetch_add(1, Ordering::Relaxed);
             }
@@ -147,15 +159,18 @@ pub(crate) fn parse<'file>(
 }
 
 /// Follows a `MINIDUMP_HANDLE_OBJECT_INFORMATION` chain; the flag says it had to be cut.
-fn object_info_chain(file: &[u8], first_rva: u32) -> (Vec<ObjectInfo>, bool) {
+/// Without `keep`, the records are checked the same way but none is kept.
+fn object_info_chain(file: &[u8], first_rva: u32, keep: bool) -> (Vec<ObjectInfo>, bool) {
     let mut chain = Vec::new();
     let mut rva = first_rva;
     let mut seen = [0u32; MAX_OBJECT_INFO_CHAIN];
+    let mut length = 0;
     while rva != 0 {
-        if chain.len() >= MAX_OBJECT_INFO_CHAIN || seen[..chain.len()].contains(&rva) {
+        if length >= MAX_OBJECT_INFO_CHAIN || seen[..length].contains(&rva) {
             return (chain, true);
         }
-        seen[chain.len()] = rva;
+        seen[length] = rva;
+        length += 1;
         let offset = rva as usize;
         let (Some(next), Some(info_type), Some(size)) = (
             u32_at(file, offset),
@@ -170,12 +185,15 @@ fn object_info_chain(file: &[u8], first_rva: u32) -> (Vec<ObjectInfo>, bool) {
         }
         let start = offset + OBJECT_INFO_HEADER_SIZE;
         let kept = (size as usize).min(MAX_OBJECT_INFO_BYTES);
+        rva = next;
+        if !keep {
+            continue;
+        }
         chain.push(ObjectInfo {
             info_type,
             size,
             data: file[start..start + kept].to_vec(),
         });
-        rva = next;
     }
     (chain, false)
 }

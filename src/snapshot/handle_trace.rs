@@ -44,7 +44,19 @@ fn header(stream_offset: u64, stream: &[u8]) -> Result<ListHeader, ParseError> {
 }
 
 /// Parses the stream; records stay in the order the stream holds them.
+#[cfg(test)]
 pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, ParseError> {
+    parse_with(stream_offset, stream, false)
+}
+
+/// [`parse`]; with `lazy_stacks` every record gets the empty stack (its stack is read later,
+/// for the records a report shows: [`stack_at`]), so reading a record hashes and allocates
+/// nothing.
+pub(crate) fn parse_with(
+    stream_offset: u64,
+    stream: &[u8],
+    lazy_stacks: bool,
+) -> Result<RawTrace, ParseError> {
     let header = header(stream_offset, stream)?;
     let (size_of_header, size_of_entry, count) =
         (header.size_of_header, header.size_of_entry, header.count);
@@ -52,38 +64,36 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
     let clamped = AtomicUsize::new(0);
     // Traces repeat a few stacks many times: records with the same return addresses share one
     // allocation, keyed by the raw bytes of the addresses.
-    type Stacks<'a> = foldhash::HashMap<&'a [u8], Arc<[u64]>>;
-    let records = parse_entries(count as usize, Stacks::default, |stacks, index| {
-        let at = size_of_header as usize + index * size_of_entry as usize;
-        let entry = &stream[at..at + ENTRY_SIZE as usize];
-        let field = |offset: usize| u32_at(entry, offset).unwrap_or_default();
-        let mut depth = field(24);
-        if depth > MAX_DEPTH {
-            clamped.fetch_add(1, Ordering::Relaxed);
-            depth = MAX_DEPTH;
-        }
-        let slot = |index: usize| &entry[STACK_OFFSET + index * 8..STACK_OFFSET + index * 8 + 8];
-        let mut depth = depth as usize;
-        while depth > 0 && slot(depth - 1) == [0; 8] {
-            depth -= 1;
-        }
-        let raw = &entry[STACK_OFFSET..STACK_OFFSET + depth * 8];
-        let stack = stacks
-            .entry(raw)
-            .or_insert_with(|| {
-                (0..depth)
-                    .map(|index| u64_at(entry, STACK_OFFSET + index * 8).unwrap_or_default())
-                    .collect()
-            })
-            .clone();
-        TraceRecord {
-            handle: u64_at(entry, 0).unwrap_or_default(),
-            process_id: field(8),
-            thread_id: field(12),
-            operation: Operation::from_raw(field(16)),
-            stack,
-        }
-    });
+    type Stacks<'a> = (foldhash::HashMap<&'a [u8], Arc<[u64]>>, Arc<[u64]>);
+    let init = || (foldhash::HashMap::default(), Arc::from([]));
+    let records = parse_entries(
+        count as usize,
+        init,
+        |(stacks, empty): &mut Stacks, index| {
+            let at = size_of_header as usize + index * size_of_entry as usize;
+            let entry = &stream[at..at + ENTRY_SIZE as usize];
+            let field = |offset: usize| u32_at(entry, offset).unwrap_or_default();
+            let (raw, was_clamped) = raw_stack(entry);
+            if was_clamped {
+                clamped.fetch_add(1, Ordering::Relaxed);
+            }
+            let stack = if lazy_stacks {
+                Arc::clone(empty)
+            } else {
+                stacks
+                    .entry(raw)
+                    .or_insert_with(|| decode_stack(raw))
+                    .clone()
+            };
+            TraceRecord {
+                handle: u64_at(entry, 0).unwrap_or_default(),
+                process_id: field(8),
+                thread_id: field(12),
+                operation: Operation::from_raw(field(16)),
+                stack,
+            }
+        },
+    );
     let mut trace = RawTrace {
         records,
         count: count as usize,
@@ -99,6 +109,52 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
         ));
     }
     Ok(trace)
+}
+
+/// The raw return addresses of a record (its depth capped at 32, trailing zero slots cut) and
+/// whether the depth had to be capped.
+fn raw_stack(entry: &[u8]) -> (&[u8], bool) {
+    let mut depth = u32_at(entry, 24).unwrap_or_default();
+    let clamped = depth > MAX_DEPTH;
+    depth = depth.min(MAX_DEPTH);
+    let slot = |index: usize| &entry[STACK_OFFSET + index * 8..STACK_OFFSET + index * 8 + 8];
+    let mut depth = depth as usize;
+    while depth > 0 && slot(depth - 1) == [0; 8] {
+        depth -= 1;
+    }
+    (&entry[STACK_OFFSET..STACK_OFFSET + depth * 8], clamped)
+}
+
+fn decode_stack(raw: &[u8]) -> Arc<[u64]> {
+    raw.chunks_exact(8)
+        .map(|address| u64::from_le_bytes(address.try_into().unwrap_or_default()))
+        .collect()
+}
+
+/// The stacks of the records at `indices` (in stream order) of the stream, as [`parse`]
+/// reads them; records with equal stacks share one. An index past the stream's records gets
+/// the empty stack.
+pub(crate) fn stacks_at(
+    stream_offset: u64,
+    stream: &[u8],
+    indices: impl IntoIterator<Item = usize>,
+) -> Result<Vec<Arc<[u64]>>, ParseError> {
+    let header = header(stream_offset, stream)?;
+    let mut shared: foldhash::HashMap<&[u8], Arc<[u64]>> = foldhash::HashMap::default();
+    Ok(indices
+        .into_iter()
+        .map(|index| {
+            if index >= header.count as usize {
+                return Arc::from([]);
+            }
+            let at = header.size_of_header as usize + index * header.size_of_entry as usize;
+            let (raw, _) = raw_stack(&stream[at..at + ENTRY_SIZE as usize]);
+            shared
+                .entry(raw)
+                .or_insert_with(|| decode_stack(raw))
+                .clone()
+        })
+        .collect())
 }
 
 /// Decides which end of the record list is newest.

@@ -58,8 +58,8 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
     // The two handle streams are independent: a large dump reads them on two threads. A
     // small one does not wake the thread pool (starting it costs more than the parse).
     let streamed = dump.prefetch_handle_streams()?;
-    let read_handles = || dump.handle_data();
-    let read_trace = || dump.handle_trace(options.skip_trace_records);
+    let read_handles = || dump.handle_data(!options.skip_object_info);
+    let read_trace = || dump.handle_trace(options.skip_trace_records, options.lazy_trace_stacks);
     let (handles, trace) = if streamed >= PARALLEL_STREAM_BYTES {
         rayon::join(read_handles, read_trace)
     } else {
@@ -102,4 +102,29 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         warnings,
         content_hash: None,
     })
+}
+
+impl Snapshot {
+    /// The stacks of the trace records at `indices` (of [`HandleTrace::records`]), read from
+    /// the dump: for a snapshot loaded with [`LoadOptions::lazy_trace_stacks`], whose records
+    /// have none. `None` when there is nothing to read them from (no trace, not a minidump, or
+    /// records skipped); an index past the records gets the empty stack.
+    pub fn trace_stacks(&self, indices: &[usize]) -> Option<Vec<Arc<[u64]>>> {
+        let (Some(trace), Some(bytes)) = (&self.trace, &self.file) else {
+            return None;
+        };
+        let count = trace.records.len();
+        if self.input != super::InputFormat::Minidump || count != trace.record_count {
+            return None;
+        }
+        // Records were reversed when the stream lists oldest first.
+        let in_stream = |index: usize| match trace.order {
+            _ if index >= count => index,
+            TraceOrder::OldestFirst => count - 1 - index,
+            _ => index,
+        };
+        let dump = Dump::from_shared(&self.source, Arc::clone(bytes)).ok()?;
+        dump.trace_stacks(indices.iter().map(|&index| in_stream(index)))
+            .ok()
+    }
 }

@@ -88,6 +88,14 @@ pub struct LoadOptions {
     /// for a dump whose stacks are not used (the earlier dump of a diff), which then costs
     /// nothing for its trace.
     pub skip_trace_records: bool,
+    /// Leave every handle's [`object_info`](Handle::object_info) empty (the chains are still
+    /// walked and checked, so the warnings are the same): for commands that do not show it
+    /// (`diff`, `series`, `batch`), which then allocate nothing per handle for it.
+    pub skip_object_info: bool,
+    /// Read a minidump's trace records without their stacks (each record's `stack` is empty)
+    /// until [`Snapshot::read_trace_stacks`] reads those of the records a report shows: a
+    /// trace of 200,000 records then costs only its handle values and operations.
+    pub lazy_trace_stacks: bool,
 }
 
 /// Loads a snapshot from `path`, recognising the kind of input by its content.

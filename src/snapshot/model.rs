@@ -289,14 +289,25 @@ impl HandleTrace {
         &self,
         values: impl IntoIterator<Item = u64>,
     ) -> foldhash::HashMap<u64, &TraceRecord> {
+        self.newest_index_of(values)
+            .into_iter()
+            .map(|(value, index)| (value, &self.records[index]))
+            .collect()
+    }
+
+    /// [`HandleTrace::newest_of`] as indices into [`HandleTrace::records`].
+    pub fn newest_index_of(
+        &self,
+        values: impl IntoIterator<Item = u64>,
+    ) -> foldhash::HashMap<u64, usize> {
         let mut wanted: foldhash::HashSet<u64> = values.into_iter().collect();
         let mut newest = foldhash::HashMap::default();
-        for record in &self.records {
+        for (index, record) in self.records.iter().enumerate() {
             if wanted.is_empty() {
                 break;
             }
             if wanted.remove(&record.handle) {
-                newest.insert(record.handle, record);
+                newest.insert(record.handle, index);
             }
         }
         newest

@@ -45,20 +45,24 @@ impl StackEvidence {
 
 /// Handles of `from` whose identity (value, type, name) is not in `other` (as many times as
 /// it is in `from` but not in `other`), sorted by identity.
-///
-/// Both lists are sorted and walked together: handle tables come in value order, so the sorts
-/// are nearly linear, and only handles with equal values compare their names.
+#[cfg(test)]
 pub(super) fn missing_from<'a>(from: &'a [Handle], other: &[Handle]) -> Vec<&'a Handle> {
-    let mut others = sorted_by_identity(other)
-        .into_iter()
-        .map(Handle::identity)
-        .peekable();
+    let (from, other) = (sorted_by_identity(from), sorted_by_identity(other));
+    missing_from_sorted(&from, &other)
+}
+
+/// [`missing_from`] of lists sorted by identity.
+///
+/// Both lists are walked together: handle tables come in value order, so the sorts are
+/// nearly linear, and only handles with equal values compare their names.
+fn missing_from_sorted<'a>(from: &[&'a Handle], other: &[&Handle]) -> Vec<&'a Handle> {
+    let mut others = other.iter().map(|handle| handle.identity()).peekable();
     let mut missing = Vec::new();
-    for handle in sorted_by_identity(from) {
+    for handle in from {
         let key = handle.identity();
         while others.next_if(|other| *other < key).is_some() {}
         if others.next_if_eq(&key).is_none() {
-            missing.push(handle);
+            missing.push(*handle);
         }
     }
     missing
@@ -70,37 +74,66 @@ fn sorted_by_identity(handles: &[Handle]) -> Vec<&Handle> {
     sorted
 }
 
+/// The handles new in `after` and those closed since `before`, each table sorted once.
+fn new_and_closed<'a>(
+    before: &'a Snapshot,
+    after: &'a Snapshot,
+) -> (Vec<&'a Handle>, Vec<&'a Handle>) {
+    match (&before.handles, &after.handles) {
+        (Some(before), Some(after)) => {
+            let (before, after) =
+                rayon::join(|| sorted_by_identity(before), || sorted_by_identity(after));
+            (
+                missing_from_sorted(&after, &before),
+                missing_from_sorted(&before, &after),
+            )
+        }
+        // A summary on either side: no handle list to compare.
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
 /// Compares the handle tables; identity is value + type + object name, so a value reused
-/// for another object counts as one closed and one new handle.
+/// for another object counts as one closed and one new handle. The stacks of the new
+/// handles' newest records are read here when the trace was loaded without them
+/// ([`LoadOptions::lazy_trace_stacks`](crate::snapshot::LoadOptions::lazy_trace_stacks)).
 pub fn compare_handles<'a>(before: &'a Snapshot, after: &'a Snapshot) -> HandleDiff<'a> {
-    let (before_handles, after_handles): (&[Handle], &[Handle]) =
-        match (&before.handles, &after.handles) {
-            (Some(before), Some(after)) => (before, after),
-            // A summary on either side: no handle list to compare.
-            _ => (&[], &[]),
-        };
-    let new_handles = missing_from(after_handles, before_handles);
-    let newest = after
-        .trace
-        .as_ref()
-        .map(|trace| trace.newest_of(new_handles.iter().map(|handle| handle.value)));
+    let (new_handles, closed) = new_and_closed(before, after);
+    let newest = after.trace.as_ref().map(|trace| {
+        let newest = trace.newest_index_of(new_handles.iter().map(|handle| handle.value));
+        let opened: Vec<usize> = newest
+            .values()
+            .copied()
+            .filter(|&index| trace.records[index].operation == Operation::Open)
+            .collect();
+        let stacks: foldhash::HashMap<usize, Arc<[u64]>> = after
+            .trace_stacks(&opened)
+            .into_iter()
+            .flat_map(|stacks| opened.iter().copied().zip(stacks))
+            .collect();
+        (trace, newest, stacks)
+    });
     let new = new_handles
         .into_iter()
         .map(|handle| {
             let evidence = match &newest {
                 None => StackEvidence::NoTrace,
-                Some(newest) => match newest.get(&handle.value) {
+                Some((trace, newest, stacks)) => match newest.get(&handle.value) {
                     None => StackEvidence::NoRecord,
-                    Some(record) if record.operation == Operation::Open => {
-                        StackEvidence::Open(record.stack.clone())
+                    Some(&index) => {
+                        let record = &trace.records[index];
+                        match record.operation {
+                            Operation::Open => StackEvidence::Open(
+                                stacks.get(&index).unwrap_or(&record.stack).clone(),
+                            ),
+                            operation => StackEvidence::Inconsistent(operation),
+                        }
                     }
-                    Some(record) => StackEvidence::Inconsistent(record.operation),
                 },
             };
             NewHandle { handle, evidence }
         })
         .collect();
-    let closed = missing_from(before_handles, after_handles);
     HandleDiff { new, closed }
 }
 

@@ -9,7 +9,7 @@ use super::words::{sparkline, Timeline};
 use super::{OrderUsed, SeriesOptions, EXHAUSTION_HORIZON_HOURS};
 use crate::analysis::model::{DumpSummary, SCHEMA_VERSION};
 use crate::analysis::trend::{hours_to_limit, Class, Verdict};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{HandleIdentity, Snapshot};
 use crate::symbols::SymbolTable;
 use crate::time::iso8601;
 use crate::warning::{Warning, WarningCode};
@@ -19,15 +19,42 @@ use std::collections::{BTreeMap, BTreeSet};
 /// resolved frames of its last dump), what was left out, the order used and the warnings of
 /// the plan.
 pub struct Series<'a> {
-    /// One entry per segment: its snapshots in series order and its symbols (a segment without
-    /// snapshots is skipped).
-    pub segments: Vec<(&'a [Snapshot], &'a SymbolTable)>,
+    /// One entry per segment (a segment without snapshots is skipped).
+    pub segments: Vec<Segment<'a>>,
     /// Inputs left out.
     pub excluded: Vec<ExcludedInput>,
     /// The order used.
     pub order: OrderUsed,
     /// Warnings about the order and the restarts.
     pub warnings: Vec<Warning>,
+}
+
+/// One segment of a [`Series`]: its dumps in series order, the resolved frames of its last
+/// dump and its retained handles.
+///
+/// Only the last dump is read whole; of the others the report reads what a digest keeps
+/// (process, capture time, counts per type, trace record count, warnings), so a long series
+/// can hold its earlier dumps as digests (`type_counts` set, `handles` and trace records
+/// dropped) with `retained` computed while they were whole ([`super::tracking`]).
+pub struct Segment<'a> {
+    /// The snapshots in series order.
+    pub snapshots: &'a [Snapshot],
+    /// The resolved frames of the last snapshot.
+    pub symbols: &'a SymbolTable,
+    /// The last snapshot's retained handles: identity → the first dump from which it is open
+    /// in every dump to the last ([`super::retained_since`]).
+    pub retained: BTreeMap<HandleIdentity<'a>, usize>,
+}
+
+impl<'a> Segment<'a> {
+    /// A segment of whole snapshots, its retained handles computed from them.
+    pub fn of(snapshots: &'a [Snapshot], symbols: &'a SymbolTable) -> Segment<'a> {
+        Segment {
+            snapshots,
+            symbols,
+            retained: super::retained_since(snapshots),
+        }
+    }
 }
 
 /// Builds the series report: every segment analysed on its own; warnings that change the
@@ -39,13 +66,13 @@ pub fn build_series(series: Series<'_>, options: &SeriesOptions) -> SeriesReport
     let loaded = series
         .segments
         .into_iter()
-        .filter(|(snapshots, _)| !snapshots.is_empty());
-    for (index, (snapshots, symbols)) in loaded.enumerate() {
+        .filter(|segment| !segment.snapshots.is_empty());
+    for (index, input) in loaded.enumerate() {
+        let snapshots = input.snapshots;
         let mut segment_warnings = Vec::new();
         segments.push(segment(
             index,
-            snapshots,
-            symbols,
+            &input,
             series.order,
             options,
             &mut segment_warnings,
@@ -81,12 +108,12 @@ pub fn build_series(series: Series<'_>, options: &SeriesOptions) -> SeriesReport
 /// The analysis of one segment.
 fn segment(
     index: usize,
-    series: &[Snapshot],
-    symbols: &SymbolTable,
+    input: &Segment<'_>,
     order: OrderUsed,
     options: &SeriesOptions,
     warnings: &mut Vec<Warning>,
 ) -> SeriesSegment {
+    let series = input.snapshots;
     let n = series.len();
     let last = &series[n - 1];
     let times: Option<Vec<u64>> = series.iter().map(|snapshot| snapshot.captured_at).collect();
@@ -101,7 +128,13 @@ fn segment(
     if times.is_none() {
         warnings.push(no_capture_time(series, order));
     }
-    let retained = retained_stacks(series, symbols, &options.attribution, &timeline);
+    let retained = retained_stacks(
+        series,
+        &input.retained,
+        input.symbols,
+        &options.attribution,
+        &timeline,
+    );
     warnings.extend(retained_warning(last, &retained));
     let modules = module_growth(&retained, last, &timeline);
     let total = trend(

@@ -12,12 +12,13 @@ mod build;
 mod model;
 mod process;
 mod retained;
+pub mod tracking;
 pub mod words;
 
-pub use build::{build_series, Series};
+pub use build::{build_series, Segment, Series};
 pub use model::*;
 pub use process::{plan, InputFacts, Plan};
-pub use retained::{retained_addresses, retained_since};
+pub use retained::{retained_addresses, retained_addresses_of, retained_since};
 pub use words::sparkline;
 
 use super::attribution::Attribution;

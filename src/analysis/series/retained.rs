@@ -47,12 +47,24 @@ pub fn retained_since(series: &[Snapshot]) -> BTreeMap<HandleIdentity<'_>, usize
 
 /// Return addresses of the retained handles' stacks, for the symbolizer.
 pub fn retained_addresses(series: &[Snapshot]) -> Vec<u64> {
-    let Some(trace) = series.last().and_then(|last| last.trace.as_ref()) else {
+    match series.last() {
+        Some(last) => retained_addresses_of(last, &retained_since(series)),
+        None => Vec::new(),
+    }
+}
+
+/// Return addresses of the stacks of `retained` (handles of `last`, the last dump), for the
+/// symbolizer.
+pub fn retained_addresses_of(
+    last: &Snapshot,
+    retained: &BTreeMap<HandleIdentity<'_>, usize>,
+) -> Vec<u64> {
+    let Some(trace) = last.trace.as_ref() else {
         return Vec::new();
     };
     let newest = trace.open_stacks();
     let mut addresses: BTreeSet<u64> = BTreeSet::new();
-    for handle in retained_since(series).keys() {
+    for handle in retained.keys() {
         if let Some(stack) = newest.get(&handle.value) {
             addresses.extend(stack.iter().copied());
         }
@@ -62,9 +74,11 @@ pub fn retained_addresses(series: &[Snapshot]) -> Vec<u64> {
 
 /// Retained handles grouped by the stack of their newest OPEN in the last dump (handles
 /// without one share the empty stack), each with its verdict; leaks first, fastest first,
-/// numbered from 1.
+/// numbered from 1. `retained` is [`retained_since`] of the series (of which only the last
+/// dump is read here).
 pub fn retained_stacks(
     series: &[Snapshot],
+    retained: &BTreeMap<HandleIdentity<'_>, usize>,
     symbols: &SymbolTable,
     attribution: &Attribution,
     timeline: &Timeline,
@@ -76,11 +90,11 @@ pub fn retained_stacks(
         .as_ref()
         .map(|trace| trace.open_stacks())
         .unwrap_or_default();
-    let retained = retained_since(series).into_iter().map(|(handle, since)| {
+    let retained = retained.iter().map(|(handle, &since)| {
         let stack = newest
             .get(&handle.value)
             .map_or_else(|| Arc::from([]), |stack| Arc::clone(stack));
-        (stack, (handle, since))
+        (stack, (*handle, since))
     });
     let groups = group_by_stack(retained, symbols, attribution, last);
     let mut stacks: Vec<RetainedStack> = groups
