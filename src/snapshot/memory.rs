@@ -261,7 +261,12 @@ impl DumpMemory {
 
 /// Checks that `count` 16-byte range descriptors after a `header` fit the memory-list
 /// `stream` (at `stream_offset` in the file).
-fn ranges_fit(count: u64, header: u64, stream: &[u8], stream_offset: u64) -> Result<(), ParseError> {
+fn ranges_fit(
+    count: u64,
+    header: u64,
+    stream: &[u8],
+    stream_offset: u64,
+) -> Result<(), ParseError> {
     if count > (stream.len() as u64).saturating_sub(header) / 16 {
         return Err(ParseError::new(
             stream_offset,
