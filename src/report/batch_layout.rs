@@ -1,7 +1,7 @@
 //! Layout of a batch report.
 
 use super::document::{Block, Document, StripChart, Table, Tone};
-use super::layout::{exception, type_counts};
+use super::layout::{exception, plural, type_counts};
 use crate::analysis::batch::{BatchReport, DumpRow, ModuleVersionRow, TopCheck, VersionComparison};
 
 /// Module versions shown in the terminal and Markdown (CSV has them all).
@@ -62,12 +62,12 @@ pub fn batch_document(report: &BatchReport) -> Document {
         aggregate
             .known_issues
             .iter()
-            .map(|(label, dumps)| format!("{label}: {dumps} dumps"))
+            .map(|(label, dumps)| format!("{label}: {}", plural(*dumps, "dump")))
             .chain(
                 aggregate
                     .crashes
                     .iter()
-                    .map(|(reason, dumps)| format!("crash {reason}: {dumps} dumps")),
+                    .map(|(reason, dumps)| format!("crash {reason}: {}", plural(*dumps, "dump"))),
             )
             .collect(),
     );

@@ -1,7 +1,7 @@
 //! Layout of a diff report.
 
 use super::document::{abbreviated, cell, Block, Document, Rows, Table, Tone};
-use super::layout::{process_line, type_counts};
+use super::layout::{plural, process_line, type_counts};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
 use crate::time::duration;
 
@@ -249,14 +249,6 @@ fn blamed_text(module: Option<&str>, version: Option<&str>) -> String {
         (Some(module), Some(version)) => format!("{module} {version}"),
         (Some(module), None) => format!("{module} (no version)"),
         (None, _) => "no module outside the system modules".to_string(),
-    }
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
     }
 }
 

@@ -107,3 +107,12 @@ mod tests {
         assert_eq!(exception("STATUS_NO_MEMORY", None), "STATUS_NO_MEMORY");
     }
 }
+
+/// `1 dump`, `2 dumps`.
+pub(super) fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
