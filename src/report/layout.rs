@@ -65,6 +65,15 @@ pub(crate) fn numbered_time_labels<'a>(
         .collect()
 }
 
+/// `1 dump`, `2 dumps`.
+pub(super) fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,14 +114,5 @@ mod tests {
             "STATUS_NO_MEMORY (0xc0000017)"
         );
         assert_eq!(exception("STATUS_NO_MEMORY", None), "STATUS_NO_MEMORY");
-    }
-}
-
-/// `1 dump`, `2 dumps`.
-pub(super) fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
     }
 }
