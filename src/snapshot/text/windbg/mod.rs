@@ -15,11 +15,14 @@ mod parser;
 
 pub use htrace::{HtraceBlock, HtraceRecord};
 pub use parser::split_prompt;
+pub use sessions::choose_session;
+
+mod sessions;
 
 use super::frame::normalize_frame_text;
 use super::{SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, Module, ProcessInfo, Snapshot};
-use crate::warning::Warning;
+use crate::warning::{Warning, WarningCode};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,6 +52,12 @@ pub struct WindbgLog {
     pub handles: Vec<Handle>,
     /// Things the parser noticed: truncated blocks, counts that disagree, unreadable lines.
     pub notes: Vec<Warning>,
+    /// 1-based line where this debugger session starts (1 for a log of one session).
+    pub session_line: usize,
+    /// The sessions before this one when the log holds several (`Loading Dump File` twice,
+    /// a second debugger banner), in log order; this log is the last session. Empty for a log
+    /// of one session.
+    pub earlier_sessions: Vec<WindbgLog>,
 }
 
 impl WindbgLog {
@@ -68,6 +77,15 @@ impl WindbgLog {
                 .rposition(|block| block.diff)
                 .or_else(|| blocks.len().checked_sub(1)),
         }
+    }
+
+    /// Whether the session read anything to report: `!htrace` blocks, `!handle` output or
+    /// modules.
+    pub fn has_data(&self) -> bool {
+        !(self.htrace_blocks.is_empty()
+            && self.handles.is_empty()
+            && self.handle_summaries.is_empty()
+            && self.modules.is_empty())
     }
 
     /// The module named `name` (file name with or without extension, any case).
@@ -139,6 +157,25 @@ impl WindbgLog {
     /// not held twice, and the blocks not selected are freed first.
     pub fn into_snapshot(mut self, source: &Path, block: Option<usize>) -> Snapshot {
         let selected = self.selected_index(block);
+        let mut derived = None;
+        if let Some(index) = selected {
+            let block = &mut self.htrace_blocks[index];
+            if let Some(pid) = block_pid(block) {
+                if self.process_id != Some(pid) {
+                    // The block's records name its process; event lines elsewhere do not.
+                    self.notes
+                        .retain(|note| !note.message.starts_with("several process ids appear"));
+                    if let Some(other) = self.process_id {
+                        self.notes.push(Warning::new(
+                            WarningCode::LogNote,
+                            format!("the !htrace records are of process {pid:#x}; other lines of the log name {other:#x}: reporting {pid:#x}"),
+                        ));
+                    }
+                }
+                self.process_id = Some(pid);
+            }
+            derived = Some(open_handles(block, index, &mut self.notes));
+        }
         // Block by block, in log order (the first text of an address wins, as in
         // `frame_symbols`): each is freed as soon as it is read.
         let mut frame_text = BTreeMap::new();
@@ -153,22 +190,38 @@ impl WindbgLog {
                 block.into_texts(&mut frame_text);
             }
         }
+        let handles = if self.handles.is_empty() {
+            derived
+        } else {
+            Some(self.handles)
+        };
+        let mut warnings = self.notes;
+        if let Some(summary) = self.handle_summaries.last() {
+            warnings.extend(summary_total_note(summary));
+        }
         Snapshot {
             source: source.to_path_buf(),
             input: InputFormat::WindbgLog,
-            process: self.process_info(),
+            process: ProcessInfo {
+                pid: self.process_id,
+                image_name: self.image_name,
+                image_path: self.image_path,
+                arch: self.arch,
+                os_version: self.os_version,
+                started_at: None,
+            },
             captured_at: None,
             dump_flags: 0,
             modules: self.modules,
             unloaded_modules: Vec::new(),
             thread_names: Default::default(),
-            handles: (!self.handles.is_empty()).then_some(self.handles),
+            handles,
             trace,
             type_counts: self.handle_summaries.pop().map(|summary| summary.counts),
             frame_text,
             memory: None,
             file: None,
-            warnings: self.notes,
+            warnings,
             content_hash: None,
         }
     }
@@ -184,12 +237,100 @@ impl WindbgLog {
     }
 }
 
-/// Parses a debugger log. Never fails; what cannot be read becomes a note.
+/// The process of a block: the first non-zero process id of its records.
+fn block_pid(block: &HtraceBlock) -> Option<u32> {
+    block
+        .records
+        .iter()
+        .map(|record| record.process_id)
+        .find(|pid| *pid != 0)
+}
+
+/// The frames a kernel-captured trace keeps at most (user-mode `!htrace` included: the stack
+/// is captured in the kernel).
+pub const KERNEL_TRACE_FRAMES: usize = 16;
+
+/// The handles a block shows open (their newest record is an OPEN), typed from the API that
+/// created them. The frames of records whose paste elides some are dropped here, after the
+/// type is read from them: a partial stack would blame the wrong module. Stacks at the
+/// 16-frame limit are noted as truncated.
+fn open_handles(block: &mut HtraceBlock, index: usize, notes: &mut Vec<Warning>) -> Vec<Handle> {
+    let mut seen = std::collections::HashSet::new();
+    let mut handles = Vec::new();
+    let mut truncated = Vec::new();
+    for record in &mut block.records {
+        if !seen.insert(record.handle) || record.operation != crate::snapshot::Operation::Open {
+            continue;
+        }
+        let type_name = record.inferred_type();
+        handles.push(Handle {
+            type_name: type_name.map(std::sync::Arc::from),
+            type_inferred: type_name.is_some(),
+            ..Handle::new(record.handle)
+        });
+        if record.frames.len() == KERNEL_TRACE_FRAMES {
+            truncated.push(format!("{:#x}", record.handle));
+        }
+        if record.frames_elided {
+            record.frames.clear();
+        }
+    }
+    if !truncated.is_empty() {
+        notes.push(Warning::new(
+            WarningCode::StacksTruncated,
+            format!(
+                "!htrace block {index}: {} stack(s) have {KERNEL_TRACE_FRAMES} frames, the most a kernel-captured trace keeps: their outer frames, possibly the caller to blame, are missing (handles {})",
+                truncated.len(),
+                truncated.join(", ")
+            ),
+        ));
+    }
+    handles.sort_by_key(|handle| handle.value);
+    handles
+}
+
+/// A note when a `!handle` summary's stated total is not the sum of its per-type counts.
+fn summary_total_note(summary: &TypeCounts) -> Option<Warning> {
+    let total = summary.total?;
+    let sum = summary.sum();
+    (total != sum).then(|| {
+        Warning::new(
+            WarningCode::SummaryTotal,
+            format!(
+                "the !handle summary says {total} handles but its types add up to {sum}: the counts per type are reported as listed"
+            ),
+        )
+    })
+}
+
+/// Parses a debugger log. Never fails; what cannot be read becomes a note. A log of several
+/// debugger sessions is read session by session: the last is returned, the others are in
+/// its [`WindbgLog::earlier_sessions`].
 pub fn parse_windbg_log(text: &str) -> WindbgLog {
+    let mut sessions = Vec::new();
     let mut parser = parser::Parser::default();
+    let (mut start, mut content) = (1, false);
     for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if content && starts_session(trimmed) {
+            let mut log = std::mem::take(&mut parser).finish(false);
+            log.session_line = start;
+            sessions.push(log);
+            (start, content) = (index + 1, false);
+        }
+        content |= trimmed.starts_with("ModLoad:") || split_prompt(line).is_some();
         parser.line(index + 1, line);
     }
     let cut_last_line = !text.is_empty() && !text.ends_with('\n');
-    parser.finish(cut_last_line)
+    let mut last = parser.finish(cut_last_line);
+    last.session_line = start;
+    sessions.retain(WindbgLog::has_data);
+    last.earlier_sessions = sessions;
+    last
+}
+
+/// A line that begins a debugger session.
+fn starts_session(trimmed: &str) -> bool {
+    trimmed.starts_with("Loading Dump File [")
+        || trimmed.starts_with("Microsoft (R) Windows Debugger Version")
 }

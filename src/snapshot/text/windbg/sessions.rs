@@ -1,0 +1,73 @@
+//! Logs of several debugger sessions (two dumps opened one after the other, two processes
+//! attached): one session is reported, never a merge, with a warning naming them all.
+
+use super::WindbgLog;
+use crate::warning::{Warning, WarningCode};
+
+/// The session to report and the block to take in it. `pid` picks the session of that
+/// process, `block` (0-based over the whole log) the session holding that block; by default
+/// the last session. When the log holds several sessions a [`WarningCode::LogSessions`]
+/// warning names them. `Err` says why `block` or `pid` selects nothing.
+pub fn choose_session(
+    mut log: WindbgLog,
+    pid: Option<u32>,
+    block: Option<usize>,
+) -> Result<(WindbgLog, Option<usize>), String> {
+    let earlier = std::mem::take(&mut log.earlier_sessions);
+    let mut sessions = earlier;
+    sessions.push(log);
+    let total_blocks: usize = sessions.iter().map(|s| s.htrace_blocks.len()).sum();
+    if let Some(block) = block {
+        if block >= total_blocks {
+            return Err(format!(
+                "--block {block}: the log has {total_blocks} !htrace blocks (0-based)"
+            ));
+        }
+    }
+    let chosen = match (pid, block) {
+        (_, Some(block)) => {
+            let (mut index, mut first) = (0, 0);
+            while first + sessions[index].htrace_blocks.len() <= block {
+                first += sessions[index].htrace_blocks.len();
+                index += 1;
+            }
+            (index, Some(block - first))
+        }
+        (Some(pid), None) => match sessions.iter().rposition(|s| session_pid(s) == Some(pid)) {
+            Some(index) => (index, None),
+            // Not found: the last session, which the caller then refuses for its pid.
+            None => (sessions.len() - 1, None),
+        },
+        (None, None) => (sessions.len() - 1, None),
+    };
+    let warning = (sessions.len() > 1).then(|| sessions_warning(&sessions, chosen.0));
+    let mut session = sessions.swap_remove(chosen.0);
+    session.notes.extend(warning);
+    Ok((session, chosen.1))
+}
+
+/// The process of a session: the pid its `-diff` (else last) block's records give, else the
+/// one its event lines give.
+fn session_pid(session: &WindbgLog) -> Option<u32> {
+    session
+        .select_block(None)
+        .and_then(super::block_pid)
+        .or(session.process_id)
+}
+
+fn sessions_warning(sessions: &[WindbgLog], chosen: usize) -> Warning {
+    let describe = |session: &WindbgLog| {
+        let pid = session_pid(session).map_or("unknown pid".to_owned(), |pid| format!("pid {pid:#x}"));
+        format!("{pid} from line {}", session.session_line)
+    };
+    let all: Vec<String> = sessions.iter().map(describe).collect();
+    Warning::new(
+        WarningCode::LogSessions,
+        format!(
+            "the log holds {} debugger sessions ({}); reported: the one with {}, alone (choose another with --pid or --block)",
+            sessions.len(),
+            all.join("; "),
+            describe(&sessions[chosen])
+        ),
+    )
+}
