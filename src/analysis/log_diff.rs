@@ -81,18 +81,21 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         warnings: Vec::new(),
         content_hash: None,
     };
-    match &log.type_counts {
-        Some(summary) => {
-            // The summary is the count at the end of the log; the handles opened since the
-            // snapshot are not in the earlier count.
-            let mut earlier = summary.clone();
-            for handle in &outstanding {
-                if let Some(count) = earlier.get_mut(handle.type_label()) {
-                    *count = count.saturating_sub(1);
-                }
-            }
-            before.type_counts = Some(earlier);
+    // The summary is the count at the end of the log; the handles opened since the snapshot
+    // are not in the earlier count. A handle whose type the summary does not list cannot be
+    // taken off any row: then the summary is not used, so growth stays new minus closed.
+    let earlier = log.type_counts.as_ref().and_then(|summary| {
+        let mut earlier = summary.clone();
+        for handle in &outstanding {
+            let count = earlier
+                .get_mut(handle.type_label())
+                .filter(|count| **count > 0)?;
+            *count -= 1;
         }
+        Some(earlier)
+    });
+    match earlier {
+        Some(earlier) => before.type_counts = Some(earlier),
         None => {
             after.type_counts = None;
             before.type_counts = None;
@@ -101,7 +104,17 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
             } else {
                 "the handles the !htrace records show open"
             };
-            after.warnings.push(Warning::new(WarningCode::SummaryOnly, format!("the log has no `!handle 0 0` summary: the per-type table counts only {counted}")));
+            let why = match &log.type_counts {
+                Some(summary) => format!(
+                    "the `!handle 0 0` summary ({} handles) does not list the types of all the handles the trace shows open",
+                    summary.values().sum::<u64>()
+                ),
+                None => "the log has no `!handle 0 0` summary".to_string(),
+            };
+            after.warnings.push(Warning::new(
+                WarningCode::SummaryOnly,
+                format!("{why}: the per-type table counts only {counted}"),
+            ));
         }
     }
     let inferred = outstanding

@@ -49,9 +49,7 @@ impl DumpSummary {
             os: snapshot.process.os_version.clone(),
             captured_at: snapshot.captured_at.map(iso8601),
             process_started_at: snapshot.process.started_at.map(iso8601),
-            handle_count: snapshot
-                .has_handle_data()
-                .then(|| snapshot.handle_count()),
+            handle_count: snapshot.has_handle_data().then(|| snapshot.handle_count()),
             trace_records: snapshot.trace.as_ref().map(|trace| trace.record_count),
         }
     }

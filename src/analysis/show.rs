@@ -162,8 +162,13 @@ pub fn show(
         warnings.push(Warning::new(
             WarningCode::NoHandleData,
             match snapshot.input {
-                crate::snapshot::InputFormat::Minidump => format!("no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"),
-                input => format!("no handle data: the input shows no handles, so they cannot be counted; {}", crate::snapshot::capture_hint(input)),
+                crate::snapshot::InputFormat::Minidump => format!(
+                    "no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"
+                ),
+                input => format!(
+                    "no handle data: the input shows no handles, so they cannot be counted; {}",
+                    crate::snapshot::capture_hint(input)
+                ),
             },
         ));
     }

@@ -34,7 +34,10 @@ pub struct CsvRow {
 
 /// Reads a row under `columns`; `None` when it is no row of a listing.
 pub fn row(columns: &[String], line: &str) -> Option<CsvRow> {
-    let fields: Vec<&str> = line.split(',').map(|field| field.trim_matches('"')).collect();
+    let fields: Vec<&str> = line
+        .split(',')
+        .map(|field| field.trim_matches('"'))
+        .collect();
     if fields.len() < 4 {
         return None;
     }
@@ -63,7 +66,9 @@ fn by_header(columns: &[String], fields: &[&str]) -> Option<CsvRow> {
     let (pid, handle, kind) = (at("pid")?, at("handle")?, at("type")?);
     let name = at("name");
     // The name is the last column and may hold commas: more fields than columns only then.
-    if fields.len() < columns.len() || (fields.len() > columns.len() && name != Some(columns.len() - 1)) {
+    if fields.len() < columns.len()
+        || (fields.len() > columns.len() && name != Some(columns.len() - 1))
+    {
         return None;
     }
     if !looks_like_type(fields[kind]) {
@@ -84,8 +89,15 @@ fn by_content(fields: &[&str]) -> Option<CsvRow> {
     let pid_at = 1 + fields[1..].iter().position(|field| {
         !field.trim().is_empty() && field.trim().bytes().all(|b| b.is_ascii_digit())
     })?;
-    let handle_at = pid_at + 1 + fields[pid_at + 1..].iter().position(|field| hex_handle(field).is_some())?;
-    let (type_at, name_from) = if fields.get(handle_at + 1).is_some_and(|field| looks_like_type(field)) {
+    let handle_at = pid_at
+        + 1
+        + fields[pid_at + 1..]
+            .iter()
+            .position(|field| hex_handle(field).is_some())?;
+    let (type_at, name_from) = if fields
+        .get(handle_at + 1)
+        .is_some_and(|field| looks_like_type(field))
+    {
         (handle_at + 1, handle_at + 2)
     } else if handle_at > pid_at + 1 && looks_like_type(fields[handle_at - 1]) {
         (handle_at - 1, handle_at + 1)
@@ -100,7 +112,9 @@ fn by_content(fields: &[&str]) -> Option<CsvRow> {
         pid: fields[pid_at].trim().parse().ok()?,
         handle: hex_handle(fields[handle_at])?,
         type_name: fields[type_at].trim().to_owned(),
-        name: fields.get(name_from..).and_then(|rest| non_empty(&rest.join(","))),
+        name: fields
+            .get(name_from..)
+            .and_then(|rest| non_empty(&rest.join(","))),
         user,
     })
 }
@@ -117,10 +131,18 @@ mod tests {
     #[test]
     fn rows_follow_their_header_or_their_content() {
         let columns = header("Process,PID,Type,Handle,Name").unwrap();
-        let row1 = row(&columns, r"Viewer.exe,3600,File,0x00000050,C:\notes, draft.txt").unwrap();
+        let row1 = row(
+            &columns,
+            r"Viewer.exe,3600,File,0x00000050,C:\notes, draft.txt",
+        )
+        .unwrap();
         assert_eq!((row1.pid, row1.handle), (3600, 0x50));
         assert_eq!(row1.name.as_deref(), Some(r"C:\notes, draft.txt"));
-        let row2 = row(&columns, r"Viewer.exe,3600,PC\ana,0x4C,Mutant,\BaseNamedObjects\L").unwrap();
+        let row2 = row(
+            &columns,
+            r"Viewer.exe,3600,PC\ana,0x4C,Mutant,\BaseNamedObjects\L",
+        )
+        .unwrap();
         assert_eq!((row2.type_name.as_str(), row2.handle), ("Mutant", 0x4c));
         assert_eq!(row2.user.as_deref(), Some(r"PC\ana"));
         assert_eq!(row2.name.as_deref(), Some(r"\BaseNamedObjects\L"));

@@ -89,7 +89,9 @@ mod tests {
             unquote(text),
             "prose\n0:004> !htrace\n--------\nHandle = 0x2c8 - OPEN\n"
         );
-        assert!(!is_quoted("0:000> !htrace\nHandle = 0x1 - OPEN\n> one\n> two\n"));
+        assert!(!is_quoted(
+            "0:000> !htrace\nHandle = 0x1 - OPEN\n> one\n> two\n"
+        ));
     }
 
     #[test]

@@ -383,7 +383,11 @@ fn block_count_notes(block: &HtraceBlock, index: usize, notes: &mut Vec<Warning>
             ),
         ));
     }
-    let frames_elided = block.records.iter().filter(|record| record.frames_elided).count();
+    let frames_elided = block
+        .records
+        .iter()
+        .filter(|record| record.frames_elided)
+        .count();
     if frames_elided > 0 {
         notes.push(Warning::new(
             WarningCode::LogElided,
@@ -414,7 +418,8 @@ fn is_elision(trimmed: &str) -> bool {
         .and_then(|rest| rest.strip_suffix(']'))
         .unwrap_or(trimmed);
     inner == "…"
-        || (inner.len() >= 3 && (inner.bytes().all(|b| b == b'.') || inner.bytes().all(|b| b == b'*')))
+        || (inner.len() >= 3
+            && (inner.bytes().all(|b| b == b'.') || inner.bytes().all(|b| b == b'*')))
 }
 
 /// `0x17 new stack traces since the previous snapshot.`

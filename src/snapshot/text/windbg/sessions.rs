@@ -57,7 +57,8 @@ fn session_pid(session: &WindbgLog) -> Option<u32> {
 
 fn sessions_warning(sessions: &[WindbgLog], chosen: usize) -> Warning {
     let describe = |session: &WindbgLog| {
-        let pid = session_pid(session).map_or("unknown pid".to_owned(), |pid| format!("pid {pid:#x}"));
+        let pid =
+            session_pid(session).map_or("unknown pid".to_owned(), |pid| format!("pid {pid:#x}"));
         format!("{pid} from line {}", session.session_line)
     };
     let all: Vec<String> = sessions.iter().map(describe).collect();
