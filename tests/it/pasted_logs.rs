@@ -177,6 +177,27 @@ fn several_sessions_are_kept_apart_with_a_warning_at_the_top() {
     );
 }
 
+#[test]
+fn handle_output_and_htrace_of_different_processes_are_not_merged() {
+    let log = pasted("mixed-processes.log");
+    let trace = json(&["show", &log]);
+    assert_eq!(
+        trace["warnings"][0]["code"], "log-sessions",
+        "{}",
+        trace["warnings"]
+    );
+    assert_eq!(trace["after"]["pid"], 0x1794);
+    // Without the other process's summary the per-type table counts the traced handles only.
+    assert_eq!(trace["after"]["handle_count"], 1);
+    assert_eq!(growth(&trace), (1, 1, 0));
+
+    let handles = json(&["show", &log, "--pid", "3600"]);
+    assert_eq!(handles["dump"]["pid"], 0xe10);
+    assert_eq!(handles["dump"]["handle_count"], 3);
+    assert_eq!(handles["trace"], Value::Null);
+    assert_eq!(handles["warnings"][0]["code"], "log-sessions");
+}
+
 // 4. Counts that add up.
 
 #[test]

@@ -43,7 +43,40 @@ pub fn choose_session(
     let warning = (sessions.len() > 1).then(|| sessions_warning(&sessions, chosen.0));
     let mut session = sessions.swap_remove(chosen.0);
     session.notes.extend(warning);
-    Ok((session, chosen.1))
+    let block = chosen.1;
+    split_processes(&mut session, pid, block);
+    Ok((session, block))
+}
+
+/// One session whose `!handle` output is of one process (the one its event lines name) and
+/// whose chosen `!htrace` block is of another (its records say): the two are reported apart,
+/// the block's process unless `pid` names the other, with a warning naming both.
+fn split_processes(session: &mut WindbgLog, pid: Option<u32>, block: Option<usize>) {
+    let (Some(handle_pid), Some(trace_pid)) = (
+        session.process_id,
+        session.select_block(block).and_then(super::block_pid),
+    ) else {
+        return;
+    };
+    let has_handle_output = !(session.handles.is_empty() && session.handle_summaries.is_empty());
+    if handle_pid == trace_pid || !has_handle_output {
+        return;
+    }
+    let handles_chosen = pid == Some(handle_pid);
+    let reported = if handles_chosen {
+        session.htrace_blocks.clear();
+        format!("the !handle output (pid {handle_pid:#x}) alone; --pid {trace_pid} reports the !htrace block")
+    } else {
+        session.handles.clear();
+        session.handle_summaries.clear();
+        format!("the !htrace block (pid {trace_pid:#x}) alone; --pid {handle_pid} reports the !handle output")
+    };
+    session.notes.push(Warning::new(
+        WarningCode::LogSessions,
+        format!(
+            "the log's !handle output is of process {handle_pid:#x} (its debugger events) and its !htrace records are of process {trace_pid:#x}: they are not one process and are not merged; reported: {reported}"
+        ),
+    ));
 }
 
 /// The process of a session: the pid its `-diff` (else last) block's records give, else the
