@@ -529,6 +529,39 @@ mod tests {
     }
 
     #[test]
+    fn elisions_and_header_counts() {
+        for line in ["...", "....", "****", "…", "[...]"] {
+            assert!(is_elision(line), "{line}");
+        }
+        for line in ["..", "**", "0x1: ...", "-----"] {
+            assert!(!is_elision(line), "{line}");
+        }
+        let cases = [
+            (
+                "0x17 new stack traces since the previous snapshot.",
+                Some(0x17),
+            ),
+            ("5 new stack traces since the previous snapshot.", Some(5)),
+            ("0x17 stack traces", None),
+        ];
+        assert_cases(claimed_count, &cases);
+    }
+
+    #[test]
+    fn a_line_outside_the_grammar_ends_the_block() {
+        let mut found = Findings::default();
+        let mut state = HtraceState::default();
+        assert!(state.line(1, "Handle = 0x10 - OPEN", &mut found));
+        assert!(state.line(
+            2,
+            "0x00007ffb0a98e1d4: ntdll!NtCreateEvent+0x14",
+            &mut found
+        ));
+        assert!(state.line(3, "", &mut found));
+        assert!(!state.line(4, "So the bridge leaks one event per job.", &mut found));
+    }
+
+    #[test]
     fn closing_counts_are_hex_or_decimal() {
         let cases = [
             (

@@ -129,28 +129,12 @@ impl WindbgLog {
         }
     }
 
-    /// The log as a [`Snapshot`]: process, modules, the handles of `!handle … f` blocks (when
-    /// any), and the trace of [`select_block`](Self::select_block)`(block)`. Notes become
-    /// warnings.
+    /// The log as a [`Snapshot`]: process (the chosen block's records name it), modules, the
+    /// handles of `!handle … f` blocks (else the handles the block shows open, typed from
+    /// their creating API), and the trace of [`select_block`](Self::select_block)`(block)`.
+    /// Notes become warnings. The same reading as [`WindbgLog::into_snapshot`].
     pub fn to_snapshot(&self, source: &Path, block: Option<usize>) -> Snapshot {
-        Snapshot {
-            source: source.to_path_buf(),
-            input: InputFormat::WindbgLog,
-            process: self.process_info(),
-            captured_at: None,
-            dump_flags: 0,
-            modules: self.modules.clone(),
-            unloaded_modules: Vec::new(),
-            thread_names: Default::default(),
-            handles: (!self.handles.is_empty()).then(|| self.handles.clone()),
-            trace: self.select_block(block).map(HtraceBlock::to_trace),
-            type_counts: self.last_summary().map(|summary| summary.counts.clone()),
-            frame_text: self.frame_symbols(),
-            memory: None,
-            file: None,
-            warnings: self.notes.clone(),
-            content_hash: None,
-        }
+        self.clone().into_snapshot(source, block)
     }
 
     /// [`WindbgLog::to_snapshot`], taking the log apart instead of copying it: a large log is

@@ -105,3 +105,47 @@ fn sessions_warning(sessions: &[WindbgLog], chosen: usize) -> Warning {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_windbg_log;
+    use super::*;
+
+    const TWO: &str = "Loading Dump File [a.dmp]\n0:000> !htrace\nHandle = 0x10 - OPEN\n\
+Thread ID = 0x1, Process ID = 0xa\n0x7ffb0a98e1d4: ntdll!NtCreateEvent+0x14\n\
+Loading Dump File [b.dmp]\n0:000> !htrace\nHandle = 0x20 - OPEN\n\
+Thread ID = 0x2, Process ID = 0xb\n0x7ffb0a98e1d4: ntdll!NtCreateEvent+0x14\n";
+
+    fn handles(log: &WindbgLog) -> Vec<u64> {
+        let blocks = &log.htrace_blocks;
+        blocks
+            .iter()
+            .flat_map(|b| &b.records)
+            .map(|r| r.handle)
+            .collect()
+    }
+
+    #[test]
+    fn sessions_are_chosen_by_pid_block_or_last() {
+        let log = parse_windbg_log(TWO);
+        assert_eq!(log.earlier_sessions.len(), 1);
+        let (last, block) = choose_session(log.clone(), None, None).unwrap();
+        assert_eq!((handles(&last), block), (vec![0x20], None));
+        assert_eq!(last.notes.last().unwrap().code, WarningCode::LogSessions);
+        let (first, _) = choose_session(log.clone(), Some(0xa), None).unwrap();
+        assert_eq!(handles(&first), [0x10]);
+        let (second, block) = choose_session(log.clone(), None, Some(1)).unwrap();
+        assert_eq!((handles(&second), block), (vec![0x20], Some(0)));
+        assert!(choose_session(log, None, Some(2)).is_err());
+    }
+
+    #[test]
+    fn one_session_gives_no_warning() {
+        let log = parse_windbg_log("0:000> !htrace\nHandle = 0x10 - OPEN\n");
+        let (log, _) = choose_session(log, None, None).unwrap();
+        assert!(log
+            .notes
+            .iter()
+            .all(|note| note.code != WarningCode::LogSessions));
+    }
+}
