@@ -90,7 +90,9 @@ impl HtraceBlock {
                     process_id: record.process_id,
                     thread_id: record.thread_id,
                     operation: record.operation,
-                    stack: if record.frames.is_empty() {
+                    stack: if record.frames.is_empty() || record.frames_elided {
+                        // A stack the paste elides is not the one recorded: none is kept.
+                        take_texts(&mut record.frames, texts);
                         Arc::clone(&empty)
                     } else {
                         take_texts(&mut record.frames, texts);
@@ -112,18 +114,10 @@ impl HtraceBlock {
         }
     }
 
-    /// The block as a crate [`HandleTrace`]; `!htrace` prints newest first.
+    /// The block as a crate [`HandleTrace`]; `!htrace` prints newest first. A record whose
+    /// frames the paste elides has an empty stack.
     pub fn to_trace(&self) -> HandleTrace {
-        HandleTrace {
-            records: self
-                .records
-                .iter()
-                .map(HtraceRecord::to_trace_record)
-                .collect(),
-            record_count: self.records.len(),
-            order: TraceOrder::NewestFirst,
-            diff_block: self.diff,
-        }
+        self.clone().into_trace()
     }
 
     /// Rule lines, the closing count, record headers and `Thread ID` lines. Returns whether

@@ -79,6 +79,25 @@ impl WindbgLog {
         }
     }
 
+    /// Takes the process id from the chosen block's records (`pid`), over the event lines:
+    /// the note about several ids gives way to one that says which was taken.
+    fn settle_block_pid(&mut self, pid: Option<u32>) {
+        let Some(pid) = pid else {
+            return;
+        };
+        if self.process_id != Some(pid) {
+            self.notes
+                .retain(|note| !note.message.starts_with("several process ids appear"));
+            if let Some(other) = self.process_id {
+                self.notes.push(Warning::new(
+                    WarningCode::LogNote,
+                    format!("the !htrace records are of process {pid:#x}; other lines of the log name {other:#x}: reporting {pid:#x}"),
+                ));
+            }
+        }
+        self.process_id = Some(pid);
+    }
+
     /// Whether the session read anything to report: `!htrace` blocks, `!handle` output or
     /// modules.
     pub fn has_data(&self) -> bool {
@@ -141,24 +160,18 @@ impl WindbgLog {
     /// not held twice, and the blocks not selected are freed first.
     pub fn into_snapshot(mut self, source: &Path, block: Option<usize>) -> Snapshot {
         let selected = self.selected_index(block);
-        let mut derived = None;
+        // The types the frames of elided records show, by record index: their stacks are
+        // dropped (a partial stack would blame the wrong module), their types are not.
+        let mut elided_types = BTreeMap::new();
         if let Some(index) = selected {
-            let block = &mut self.htrace_blocks[index];
-            if let Some(pid) = block_pid(block) {
-                if self.process_id != Some(pid) {
-                    // The block's records name its process; event lines elsewhere do not.
-                    self.notes
-                        .retain(|note| !note.message.starts_with("several process ids appear"));
-                    if let Some(other) = self.process_id {
-                        self.notes.push(Warning::new(
-                            WarningCode::LogNote,
-                            format!("the !htrace records are of process {pid:#x}; other lines of the log name {other:#x}: reporting {pid:#x}"),
-                        ));
-                    }
+            let block = &self.htrace_blocks[index];
+            self.settle_block_pid(block_pid(block));
+            let block = &self.htrace_blocks[index];
+            for (at, record) in block.records.iter().enumerate() {
+                if let Some(type_name) = record.frames_elided.then(|| record.inferred_type()) {
+                    elided_types.insert(at, type_name);
                 }
-                self.process_id = Some(pid);
             }
-            derived = Some(open_handles(block, index, &mut self.notes));
         }
         // Block by block, in log order (the first text of an address wins, as in
         // `frame_symbols`): each is freed as soon as it is read.
@@ -169,11 +182,15 @@ impl WindbgLog {
             .enumerate()
         {
             if Some(index) == selected {
-                trace = Some(block.into_trace_and_texts(&mut frame_text));
+                trace = Some((index, block.into_trace_and_texts(&mut frame_text)));
             } else {
                 block.into_texts(&mut frame_text);
             }
         }
+        let derived = trace.as_ref().map(|(index, trace)| {
+            open_handles(trace, &frame_text, &elided_types, *index, &mut self.notes)
+        });
+        let trace = trace.map(|(_, trace)| trace);
         let handles = if self.handles.is_empty() {
             derived
         } else {
@@ -234,29 +251,45 @@ fn block_pid(block: &HtraceBlock) -> Option<u32> {
 /// is captured in the kernel).
 pub const KERNEL_TRACE_FRAMES: usize = 16;
 
-/// The handles a block shows open (their newest record is an OPEN), typed from the API that
-/// created them. The frames of records whose paste elides some are dropped here, after the
-/// type is read from them: a partial stack would blame the wrong module. Stacks at the
-/// 16-frame limit are noted as truncated.
-fn open_handles(block: &mut HtraceBlock, index: usize, notes: &mut Vec<Warning>) -> Vec<Handle> {
-    let mut seen = std::collections::HashSet::new();
-    let mut handles = Vec::new();
+/// The handles a trace shows open (their newest record is an OPEN), typed from the API that
+/// created them (`elided_types` for records whose frames the paste elides, by index). Stacks
+/// at the 16-frame limit are noted as truncated. Memory besides the handles: one
+/// index per record.
+fn open_handles(
+    trace: &crate::snapshot::HandleTrace,
+    frame_text: &BTreeMap<u64, String>,
+    elided_types: &BTreeMap<usize, Option<&'static str>>,
+    index: usize,
+    notes: &mut Vec<Warning>,
+) -> Vec<Handle> {
+    let records = &trace.records;
+    // Record indices (4 bytes each: a trace of millions of records is not copied), by value;
+    // newest first in the trace, so the smallest index of each value is its newest record.
+    let mut newest: Vec<u32> = (0..records.len().min(u32::MAX as usize) as u32).collect();
+    newest.sort_unstable_by_key(|at| (records[*at as usize].handle, *at));
+    newest.dedup_by_key(|at| records[*at as usize].handle);
+    newest.retain(|at| records[*at as usize].operation == crate::snapshot::Operation::Open);
+    let mut handles = Vec::with_capacity(newest.len());
     let mut truncated = Vec::new();
-    for record in &mut block.records {
-        if !seen.insert(record.handle) || record.operation != crate::snapshot::Operation::Open {
-            continue;
-        }
-        let type_name = record.inferred_type();
+    for at in newest {
+        let record = &records[at as usize];
+        let value = record.handle;
+        let type_name = match elided_types.get(&(at as usize)) {
+            Some(type_name) => *type_name,
+            None => super::frame::infer_type_from_texts(
+                record
+                    .stack
+                    .iter()
+                    .filter_map(|address| frame_text.get(address).map(String::as_str)),
+            ),
+        };
         handles.push(Handle {
             type_name: type_name.map(std::sync::Arc::from),
             type_inferred: type_name.is_some(),
-            ..Handle::new(record.handle)
+            ..Handle::new(value)
         });
-        if record.frames.len() == KERNEL_TRACE_FRAMES {
-            truncated.push(format!("{:#x}", record.handle));
-        }
-        if record.frames_elided {
-            record.frames.clear();
+        if record.stack.len() == KERNEL_TRACE_FRAMES {
+            truncated.push(value);
         }
     }
     if !truncated.is_empty() {
@@ -265,12 +298,24 @@ fn open_handles(block: &mut HtraceBlock, index: usize, notes: &mut Vec<Warning>)
             format!(
                 "!htrace block {index}: {} stack(s) have {KERNEL_TRACE_FRAMES} frames, the most a kernel-captured trace keeps: their outer frames, possibly the caller to blame, are missing (handles {})",
                 truncated.len(),
-                truncated.join(", ")
+                listed(&truncated)
             ),
         ));
     }
-    handles.sort_by_key(|handle| handle.value);
     handles
+}
+
+/// Up to ten handle values, then how many more.
+fn listed(values: &[u64]) -> String {
+    let mut text: Vec<String> = values
+        .iter()
+        .take(10)
+        .map(|value| format!("{value:#x}"))
+        .collect();
+    if values.len() > 10 {
+        text.push(format!("and {} more", values.len() - 10));
+    }
+    text.join(", ")
 }
 
 /// A note when a `!handle` summary's stated total is not the sum of its per-type counts.
