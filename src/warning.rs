@@ -151,6 +151,14 @@ warning_codes! {
     LogNote = "log-note", false;
     /// An `!htrace` block is incomplete or its stated count differs from what was read.
     LogIncomplete = "log-incomplete", true;
+    /// The paste elides records or frames (`...`): what they stood for is not known.
+    LogElided = "log-elided", true;
+    /// A debugger log holds several sessions (processes); one is reported (`--pid`, `--block`).
+    LogSessions = "log-sessions", true;
+    /// A `!handle` summary's stated total differs from the sum of its per-type counts.
+    SummaryTotal = "summary-total", true;
+    /// Stacks at the 16-frame limit of kernel-captured traces: the outer frames are missing.
+    StacksTruncated = "stacks-truncated", false;
     /// Inputs without capture times taken from a directory in file-name order (series).
     OrderByName = "order-by-name", true;
     /// `--order given` keeps dumps that are not in capture-time order (series).

@@ -6,6 +6,15 @@ use crate::symbols::Frame;
 /// Modules that allocate handles on behalf of their callers and so are never blamed.
 pub const DEFAULT_SYSTEM_MODULES: &[&str] = &[
     "ntdll",
+    // Application Verifier's layers sit between every caller and the API it hooks.
+    "verifier",
+    "vfbasics",
+    "vrfcore",
+    "vfcompat",
+    // Kernel frames of a trace captured in the kernel.
+    "nt",
+    "ntoskrnl",
+    "ntkrnlmp",
     "kernel32",
     "kernelbase",
     "kernel.appcore",

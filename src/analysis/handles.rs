@@ -400,7 +400,7 @@ fn warnings(snapshot: &Snapshot, filter: &HandleFilter) -> Vec<Warning> {
             WarningCode::NoTrace,
             format!(
                 "no handle-trace records: allocation stacks and histories are unknown, so --module and --history find nothing; {}",
-                crate::snapshot::TRACE_HINT
+                crate::snapshot::trace_hint(snapshot.input)
             ),
         ));
     }

@@ -1,17 +1,22 @@
 //! A debugger log's `!htrace -diff` is a diff by itself: the handles opened since the previous
-//! `!htrace -snapshot` and still open. This builds the two sides of that diff so the ordinary
-//! diff report (stacks, blamed modules, versions) applies.
+//! `!htrace -snapshot` and still open. A plain `!htrace` is read the same way: the handles
+//! whose newest record is an OPEN are open, against nothing before the trace. This builds the
+//! two sides so the ordinary diff report (stacks, blamed modules, versions) applies.
 
 use crate::snapshot::text::infer_type_from_texts;
-use crate::snapshot::{Handle, Operation, Snapshot};
+use crate::snapshot::{Handle, InputFormat, Operation, Snapshot};
 use crate::warning::{Warning, WarningCode};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The sides of the log's `-diff` block, or `None` when the selected block is not a `-diff`.
+/// The sides of the log's `!htrace` block (`-diff` or plain), or `None` when the input is no
+/// debugger log or has no block.
 pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
-    let trace = log.trace.as_ref().filter(|trace| trace.diff_block)?;
+    if log.input != InputFormat::WindbgLog {
+        return None;
+    }
+    let trace = log.trace.as_ref()?;
     let known_types: BTreeMap<u64, &Handle> = log
         .handles
         .iter()
@@ -25,7 +30,7 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         }
         let known = known_types.get(&record.handle);
         let (type_name, type_inferred) = match known.and_then(|handle| handle.type_name.clone()) {
-            Some(type_name) => (Some(type_name), false),
+            Some(type_name) => (Some(type_name), known.is_some_and(|h| h.type_inferred)),
             None => {
                 let texts = record
                     .stack
@@ -50,11 +55,16 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
 
     let label = |what: &str| PathBuf::from(format!("{} ({what})", log.source.display()));
     let mut after = log.clone();
-    after.source = label("!htrace -diff");
+    let (after_label, before_label) = if trace.diff_block {
+        ("!htrace -diff", "previous !htrace -snapshot")
+    } else {
+        ("!htrace", "before the traced records")
+    };
+    after.source = label(after_label);
     // The earlier side has no handles and no trace: nothing of the log's trace or frame
     // texts is copied into it.
     let mut before = Snapshot {
-        source: label("previous !htrace -snapshot"),
+        source: label(before_label),
         input: log.input,
         process: log.process.clone(),
         captured_at: log.captured_at,
@@ -71,22 +81,40 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         warnings: Vec::new(),
         content_hash: None,
     };
-    match &log.type_counts {
-        Some(summary) => {
-            // The summary is the count at the end of the log; the handles opened since the
-            // snapshot are not in the earlier count.
-            let mut earlier = summary.clone();
-            for handle in &outstanding {
-                if let Some(count) = earlier.get_mut(handle.type_label()) {
-                    *count = count.saturating_sub(1);
-                }
-            }
-            before.type_counts = Some(earlier);
+    // The summary is the count at the end of the log; the handles opened since the snapshot
+    // are not in the earlier count. A handle whose type the summary does not list cannot be
+    // taken off any row: then the summary is not used, so growth stays new minus closed.
+    let earlier = log.type_counts.as_ref().and_then(|summary| {
+        let mut earlier = summary.clone();
+        for handle in &outstanding {
+            let count = earlier
+                .get_mut(handle.type_label())
+                .filter(|count| **count > 0)?;
+            *count -= 1;
         }
+        Some(earlier)
+    });
+    match earlier {
+        Some(earlier) => before.type_counts = Some(earlier),
         None => {
             after.type_counts = None;
             before.type_counts = None;
-            after.warnings.push(Warning::new(WarningCode::SummaryOnly, "the log has no `!handle 0 0` summary: the per-type table counts only the handles opened since the !htrace snapshot".to_string(),));
+            let counted = if trace.diff_block {
+                "the handles opened since the !htrace snapshot"
+            } else {
+                "the handles the !htrace records show open"
+            };
+            let why = match &log.type_counts {
+                Some(summary) => format!(
+                    "the `!handle 0 0` summary ({} handles) does not list the types of all the handles the trace shows open",
+                    summary.values().sum::<u64>()
+                ),
+                None => "the log has no `!handle 0 0` summary".to_string(),
+            };
+            after.warnings.push(Warning::new(
+                WarningCode::SummaryOnly,
+                format!("{why}: the per-type table counts only {counted}"),
+            ));
         }
     }
     let inferred = outstanding

@@ -32,8 +32,9 @@ pub struct DumpSummary {
     pub captured_at: Option<String>,
     /// Process start time, ISO 8601 UTC.
     pub process_started_at: Option<String>,
-    /// Handles in the table.
-    pub handle_count: usize,
+    /// Handles in the table; `null` when the input has no handle data (a dump without a
+    /// HandleDataStream, a log without `!handle` or `!htrace` output).
+    pub handle_count: Option<usize>,
     /// Handle-trace records in the dump; `null` without a HandleOperationListStream.
     pub trace_records: Option<usize>,
 }
@@ -49,7 +50,7 @@ impl DumpSummary {
             os: snapshot.process.os_version.clone(),
             captured_at: snapshot.captured_at.map(iso8601),
             process_started_at: snapshot.process.started_at.map(iso8601),
-            handle_count: snapshot.handle_count(),
+            handle_count: snapshot.has_handle_data().then(|| snapshot.handle_count()),
             trace_records: snapshot.trace.as_ref().map(|trace| trace.record_count),
         }
     }

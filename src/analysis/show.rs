@@ -2,7 +2,7 @@
 
 use super::attribution::Attribution;
 use super::model::{DumpSummary, TypeCount, SCHEMA_VERSION};
-use crate::snapshot::{DebugFile, Operation, Snapshot, TraceOrder, CAPTURE_HINT, TRACE_HINT};
+use crate::snapshot::{DebugFile, Operation, Snapshot, TraceOrder, CAPTURE_HINT};
 use crate::symbols::{CrashStack, ModuleSymbolStatus};
 use crate::warning::{Warning, WarningCode};
 use serde::Serialize;
@@ -61,8 +61,8 @@ pub struct ShowReport {
     pub dump: DumpSummary,
     /// Full path of the main module.
     pub process_path: Option<String>,
-    /// `MINIDUMP_TYPE` flags, hex.
-    pub dump_flags: String,
+    /// `MINIDUMP_TYPE` flags, hex; `null` for text inputs (logs, handle.exe output).
+    pub dump_flags: Option<String>,
     /// Whether the dump has a HandleDataStream.
     pub handle_data: bool,
     /// Handle counts per type, largest first.
@@ -165,7 +165,15 @@ pub fn show(
     if !snapshot.has_handle_data() {
         warnings.push(Warning::new(
             WarningCode::NoHandleData,
-            format!("no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"),
+            match snapshot.input {
+                crate::snapshot::InputFormat::Minidump => format!(
+                    "no handle data (HandleDataStream): handles cannot be counted; {CAPTURE_HINT}"
+                ),
+                input => format!(
+                    "no handle data: the input shows no handles, so they cannot be counted; {}",
+                    crate::snapshot::capture_hint(input)
+                ),
+            },
         ));
     }
     let trace = snapshot.trace.as_ref().map(|trace| {
@@ -199,7 +207,7 @@ pub fn show(
     });
     match &trace {
         None if snapshot.handles.is_some() => warnings.push(Warning::new(WarningCode::NoTrace, format!(
-            "no handle-trace records: allocation stacks are unknown; {TRACE_HINT}"
+            "no handle-trace records: allocation stacks are unknown; {}", crate::snapshot::trace_hint(snapshot.input)
         ))),
         Some(overview) if overview.open_handles_without_record > 0 => warnings.push(Warning::new(WarningCode::UntracedHandles, format!(
             "{} open handles have no trace record (opened before tracing was enabled, or their records fell out of the trace ring buffer)",
@@ -247,7 +255,8 @@ pub fn show(
         schema_version: SCHEMA_VERSION,
         dump: DumpSummary::of(snapshot),
         process_path: snapshot.process.image_path.clone(),
-        dump_flags: format!("{:#x}", snapshot.dump_flags),
+        dump_flags: (snapshot.input == crate::snapshot::InputFormat::Minidump)
+            .then(|| format!("{:#x}", snapshot.dump_flags)),
         handle_data: snapshot.has_handle_data(),
         by_type,
         trace,

@@ -179,9 +179,15 @@ pub fn require_handles(snapshot: Snapshot) -> Result<Snapshot, LoadError> {
     }
     Err(LoadError::MissingData {
         path: snapshot.source.clone(),
-        message: format!(
-            "the dump has no handle data (no HandleDataStream), so its handles cannot be counted; {}",
-            snapshot::CAPTURE_HINT
-        ),
+        message: match snapshot.input {
+            snapshot::InputFormat::Minidump => format!(
+                "the dump has no handle data (no HandleDataStream), so its handles cannot be counted; {}",
+                snapshot::CAPTURE_HINT
+            ),
+            input => format!(
+                "the input shows no handles, so they cannot be counted; {}",
+                snapshot::capture_hint(input)
+            ),
+        },
     })
 }

@@ -99,10 +99,14 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
                 "#{}  +{} ({types})  blamed: {}",
                 stack.id,
                 plural(stack.count, "handle"),
-                blamed_text(
-                    stack.blamed_module.as_deref(),
-                    stack.blamed_version.as_deref()
-                ),
+                if stack.frames.is_empty() {
+                    "no frames recorded".to_string()
+                } else {
+                    blamed_text(
+                        stack.blamed_module.as_deref(),
+                        stack.blamed_version.as_deref(),
+                    )
+                },
             ),
             format!("handles {}", abbreviated(&stack.handles, LISTED_VALUES)),
             &stack.frames,
@@ -270,6 +274,7 @@ fn dump_line(dump: &DumpSummary) -> String {
         dump.path,
         dump.captured_at.as_deref().unwrap_or("(no capture time)"),
         dump.handle_count
+            .map_or("no count of".to_string(), |count| count.to_string())
     )
 }
 

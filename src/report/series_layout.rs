@@ -427,7 +427,9 @@ fn dump_rows(segment: &SeriesSegment) -> Vec<Vec<String>> {
                 dump.index.to_string(),
                 dump.summary.path.clone(),
                 dump.summary.captured_at.clone().unwrap_or_default(),
-                dump.summary.handle_count.to_string(),
+                dump.summary
+                    .handle_count
+                    .map_or(String::new(), |count| count.to_string()),
                 dump.summary
                     .trace_records
                     .map_or(String::new(), |records| records.to_string()),

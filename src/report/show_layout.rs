@@ -22,13 +22,19 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
                 .clone()
                 .unwrap_or_else(|| "(unknown)".to_string()),
         ),
-        ("Dump flags".to_string(), report.dump_flags.clone()),
+        (
+            "Dump flags".to_string(),
+            report
+                .dump_flags
+                .clone()
+                .unwrap_or_else(|| "(not a dump)".to_string()),
+        ),
         (
             "Handles".to_string(),
-            if report.handle_data {
-                format!("{} in {} types", dump.handle_count, report.by_type.len())
-            } else {
-                "no handle data in this dump".to_string()
+            match (dump.handle_count, &report.dump_flags) {
+                (Some(count), _) => format!("{count} in {} types", report.by_type.len()),
+                (None, Some(_)) => "no handle data in this dump".to_string(),
+                (None, None) => "no handle data in this input".to_string(),
             },
         ),
     ];

@@ -76,6 +76,36 @@ fn too_large(path: &Path, what: &str) -> LoadError {
     }
 }
 
+/// What to do to get handle data, for `input`: dump advice for a minidump, debugger
+/// commands for a log, handle.exe options for a listing.
+pub fn capture_hint(input: InputFormat) -> &'static str {
+    match input {
+        InputFormat::Minidump => CAPTURE_HINT,
+        InputFormat::WindbgLog => LOG_HANDLES_HINT,
+        InputFormat::HandleExe | InputFormat::HandleSummary => {
+            "list the process's handles with `handle -a -p <pid>`"
+        }
+    }
+}
+
+/// What to do to get allocation stacks, for `input` ([`capture_hint`]'s counterpart).
+pub fn trace_hint(input: InputFormat) -> &'static str {
+    match input {
+        InputFormat::Minidump => TRACE_HINT,
+        InputFormat::WindbgLog => LOG_TRACE_HINT,
+        InputFormat::HandleExe | InputFormat::HandleSummary => {
+            "handle.exe records no stacks: run `!htrace -enable` in a debugger attached to the process before the leaking cycles, and `!htrace -diff` after"
+        }
+    }
+}
+
+/// [`capture_hint`] for a debugger log.
+const LOG_HANDLES_HINT: &str =
+    "in the debugger session, `!handle 0 0` counts the handles by type and `!handle 0 f` lists them";
+
+/// [`trace_hint`] for a debugger log.
+const LOG_TRACE_HINT: &str = "in the debugger session, `!htrace -enable` before the leaking cycles, then `!htrace -snapshot` and, after them, `!htrace -diff`";
+
 /// Choices for inputs that hold more than one snapshot.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
@@ -197,24 +227,19 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
         reason,
     };
     match text::parse_bytes(bytes) {
+        Err(unknown) if unknown.kernel => Err(unrecognised(unknown.to_string())),
         Err(unknown) => Err(LoadError::Unrecognised {
             path: path.to_path_buf(),
             reason: unknown.to_string(),
             binary: unknown.binary,
         }),
         Ok(text::TextInput::Windbg(log)) => {
-            if let Some(block) = options.block {
-                if block >= log.htrace_blocks.len() {
-                    return Err(LoadError::Ambiguous {
-                        path: path.to_path_buf(),
-                        message: format!(
-                            "--block {block}: the log has {} !htrace blocks (0-based)",
-                            log.htrace_blocks.len()
-                        ),
-                    });
-                }
-            }
-            Ok(log.into_snapshot(path, options.block))
+            let (log, block) = text::windbg::choose_session(log, options.pid, options.block)
+                .map_err(|message| LoadError::Ambiguous {
+                    path: path.to_path_buf(),
+                    message,
+                })?;
+            Ok(log.into_snapshot(path, block))
         }
         Ok(text::TextInput::HandleExe(output)) => {
             if output.processes.is_empty() {

@@ -25,6 +25,7 @@ mod injection;
 mod locate;
 mod notes;
 mod output;
+mod pasted_logs;
 mod series;
 mod series_trust;
 mod series_verdicts;

@@ -160,7 +160,21 @@ fn shared_sample_converts_to_a_snapshot_with_the_diff_trace() {
         snapshot.process.image_name.as_deref(),
         Some("OrderSync.exe")
     );
-    assert!(snapshot.handles.is_none());
+    // The log prints no `!handle … f` blocks: the handles are those the block shows open,
+    // typed from their creating API (the same reading as every command's).
+    let handles = snapshot.handles.as_ref().unwrap();
+    let typed: Vec<(u64, Option<&str>, bool)> = handles
+        .iter()
+        .map(|h| (h.value, h.type_name.as_deref(), h.type_inferred))
+        .collect();
+    assert_eq!(
+        typed,
+        [
+            (0x498, Some("Event"), true),
+            (0x4a0, Some("Event"), true),
+            (0x4b4, Some("File"), true)
+        ]
+    );
     let trace = snapshot.trace.as_ref().unwrap();
     assert_eq!(trace.order, TraceOrder::NewestFirst);
     assert_eq!(trace.records.len(), 3);

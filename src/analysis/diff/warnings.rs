@@ -65,8 +65,9 @@ pub(super) fn trace_warnings(
     }
     match &after.trace {
         None if after.input != InputFormat::Minidump => warnings.push(Warning::new(WarningCode::NoTrace, format!(
-            "no allocation stacks: {} holds no !htrace records; {TRACE_HINT}",
-            after.file_name()
+            "no allocation stacks: {} holds no !htrace records; {}",
+            after.file_name(),
+            crate::snapshot::trace_hint(after.input)
         ))),
         None => warnings.push(Warning::new(WarningCode::NoTrace, format!(
             "no allocation stacks: {} has no handle-trace records (HandleOperationListStream); {TRACE_HINT}",

@@ -222,7 +222,7 @@ fn retained_warning(last: &Snapshot, retained: &[RetainedStack]) -> Option<Warni
         Some(Warning::new(WarningCode::NoTrace, format!(
             "no allocation stacks: {} has no handle-trace records, so retained handles cannot be attributed to modules; {}",
             last.file_name(),
-            crate::snapshot::TRACE_HINT
+            crate::snapshot::trace_hint(last.input)
         )))
     } else if without_record > 0 {
         Some(Warning::new(WarningCode::UntracedHandles, format!(

@@ -160,6 +160,7 @@ pub fn parse_handle_exe(text: &str) -> HandleExeOutput {
         }
     };
     let mut in_summary = false;
+    let mut csv_columns: Option<Vec<String>> = None;
     let mut unread = 0usize;
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim_end();
@@ -167,9 +168,19 @@ pub fn parse_handle_exe(text: &str) -> HandleExeOutput {
         if trimmed.is_empty() {
             continue;
         }
-        if let Some(rest) = trimmed.strip_prefix("Nthandle v") {
-            out.version = rest.split_whitespace().next().map(str::to_owned);
+        if let Some(version) = banner_version(trimmed) {
+            out.version = Some(version.to_owned());
             continue;
+        }
+        if let Some(columns) = super::handle_csv::header(trimmed) {
+            csv_columns = Some(columns);
+            continue;
+        }
+        if let Some(columns) = &csv_columns {
+            if let Some(row) = super::handle_csv::row(columns, trimmed) {
+                add_csv_row(&mut out, row, &mut intern);
+                continue;
+            }
         }
         if trimmed.starts_with("Copyright") || trimmed.starts_with("Sysinternals") {
             continue;
@@ -231,6 +242,45 @@ pub fn parse_handle_exe(text: &str) -> HandleExeOutput {
         ));
     }
     out
+}
+
+/// `Nthandle v5.0 - Handle viewer` (4.x and later), `Handle v3.51` (3.x): the version.
+pub(super) fn banner_version(trimmed: &str) -> Option<&str> {
+    let rest = trimmed
+        .strip_prefix("Nthandle v")
+        .or_else(|| trimmed.strip_prefix("Handle v"))?;
+    let version = rest.split_whitespace().next()?;
+    version
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then_some(version)
+}
+
+/// Adds a `handle -v` row to its process (a new one when the pid changes).
+fn add_csv_row(
+    out: &mut HandleExeOutput,
+    row: super::handle_csv::CsvRow,
+    intern: &mut impl FnMut(&str) -> Arc<str>,
+) {
+    let same = out
+        .processes
+        .last()
+        .is_some_and(|process| process.pid == row.pid && process.image_name == row.process);
+    if !same {
+        out.processes.push(HandleExeProcess {
+            image_name: row.process,
+            pid: row.pid,
+            user: row.user,
+            handles: Vec::new(),
+        });
+    }
+    if let Some(process) = out.processes.last_mut() {
+        process.handles.push(HandleExeEntry {
+            value: row.handle,
+            type_name: intern(&row.type_name),
+            share: None,
+            name: row.name,
+        });
+    }
 }
 
 /// Lines reported one by one before the rest are only counted.

@@ -9,7 +9,9 @@
 pub mod decode;
 mod fields;
 pub mod frame;
+pub mod handle_csv;
 pub mod handle_exe;
+pub mod markdown;
 pub mod windbg;
 
 pub use decode::{decode, decode_to_string, normalize_newlines, DecodedText, TextEncoding};
@@ -30,8 +32,8 @@ use std::path::PathBuf;
 /// The text formats understood, for error messages.
 pub const SUPPORTED_FORMATS: &str = "Windows minidumps (MDMP); WinDbg/cdb session logs \
 (`!htrace` / `!htrace -diff` output, `ModLoad:` lines, `lm`/`lmv`, `!handle 0 0`, \
-`!handle 0 f`; UTF-8 or UTF-16); Sysinternals handle.exe output (`handle -a -p <pid>` \
-listings, `handle -s` summaries)";
+`!handle 0 f`; UTF-8 or UTF-16; also quoted in Markdown); Sysinternals handle.exe output \
+(`handle -a -p <pid>` listings, `handle -s` summaries, `handle -v` CSV)";
 
 /// What kind of text an input is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,11 +101,21 @@ pub enum TextInput {
 pub struct UnknownText {
     /// The content looks binary (NUL bytes or many control characters), not like text.
     pub binary: bool,
+    /// The text is a kernel-mode debugger session (`kd>` prompts, kernel handle tables).
+    pub kernel: bool,
 }
+
+/// What a user reads when a kernel-mode session is given.
+pub const KERNEL_MODE_MESSAGE: &str = "kernel-mode debugger output (a `kd>` session): \
+dumpleak reads user-mode WinDbg/cdb logs of one process; run `!htrace` and `!handle 0 f` in \
+a user-mode session attached to the process (`cdb -p <pid>`), or give a user-mode dump of it";
 
 impl fmt::Display for UnknownText {
     // The content is never quoted: the file may be anything (a credentials file, say).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kernel {
+            return f.write_str(KERNEL_MODE_MESSAGE);
+        }
         write!(
             f,
             "not a minidump, debugger log or handle.exe output ({})",
@@ -145,7 +157,10 @@ pub fn sniff(text: &str) -> InputKind {
         if trimmed.starts_with("Microsoft (R) Windows Debugger") {
             return InputKind::WindbgLog;
         }
-        if trimmed.starts_with("Nthandle v") || trimmed.starts_with("Handle type summary:") {
+        if handle_exe::banner_version(trimmed).is_some()
+            || trimmed.starts_with("Handle type summary:")
+            || handle_csv::header(trimmed).is_some()
+        {
             return InputKind::HandleExe;
         }
         if trimmed.starts_with("Sysinternals") {
@@ -199,13 +214,43 @@ fn is_handle_exe_line(line: &str) -> bool {
             .starts_with(|c: char| c.is_ascii_uppercase())
 }
 
-/// Sniffs and parses `text`.
+/// Whether `text` is kernel-mode debugger output: a `kd>` prompt, a kernel handle table
+/// (`PROCESS ffff…` / `Handle table at …`) or a kernel `!htrace` header (`ObjectTable 0x…`).
+pub fn is_kernel_mode(text: &str) -> bool {
+    text.lines().take(20_000).any(|line| {
+        let trimmed = line.trim();
+        let kd_prompt = trimmed.starts_with("kd>")
+            || trimmed.split_once(": kd>").is_some_and(|(number, _)| {
+                !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+            });
+        kd_prompt
+            || trimmed.starts_with("ObjectTable 0x")
+            || (trimmed.starts_with("Handle table at ") && trimmed.contains(" entries in use"))
+    })
+}
+
+/// Sniffs and parses `text`: Markdown quoting is taken off first, and kernel-mode sessions
+/// are refused ([`UnknownText::kernel`]).
 pub fn parse_text(text: &str) -> Result<TextInput, UnknownText> {
+    if markdown::is_quoted(text) {
+        return parse_plain(&markdown::unquote(text));
+    }
+    parse_plain(text)
+}
+
+fn parse_plain(text: &str) -> Result<TextInput, UnknownText> {
+    if is_kernel_mode(text) {
+        return Err(UnknownText {
+            binary: false,
+            kernel: true,
+        });
+    }
     match sniff(text) {
         InputKind::WindbgLog => Ok(TextInput::Windbg(parse_windbg_log(text))),
         InputKind::HandleExe => Ok(TextInput::HandleExe(parse_handle_exe(text))),
         InputKind::Unknown => Err(UnknownText {
             binary: looks_binary(text),
+            kernel: false,
         }),
     }
 }

@@ -25,6 +25,12 @@ pub struct HtraceBlock {
     pub displayed: Option<u64>,
     /// The block reached its closing count line.
     pub complete: bool,
+    /// The count of the header line `0x17 new stack traces since the previous snapshot.`
+    /// (`-diff` blocks: handles opened since the snapshot, closed ones included).
+    pub claimed: Option<u64>,
+    /// Elision lines (`...`, `****`, `…`) the paste has in place of records or frames: what
+    /// they stood for is not known, so it is said, never guessed.
+    pub elided: usize,
 }
 
 /// One record: `Handle = 0x… - OPEN`, `Thread ID = …, Process ID = …`, then frames.
@@ -40,6 +46,9 @@ pub struct HtraceRecord {
     pub process_id: u32,
     /// Frames, innermost first.
     pub frames: Vec<TextFrame>,
+    /// The paste elides some of this record's frames (`...` after a frame): the stack shown
+    /// is not the one recorded.
+    pub frames_elided: bool,
 }
 
 impl HtraceRecord {
@@ -81,7 +90,9 @@ impl HtraceBlock {
                     process_id: record.process_id,
                     thread_id: record.thread_id,
                     operation: record.operation,
-                    stack: if record.frames.is_empty() {
+                    stack: if record.frames.is_empty() || record.frames_elided {
+                        // A stack the paste elides is not the one recorded: none is kept.
+                        take_texts(&mut record.frames, texts);
                         Arc::clone(&empty)
                     } else {
                         take_texts(&mut record.frames, texts);
@@ -103,18 +114,10 @@ impl HtraceBlock {
         }
     }
 
-    /// The block as a crate [`HandleTrace`]; `!htrace` prints newest first.
+    /// The block as a crate [`HandleTrace`]; `!htrace` prints newest first. A record whose
+    /// frames the paste elides has an empty stack.
     pub fn to_trace(&self) -> HandleTrace {
-        HandleTrace {
-            records: self
-                .records
-                .iter()
-                .map(HtraceRecord::to_trace_record)
-                .collect(),
-            record_count: self.records.len(),
-            order: TraceOrder::NewestFirst,
-            diff_block: self.diff,
-        }
+        self.clone().into_trace()
     }
 
     /// Rule lines, the closing count, record headers and `Thread ID` lines. Returns whether
@@ -146,6 +149,7 @@ impl HtraceBlock {
                 thread_id: 0,
                 process_id: 0,
                 frames: Vec::new(),
+                frames_elided: false,
             });
             return true;
         }
@@ -238,6 +242,18 @@ impl HtraceState {
             block.diff = true;
             return true;
         }
+        if is_elision(trimmed) {
+            match block.records.last_mut() {
+                Some(record) if self.after_frame => record.frames_elided = true,
+                _ => block.elided += 1,
+            }
+            self.after_frame = false;
+            return true;
+        }
+        if let Some(count) = claimed_count(trimmed) {
+            block.claimed = Some(count);
+            return true;
+        }
         if block.record_part(number, trimmed, found) {
             self.after_frame = false;
             return true;
@@ -259,12 +275,13 @@ impl HtraceState {
         if self.after_frame && !trimmed.contains(' ') && block.glue_wrapped(trimmed) {
             return true;
         }
-        // Chatter: "Handle tracing information snapshot successfully taken.", "0x1c new stack
-        // traces since …", "Ignoring handles that were already closed...", kernel headers.
+        // Chatter: "Handle tracing information snapshot successfully taken.", "Ignoring
+        // handles that were already closed...". Anything else ends the block: a block cut
+        // short does not run on into the prose and the examples after it.
         self.after_frame = false;
-        block.records.is_empty()
-            || trimmed.starts_with("Handle tracing")
+        trimmed.starts_with("Handle tracing")
             || trimmed.starts_with("Parsed")
+            || trimmed.starts_with("Ignoring handles")
     }
 
     /// Ends the open block at line `number`: `by_new_output` when other output follows,
@@ -322,6 +339,7 @@ impl HtraceState {
                 ));
             }
         }
+        block_count_notes(&block, index, notes);
         if block.records.is_empty() && block.displayed.is_none() && block.command.is_none() {
             return;
         }
@@ -344,6 +362,67 @@ fn take_texts(frames: &mut [TextFrame], texts: &mut BTreeMap<u64, String>) {
                 .or_insert_with(|| normalize_frame_text(&text));
         }
     }
+}
+
+/// Notes on what the paste left out (elided records and frames) and on a header count that
+/// the records read cannot match.
+fn block_count_notes(block: &HtraceBlock, index: usize, notes: &mut Vec<Warning>) {
+    let read = block.records.len() as u64;
+    if block.elided > 0 {
+        notes.push(Warning::new(
+            WarningCode::LogElided,
+            format!(
+                "!htrace block {index} (line {}): the paste elides records ({} `...` line(s)); {read} record(s) were read and nothing is guessed for the rest",
+                block.line, block.elided
+            ),
+        ));
+    }
+    let frames_elided = block
+        .records
+        .iter()
+        .filter(|record| record.frames_elided)
+        .count();
+    if frames_elided > 0 {
+        notes.push(Warning::new(
+            WarningCode::LogElided,
+            format!(
+                "!htrace block {index} (line {}): the paste elides frames of {frames_elided} record(s); their stacks are shown as \"no frames recorded\"",
+                block.line
+            ),
+        ));
+    }
+    if let Some(claimed) = block.claimed {
+        let short = !block.complete || block.elided > 0;
+        if read > claimed || (short && read < claimed) {
+            notes.push(Warning::new(
+                WarningCode::LogIncomplete,
+                format!(
+                    "!htrace block {index} (line {}): its header says {claimed:#x} new stack trace(s) (handles closed since included) but {read} record(s) were read",
+                    block.line
+                ),
+            ));
+        }
+    }
+}
+
+/// `...`, `....`, `****`, `…`, `[...]`: a paste that leaves something out.
+fn is_elision(trimmed: &str) -> bool {
+    let inner = trimmed
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(trimmed);
+    inner == "…"
+        || (inner.len() >= 3
+            && (inner.bytes().all(|b| b == b'.') || inner.bytes().all(|b| b == b'*')))
+}
+
+/// `0x17 new stack traces since the previous snapshot.`
+fn claimed_count(trimmed: &str) -> Option<u64> {
+    let (count, rest) = trimmed.split_once(' ')?;
+    if !rest.starts_with("new stack traces") {
+        return None;
+    }
+    hex_or_decimal(count)
 }
 
 /// A line that starts `!htrace` output pasted without its command.
@@ -441,6 +520,39 @@ mod tests {
             ("Handle tracing enabled.", None),
         ];
         assert_cases(record_header, &cases);
+    }
+
+    #[test]
+    fn elisions_and_header_counts() {
+        for line in ["...", "....", "****", "…", "[...]"] {
+            assert!(is_elision(line), "{line}");
+        }
+        for line in ["..", "**", "0x1: ...", "-----"] {
+            assert!(!is_elision(line), "{line}");
+        }
+        let cases = [
+            (
+                "0x17 new stack traces since the previous snapshot.",
+                Some(0x17),
+            ),
+            ("5 new stack traces since the previous snapshot.", Some(5)),
+            ("0x17 stack traces", None),
+        ];
+        assert_cases(claimed_count, &cases);
+    }
+
+    #[test]
+    fn a_line_outside_the_grammar_ends_the_block() {
+        let mut found = Findings::default();
+        let mut state = HtraceState::default();
+        assert!(state.line(1, "Handle = 0x10 - OPEN", &mut found));
+        assert!(state.line(
+            2,
+            "0x00007ffb0a98e1d4: ntdll!NtCreateEvent+0x14",
+            &mut found
+        ));
+        assert!(state.line(3, "", &mut found));
+        assert!(!state.line(4, "So the bridge leaks one event per job.", &mut found));
     }
 
     #[test]

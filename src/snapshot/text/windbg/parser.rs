@@ -93,6 +93,10 @@ impl Parser {
         if self.global_line(trimmed) || self.section_line(number, line, trimmed) {
             return;
         }
+        if matches!(self.section, Section::Htrace) {
+            // The first line outside the htrace grammar ends the block.
+            self.close_section(number, true);
+        }
         self.unprompted_start(number, line, trimmed);
     }
 
