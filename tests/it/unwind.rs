@@ -219,3 +219,33 @@ fn without_the_image_in_memory_or_on_the_path_x64_frames_are_scanned() {
         assert_eq!(trusts[1..4], ["scan", "scan", "scan"], "{trusts:?}");
     }
 }
+
+#[test]
+fn image_headers_claiming_more_than_is_laid_out_are_a_note() {
+    // SizeOfImage 0x10001000 (just over the 256 MiB laid out at most), in the module list and
+    // the captured header alike: refused with a note, the frames scanned, no panic.
+    let dir = TempDir::new().unwrap();
+    let dump = dir.path().join("claims.dmp");
+    std::fs::write(
+        &dump,
+        crate::common::synth::fullmem_crash_claiming(0x1000_1000),
+    )
+    .unwrap();
+    let report = show_crash(dump.to_str().unwrap(), None);
+    assert_eq!(trusts(&report)[1..4], ["scan", "scan", "scan"]);
+    assert_eq!(
+        leakylib_notes(&report),
+        [
+            "call-frame information: image in dump memory at 0x180000000: SizeOfImage 0x10001000 \
+          is larger than any image laid out (256 MiB)"
+        ]
+    );
+    // Claiming exactly 256 MiB is allowed: the unwind data comes from the 24 KiB captured.
+    std::fs::write(
+        &dump,
+        crate::common::synth::fullmem_crash_claiming(256 << 20),
+    )
+    .unwrap();
+    let report = show_crash(dump.to_str().unwrap(), None);
+    assert_eq!(trusts(&report)[1..4], ["cfi", "cfi", "cfi"]);
+}
