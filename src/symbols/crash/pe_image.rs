@@ -389,6 +389,24 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_table_is_cleared_for_the_pe_reader() {
+        // A signed image: its certificate table is a file offset, past the end of the copy.
+        let mut dump = Fullmem::read();
+        let certificate = dump.nt + 24 + 112 + 4 * 8;
+        dump.put(certificate, 0x7000).put(certificate + 4, 0x800);
+        let image = dump.image().unwrap().unwrap();
+        assert_eq!(image[certificate - dump.image..][..8], [0; 8]);
+        let parsed = |image: &[u8]| symbolic_debuginfo::Object::parse(image).is_ok();
+        assert!(parsed(&image));
+        // Left in place, the PE reader would refuse the whole image.
+        let mut kept = image.clone();
+        let at = certificate - dump.image;
+        kept[at..at + 4].copy_from_slice(&0x7000u32.to_le_bytes());
+        kept[at + 4..at + 8].copy_from_slice(&0x800u32.to_le_bytes());
+        assert!(!parsed(&kept));
+    }
+
+    #[test]
     fn memory_without_an_x64_image_is_nothing_to_say() {
         let mut dump = Fullmem::read();
         let nt = dump.nt;
