@@ -23,7 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 /// The input builders of the other integration tests.
 #[path = "it/common/synth.rs"]
 mod synth;
-use synth::{small_dump, stream_location, words, Rng};
+use synth::{fullmem_crash_claiming, small_dump, stream_location, words, Rng};
 
 /// Inputs small on disk that were large in memory.
 #[path = "it/common/amplify.rs"]
@@ -535,4 +535,27 @@ fn modload_log_of_24_mib() {
     // 20 MB of ModLoad: lines took 907 MB.
     let log = amplify::modload_log(24 * MIB);
     assert_log_within_bound("modload.log", &log);
+}
+
+/// A crash dump whose module (and the image header captured for it) claims 256 MiB of image,
+/// of which the dump holds 24 KiB: the x64 unwind data is still read from memory, and laying
+/// the image out costs what the dump holds, not what it claims.
+#[test]
+fn image_in_memory_claiming_256_mib() {
+    let _guard = exclusive();
+    let dump = fullmem_crash_claiming(256 << 20);
+    let snapshot = load_minidump_bytes(Path::new("claims.dmp"), &dump).unwrap();
+    let symbolizer = dumpleak::symbols::Symbolizer::default();
+    let mut statuses = std::collections::BTreeMap::new();
+    let (crash, peak) =
+        peak_of(|| dumpleak::symbols::crash_stack(&snapshot, &symbolizer, 8, &mut statuses));
+    let crash = crash.unwrap().unwrap();
+    let trusts: Vec<&str> = crash
+        .frames
+        .iter()
+        .map(|frame| frame.trust.as_str())
+        .collect();
+    eprintln!("claims.dmp: peak {peak} bytes; {trusts:?}");
+    assert_eq!(trusts[..4], ["context", "cfi", "cfi", "cfi"]);
+    assert!(peak < 8 * MIB, "peak {peak} bytes");
 }

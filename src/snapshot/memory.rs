@@ -236,6 +236,30 @@ impl DumpMemory {
         self.file.bytes().get(from..from + len)
     }
 
+    /// The captured parts of the `len` bytes at `address`, ascending, as (address, bytes): one
+    /// search, then one step per captured range among them (gaps cost nothing).
+    pub fn captured(&self, address: u64, len: u64) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        let end = address.saturating_add(len);
+        let first = self
+            .ranges
+            .partition_point(|range| range.start <= address)
+            .saturating_sub(1);
+        self.ranges[first..]
+            .iter()
+            .take_while(move |range| range.start < end)
+            .filter_map(move |range| {
+                let from = range.start.max(address);
+                let to = range.start.saturating_add(range.size).min(end);
+                let skip = from.checked_sub(range.start)?;
+                let offset = usize::try_from(range.file_offset + skip).ok()?;
+                let bytes = self
+                    .file
+                    .bytes()
+                    .get(offset..offset + usize::try_from(to.checked_sub(from)?).ok()?)?;
+                (!bytes.is_empty()).then_some((from, bytes))
+            })
+    }
+
     /// Number of captured ranges.
     pub fn range_count(&self) -> usize {
         self.ranges.len()

@@ -283,10 +283,12 @@ fn parse(cache_bytes: &[u8], origin: String) -> Result<UnwindTable, String> {
 /// The records of an x64 image mapped in dump memory: `Ok(None)` when the dump holds no such
 /// image (or it has none).
 fn from_memory(module: &Module, memory: &DumpMemory) -> Result<Option<UnwindTable>, String> {
-    let Some(image) = image_in_memory(module, memory) else {
-        return Ok(None);
-    };
     let origin = format!("image in dump memory at {:#x}", module.base);
+    let image = match image_in_memory(module, memory) {
+        Ok(Some(image)) => image,
+        Ok(None) => return Ok(None),
+        Err(reason) => return Err(format!("call-frame information: {origin}: {reason}")),
+    };
     let id = store_id(IdSource::Image {
         timestamp: module.timestamp,
         size_of_image: module.size,

@@ -123,6 +123,13 @@ impl SymbolProvider for Provider<'_> {
     }
 }
 
+/// The `trust` of a crash frame in every report (part of the JSON contract).
+///
+/// Deliberately not `FrameTrust::as_str`: upstream (minidump-unwind 0.27) spells
+/// `frame_pointer` and `cfi_scan` with underscores and `FrameTrust::None` as `"non"` (what
+/// minidump-processor's JSON output, and so `minidump-stackwalk --json`, writes). dumpleak's
+/// names are hyphenated like its other report values and say `none`; they stay as they are
+/// because readers of the JSON depend on them.
 fn trust_name(trust: FrameTrust) -> &'static str {
     match trust {
         FrameTrust::None => "none",

@@ -3,7 +3,8 @@
 //! * G `pdb/before.dmp`, `pdb/after.dmp`: Widget.exe (x64) leaking one Event per call of
 //!   `leakylib!LeakyOpenSession`, with leakylib.dll's real CodeView record (`pdb/build.sh`).
 //! * I `pdb/crash.dmp`: the same process crashing inside leakylib.dll (AMD64 CONTEXT, stack
-//!   memory, ExceptionStream).
+//!   memory, ExceptionStream); `pdb/crash-fullmem.dmp` the same crash plus the stack and
+//!   leakylib.dll's mapped image in a Memory64ListStream (x64 unwind data from dump memory).
 //! * H `incident-fullmem/*.dmp`: the incident dumps of scenario A plus the mapped images of
 //!   ntdll.dll, kernel32.dll and MSMAPI32.DLL in a MemoryListStream / Memory64ListStream.
 
@@ -461,5 +462,29 @@ pub fn fixtures() -> io::Result<Vec<Fixture>> {
         ..Extras::default()
     };
     out.push(fixture_ex("pdb/crash.dmp", &spec, &crash_extras));
+
+    // I': the same crash with the stack and leakylib.dll's mapped image in memory.
+    let fullmem = crash_fullmem_memory(&wid.space, &crash)?;
+    let fullmem_extras = Extras {
+        memory64: &fullmem,
+        ..crash_extras
+    };
+    out.push(fixture_ex("pdb/crash-fullmem.dmp", &spec, &fullmem_extras));
+    Ok(out)
+}
+
+/// The Memory64ListStream ranges of `pdb/crash-fullmem.dmp`, ascending: leakylib.dll as the
+/// loader maps it (headers, each section at its RVA, `SizeOfImage` bytes) at its module base,
+/// and the crashing thread's stack.
+pub fn crash_fullmem_memory(space: &AddressSpace, crash: &Crash) -> io::Result<Vec<MemoryRange>> {
+    let mapped = PeImage::parse(LEAKYLIB_DLL)?.map(LEAKYLIB_DLL)?;
+    let mut out = vec![
+        MemoryRange {
+            start: space.module("leakylib").module.base_of_image,
+            bytes: mapped,
+        },
+        crash.stack.clone(),
+    ];
+    out.sort_by_key(|r| r.start);
     Ok(out)
 }

@@ -49,7 +49,7 @@ fn parse_ops(b: &[u8]) -> Vec<Op> {
 #[test]
 fn every_fixture_parses_with_rust_minidump() {
     let fixtures = all_fixtures().unwrap();
-    assert_eq!(fixtures.len(), 46);
+    assert_eq!(fixtures.len(), 47);
     for f in &fixtures {
         let name = f.rel_path;
         if name == dumpleak_fixtures::series::SERIES_BROKEN_FILE {
@@ -165,7 +165,7 @@ fn every_fixture_parses_with_rust_minidump() {
 fn committed_files_are_reproduced_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let written = write_all(tmp.path()).unwrap();
-    assert_eq!(written.len(), 46 + 20);
+    assert_eq!(written.len(), 47 + 20);
     let committed = default_testdata_dir();
     for p in written {
         let rel = p.strip_prefix(tmp.path()).unwrap();

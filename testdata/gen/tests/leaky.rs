@@ -289,6 +289,42 @@ fn crash_dump_parses() {
     assert_eq!(at(0x98), 0x7ff6_1001_e2f7);
 }
 
+/// `pdb/crash-fullmem.dmp` is `pdb/crash.dmp` plus a Memory64ListStream holding leakylib.dll
+/// as the loader maps it (every byte of its SizeOfImage) and the crashing thread's stack.
+#[test]
+fn crash_fullmem_dump_holds_the_mapped_image() {
+    let (plain, full) = (read("pdb/crash.dmp"), read("pdb/crash-fullmem.dmp"));
+    let (plain, full) = (
+        Minidump::read(&plain[..]).unwrap(),
+        Minidump::read(&full[..]).unwrap(),
+    );
+    for stream in [3, 4, 5, 6, 7, 12, 15, 18] {
+        let (a, b) = (
+            plain.get_raw_stream(stream).unwrap(),
+            full.get_raw_stream(stream).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "stream {stream}");
+    }
+    assert!(plain.get_raw_stream(9).is_err());
+    let mem = full.get_stream::<MinidumpMemory64List>().unwrap();
+    let ranges: Vec<(u64, u64)> = mem.iter().map(|m| (m.base_address, m.size)).collect();
+    assert_eq!(
+        ranges,
+        [
+            (0x1_8000_0000, 0x6000),
+            (leaky::CRASH_RSP, leaky::CRASH_STACK_BASE - leaky::CRASH_RSP)
+        ]
+    );
+    let img = PeImage::parse(leaky::LEAKYLIB_DLL).unwrap();
+    let mapped = img.map(leaky::LEAKYLIB_DLL).unwrap();
+    let image = mem.memory_at_address(0x1_8000_0000).unwrap();
+    assert!(image.bytes == &mapped[..], "the mapped leakylib.dll");
+    // The exception directory (.pdata) is where the image says, with its three functions.
+    let pdata = image.bytes.get(0x4000..0x4024).unwrap();
+    let begins: Vec<u32> = pdata.chunks(12).map(|f| u32_at(f, 0)).collect();
+    assert_eq!(begins, [0x1020, 0x1050, 0x1090]);
+}
+
 /// What minidump-processor 0.27 makes of the crash, without and with the Breakpad symbols of
 /// `testdata/symstore`. Printed with `--nocapture`; the README quotes it.
 #[test]

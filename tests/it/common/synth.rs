@@ -50,3 +50,28 @@ impl Rng {
         self.0
     }
 }
+
+/// `testdata/pdb/crash-fullmem.dmp` with leakylib.dll's SizeOfImage set to `size` in its
+/// ModuleList entry and in the PE header of its image in memory (of which the dump holds
+/// 0x6000 bytes): a module claiming far more image than the dump captured.
+pub fn fullmem_crash_claiming(size: u32) -> Vec<u8> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dump = std::fs::read(root.join("testdata/pdb/crash-fullmem.dmp")).unwrap();
+    let dll = std::fs::read(root.join("testdata/pdb/leakylib.dll")).unwrap();
+    let find = |dump: &[u8], pattern: &[u8]| {
+        dump.windows(pattern.len())
+            .position(|window| window == pattern)
+            .expect("leakylib.dll in crash-fullmem.dmp")
+    };
+    // ModuleList entry: BaseOfImage, SizeOfImage, CheckSum, TimeDateStamp.
+    let mut entry = 0x1_8000_0000u64.to_le_bytes().to_vec();
+    entry.extend(words(&[0x6000, 0, 0xa3e7_5052]));
+    let module = find(&dump, &entry);
+    dump[module + 8..module + 12].copy_from_slice(&size.to_le_bytes());
+    // The captured headers: SizeOfImage at PE header + 24 (optional header) + 56.
+    let image = find(&dump, &dll[..0x200]);
+    let nt =
+        image + u32::from_le_bytes(dump[image + 0x3c..image + 0x40].try_into().unwrap()) as usize;
+    dump[nt + 80..nt + 84].copy_from_slice(&size.to_le_bytes());
+    dump
+}
