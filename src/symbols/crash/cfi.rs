@@ -373,7 +373,9 @@ mod tests {
         assert!(table.records.win_stack_framedata_info.is_empty());
         let cached = cache
             .path()
-            .join("symcache/leakylib.dll/A3E750526000")
+            .join("symcache")
+            .join("leakylib.dll")
+            .join("A3E750526000")
             .join(format!("cfi-v{CFICACHE_LATEST_VERSION}.cficache"));
         assert!(cached.is_file(), "no cache entry at {cached:?}");
         // The next run reads the cache, without the image.
