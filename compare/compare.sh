@@ -3,7 +3,7 @@
 # the same inputs, on this machine. Prints a Markdown table of times and ratios, one row per
 # goal with its target and whether it is met (docs/performance.md).
 #
-#   bash compare/compare.sh            # about 15 minutes on 2 cores (BATCH_SCALE=100000)
+#   bash compare/compare.sh            # about 5 minutes on 2 cores once built (BATCH_SCALE=100000)
 #   BATCH_SCALE=10000 bash compare/compare.sh   # the large batch row with fewer dumps
 #
 # Installs what is missing: hyperfine and llvm (llvm-symbolizer) from Debian, skelsec's Python
@@ -54,7 +54,9 @@ trap 'rm -rf "$work"' EXIT
 echo "generating inputs in $work" >&2
 $make_fixtures --large "$work" 6 >&2
 $make_fixtures --batch-bench "$work/batch" "$batch_dumps" >&2
-ls "$work"/batch/*.dmp | head -1000 > "$work/batch.txt"
+# (no `ls | head`: head closing the pipe early fails the script under pipefail)
+ls "$work"/batch/*.dmp > "$work/batch-all.txt"
+sed -n 1,1000p "$work/batch-all.txt" > "$work/batch.txt"
 for n in 2 12 24; do # series of n 100k-handle dumps: hard links, a and b in turn
   mkdir -p "$work/series-$n"
   for i in $(seq 1 "$n"); do
@@ -88,10 +90,15 @@ bench handles "$runs" \
 stackwalk_args=()
 [ "$stackwalk" = yes ] && stackwalk_args=(-n "minidump-stackwalk-P$cores" "xargs -a $work/batch.txt -P $cores -n 1 minidump-stackwalk --json")
 bench per-dump 3 \
-  -n "dumpleak-batch-jobs-1" "$dumpleak batch $work/batch --jobs 1 -q --format jsonl" \
   -n "dumpleak-batch-jobs-$cores" "$dumpleak batch $work/batch --jobs $cores -q --format jsonl" \
   "${stackwalk_args[@]}" \
   -n "dumpleak-show-P$cores" "xargs -a $work/batch.txt -P $cores -n 1 $dumpleak show --format json"
+
+# The --jobs ratio on its own, with as many runs as the other short rows (3 runs of the group
+# above are too few for a ratio of two runs of 0.2-0.4 s).
+bench batch-jobs "$runs" \
+  -n "dumpleak-batch-jobs-1" "$dumpleak batch $work/batch --jobs 1 -q --format jsonl" \
+  -n "dumpleak-batch-jobs-$cores" "$dumpleak batch $work/batch --jobs $cores -q --format jsonl"
 
 # 3. PDB address lookups, 200,000 return addresses in leakylib.dll (real clang/lld-link PDB),
 #    read from stdin by both; dumpleak's SymCache is warm, llvm-symbolizer has no cache.
@@ -201,7 +208,8 @@ for small, full, rss in [("small", "small-full-memory", rss_small), ("large", "l
     mib = lambda b: f"{b / 2**20:.1f} MiB" if b >= 2**20 else f"{b / 1024:.0f} KiB"
     row(f"`show` of a {size / 2**30:.1f} GiB sparse full-memory dump ({mib(disk)} on disk) vs {name} ({mib(apparent[name][0])}), same streams; peak RSS {rss / 1024:.0f} MiB",
         ms(m[full]), ms(m[small]), f"{r:.2f}× the time", "≤ 1.5×, < 100 MiB", r <= 1.5 and rss < 100 * 1024)
-one, many = p["dumpleak-batch-jobs-1"], p[f"dumpleak-batch-jobs-{cores}"]
+jobs = means("batch-jobs")
+one, many = jobs["dumpleak-batch-jobs-1"], jobs[f"dumpleak-batch-jobs-{cores}"]
 row(f"`batch` of {n:,} dumps, `--jobs {cores}` vs `--jobs 1` (JSON Lines)", ms(many), ms(one), f"{one / many:.2f}×", "≥ 1.8×", one / many >= 1.8)
 r = rss_12 / rss_2
 row(f"`series` of 12 dumps of 100k handles vs 2: peak RSS", f"{rss_12 / 1024:.0f} MiB", f"{rss_2 / 1024:.0f} MiB", f"{r:.2f}×", "≤ 2×", r <= 2)

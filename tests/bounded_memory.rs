@@ -559,3 +559,56 @@ fn image_in_memory_claiming_256_mib() {
     assert_eq!(trusts[..4], ["context", "cfi", "cfi", "cfi"]);
     assert!(peak < 8 * MIB, "peak {peak} bytes");
 }
+
+/// Peak heap of a one-thread batch of `count` inputs (the customer dumps of testdata/batch in
+/// turn) whose rows are only streamed out.
+fn streamed_batch_peak(count: usize) -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/batch");
+    let dumps = [
+        "cust-0c91.dmp",
+        "cust-2d08.dmp",
+        "cust-51ef.dmp",
+        "cust-a019.dmp",
+    ];
+    let files: Vec<std::path::PathBuf> = (0..count)
+        .map(|index| root.join(dumps[index % dumps.len()]))
+        .collect();
+    let symbolizer = dumpleak::symbols::SymbolConfig {
+        offline: true,
+        ..Default::default()
+    }
+    .symbolizer()
+    .unwrap();
+    let options = dumpleak::BatchOptions {
+        jobs: Some(1),
+        rows_streamed_only: true,
+        ..Default::default()
+    };
+    let (report, peak) = peak_of(|| {
+        dumpleak::batch_files(
+            &files,
+            &LoadOptions::default(),
+            &symbolizer,
+            &options,
+            &|_| {},
+        )
+        .unwrap()
+    });
+    assert_eq!(report.aggregate.processed, count);
+    assert!(report.dumps.is_empty());
+    peak
+}
+
+/// A batch writing JSON Lines keeps what the aggregate needs of each dump, not its row
+/// (about 3.5 KB per dump for these when rows are kept).
+#[test]
+fn a_streamed_batch_keeps_a_few_bytes_per_dump() {
+    let _guard = exclusive();
+    let small = streamed_batch_peak(50);
+    let large = streamed_batch_peak(550);
+    let per_dump = large.saturating_sub(small) / 500;
+    eprintln!(
+        "streamed batch: peak {small} bytes for 50 dumps, {large} for 550 ({per_dump} per dump)"
+    );
+    assert!(per_dump < 200, "{per_dump} bytes per dump");
+}

@@ -190,7 +190,8 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
         include: args.include.clone(),
         exclude: args.exclude.clone(),
     };
-    let files = dumpleak::batch_files_of(&args.inputs, &walk)?;
+    let collected = dumpleak::pipeline::walk_inputs(&args.inputs, &walk)?;
+    let files = &collected.files;
     let mut protected = files.clone();
     protected.extend(args.known.iter().cloned());
     refuse_overwriting_inputs(args.output.output.as_deref(), &protected)?;
@@ -207,6 +208,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
         },
         known,
         jobs: args.jobs,
+        rows_streamed_only: jsonl,
     };
     let bar = progress_bar(
         files.len(),
@@ -223,9 +225,8 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
         None
     };
     let failed = AtomicUsize::new(0);
-    let report: BatchReport = dumpleak::batch_inputs(
-        &args.inputs,
-        &walk,
+    let report: BatchReport = dumpleak::pipeline::batch_collected(
+        collected,
         &args.input.options(),
         &symbolizer,
         &options,
@@ -235,7 +236,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
                 bar.set_message(format!("{} failed", failed.load(Ordering::Relaxed)));
             }
             if let Some(sink) = &sink {
-                sink.lock().unwrap_or_else(|e| e.into_inner()).write(line);
+                write_line(sink, line);
             }
             bar.inc(1);
         },
@@ -281,6 +282,19 @@ impl JsonlSink {
             None => serde_json::to_string(line).expect("batch lines serialise"),
         };
         self.sink.write_line(&text);
+    }
+}
+
+/// Writes `line` to the shared `sink`, serialised before taking the lock unless redacted (the
+/// redactor's pseudonyms are shared).
+fn write_line(sink: &std::sync::Mutex<JsonlSink>, line: &dumpleak::analysis::batch::BatchLine) {
+    let lock = || sink.lock().unwrap_or_else(|e| e.into_inner());
+    let redacted = lock().redactor.is_some();
+    if redacted {
+        lock().write(line);
+    } else {
+        let text = serde_json::to_string(line).expect("batch lines serialise");
+        lock().sink.write_line(&text);
     }
 }
 

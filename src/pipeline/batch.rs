@@ -1,9 +1,10 @@
 //! `batch`: many unrelated inputs processed in parallel, each in isolation (a bad file or a
 //! bug on one input fails that input only) → one row per dump → the aggregate.
 
-use super::inputs::{walk_inputs, InputWalk};
+use super::inputs::{walk_inputs, Collected, InputWalk};
 use crate::analysis::batch::{
-    self, AggregateOptions, BatchLine, BatchReport, DumpRow, FailedInput, SkippedInput,
+    self, AggregateBuilder, AggregateOptions, BatchLine, BatchReport, DumpRow, FailedInput,
+    SkippedInput,
 };
 use crate::analysis::known::KnownIssues;
 use crate::error::{Error, Result};
@@ -22,6 +23,9 @@ pub struct BatchOptions {
     pub known: KnownIssues,
     /// Worker threads; all cores when `None`.
     pub jobs: Option<usize>,
+    /// Rows go to `on_line` only and the report lists none (the aggregate is the same): a
+    /// batch writing JSON Lines then holds a few bytes per dump instead of its row.
+    pub rows_streamed_only: bool,
 }
 
 /// Processes one input of a batch: load, symbolise the open handles' stacks and the crash,
@@ -113,6 +117,18 @@ pub fn batch_inputs(
     on_line: &(dyn Fn(&BatchLine) + Sync),
 ) -> Result<BatchReport> {
     let collected = walk_inputs(inputs, walk)?;
+    batch_collected(collected, load, symbolizer, options, on_line)
+}
+
+/// [`batch_inputs`] on what a walk already found (the caller walked once, e.g. to check the
+/// output path against the inputs).
+pub fn batch_collected(
+    collected: Collected,
+    load: &snapshot::LoadOptions,
+    symbolizer: &Symbolizer,
+    options: &BatchOptions,
+    on_line: &(dyn Fn(&BatchLine) + Sync),
+) -> Result<BatchReport> {
     let unreadable: Vec<FailedInput> = collected
         .unreadable
         .iter()
@@ -149,15 +165,65 @@ pub fn batch_files(
     options: &BatchOptions,
     on_line: &(dyn Fn(&BatchLine) + Sync),
 ) -> Result<BatchReport> {
-    run(files, options.jobs, &options.aggregate, on_line, &|path| {
-        batch_one(path, load, symbolizer, options)
-    })
+    let keep_rows = !options.rows_streamed_only;
+    run(
+        files,
+        options.jobs,
+        &options.aggregate,
+        keep_rows,
+        on_line,
+        &|path| batch_one(path, load, symbolizer, options),
+    )
+}
+
+/// What a worker gathered: the aggregate of its rows, and its rows, failures and skipped
+/// inputs.
+struct Gathered {
+    aggregate: AggregateBuilder,
+    dumps: Vec<DumpRow>,
+    failures: Vec<FailedInput>,
+    skipped: Vec<SkippedInput>,
+}
+
+impl Gathered {
+    fn new(options: &AggregateOptions) -> Gathered {
+        Gathered {
+            aggregate: AggregateBuilder::new(options),
+            dumps: Vec::new(),
+            failures: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    fn take(mut self, line: BatchLine, keep_rows: bool) -> Gathered {
+        match line {
+            BatchLine::Dump(row) => {
+                self.aggregate.add(&row);
+                if keep_rows {
+                    self.dumps.push(*row);
+                }
+            }
+            BatchLine::Failure(failure) => self.failures.push(failure),
+            BatchLine::Skipped(input) => self.skipped.push(input),
+            BatchLine::Aggregate(_) => {}
+        }
+        self
+    }
+
+    fn merge(mut self, other: Gathered) -> Gathered {
+        self.aggregate.merge(other.aggregate);
+        self.dumps.extend(other.dumps);
+        self.failures.extend(other.failures);
+        self.skipped.extend(other.skipped);
+        self
+    }
 }
 
 fn run(
     files: &[PathBuf],
     jobs: Option<usize>,
     aggregate: &AggregateOptions,
+    keep_rows: bool,
     on_line: &(dyn Fn(&BatchLine) + Sync),
     process: &(dyn Fn(&Path) -> BatchLine + Sync),
 ) -> Result<BatchReport> {
@@ -166,28 +232,29 @@ fn run(
         builder = builder.num_threads(jobs.max(1));
     }
     let pool = builder.build()?;
-    let lines: Vec<BatchLine> = pool.install(|| {
+    // Each worker folds its lines into its own aggregate as they finish; the workers'
+    // aggregates merge in input order.
+    let gathered = pool.install(|| {
         files
             .par_iter()
-            .map(|path| {
-                let line = process(path);
-                on_line(&line);
-                line
-            })
-            .collect()
+            .fold(
+                || Gathered::new(aggregate),
+                |gathered, path| {
+                    let line = process(path);
+                    on_line(&line);
+                    gathered.take(line, keep_rows)
+                },
+            )
+            .reduce(|| Gathered::new(aggregate), Gathered::merge)
     });
-    let mut dumps = Vec::new();
-    let mut failures = Vec::new();
-    let mut skipped = Vec::new();
-    for line in lines {
-        match line {
-            BatchLine::Dump(row) => dumps.push(*row),
-            BatchLine::Failure(failure) => failures.push(failure),
-            BatchLine::Skipped(input) => skipped.push(input),
-            BatchLine::Aggregate(_) => {}
-        }
-    }
-    Ok(batch::batch_report(dumps, failures, skipped, aggregate))
+    let mut dumps = gathered.dumps;
+    dumps.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(batch::report_of(
+        dumps,
+        gathered.failures,
+        gathered.skipped,
+        gathered.aggregate,
+    ))
 }
 
 #[cfg(test)]
@@ -214,6 +281,7 @@ mod tests {
             &files,
             Some(2),
             &AggregateOptions::default(),
+            true,
             &|_| {
                 seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             },

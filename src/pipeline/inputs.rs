@@ -2,6 +2,7 @@
 
 use crate::snapshot::LoadError;
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// How directories among the inputs are expanded.
@@ -149,7 +150,8 @@ impl Walker<'_> {
                 found.push((path, false));
             }
         }
-        found.sort();
+        // All in one folder: by name is by path (and much cheaper than comparing components).
+        found.sort_by_cached_key(|(path, is_dir)| (path.file_name().map(OsStr::to_owned), *is_dir));
         for (path, is_dir) in found {
             if !is_dir {
                 self.file(path);

@@ -9,7 +9,9 @@ pub mod output;
 mod series;
 mod show;
 
-pub use batch::{batch_files, batch_files_of, batch_inputs, batch_one, BatchOptions};
+pub use batch::{
+    batch_collected, batch_files, batch_files_of, batch_inputs, batch_one, BatchOptions,
+};
 pub use diff::{diff_files, diff_files_with, diff_snapshots, require_handles};
 pub use handles::handles_of;
 pub use inputs::{collect_inputs, walk_inputs, Collected, InputWalk};

@@ -3,16 +3,17 @@
 //! loads, modules that always load together, other programs — and versions compared.
 //! It depends only on the rows, so shards processed apart merge to the same result.
 
+use super::builder::{AggregateBuilder, FirstSeen, Id};
 use super::model::{
     Aggregate, BatchReport, CandidateCheck, DumpRow, FailedInput, LoadedTogether, ModuleVersionRow,
     ProgramAggregate, SkippedInput, TopCheck,
 };
 use super::row::TOP_TYPES;
 use super::stats::{mann_whitney, median};
-use super::versions::{version_comparisons, MIN_GROUP_DUMPS, SIGNIFICANCE};
+use super::versions::{comparisons_of, VersionCounts, MIN_GROUP_DUMPS, SIGNIFICANCE};
 use crate::analysis::attribution::Attribution;
 use crate::analysis::model::{top_types, SCHEMA_VERSION};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Module versions folded under a higher-ranked one when they load in at least this share of
 /// the dumps that load either (Jaccard index).
@@ -31,7 +32,7 @@ pub struct AggregateOptions {
 }
 
 impl AggregateOptions {
-    fn ranks(&self, module: &str) -> bool {
+    pub(super) fn ranks(&self, module: &str) -> bool {
         self.include_system_modules || !self.attribution.is_system(module)
     }
 }
@@ -39,14 +40,29 @@ impl AggregateOptions {
 /// The report from rows, failures and skipped inputs in any order (sorted by file name).
 pub fn batch_report(
     mut dumps: Vec<DumpRow>,
-    mut failures: Vec<FailedInput>,
-    mut skipped: Vec<SkippedInput>,
+    failures: Vec<FailedInput>,
+    skipped: Vec<SkippedInput>,
     options: &AggregateOptions,
 ) -> BatchReport {
     dumps.sort_by(|a, b| a.file.cmp(&b.file));
+    let mut builder = AggregateBuilder::new(options);
+    for row in &dumps {
+        builder.add(row);
+    }
+    report_of(dumps, failures, skipped, builder)
+}
+
+/// The report from rows (already sorted by file name, or none when they were only streamed),
+/// failures and skipped inputs, and the aggregate gathered from every row.
+pub fn report_of(
+    dumps: Vec<DumpRow>,
+    mut failures: Vec<FailedInput>,
+    mut skipped: Vec<SkippedInput>,
+    builder: AggregateBuilder,
+) -> BatchReport {
     failures.sort_by(|a, b| a.file.cmp(&b.file));
     skipped.sort_by(|a, b| a.file.cmp(&b.file));
-    let mut aggregate = aggregate(&dumps, options);
+    let mut aggregate = builder.finish();
     aggregate.failed = failures.len();
     aggregate.skipped = skipped.len();
     BatchReport {
@@ -62,91 +78,151 @@ pub fn batch_report(
 pub fn aggregate(rows: &[DumpRow], options: &AggregateOptions) -> Aggregate {
     let mut rows: Vec<&DumpRow> = rows.iter().collect();
     rows.sort_by(|a, b| a.file.cmp(&b.file));
-    let with_handles: Vec<&DumpRow> = rows
-        .iter()
-        .copied()
-        .filter(|row| row.handle_count.is_some())
-        .collect();
-    let modules = ranked_modules(&with_handles, options);
-    let top_check = top_check(&with_handles, &modules);
-    let programs = programs(&rows, options);
-    let mut known_issues = BTreeMap::new();
-    let mut crashes = BTreeMap::new();
-    for row in &rows {
-        for issue in &row.known_issues {
-            *known_issues.entry(issue.label.clone()).or_default() += 1;
-        }
-        if let Some(crash) = &row.crash {
-            *crashes.entry(crash.reason.clone()).or_default() += 1;
-        }
+    let mut builder = AggregateBuilder::new(options);
+    for row in rows {
+        builder.add(row);
     }
-    let without_handle_data = rows.len() - with_handles.len();
-    Aggregate {
-        processed: rows.len(),
-        failed: 0,
-        skipped: 0,
-        without_handle_data,
-        duplicates_dropped: 0,
-        version_comparisons: version_comparisons(&with_handles, |name| options.ranks(name)),
-        notes: notes(&programs, without_handle_data),
-        caveats: Vec::new(),
-        modules,
-        top_check,
-        programs,
-        known_issues,
-        crashes,
-    }
+    builder.finish()
 }
 
-/// The dumps of `rows` (by index) that load each module version.
-fn loaded_by(
-    rows: &[&DumpRow],
-    options: &AggregateOptions,
-) -> BTreeMap<(String, Option<String>), (String, BTreeSet<usize>)> {
-    let mut loaded: BTreeMap<(String, Option<String>), (String, BTreeSet<usize>)> = BTreeMap::new();
-    for (index, row) in rows.iter().enumerate() {
-        for module in row
-            .modules
-            .iter()
-            .filter(|module| options.ranks(&module.name))
-        {
-            loaded
-                .entry((module.name.to_lowercase(), module.version.clone()))
-                .or_insert_with(|| (module.name.clone(), BTreeSet::new()))
-                .1
-                .insert(index);
+/// The rows of `sorted` that are not in `remove` (both ascending).
+fn difference<'a>(sorted: &'a [Id], remove: &'a [Id]) -> impl Iterator<Item = Id> + 'a {
+    let mut others = remove.iter().peekable();
+    sorted.iter().copied().filter(move |row| {
+        while others.next_if(|other| **other < *row).is_some() {}
+        others.peek() != Some(&row)
+    })
+}
+
+/// The rows of `a` that are also in `b` (both ascending).
+fn intersection(a: &[Id], b: &[Id]) -> Vec<Id> {
+    let (mut i, mut j, mut both) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both.push(a[i]);
+                i += 1;
+                j += 1;
+            }
         }
     }
-    loaded
+    both
 }
 
-fn counts_of(rows: &[&DumpRow], indexes: impl Iterator<Item = usize>) -> Vec<f64> {
-    indexes
-        .filter_map(|index| rows[index].handle_count)
-        .map(|count| count as f64)
-        .collect()
+/// How many rows `a` and `b` (both ascending) share.
+fn shared(a: &[Id], b: &[Id]) -> usize {
+    let (mut i, mut j, mut count) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                count += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    count
 }
 
-/// Module versions ranked by the ratio of the median handle count with them to without them;
-/// those loaded with a higher-ranked one folded under it.
-fn ranked_modules(rows: &[&DumpRow], options: &AggregateOptions) -> Vec<ModuleVersionRow> {
-    let mut ranked: Vec<(ModuleVersionRow, BTreeSet<usize>)> = loaded_by(rows, options)
-        .into_iter()
-        .map(|((_, version), (name, with))| {
-            let counts = counts_of(rows, with.iter().copied());
-            let others = counts_of(rows, (0..rows.len()).filter(|i| !with.contains(i)));
+/// A module version ranked, with the rows that load it.
+type Ranked = (ModuleVersionRow, Vec<Id>);
+
+impl AggregateBuilder {
+    /// The aggregate over the rows added (failed and skipped counts are the caller's).
+    pub fn finish(self) -> Aggregate {
+        let with_handles = self.rows.iter().filter(|row| row.handles.is_some()).count();
+        let ranked = self.ranked_modules(None);
+        let top_check = self.top_check(&ranked);
+        let programs = self.program_aggregates();
+        let without_handle_data = self.rows.len() - with_handles;
+        Aggregate {
+            processed: self.rows.len(),
+            failed: 0,
+            skipped: 0,
+            without_handle_data,
+            duplicates_dropped: 0,
+            version_comparisons: comparisons_of(self.version_counts(None)),
+            notes: notes(&programs, without_handle_data),
+            caveats: Vec::new(),
+            modules: ranked.into_iter().map(|(row, _)| row).collect(),
+            top_check,
+            programs,
+            known_issues: self.known_issues,
+            crashes: self.crashes,
+        }
+    }
+
+    fn in_scope(&self, row: Id, scope: Option<Id>) -> bool {
+        scope.is_none_or(|program| self.rows[row as usize].program == program)
+    }
+
+    fn handles(&self, row: Id) -> f64 {
+        self.rows[row as usize].handles.unwrap_or(0) as f64
+    }
+
+    /// The rows with handle data of `scope` (one program, or all).
+    fn universe(&self, scope: Option<Id>) -> Vec<Id> {
+        (0..self.rows.len() as Id)
+            .filter(|&row| self.rows[row as usize].handles.is_some() && self.in_scope(row, scope))
+            .collect()
+    }
+
+    /// The programs of `scope`, by id.
+    fn scope_programs(&self, scope: Option<Id>) -> Vec<Id> {
+        match scope {
+            Some(program) => vec![program],
+            None => (0..self.programs.len() as Id).collect(),
+        }
+    }
+
+    /// The name of module version `key` as first met in `scope`, and its handles per type.
+    fn key_in_scope(&self, key: Id, scope: Option<Id>) -> (String, BTreeMap<String, usize>) {
+        let mut first: Option<FirstSeen> = None;
+        let mut types: BTreeMap<String, usize> = BTreeMap::new();
+        for program in self.scope_programs(scope) {
+            let Some(module) = self.program_modules.get(&(program, key)) else {
+                continue;
+            };
+            FirstSeen::keep(&mut first, module.display.as_ref());
+            for (type_id, count) in &module.types {
+                *types
+                    .entry(self.type_names[*type_id as usize].clone())
+                    .or_default() += count;
+            }
+        }
+        (first.map(|seen| seen.text).unwrap_or_default(), types)
+    }
+
+    /// Module versions ranked by the ratio of the median handle count with them to without
+    /// them; those loaded with a higher-ranked one folded under it.
+    fn ranked_modules(&self, scope: Option<Id>) -> Vec<Ranked> {
+        let universe = self.universe(scope);
+        let mut ranked: Vec<Ranked> = Vec::new();
+        for (key_id, key) in self.keys.iter().enumerate() {
+            let with: Vec<Id> = key
+                .rows
+                .iter()
+                .copied()
+                .filter(|&row| self.in_scope(row, scope))
+                .collect();
+            if with.is_empty() {
+                continue;
+            }
+            let (name, type_totals) = self.key_in_scope(key_id as Id, scope);
+            let counts: Vec<f64> = with.iter().map(|&row| self.handles(row)).collect();
+            let others: Vec<f64> = difference(&universe, &with)
+                .map(|row| self.handles(row))
+                .collect();
             let median_handles = median(&counts).unwrap_or(0.0);
             let median_without = median(&others);
-            let mut type_totals: BTreeMap<String, usize> = BTreeMap::new();
-            for &index in &with {
-                for (type_name, count) in &rows[index].types {
-                    *type_totals.entry(type_name.clone()).or_default() += count;
-                }
-            }
             let row = ModuleVersionRow {
                 rank: 0,
                 module: name,
-                version,
+                version: key.version.clone(),
                 dumps: with.len(),
                 max_handles: counts.iter().copied().fold(0.0, f64::max) as usize,
                 median_handles,
@@ -158,33 +234,149 @@ fn ranked_modules(rows: &[&DumpRow], options: &AggregateOptions) -> Vec<ModuleVe
                 dominant_types: top_types(&type_totals, TOP_TYPES),
                 loaded_with: Vec::new(),
             };
-            (row, with)
+            ranked.push((row, with));
+        }
+        ranked.sort_by(|(a, _), (b, _)| {
+            let ratio = |row: &ModuleVersionRow| row.ratio.unwrap_or(f64::NEG_INFINITY);
+            ratio(b)
+                .total_cmp(&ratio(a))
+                .then(b.dumps.cmp(&a.dumps))
+                .then_with(|| a.module.to_lowercase().cmp(&b.module.to_lowercase()))
+                .then_with(|| a.version.cmp(&b.version))
+        });
+        fold_loaded_together(ranked)
+    }
+
+    /// For the top association: do the next candidates still go with higher counts in the
+    /// dumps that do not load the top module version?
+    fn top_check(&self, modules: &[Ranked]) -> Option<TopCheck> {
+        let (top, top_rows) = modules
+            .first()
+            .filter(|(row, _)| row.ratio.unwrap_or(0.0) > 1.0)?;
+        let without_top: Vec<Id> = difference(&self.universe(None), top_rows).collect();
+        let counts =
+            |rows: &[Id]| -> Vec<f64> { rows.iter().map(|&row| self.handles(row)).collect() };
+        let candidates = modules
+            .iter()
+            .skip(1)
+            .take(CHECKED_CANDIDATES)
+            .map(|(candidate, rows)| {
+                let with: Vec<Id> = intersection(&without_top, rows);
+                let without: Vec<Id> = difference(&without_top, rows).collect();
+                let (with_counts, without_counts) = (counts(&with), counts(&without));
+                let ratio = match (median(&with_counts), median(&without_counts)) {
+                    (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+                    _ => None,
+                };
+                let enough = with.len() >= MIN_GROUP_DUMPS && without.len() >= MIN_GROUP_DUMPS;
+                let p_value = enough
+                    .then(|| mann_whitney(&with_counts, &without_counts))
+                    .flatten()
+                    .map(|test| test.p_value);
+                let verdict = match p_value {
+                    None => "too few dumps without the top module".to_string(),
+                    Some(p) if p < SIGNIFICANCE && ratio.unwrap_or(0.0) > 1.0 => {
+                        "still an effect".to_string()
+                    }
+                    Some(_) => "no effect left".to_string(),
+                };
+                CandidateCheck {
+                    module: candidate.module.clone(),
+                    version: candidate.version.clone(),
+                    dumps_with: with.len(),
+                    dumps_without: without.len(),
+                    ratio,
+                    p_value,
+                    verdict,
+                }
+            })
+            .collect();
+        Some(TopCheck {
+            module: top.module.clone(),
+            version: top.version.clone(),
+            candidates,
         })
-        .collect();
-    ranked.sort_by(|(a, _), (b, _)| {
-        let ratio = |row: &ModuleVersionRow| row.ratio.unwrap_or(f64::NEG_INFINITY);
-        ratio(b)
-            .total_cmp(&ratio(a))
-            .then(b.dumps.cmp(&a.dumps))
-            .then_with(|| a.module.to_lowercase().cmp(&b.module.to_lowercase()))
-            .then_with(|| a.version.cmp(&b.version))
-    });
-    fold_loaded_together(ranked)
+    }
+
+    /// Handle counts per version of each module in `scope`, for the version comparisons.
+    fn version_counts(&self, scope: Option<Id>) -> VersionCounts {
+        let mut counts: VersionCounts = BTreeMap::new();
+        for key in &self.keys {
+            let with: Vec<f64> = key
+                .rows
+                .iter()
+                .filter(|&&row| self.in_scope(row, scope))
+                .map(|&row| self.handles(row))
+                .collect();
+            if with.is_empty() {
+                continue;
+            }
+            let mut first: Option<FirstSeen> = None;
+            for program in self.scope_programs(scope) {
+                FirstSeen::keep(&mut first, self.program_names.get(&(program, key.name)));
+            }
+            counts
+                .entry(self.names[key.name as usize].clone())
+                .or_insert_with(|| {
+                    (
+                        first.map(|seen| seen.text).unwrap_or_default(),
+                        BTreeMap::new(),
+                    )
+                })
+                .1
+                .insert(key.version.clone(), with);
+        }
+        counts
+    }
+
+    /// Per-program aggregates when the rows hold dumps of more than one program.
+    fn program_aggregates(&self) -> Vec<ProgramAggregate> {
+        if self.programs.len() < 2 {
+            return Vec::new();
+        }
+        let mut order: Vec<Id> = (0..self.programs.len() as Id).collect();
+        order.sort_by(|a, b| {
+            self.programs[*a as usize]
+                .0
+                .cmp(&self.programs[*b as usize].0)
+        });
+        order
+            .into_iter()
+            .map(|program| {
+                let rows = self.rows.iter().filter(|row| row.program == program);
+                ProgramAggregate {
+                    program: self.programs[program as usize]
+                        .1
+                        .as_ref()
+                        .map(|seen| seen.text.clone())
+                        .unwrap_or_default(),
+                    dumps: rows.clone().count(),
+                    with_handle_data: rows.filter(|row| row.handles.is_some()).count(),
+                    modules: self
+                        .ranked_modules(Some(program))
+                        .into_iter()
+                        .map(|(row, _)| row)
+                        .collect(),
+                    version_comparisons: comparisons_of(self.version_counts(Some(program))),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Folds each module version under the first higher-ranked one loaded in (nearly) the same
 /// dumps; numbers the rest.
-fn fold_loaded_together(ranked: Vec<(ModuleVersionRow, BTreeSet<usize>)>) -> Vec<ModuleVersionRow> {
-    let mut kept: Vec<(ModuleVersionRow, BTreeSet<usize>)> = Vec::new();
+fn fold_loaded_together(ranked: Vec<Ranked>) -> Vec<Ranked> {
+    let mut kept: Vec<Ranked> = Vec::new();
     for (row, with) in ranked {
         let keeper = kept.iter_mut().find(|(_, kept_with)| {
-            let together = kept_with.intersection(&with).count();
-            let either = kept_with.union(&with).count();
+            let together = shared(kept_with, &with);
+            let either = kept_with.len() + with.len() - together;
             either > 0 && together as f64 >= TOGETHER_SHARE * either as f64
         });
         match keeper {
             Some((keeper, kept_with)) => keeper.loaded_with.push(LoadedTogether {
-                together: kept_with.intersection(&with).count(),
+                together: shared(kept_with, &with),
                 module: row.module,
                 version: row.version,
                 dumps: row.dumps,
@@ -192,116 +384,10 @@ fn fold_loaded_together(ranked: Vec<(ModuleVersionRow, BTreeSet<usize>)>) -> Vec
             None => kept.push((row, with)),
         }
     }
-    kept.into_iter()
-        .enumerate()
-        .map(|(index, (mut row, _))| {
-            row.rank = index + 1;
-            row
-        })
-        .collect()
-}
-
-/// For the top association: do the next candidates still go with higher counts in the dumps
-/// that do not load the top module version?
-fn top_check(rows: &[&DumpRow], modules: &[ModuleVersionRow]) -> Option<TopCheck> {
-    let top = modules
-        .first()
-        .filter(|row| row.ratio.unwrap_or(0.0) > 1.0)?;
-    let loads = |row: &DumpRow, module: &str, version: &Option<String>| {
-        row.modules
-            .iter()
-            .any(|loaded| loaded.name.eq_ignore_ascii_case(module) && &loaded.version == version)
-    };
-    let without_top: Vec<&DumpRow> = rows
-        .iter()
-        .copied()
-        .filter(|row| !loads(row, &top.module, &top.version))
-        .collect();
-    let candidates = modules
-        .iter()
-        .skip(1)
-        .take(CHECKED_CANDIDATES)
-        .map(|candidate| {
-            let (with, without): (Vec<&DumpRow>, Vec<&DumpRow>) = without_top
-                .iter()
-                .copied()
-                .partition(|row| loads(row, &candidate.module, &candidate.version));
-            let counts = |group: &[&DumpRow]| -> Vec<f64> {
-                group
-                    .iter()
-                    .filter_map(|row| row.handle_count)
-                    .map(|c| c as f64)
-                    .collect()
-            };
-            let (with_counts, without_counts) = (counts(&with), counts(&without));
-            let ratio = match (median(&with_counts), median(&without_counts)) {
-                (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-                _ => None,
-            };
-            let enough = with.len() >= MIN_GROUP_DUMPS && without.len() >= MIN_GROUP_DUMPS;
-            let p_value = enough
-                .then(|| mann_whitney(&with_counts, &without_counts))
-                .flatten()
-                .map(|test| test.p_value);
-            let verdict = match p_value {
-                None => "too few dumps without the top module".to_string(),
-                Some(p) if p < SIGNIFICANCE && ratio.unwrap_or(0.0) > 1.0 => {
-                    "still an effect".to_string()
-                }
-                Some(_) => "no effect left".to_string(),
-            };
-            CandidateCheck {
-                module: candidate.module.clone(),
-                version: candidate.version.clone(),
-                dumps_with: with.len(),
-                dumps_without: without.len(),
-                ratio,
-                p_value,
-                verdict,
-            }
-        })
-        .collect();
-    Some(TopCheck {
-        module: top.module.clone(),
-        version: top.version.clone(),
-        candidates,
-    })
-}
-
-/// Per-program aggregates when the rows hold dumps of more than one program.
-fn programs(rows: &[&DumpRow], options: &AggregateOptions) -> Vec<ProgramAggregate> {
-    let mut by_program: BTreeMap<String, (String, Vec<&DumpRow>)> = BTreeMap::new();
-    for row in rows {
-        let name = row
-            .process
-            .clone()
-            .unwrap_or_else(|| "(unknown)".to_string());
-        by_program
-            .entry(name.to_lowercase())
-            .or_insert_with(|| (name, Vec::new()))
-            .1
-            .push(row);
+    for (index, (row, _)) in kept.iter_mut().enumerate() {
+        row.rank = index + 1;
     }
-    if by_program.len() < 2 {
-        return Vec::new();
-    }
-    by_program
-        .into_values()
-        .map(|(program, rows)| {
-            let with_handles: Vec<&DumpRow> = rows
-                .iter()
-                .copied()
-                .filter(|row| row.handle_count.is_some())
-                .collect();
-            ProgramAggregate {
-                program,
-                dumps: rows.len(),
-                with_handle_data: with_handles.len(),
-                modules: ranked_modules(&with_handles, options),
-                version_comparisons: version_comparisons(&with_handles, |name| options.ranks(name)),
-            }
-        })
-        .collect()
+    kept
 }
 
 fn notes(programs: &[ProgramAggregate], without_handle_data: usize) -> Vec<String> {

@@ -5,13 +5,15 @@
 //! test, per program when the batch mixes programs.
 
 mod aggregate;
+mod builder;
 mod merge;
 mod model;
 mod row;
 pub mod stats;
 mod versions;
 
-pub use aggregate::{aggregate, batch_report, AggregateOptions};
+pub use aggregate::{aggregate, batch_report, report_of, AggregateOptions};
+pub use builder::AggregateBuilder;
 pub use merge::{lines_of, merge_lines, to_jsonl, MergeError};
 pub use model::*;
 pub use row::{dump_row, open_handle_stacks};

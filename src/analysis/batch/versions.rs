@@ -17,8 +17,9 @@ pub const MIN_GROUP_DUMPS: usize = 4;
 /// The significance level of the rank test.
 pub const SIGNIFICANCE: f64 = 0.05;
 
-/// Handle counts of the dumps loading each version of each module (by name, any case).
-type VersionCounts = BTreeMap<String, (String, BTreeMap<Option<String>, Vec<f64>>)>;
+/// Handle counts of the dumps loading each version of each module: by the name in lower case,
+/// the name as first met, and per version the counts.
+pub(super) type VersionCounts = BTreeMap<String, (String, BTreeMap<Option<String>, Vec<f64>>)>;
 
 /// The modules of `rows` loaded in two or more versions, versions compared; modules where a
 /// version stands out first (smallest p first), then by p.
@@ -45,6 +46,11 @@ pub fn version_comparisons(
             }
         }
     }
+    comparisons_of(counts)
+}
+
+/// [`version_comparisons`] from the counts gathered.
+pub(super) fn comparisons_of(counts: VersionCounts) -> Vec<VersionComparison> {
     let mut comparisons: Vec<VersionComparison> = counts
         .into_values()
         .filter(|(_, versions)| versions.len() >= 2)
