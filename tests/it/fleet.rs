@@ -77,7 +77,7 @@ fn a_dump_without_handle_data_is_null_and_takes_no_part() {
         .any(|note| note
             .as_str()
             .unwrap()
-            .starts_with("1 dump has no handle data")));
+            .starts_with("1 input has no handle data (a dump without a HandleDataStream")));
     let table = dumpleak()
         .args(["batch", "-q"])
         .arg(dir.path())

@@ -429,4 +429,10 @@ fn modules_of_logs_without_handle_data_stay_out_of_the_ranking() {
     assert_eq!(batch["aggregate"]["without_handle_data"], 1);
     let text = batch["aggregate"].to_string();
     assert!(!text.contains("TileCache.dll"), "{text}");
+    // The note does not call a log a dump without a HandleDataStream.
+    let notes = batch["aggregate"]["notes"].to_string();
+    assert!(
+        notes.contains("a log or listing that shows no handles"),
+        "{notes}"
+    );
 }

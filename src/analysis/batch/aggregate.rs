@@ -405,8 +405,8 @@ fn notes(programs: &[ProgramAggregate], without_handle_data: usize) -> Vec<Strin
     }
     if without_handle_data > 0 {
         notes.push(format!(
-            "{without_handle_data} {} no handle data (no HandleDataStream): listed, but no part of any handle statistic",
-            if without_handle_data == 1 { "dump has" } else { "dumps have" }
+            "{without_handle_data} {} no handle data (a dump without a HandleDataStream, a log or listing that shows no handles): listed, but no part of any handle statistic",
+            if without_handle_data == 1 { "input has" } else { "inputs have" }
         ));
     }
     notes
