@@ -534,6 +534,6 @@ mod tests {
         assert_eq!(aggregate.programs[0].program, "App.exe");
         assert_eq!(aggregate.programs[0].with_handle_data, 12);
         assert!(aggregate.notes[0].starts_with("the batch holds dumps of 2 programs"));
-        assert!(aggregate.notes[1].starts_with("1 dump has no handle data"));
+        assert!(aggregate.notes[1].starts_with("1 input has no handle data"));
     }
 }
