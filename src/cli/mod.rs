@@ -2,6 +2,7 @@
 //! subcommand (`run`), where and how reports are written (`emit`), and what `generate`
 //! writes (`generate`). The library does the work.
 
+mod alloc;
 mod args;
 mod commands;
 mod emit;
