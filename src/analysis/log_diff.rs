@@ -64,22 +64,13 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
     // The earlier side has no handles and no trace: nothing of the log's trace or frame
     // texts is copied into it.
     let mut before = Snapshot {
-        source: label(before_label),
-        input: log.input,
         process: log.process.clone(),
         captured_at: log.captured_at,
         dump_flags: log.dump_flags,
         modules: log.modules.clone(),
         unloaded_modules: log.unloaded_modules.clone(),
-        thread_names: Default::default(),
         handles: Some(Vec::new()),
-        trace: None,
-        type_counts: None,
-        frame_text: BTreeMap::new(),
-        memory: None,
-        file: None,
-        warnings: Vec::new(),
-        content_hash: None,
+        ..Snapshot::empty(label(before_label), log.input)
     };
     // The summary is the count at the end of the log; the handles opened since the snapshot
     // are not in the earlier count. A handle whose type the summary does not list cannot be

@@ -180,3 +180,16 @@ fn at_least_one(text: &str) -> Result<usize, String> {
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// The options every analysing command shares: which inputs, symbols, attribution, output.
+#[derive(Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub symbols: SymbolArgs,
+    #[command(flatten)]
+    pub attribution: AttributionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

@@ -1,6 +1,6 @@
 //! The subcommands' own arguments, each with its examples (shown by `--help`).
 
-use super::args::{AttributionArgs, InputArgs, OutputArgs, RankingArgs, SymbolArgs};
+use super::args::{AttributionArgs, CommonArgs, OutputArgs, RankingArgs};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -73,13 +73,7 @@ pub struct ShowArgs {
     #[arg(long, value_name = "NAME")]
     pub suspect: Vec<String>,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub symbols: SymbolArgs,
-    #[command(flatten)]
-    pub attribution: AttributionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
+    pub common: CommonArgs,
 }
 
 /// `handles`.
@@ -105,13 +99,7 @@ pub struct HandlesArgs {
     #[arg(long)]
     pub history: bool,
     #[command(flatten)]
-    pub input_choice: InputArgs,
-    #[command(flatten)]
-    pub symbols: SymbolArgs,
-    #[command(flatten)]
-    pub attribution: AttributionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
+    pub common: CommonArgs,
 }
 
 /// A handle value as WinDbg prints it: hexadecimal, with or without `0x`.
@@ -146,13 +134,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub only_changed: bool,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub symbols: SymbolArgs,
-    #[command(flatten)]
-    pub attribution: AttributionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
+    pub common: CommonArgs,
 }
 
 /// `series --order`.
@@ -202,13 +184,7 @@ pub struct SeriesArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub symbols: SymbolArgs,
-    #[command(flatten)]
-    pub attribution: AttributionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
+    pub common: CommonArgs,
 }
 
 /// `batch`.
@@ -241,13 +217,7 @@ pub struct BatchArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub symbols: SymbolArgs,
-    #[command(flatten)]
-    pub attribution: AttributionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
+    pub common: CommonArgs,
 }
 
 /// `merge`.

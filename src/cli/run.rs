@@ -1,5 +1,6 @@
 //! Each subcommand: inputs → the library's pipeline → the report written.
 
+use super::args::{CommonArgs, OutputArgs};
 use super::commands::ShowArgs;
 use super::commands::{BatchArgs, DiffArgs, HandlesArgs, MergeArgs, SeriesArgs, SeriesOrder};
 use super::emit::{self, emit};
@@ -23,16 +24,22 @@ fn symbolizer(symbols: &super::args::SymbolArgs) -> Result<Symbolizer, Error> {
     Ok(symbolizer)
 }
 
+/// Loads the one input of `show` or `handles` (never the file the report is to be written
+/// to) and makes the symbolizer.
+fn load_one(
+    input: &std::path::PathBuf,
+    common: &CommonArgs,
+) -> Result<(snapshot::Snapshot, Symbolizer), Error> {
+    refuse_overwriting_inputs(common.output.output.as_deref(), std::slice::from_ref(input))?;
+    let snapshot = snapshot::load_with(input, &common.input.options())?;
+    Ok((snapshot, symbolizer(&common.symbols)?))
+}
+
 /// `show`.
 pub fn show(args: ShowArgs) -> Result<ExitCode, Error> {
-    refuse_overwriting_inputs(
-        args.output.output.as_deref(),
-        std::slice::from_ref(&args.dump),
-    )?;
-    let snapshot = snapshot::load_with(&args.dump, &args.input.options())?;
-    let symbolizer = symbolizer(&args.symbols)?;
+    let (snapshot, symbolizer) = load_one(&args.dump, &args.common)?;
     let options = DiffOptions {
-        attribution: args.attribution.attribution(),
+        attribution: args.common.attribution.attribution(),
         suspects: args.suspect.clone(),
         allow_different_process: false,
     };
@@ -41,17 +48,12 @@ pub fn show(args: ShowArgs) -> Result<ExitCode, Error> {
             emit(
                 &report,
                 |_| report::show_document(&report, args.modules),
-                &args.output,
+                &args.common.output,
                 "types",
             )?;
         }
         dumpleak::ShowOutcome::Diff(report) => {
-            emit(
-                &report,
-                |rows| report::diff_document_for(&report, rows),
-                &args.output,
-                "handles",
-            )?;
+            emit_diff_report(&report, &args.common.output)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -59,12 +61,7 @@ pub fn show(args: ShowArgs) -> Result<ExitCode, Error> {
 
 /// `handles`.
 pub fn handles(args: HandlesArgs) -> Result<ExitCode, Error> {
-    refuse_overwriting_inputs(
-        args.output.output.as_deref(),
-        std::slice::from_ref(&args.input),
-    )?;
-    let snapshot = snapshot::load_with(&args.input, &args.input_choice.options())?;
-    let symbolizer = symbolizer(&args.symbols)?;
+    let (snapshot, symbolizer) = load_one(&args.input, &args.common)?;
     let filter = dumpleak::analysis::handles::HandleFilter {
         types: args.types.clone(),
         name: args.name.clone(),
@@ -76,12 +73,12 @@ pub fn handles(args: HandlesArgs) -> Result<ExitCode, Error> {
         &snapshot,
         &filter,
         &symbolizer,
-        &args.attribution.attribution(),
+        &args.common.attribution.attribution(),
     );
     emit(
         &report,
         |_| report::handles_document(&report),
-        &args.output,
+        &args.common.output,
         "handles",
     )?;
     Ok(ExitCode::SUCCESS)
@@ -90,19 +87,19 @@ pub fn handles(args: HandlesArgs) -> Result<ExitCode, Error> {
 /// `diff`.
 pub fn diff(args: DiffArgs) -> Result<ExitCode, Error> {
     refuse_overwriting_inputs(
-        args.output.output.as_deref(),
+        args.common.output.output.as_deref(),
         &[args.before.clone(), args.after.clone()],
     )?;
-    let symbolizer = symbolizer(&args.symbols)?;
+    let symbolizer = symbolizer(&args.common.symbols)?;
     let options = DiffOptions {
-        attribution: args.attribution.attribution(),
+        attribution: args.common.attribution.attribution(),
         suspects: args.suspect.clone(),
         allow_different_process: args.allow_different_process,
     };
     let mut report = dumpleak::diff_files_with(
         &args.before,
         &args.after,
-        &args.input.options(),
+        &args.common.input.options(),
         &symbolizer,
         &options,
     )?;
@@ -110,12 +107,7 @@ pub fn diff(args: DiffArgs) -> Result<ExitCode, Error> {
     if args.only_changed {
         report.keep_changed_types();
     }
-    emit(
-        &report,
-        |rows| report::diff_document_for(&report, rows),
-        &args.output,
-        "handles",
-    )?;
+    emit_diff_report(&report, &args.common.output)?;
     match args.fail_on_growth {
         Some(limit) if total_delta > limit => {
             say(&format!(
@@ -131,10 +123,10 @@ pub fn diff(args: DiffArgs) -> Result<ExitCode, Error> {
 pub fn series(args: SeriesArgs) -> Result<ExitCode, Error> {
     use dumpleak::analysis::series::{self, Order};
     let files = dumpleak::collect_inputs(&args.inputs, dumpleak::InputWalk::default())?;
-    refuse_overwriting_inputs(args.output.output.as_deref(), &files)?;
-    let symbolizer = symbolizer(&args.symbols)?;
+    refuse_overwriting_inputs(args.common.output.output.as_deref(), &files)?;
+    let symbolizer = symbolizer(&args.common.symbols)?;
     let options = dumpleak::analysis::SeriesOptions {
-        attribution: args.attribution.attribution(),
+        attribution: args.common.attribution.attribution(),
         rules: dumpleak::analysis::trend::Rules {
             min_growth: args.min_growth.unwrap_or(0.0),
             tolerance: args.tolerance,
@@ -155,7 +147,7 @@ pub fn series(args: SeriesArgs) -> Result<ExitCode, Error> {
     );
     let report = dumpleak::series_files(
         &args.inputs,
-        &args.input.options(),
+        &args.common.input.options(),
         &symbolizer,
         &options,
         &|| bar.inc(1),
@@ -169,7 +161,7 @@ pub fn series(args: SeriesArgs) -> Result<ExitCode, Error> {
     emit(
         &report,
         |_| report::series_document(&report),
-        &args.output,
+        &args.common.output,
         "types",
     )?;
     if args.fail_on_leak && leak {
@@ -194,16 +186,16 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
     let files = &collected.files;
     let mut protected = files.clone();
     protected.extend(args.known.iter().cloned());
-    refuse_overwriting_inputs(args.output.output.as_deref(), &protected)?;
-    let jsonl = emit::format_of(&args.output, true)? == Format::Jsonl;
+    refuse_overwriting_inputs(args.common.output.output.as_deref(), &protected)?;
+    let jsonl = emit::format_of(&args.common.output, true)? == Format::Jsonl;
     let known = match &args.known {
         Some(path) => dumpleak::analysis::known::KnownIssues::load(path)?,
         None => Default::default(),
     };
-    let symbolizer = symbolizer(&args.symbols)?;
+    let symbolizer = symbolizer(&args.common.symbols)?;
     let options = dumpleak::BatchOptions {
         aggregate: AggregateOptions {
-            attribution: args.attribution.attribution(),
+            attribution: args.common.attribution.attribution(),
             include_system_modules: args.ranking.include_system_modules,
         },
         known,
@@ -218,8 +210,8 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
     // JSONL lines go out as each dump finishes, so a long batch can be followed and split.
     let sink = if jsonl {
         Some(Mutex::new(JsonlSink {
-            sink: LineSink::create(args.output.output.as_deref())?,
-            redactor: emit::redactor(&args.output),
+            sink: LineSink::create(args.common.output.output.as_deref())?,
+            redactor: emit::redactor(&args.common.output),
         }))
     } else {
         None
@@ -227,7 +219,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
     let failed = AtomicUsize::new(0);
     let report: BatchReport = dumpleak::pipeline::batch_collected(
         collected,
-        &args.input.options(),
+        &args.common.input.options(),
         &symbolizer,
         &options,
         &|line| {
@@ -247,12 +239,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
         sink.write(&BatchLine::Aggregate(Box::new(report.aggregate.clone())));
         sink.sink.finish()?;
     } else {
-        emit(
-            &report,
-            |_| report::batch_document(&report),
-            &args.output,
-            "dumps",
-        )?;
+        emit_batch_report(&report, &args.common.output)?;
     }
     say(&format!(
         "dumpleak batch: {} processed, {} failed, {} skipped",
@@ -263,6 +250,27 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes a `diff` report (also `show` of a log that holds a diff).
+fn emit_diff_report(
+    report: &dumpleak::analysis::DiffReport,
+    output: &OutputArgs,
+) -> Result<(), Error> {
+    emit(
+        report,
+        |rows| report::diff_document_for(report, rows),
+        output,
+        "handles",
+    )
+}
+
+/// Writes a `batch` or `merge` report in one of the whole-report formats.
+fn emit_batch_report(
+    report: &dumpleak::analysis::batch::BatchReport,
+    output: &OutputArgs,
+) -> Result<(), Error> {
+    emit(report, |_| report::batch_document(report), output, "dumps")
 }
 
 /// JSON Lines going out one object at a time, redacted when asked.
@@ -341,12 +349,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
         }
         sink.sink.finish()?;
     } else {
-        emit(
-            &report,
-            |_| report::batch_document(&report),
-            &args.output,
-            "dumps",
-        )?;
+        emit_batch_report(&report, &args.output)?;
     }
     Ok(ExitCode::SUCCESS)
 }

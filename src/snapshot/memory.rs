@@ -205,14 +205,20 @@ impl DumpMemory {
         ))
     }
 
-    /// `len` bytes at `address`, when one captured range holds them all.
-    pub fn read(&self, address: u64, len: usize) -> Option<&[u8]> {
+    /// The last captured range starting at or below `address`, and how far into it `address`
+    /// lies (possibly past its end).
+    fn range_at(&self, address: u64) -> Option<(Range, u64)> {
         let index = self
             .ranges
             .partition_point(|range| range.start <= address)
             .checked_sub(1)?;
         let range = self.ranges[index];
-        let skip = address - range.start;
+        Some((range, address - range.start))
+    }
+
+    /// `len` bytes at `address`, when one captured range holds them all.
+    pub fn read(&self, address: u64, len: usize) -> Option<&[u8]> {
+        let (range, skip) = self.range_at(address)?;
         if skip.checked_add(len as u64)? > range.size {
             return None;
         }
@@ -222,12 +228,7 @@ impl DumpMemory {
 
     /// Bytes from `address` up to `max` long, stopping at the end of the captured range.
     pub fn read_up_to(&self, address: u64, max: usize) -> Option<&[u8]> {
-        let index = self
-            .ranges
-            .partition_point(|range| range.start <= address)
-            .checked_sub(1)?;
-        let range = self.ranges[index];
-        let skip = address - range.start;
+        let (range, skip) = self.range_at(address)?;
         if skip >= range.size {
             return None;
         }

@@ -281,22 +281,10 @@ pub fn load_text(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Sna
 
 fn summary_snapshot(summary: text::SummarySnapshot) -> Snapshot {
     Snapshot {
-        source: summary.source,
-        input: InputFormat::HandleSummary,
         process: summary.process,
-        captured_at: None,
-        dump_flags: 0,
-        modules: Vec::new(),
-        unloaded_modules: Vec::new(),
-        thread_names: Default::default(),
-        handles: None,
-        trace: None,
         type_counts: Some(summary.counts.counts),
-        frame_text: Default::default(),
-        memory: None,
-        file: None,
         warnings: summary.warnings,
-        content_hash: None,
+        ..Snapshot::empty(summary.source, InputFormat::HandleSummary)
     }
 }
 

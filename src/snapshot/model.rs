@@ -378,6 +378,29 @@ impl Operation {
 }
 
 impl Snapshot {
+    /// A snapshot of `source` with nothing read yet: no process facts, modules, handle data
+    /// (`handles` is `None`), trace or warnings. Loaders fill in what their input holds.
+    pub fn empty(source: impl Into<PathBuf>, input: InputFormat) -> Snapshot {
+        Snapshot {
+            source: source.into(),
+            input,
+            process: ProcessInfo::default(),
+            captured_at: None,
+            dump_flags: 0,
+            modules: Vec::new(),
+            unloaded_modules: Vec::new(),
+            thread_names: Default::default(),
+            handles: None,
+            trace: None,
+            type_counts: None,
+            frame_text: Default::default(),
+            memory: None,
+            file: None,
+            warnings: Vec::new(),
+            content_hash: None,
+        }
+    }
+
     /// The module whose image holds `address`.
     pub fn module_at(&self, address: u64) -> Option<&Module> {
         let index = self

@@ -29,9 +29,8 @@ pub struct DiffOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Handle, InputFormat, ProcessInfo, Snapshot};
+    use crate::snapshot::{Handle, InputFormat, Snapshot};
     use crate::symbols::SymbolTable;
-    use std::collections::BTreeMap;
 
     fn handle(value: u64, type_name: &str, name: Option<&str>, handle_count: u32) -> Handle {
         Handle {
@@ -49,22 +48,8 @@ mod tests {
 
     fn snapshot(handles: Vec<Handle>) -> Snapshot {
         Snapshot {
-            source: "test.dmp".into(),
-            input: InputFormat::Minidump,
-            process: ProcessInfo::default(),
-            captured_at: None,
-            dump_flags: 0,
-            modules: Vec::new(),
-            unloaded_modules: Vec::new(),
-            thread_names: Default::default(),
             handles: Some(handles),
-            trace: None,
-            type_counts: None,
-            frame_text: BTreeMap::new(),
-            memory: None,
-            file: None,
-            warnings: Vec::new(),
-            content_hash: None,
+            ..Snapshot::empty("test.dmp", InputFormat::Minidump)
         }
     }
 

@@ -238,6 +238,28 @@ mod tests {
         assert_eq!(short_time(1_772_452_800), "2026-03-02 12:00 UTC");
     }
 
+    /// The headline of `module` (name, version) over 7 later dumps, in `retained` of which it
+    /// gained handles.
+    fn headline(
+        timeline: &Timeline,
+        module: Option<(&str, &str)>,
+        verdict: &Verdict,
+        types: &BTreeMap<String, usize>,
+        stacks: usize,
+        retained: usize,
+    ) -> String {
+        Headline {
+            module: module.map(|(name, _)| name),
+            version: module.map(|(_, version)| version),
+            verdict,
+            types,
+            stacks,
+            retained_in: (retained, 7),
+            verdict_words: timeline.words(verdict),
+        }
+        .text()
+    }
+
     #[test]
     fn headlines_lead_with_the_rate_of_a_leak_and_the_level_of_a_plateau() {
         let hourly: Vec<u64> = (0..8).map(|k| 1_772_438_400 + 3600 * k).collect();
@@ -249,34 +271,23 @@ mod tests {
             rules: &rules,
         };
         let leak = timeline.classify(&[0, 3, 6, 9, 12, 15, 18, 21]);
-        let headline = Headline {
-            module: Some("MSMAPI32.DLL"),
-            version: Some("11.0.5601.0"),
-            verdict: &leak,
-            types: &types,
-            stacks: 3,
-            retained_in: (7, 7),
-            verdict_words: timeline.words(&leak),
-        };
         assert_eq!(
-            headline.text(),
+            headline(
+                &timeline,
+                Some(("MSMAPI32.DLL", "11.0.5601.0")),
+                &leak,
+                &types,
+                3,
+                7
+            ),
             "MSMAPI32.DLL 11.0.5601.0: +3.0 handles/cycle (2 Mutant, 1 Section) from 3 stacks, \
              retained in all 7 later dumps — leak, +3/hour"
         );
         let plateau = timeline.classify(&[0, 3, 5, 6, 6, 6, 6, 6]);
         assert_eq!(plateau.class, Some(Class::Plateau));
         let files = BTreeMap::from([("File".to_string(), 6)]);
-        let headline = Headline {
-            module: None,
-            version: None,
-            verdict: &plateau,
-            types: &files,
-            stacks: 1,
-            retained_in: (3, 7),
-            verdict_words: timeline.words(&plateau),
-        };
         assert_eq!(
-            headline.text(),
+            headline(&timeline, None, &plateau, &files, 1, 3),
             "(system modules only): 6 retained handles (6 File) from 1 stack, retained in 3 of 7 \
              later dumps — plateau: levelled off at ~6 from dump 3 (2026-03-02 11:00 UTC)"
         );

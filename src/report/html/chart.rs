@@ -219,14 +219,7 @@ fn chart_svg(chart: &Chart, title_id: &str) -> Result<String, String> {
         let root =
             SVGBackend::with_string(&mut svg, (CHART_WIDTH, CHART_HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|error| error.to_string())?;
-        let mut context = ChartBuilder::on(&root)
-            .caption(truncate(&chart.title, MAX_TITLE_CHARS), ("sans-serif", 21))
-            .margin_top(8)
-            .margin_left(10)
-            .margin_right(right_margin)
-            .margin_bottom(6)
-            .x_label_area_size(50)
-            .y_label_area_size(y_area)
+        let mut context = framed(&root, &chart.title, right_margin, (50, y_area))
             .build_cartesian_2d(
                 Positions {
                     inner: x_range.into(),
@@ -293,6 +286,26 @@ fn chart_svg(chart: &Chart, title_id: &str) -> Result<String, String> {
 
 /// Whether a value is drawn: NaN, infinities and magnitudes past 1e300 (whose axis span would
 /// not be finite) are left out.
+/// A chart builder on `root` with the report's title style and margins: `right_margin` and
+/// the label areas `(x, y)` in pixels.
+pub(super) fn framed<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    right_margin: u32,
+    (x_area, y_area): (u32, u32),
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(truncate(title, MAX_TITLE_CHARS), ("sans-serif", 21))
+        .margin_top(8)
+        .margin_left(10)
+        .margin_right(right_margin)
+        .margin_bottom(6)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area);
+    builder
+}
+
 pub(super) fn drawable(value: f64) -> bool {
     value.is_finite() && value.abs() <= 1e300
 }

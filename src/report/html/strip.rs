@@ -2,8 +2,8 @@
 //! dump's handle count), with the group's median marked — the fleet's spread at a glance.
 
 use super::chart::{
-    draw_axes, drawable, figure_of, inline_svg, truncate, Positions, CHART_HEIGHT, CHART_WIDTH,
-    MAX_TITLE_CHARS, MAX_X_LABEL_CHARS, PALETTE,
+    draw_axes, drawable, figure_of, framed, inline_svg, truncate, Positions, CHART_HEIGHT,
+    CHART_WIDTH, MAX_X_LABEL_CHARS, PALETTE,
 };
 use crate::report::document::StripChart;
 use plotters::prelude::*;
@@ -37,14 +37,7 @@ fn strip_svg(chart: &StripChart, title_id: &str) -> Result<String, String> {
         let root =
             SVGBackend::with_string(&mut svg, (CHART_WIDTH, CHART_HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|error| error.to_string())?;
-        let mut context = ChartBuilder::on(&root)
-            .caption(truncate(&chart.title, MAX_TITLE_CHARS), ("sans-serif", 21))
-            .margin_top(8)
-            .margin_left(10)
-            .margin_right(30)
-            .margin_bottom(6)
-            .x_label_area_size(60)
-            .y_label_area_size(80)
+        let mut context = framed(&root, &chart.title, 30, (60, 80))
             .build_cartesian_2d(
                 Positions {
                     inner: (-0.5..groups as f64 - 0.5).into(),
