@@ -395,11 +395,16 @@ fn warnings(snapshot: &Snapshot, filter: &HandleFilter) -> Vec<Warning> {
             ),
         );
     }
-    if snapshot.trace.is_none() && (filter.module.is_some() || filter.history) {
+    if snapshot.trace.is_none() && snapshot.handles.as_ref().is_some_and(|h| !h.is_empty()) {
+        let consequence = if filter.module.is_some() || filter.history {
+            "allocation stacks and histories are unknown, so --module and --history find nothing"
+        } else {
+            "allocation stacks and blamed modules are unknown"
+        };
         warnings.push(Warning::new(
             WarningCode::NoTrace,
             format!(
-                "no handle-trace records: allocation stacks and histories are unknown, so --module and --history find nothing; {}",
+                "no handle-trace records: {consequence}; {}",
                 crate::snapshot::trace_hint(snapshot.input)
             ),
         ));

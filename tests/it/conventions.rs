@@ -384,3 +384,41 @@ fn readme_shows_the_incident_diff_at_80_columns_as_it_is() {
     assert!(sample.lines().all(|line| line.chars().count() <= 80));
     assert!(!sample.contains('\x1b'));
 }
+
+/// The samples in docs/guide.md written as "`dumpleak ARGS…`" followed by "at N columns…:" and
+/// a code block: each is the start of what that command prints at that width.
+#[test]
+fn guide_samples_are_what_the_commands_print() {
+    let guide = std::fs::read_to_string(format!("{ROOT}/docs/guide.md")).unwrap();
+    let mut checked = 0;
+    let mut rest = guide.as_str();
+    while let Some(at) = rest.find("\n`dumpleak ") {
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find('`') else { break };
+        let command = &rest[..end];
+        let after = &rest[end + 1..];
+        let Some(width) = after
+            .strip_prefix("\nat ")
+            .and_then(|s| s.split_once(" columns"))
+            .map(|(width, _)| width)
+        else {
+            continue;
+        };
+        let block = &after[after.find("```\n").unwrap() + 4..];
+        let sample = &block[..block.find("```").unwrap()];
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let output = common::dumpleak()
+            .args(&args)
+            .args(["--color", "never"])
+            .env("COLUMNS", width)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            text.starts_with(sample),
+            "the guide's sample of `{command}` is stale; it now prints:\n{text}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "the guide's samples were not all found");
+}

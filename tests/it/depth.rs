@@ -182,6 +182,27 @@ fn the_real_dump_lists_its_147_handles_as_minidump_stackwalk_reads_them() {
     theirs.sort_by_key(|row| row.0);
     assert_eq!(mine.len(), 147);
     assert_eq!(mine, theirs);
+    // The dump has no handle trace: the listing says its stacks are unknown, not just blank.
+    let codes: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|warning| warning["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["no-trace"]);
+    let text = dumpleak()
+        .args(["handles", "--offline", "--type", "Event"])
+        .arg(testdata(
+            "real/breakpad-tiny-cet-x64/tiny-exe-with-cet-xsave.dmp",
+        ))
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("no handle-trace records: allocation stacks and blamed modules are unknown"),
+        "{text}"
+    );
 }
 
 #[test]
