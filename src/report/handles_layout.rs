@@ -28,7 +28,17 @@ pub fn handles_document(report: &HandlesReport) -> Document {
         ("Process".to_string(), process_line(&report.dump)),
         ("Handles".to_string(), shown),
     ]));
-    doc.push(Block::Table(handle_table(report).show_at_most(SHOWN_ROWS)));
+    if report.handles.is_empty() {
+        // An empty table says less than a sentence; CSV still gets the header row.
+        doc.hidden.push(handle_table(report));
+        doc.push(Block::Text(if report.total > 0 {
+            "No handle matches the filters.".to_string()
+        } else {
+            "No handles to show.".to_string()
+        }));
+    } else {
+        doc.push(Block::Table(handle_table(report).show_at_most(SHOWN_ROWS)));
+    }
     let detailed: Vec<&HandleRow> = report
         .handles
         .iter()

@@ -306,3 +306,31 @@ fn a_handle_opened_by_an_unloaded_plugin_is_blamed_on_it() {
     assert_eq!(row["stack"][1], "Host+0x1234");
     assert_eq!(row["blamed_module"], "Plugin.dll");
 }
+
+#[test]
+fn an_empty_listing_says_so_instead_of_drawing_an_empty_table() {
+    let run = |args: &[&str]| {
+        let output = dumpleak()
+            .arg("handles")
+            .args(args)
+            .args(["--offline", "--color", "never"])
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let text = run(&["testdata/real/breakpad-minidump2/minidump2.dmp"]);
+    assert!(
+        text.contains("No handles to show.") && !text.contains('┌'),
+        "{text}"
+    );
+    let real = "testdata/real/breakpad-tiny-cet-x64/tiny-exe-with-cet-xsave.dmp";
+    let text = run(&[real, "--name", "no such object"]);
+    assert!(
+        text.contains("No handle matches the filters.") && !text.contains('┌'),
+        "{text}"
+    );
+    // CSV keeps its header row.
+    let csv = run(&[real, "--name", "no such object", "--format", "csv"]);
+    assert!(csv.starts_with("Handle,Type,Name,"), "{csv}");
+}
