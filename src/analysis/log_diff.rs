@@ -122,9 +122,17 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         .filter(|handle| handle.type_name.is_none())
         .count();
     if untyped > 0 {
-        after.warnings.push(Warning::new(WarningCode::Untyped, format!(
-            "{untyped} handles have no type: the log does not print it and no known creating API is in their stacks"
-        )));
+        after.warnings.push(Warning::new(
+            WarningCode::Untyped,
+            format!(
+                "{}: the log does not print it and no known creating API is in their stacks",
+                if untyped == 1 {
+                    "1 handle has no type".to_string()
+                } else {
+                    format!("{untyped} handles have no type")
+                }
+            ),
+        ));
     }
     after.handles = Some(outstanding);
     Some((before, after))

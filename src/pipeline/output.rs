@@ -63,13 +63,25 @@ impl LineSink {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let file = tempfile::Builder::new()
-            .prefix(".dumpleak-report-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".dumpleak-report-");
+        // A report is an ordinary file: created as `open` would create it (0666 less the
+        // umask), not with a temporary file's 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let file = builder
             .tempfile_in(folder)
             .map_err(|source| Error::Output {
                 path: path.to_path_buf(),
                 source,
             })?;
+        // A report written again keeps the permissions its file was given.
+        if let Ok(existing) = std::fs::metadata(path) {
+            if existing.is_file() {
+                // Best effort: a report with default permissions is no reason to fail.
+                let _ = file.as_file().set_permissions(existing.permissions());
+            }
+        }
         Ok(LineSink {
             target: Target::File(std::io::BufWriter::new(file)),
             error: None,
@@ -198,5 +210,23 @@ mod tests {
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
         assert!(write_report(Some(&dir.path().join("missing/r.txt")), "x").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reports_get_ordinary_permissions_and_keep_those_of_the_file_they_replace() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        // What `open` gives a new file under this process's umask.
+        let reference = dir.path().join("reference");
+        std::fs::File::create(&reference).unwrap();
+        let report = dir.path().join("report.txt");
+        write_report(Some(&report), "x").unwrap();
+        assert_eq!(mode(&report), mode(&reference));
+        std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_report(Some(&report), "y").unwrap();
+        assert_eq!(mode(&report), 0o640);
+        assert_eq!(std::fs::read_to_string(&report).unwrap(), "y");
     }
 }

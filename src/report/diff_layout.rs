@@ -41,14 +41,14 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
         .filter(|row| row.blamed > 0)
         .map(|row| {
             format!(
-                "{} {}: {} of {} new handles ({}) in {} of {} stacks",
+                "{} {}: {} of {} ({}) in {} of {}",
                 row.name,
                 row.version.as_deref().unwrap_or("(no version)"),
                 row.blamed,
-                report.new_handles.len(),
+                plural(report.new_handles.len(), "new handle"),
                 type_counts(&row.blamed_types),
                 row.blamed_stacks,
-                report.stacks.len(),
+                plural(report.stacks.len(), "stack"),
             )
         })
         .collect();
@@ -68,9 +68,9 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
 
     let stacked: usize = report.stacks.iter().map(|stack| stack.count).sum();
     doc.push(Block::Heading(format!(
-        "Outstanding allocation stacks: {stacked} of {} new handles in {} stacks",
-        report.new_handles.len(),
-        report.stacks.len()
+        "Outstanding allocation stacks: {stacked} of {} in {}",
+        plural(report.new_handles.len(), "new handle"),
+        plural(report.stacks.len(), "stack")
     )));
     if report.stacks.is_empty() {
         doc.push(Block::Text(if report.new_handles.is_empty() {
@@ -266,15 +266,17 @@ fn signed(value: i64) -> String {
 
 fn dump_line(dump: &DumpSummary) -> String {
     let trace = match dump.trace_records {
-        Some(records) => format!("{records} trace records"),
+        Some(records) => plural(records, "trace record"),
         None => "no handle trace".to_string(),
     };
     format!(
-        "{}  {}  {} handles, {trace}",
+        "{}  {}  {}, {trace}",
         dump.path,
         dump.captured_at.as_deref().unwrap_or("(no capture time)"),
         dump.handle_count
-            .map_or("no count of".to_string(), |count| count.to_string())
+            .map_or("no count of handles".to_string(), |count| plural(
+                count, "handle"
+            ))
     )
 }
 

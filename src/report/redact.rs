@@ -239,16 +239,12 @@ fn next_user(text: &str, from: usize) -> Option<(usize, usize)> {
     best
 }
 
-/// The byte range of the next machine name at or after `from`: a UNC server (not `\\?\` or
-/// `\\.\`) or a URL's host.
+/// The byte range of the next machine name at or after `from`: a UNC server (`\\host\share`,
+/// not `\\?\` or `\\.\`; also as Windows writes UNC paths in object names:
+/// `\\?\UNC\host`, `\??\UNC\host`, `\Device\Mup\host`,
+/// `\Device\LanmanRedirector\;X:…\host`) or a URL's host.
 fn next_host(text: &str, from: usize) -> Option<(usize, usize)> {
-    let unc = text[from..].find(r"\\").map(|at| at + from).and_then(|at| {
-        let start = at + 2;
-        let end = start + text[start..].find(['\\', '/', ' ', '"', '\''])?;
-        let host = &text[start..end];
-        let before_ok = text[..at].chars().next_back().is_none_or(|c| c != '\\');
-        (before_ok && !host.is_empty() && host != "?" && host != ".").then_some((start, end))
-    });
+    let unc = next_unc_server(text, from);
     let url = text[from..].find("://").map(|at| at + from).and_then(|at| {
         let start = at + 3;
         let rest = &text[start..];
@@ -264,6 +260,43 @@ fn next_host(text: &str, from: usize) -> Option<(usize, usize)> {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
     }
+}
+
+/// Prefixes after which a UNC path's server name stands, lower-case.
+const UNC_PREFIXES: [&str; 5] = [
+    r"\\?\unc\",
+    r"\??\unc\",
+    r"\device\mup\",
+    r"\device\lanmanredirector\",
+    r"\\",
+];
+
+/// The byte range of the next UNC server name at or after `from`.
+fn next_unc_server(text: &str, from: usize) -> Option<(usize, usize)> {
+    let lower = text.to_ascii_lowercase();
+    let mut at = from;
+    while at < text.len() {
+        let (found, prefix) = UNC_PREFIXES
+            .iter()
+            .filter_map(|prefix| lower[at..].find(prefix).map(|i| (at + i, *prefix)))
+            .min_by_key(|(found, prefix)| (*found, std::cmp::Reverse(prefix.len())))?;
+        let mut start = found + prefix.len();
+        if prefix == r"\device\lanmanredirector\" && text[start..].starts_with(';') {
+            // `;Z:0000000000003e7\server\share`: a drive mapping's session component.
+            start += text[start..].find('\\')? + 1;
+        }
+        at = start;
+        let Some(length) = text[start..].find(['\\', '/', ' ', '"', '\'']) else {
+            continue;
+        };
+        let host = &text[start..start + length];
+        let plain = prefix == r"\\";
+        let before_ok = !plain || text[..found].chars().next_back().is_none_or(|c| c != '\\');
+        if before_ok && !host.is_empty() && !(plain && (host == "?" || host == ".")) {
+            return Some((start, start + length));
+        }
+    }
+    None
 }
 
 /// `text` with `name` (any case) replaced by `placeholder` where it stands as a whole.
@@ -327,6 +360,17 @@ mod tests {
             r"\\<host1>\share\a.dll via https://<host2>:8443/sym and \\?\C:\x"
         );
         assert_eq!(redactor.text(r"\\filesrv01\other"), r"\\<host1>\other");
+        // A server after a `\\?\` path, and UNC paths as object names write them.
+        assert_eq!(
+            redactor
+                .text(r"\\?\C:\x \\srv2\s \Device\Mup\FileServer01\share\doc.txt \??\UNC\srv3\s"),
+            r"\\?\C:\x \\<host3>\s \Device\Mup\<host4>\share\doc.txt \??\UNC\<host5>\s"
+        );
+        assert_eq!(
+            redactor
+                .text(r"\Device\LanmanRedirector\;Z:00000000000003e7\filesrv01\s \\?\UNC\srv2\t"),
+            r"\Device\LanmanRedirector\;Z:00000000000003e7\<host1>\s \\?\UNC\<host3>\t"
+        );
     }
 
     #[test]

@@ -78,7 +78,8 @@ fn style(ink: Ink) -> Style {
 }
 
 /// Where the `phrases` stand in `text` as wholes (not inside a longer word, version or name),
-/// in order and not overlapping (an earlier, then a longer phrase wins).
+/// in order and not overlapping (an earlier, then a longer phrase wins); of a verdict phrase,
+/// where its last word stands.
 pub(super) fn find_marks(
     text: &str,
     phrases: &[(impl AsRef<str>, Tone)],
@@ -98,6 +99,12 @@ pub(super) fn find_marks(
             let ends_joined = joins(after) && phrase.ends_with(|c: char| joins(Some(c)));
             let whole = !(starts_joined || ends_joined);
             if whole {
+                // A verdict phrase (`— leak`, `): leak`, `#2  plateau`) names its context to be
+                // found; only its verdict word is coloured.
+                let start = match tone {
+                    Tone::Leak | Tone::Change => start + phrase.rfind(' ').map_or(0, |i| i + 1),
+                    _ => start,
+                };
                 found.push((start..end, *tone));
             }
         }
@@ -123,6 +130,17 @@ mod tests {
             "blamed: MSMAPI32.DLL 11.0.5601.0; XMSMAPI32.DLL 11.0.5601.0 MSMAPI32.DLL 11.0.5601.05";
         let found = find_marks(text, &marks);
         assert_eq!(found, [(8..32, Tone::Blame)]);
+    }
+
+    #[test]
+    fn of_a_verdict_phrase_only_the_verdict_word_is_marked() {
+        let marks = [("): leak", Tone::Leak), ("— plateau", Tone::Change)];
+        let text = "38 → 50 (+6.43/hour): leak; ShardCache.dll — plateau: levelled off";
+        let found: Vec<&str> = find_marks(text, &marks)
+            .into_iter()
+            .map(|(range, _)| &text[range])
+            .collect();
+        assert_eq!(found, ["leak", "plateau"]);
     }
 
     #[test]
