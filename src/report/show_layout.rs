@@ -114,7 +114,9 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
         .iter()
         .filter(|module| all_modules || !module.system)
         .collect();
-    doc.push(Block::Heading(if all_modules {
+    doc.push(Block::Heading(if report.modules.is_empty() {
+        "Modules: none (the input lists no modules)".to_string()
+    } else if all_modules {
         format!("Modules ({})", report.modules.len())
     } else {
         format!(
@@ -146,7 +148,11 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
             module.pdb.clone().unwrap_or_default(),
         ]);
     }
-    doc.push(Block::Table(modules));
+    if report.modules.is_empty() {
+        doc.hidden.push(modules);
+    } else {
+        doc.push(Block::Table(modules));
+    }
     if all_modules && !report.unloaded_modules.is_empty() {
         doc.push(Block::Heading(format!(
             "Unloaded modules ({}; their frames read <Unloaded_NAME>+0xoff)",

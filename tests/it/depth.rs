@@ -334,3 +334,18 @@ fn an_empty_listing_says_so_instead_of_drawing_an_empty_table() {
     let csv = run(&[real, "--name", "no such object", "--format", "csv"]);
     assert!(csv.starts_with("Handle,Type,Name,"), "{csv}");
 }
+
+#[test]
+fn an_input_without_modules_says_so_instead_of_drawing_an_empty_table() {
+    let output = dumpleak()
+        .args(["show", "testdata/logs/handle-after.txt", "--color", "never"])
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("Modules: none (the input lists no modules)"),
+        "{text}"
+    );
+    assert!(!text.contains("│ Module"), "{text}");
+}
