@@ -15,11 +15,15 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// The symbolizer, with what is wrong with the symbol path said on stderr before anything
-/// else (the reports say it too).
-fn symbolizer(symbols: &super::args::SymbolArgs) -> Result<Symbolizer, Error> {
-    let symbolizer = symbols.symbolizer()?;
-    for warning in symbolizer.warnings() {
-        say(&format!("dumpleak: warning: {warning}"));
+/// else when the report goes elsewhere than the terminal (the reports say it too, at the top:
+/// on the terminal once is enough).
+fn symbolizer(common: &CommonArgs) -> Result<Symbolizer, Error> {
+    let symbolizer = common.symbols.symbolizer()?;
+    let report_on_terminal = common.output.output.is_none() && std::io::stdout().is_terminal();
+    if !report_on_terminal {
+        for warning in symbolizer.warnings() {
+            say(&format!("dumpleak: warning: {warning}"));
+        }
     }
     Ok(symbolizer)
 }
@@ -32,7 +36,7 @@ fn load_one(
 ) -> Result<(snapshot::Snapshot, Symbolizer), Error> {
     refuse_overwriting_inputs(common.output.output.as_deref(), std::slice::from_ref(input))?;
     let snapshot = snapshot::load_with(input, &common.input.options())?;
-    Ok((snapshot, symbolizer(&common.symbols)?))
+    Ok((snapshot, symbolizer(common)?))
 }
 
 /// `show`.
@@ -90,7 +94,7 @@ pub fn diff(args: DiffArgs) -> Result<ExitCode, Error> {
         args.common.output.output.as_deref(),
         &[args.before.clone(), args.after.clone()],
     )?;
-    let symbolizer = symbolizer(&args.common.symbols)?;
+    let symbolizer = symbolizer(&args.common)?;
     let options = DiffOptions {
         attribution: args.common.attribution.attribution(),
         suspects: args.suspect.clone(),
@@ -124,7 +128,7 @@ pub fn series(args: SeriesArgs) -> Result<ExitCode, Error> {
     use dumpleak::analysis::series::{self, Order};
     let files = dumpleak::collect_inputs(&args.inputs, dumpleak::InputWalk::default())?;
     refuse_overwriting_inputs(args.common.output.output.as_deref(), &files)?;
-    let symbolizer = symbolizer(&args.common.symbols)?;
+    let symbolizer = symbolizer(&args.common)?;
     let options = dumpleak::analysis::SeriesOptions {
         attribution: args.common.attribution.attribution(),
         rules: dumpleak::analysis::trend::Rules {
@@ -192,7 +196,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
         Some(path) => dumpleak::analysis::known::KnownIssues::load(path)?,
         None => Default::default(),
     };
-    let symbolizer = symbolizer(&args.common.symbols)?;
+    let symbolizer = symbolizer(&args.common)?;
     let options = dumpleak::BatchOptions {
         aggregate: AggregateOptions {
             attribution: args.common.attribution.attribution(),

@@ -260,3 +260,26 @@ fn no_colour_in_a_pipe_with_no_color_or_never_and_forced_with_clicolor_force() {
     let on_terminal_json: Vec<&str> = args.iter().copied().chain(["--format", "json"]).collect();
     assert!(!in_terminal(120, 50, &[], &on_terminal_json).contains('\x1b'));
 }
+
+#[test]
+fn a_symbol_path_warning_is_said_once_on_a_terminal_and_on_stderr_when_the_report_goes_elsewhere() {
+    let mut args = incident_diff();
+    args.extend(["--symbol-path", r"C:\Symbols", "--color", "never"]);
+    let text = in_terminal(100, 50, &[], &args);
+    let warning = r"symbol folder C:\Symbols is a Windows path";
+    assert_eq!(text.matches(warning).count(), 1, "{text}");
+    // Piped, the report and standard error each say it.
+    let output = common::dumpleak().args(&args).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout)
+            .matches(warning)
+            .count(),
+        1
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr)
+            .matches(warning)
+            .count(),
+        1
+    );
+}
