@@ -186,7 +186,11 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
         include: args.include.clone(),
         exclude: args.exclude.clone(),
     };
-    let collected = dumpleak::pipeline::walk_inputs(&args.inputs, &walk)?;
+    let mut collected = dumpleak::pipeline::walk_inputs(&args.inputs, &walk)?;
+    dumpleak::pipeline::output::leave_out_previous_report(
+        args.common.output.output.as_deref(),
+        &mut collected.files,
+    );
     let files = &collected.files;
     let mut protected = files.clone();
     protected.extend(args.known.iter().cloned());

@@ -28,6 +28,37 @@ pub fn refuse_overwriting_inputs(output: Option<&Path>, inputs: &[PathBuf]) -> R
     Ok(())
 }
 
+/// Leaves `output` out of the `files` a batch found when it is a report dumpleak wrote there
+/// before (`batch D -o D/report.txt`, run again): a report is never an input, so it may be
+/// replaced. Anything else at `output` stays among the files, and is then refused by
+/// [`refuse_overwriting_inputs`].
+pub fn leave_out_previous_report(output: Option<&Path>, files: &mut Vec<PathBuf>) {
+    let Some(output) = output else {
+        return;
+    };
+    let mut head = [0u8; 64];
+    let read = std::fs::File::open(output).and_then(|mut file| {
+        use std::io::Read;
+        file.read(&mut head)
+    });
+    let Ok(read) = read else {
+        return;
+    };
+    if !is_report(&head[..read]) {
+        return;
+    }
+    files.retain(|file| !same_file::is_same_file(output, file).unwrap_or(false));
+}
+
+/// Whether a file starting with `head` is one of dumpleak's reports: its terminal or Markdown
+/// title (`dumpleak batch: …`, `# dumpleak batch: …`), an HTML page or JSON.
+fn is_report(head: &[u8]) -> bool {
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    text.starts_with(b"dumpleak ")
+        || text.starts_with(b"# dumpleak ")
+        || crate::snapshot::sniff::other_kind(text).is_some_and(|kind| kind.contains("report"))
+}
+
 /// Writes `text` to `output` (through a temporary file and a rename), or to standard output.
 /// A closed standard output (`| head`) is not an error; every other write failure is.
 pub fn write_report(output: Option<&Path>, text: &str) -> Result<()> {

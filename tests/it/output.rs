@@ -86,3 +86,49 @@ fn jsonl_written_to_a_file_is_complete_and_nothing_is_left_beside_it() {
         .collect();
     assert_eq!(names, ["shard.jsonl"]);
 }
+
+#[test]
+fn a_batch_run_again_replaces_the_report_it_wrote_into_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["before.dmp", "after.dmp"] {
+        std::fs::copy(format!("testdata/incident/{name}"), dir.path().join(name)).unwrap();
+    }
+    for report in ["report.txt", "report.md", "report.html", "report.jsonl"] {
+        let output = dir.path().join(report);
+        for run in 0..2 {
+            let result = dumpleak()
+                .args(["batch", "-q"])
+                .arg(dir.path())
+                .arg("-o")
+                .arg(&output)
+                .output()
+                .unwrap();
+            assert_eq!(
+                result.status.code(),
+                Some(0),
+                "run {run} -o {report}: {}",
+                String::from_utf8_lossy(&result.stderr)
+            );
+        }
+        let text = std::fs::read_to_string(&output).unwrap();
+        // The earlier reports in the folder are skipped as non-inputs, never read as dumps.
+        let counted = if report.ends_with(".jsonl") {
+            "\"processed\":2,\"failed\":0"
+        } else {
+            "2 dumps processed, 0 failed"
+        };
+        assert!(text.contains(counted), "{report}: {text}");
+    }
+    // A text file that is not a report is still protected.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "kept\n").unwrap();
+    let result = dumpleak()
+        .args(["batch", "-q"])
+        .arg(dir.path())
+        .arg("-o")
+        .arg(&notes)
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "kept\n");
+}
