@@ -129,9 +129,15 @@ pub fn command() -> clap::Command {
         };
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
+        let extensions: Vec<&str> = formats.iter().map(|format| format.extension()).collect();
+        let format_help = format!(
+            "Output format [default: from the --output file's extension ({}), else table]",
+            extensions.join(" ")
+        );
         command = command.mut_subcommand(&name, |sub| {
             sub.mut_arg("format", |arg| {
                 arg.value_parser(args::format_parser(formats))
+                    .help(format_help)
             })
             .mut_arg("table", |arg| {
                 arg.value_parser(clap::builder::PossibleValuesParser::new(ids))

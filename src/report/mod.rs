@@ -88,6 +88,18 @@ impl Format {
         }
     }
 
+    /// The file-name extension that asks for this format (`.txt`, `.md`, …).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Table => ".txt",
+            Format::Markdown => ".md",
+            Format::Json => ".json",
+            Format::Csv => ".csv",
+            Format::Html => ".html",
+            Format::Jsonl => ".jsonl",
+        }
+    }
+
     /// The format a report file's name asks for, by its extension (any case): `.txt`,
     /// `.md`/`.markdown`, `.json`, `.csv`, `.html`/`.htm`, `.jsonl`/`.ndjson`; `None` for any
     /// other name.

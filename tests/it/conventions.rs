@@ -58,6 +58,12 @@ fn each_subcommand_offers_its_own_formats_and_tables() {
             text.contains("\nExamples:\n  dumpleak "),
             "{subcommand}: {text}"
         );
+        // The default names only the extensions this command writes.
+        let unwrapped = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            unwrapped.contains("extension (.txt .md .json .csv .html), else table"),
+            "{subcommand}: {text}"
+        );
     }
     for subcommand in ["batch", "merge"] {
         let text = help(&[subcommand, "--help"]);
