@@ -54,7 +54,8 @@ Examples:
   dumpleak generate complete-zsh > ~/.zfunc/_dumpleak
   dumpleak generate complete-fish > ~/.config/fish/completions/dumpleak.fish
   dumpleak generate complete-powershell >> $PROFILE
-  dumpleak generate man > dumpleak.1 && man ./dumpleak.1";
+  dumpleak generate man > dumpleak.1 && man ./dumpleak.1
+  dumpleak generate man diff > dumpleak-diff.1   (the page of one subcommand)";
 
 /// `show`.
 #[derive(Args)]
@@ -245,7 +246,7 @@ pub enum Generated {
     CompleteFish,
     /// Completions for PowerShell.
     CompletePowershell,
-    /// A man page (roff) for dumpleak and its subcommands.
+    /// A man page (roff): dumpleak(1), or with a SUBCOMMAND its page, dumpleak-SUBCOMMAND(1).
     Man,
 }
 
@@ -255,4 +256,7 @@ pub struct GenerateArgs {
     /// What to write to standard output.
     #[arg(value_enum)]
     pub what: Generated,
+    /// With `man`: the page of this subcommand (`dumpleak-show(1)`, …) instead of dumpleak's.
+    #[arg(value_name = "SUBCOMMAND")]
+    pub page: Option<String>,
 }

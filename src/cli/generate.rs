@@ -13,6 +13,31 @@ use std::process::ExitCode;
 /// a terminal).
 const SUMMARY_WIDTH: usize = 100;
 
+/// The command that `dumpleak-NAME(1)` documents: the subcommand `name`, titled as the pages
+/// dumpleak(1) lists.
+fn man_page_of(command: &Command, name: &str) -> Result<Command, Error> {
+    let sub = command
+        .get_subcommands()
+        .find(|sub| sub.get_name() == name && name != "help")
+        .ok_or_else(|| {
+            let names: Vec<&str> = command
+                .get_subcommands()
+                .map(|sub| sub.get_name())
+                .filter(|name| *name != "help")
+                .collect();
+            Error::Usage(format!(
+                "no subcommand `{}`; man pages: {}",
+                dumpleak::sanitize::visible(name),
+                names.join(", ")
+            ))
+        })?;
+    Ok(sub
+        .clone()
+        .name(format!("dumpleak-{name}"))
+        .bin_name(format!("dumpleak {name}"))
+        .version(env!("CARGO_PKG_VERSION")))
+}
+
 /// `generate`: writes the completions or the man page to standard output.
 pub fn run(args: &GenerateArgs) -> Result<ExitCode, Error> {
     let mut command = super::command();
@@ -24,9 +49,19 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode, Error> {
         Generated::CompletePowershell => Some(Shell::PowerShell),
         Generated::Man => None,
     };
+    if shell.is_some() && args.page.is_some() {
+        return Err(Error::Usage(
+            "a SUBCOMMAND goes with `generate man` only (completions cover every subcommand)"
+                .to_string(),
+        ));
+    }
+    let page = match &args.page {
+        Some(name) => man_page_of(&command, name)?,
+        None => command.clone(),
+    };
     match shell {
         Some(shell) => clap_complete::generate(shell, &mut command, "dumpleak", &mut out),
-        None => clap_mangen::Man::new(command)
+        None => clap_mangen::Man::new(page)
             .render(&mut out)
             .map_err(|source| Error::Output {
                 path: "standard output".into(),
@@ -86,7 +121,7 @@ pub fn usage_summary(command: &Command) -> String {
     lines.join("\n") + "\n"
 }
 
-/// `INPUT`, `DUMPS|DIR…`, `[--flag]`, `[--option VALUE]`, `[--name VALUE]…` (repeatable),
+/// `INPUT`, `DUMPS|DIR…`, `[SUBCOMMAND]` (optional), `[--flag]`, `[--option VALUE]`, `[--name VALUE]…` (repeatable),
 /// `[--redact[=WHAT]]` (optional value).
 fn synopsis_word(arg: &Arg) -> String {
     let value = arg
@@ -98,10 +133,11 @@ fn synopsis_word(arg: &Arg) -> String {
         );
     let repeated = matches!(arg.get_action(), ArgAction::Append);
     let Some(long) = arg.get_long() else {
-        return if repeated {
-            format!("{value}…")
-        } else {
+        let value = if repeated { format!("{value}…") } else { value };
+        return if arg.is_required_set() {
             value
+        } else {
+            format!("[{value}]")
         };
     };
     let takes_value = arg.get_action().takes_values();

@@ -228,6 +228,27 @@ fn completions_and_man_page_are_generated() {
     }
     assert!(bash.contains("table markdown json csv html jsonl"));
     assert!(bash.contains("table markdown json csv html\""));
+    // The pages dumpleak(1) lists under SUBCOMMANDS exist, with each subcommand's options.
+    let main_page = common::stdout(&["generate", "man"], 0);
+    for (name, option) in [
+        ("show", "crash\\-frames"),
+        ("handles", "history"),
+        ("diff", "fail\\-on\\-growth"),
+        ("series", "fail\\-on\\-leak"),
+        ("batch", "include\\-system\\-modules"),
+        ("merge", "include\\-system\\-modules"),
+    ] {
+        assert!(
+            main_page.contains(&format!("dumpleak\\-{name}(1)")),
+            "{name}"
+        );
+        let page = common::stdout(&["generate", "man", name], 0);
+        assert!(page.contains(&format!(".TH dumpleak-{name} 1")), "{page}");
+        assert!(page.contains(&format!("dumpleak {name}")), "{page}");
+        assert!(page.contains(option), "{name}: {page}");
+    }
+    common::stdout(&["generate", "man", "nosuch"], 2);
+    common::stdout(&["generate", "complete-bash", "show"], 2);
 }
 
 fn incident_json(extra: &[&str]) -> Value {
