@@ -66,3 +66,83 @@ fn a_rise_that_reversed_is_no_leak_and_does_not_fail_the_gate() {
     let output = dumpleak().args(&refs).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
 }
+
+/// A copy of `testdata/<fixture>` in `dir` named `name`, with the header's TimeDateStamp set
+/// to `time`.
+fn with_capture_time(dir: &std::path::Path, fixture: &str, name: &str, time: u32) -> String {
+    let mut dump = crate::common::fixture(fixture);
+    dump[20..24].copy_from_slice(&time.to_le_bytes());
+    let path = dir.join(name);
+    std::fs::write(&path, dump).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn codes(report: &Value) -> Vec<&str> {
+    column(&report["warnings"], "code")
+}
+
+#[test]
+fn a_capture_time_of_0_or_before_the_process_start_counts_as_missing_in_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = "testdata/incident/series/cycle-0.dmp";
+    // 0 (1970), and 2026-02-25, five days before the process started (2026-03-02 08:00).
+    for (time, why) in [
+        (0, "is 0 (1970-01-01)"),
+        (
+            1_772_000_000,
+            "(2026-02-25T06:13:20Z) is earlier than the process start time \
+             (2026-03-02T08:00:00Z)",
+        ),
+    ] {
+        let after = with_capture_time(dir.path(), "incident/series/cycle-6.dmp", "c6.dmp", time);
+        let report = json(&["diff", before, &after]);
+        assert_eq!(report["reordered"], false, "never 'corrected' by that time");
+        assert_eq!(report["elapsed_seconds"], Value::Null);
+        assert_eq!(report["total_delta"], 18);
+        let codes = codes(&report);
+        assert!(codes.contains(&"order-unchecked"), "{codes:?}");
+        assert!(!codes.contains(&"reordered"), "{codes:?}");
+        let warning = crate::common::find(&report["warnings"], "code", "capture-time-not-credible");
+        assert_eq!(warning["file"], "c6.dmp");
+        assert_eq!(
+            warning["message"].as_str().unwrap(),
+            format!(
+                "the capture time in the dump header {why}: not credible, so it is treated as \
+                 missing"
+            )
+        );
+        let text = stdout(&["diff", before, &after], 0);
+        assert!(
+            !text.contains("given newest first") && !text.contains("56y"),
+            "{text}"
+        );
+        assert!(text.contains("Growth   +18 handles"), "{text}");
+    }
+}
+
+#[test]
+fn a_capture_time_of_0_does_not_move_a_dump_to_the_front_of_a_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = vec!["series".to_string()];
+    for cycle in 0..6 {
+        args.push(format!("testdata/incident/series/cycle-{cycle}.dmp"));
+    }
+    args.push(with_capture_time(
+        dir.path(),
+        "incident/series/cycle-6.dmp",
+        "c6.dmp",
+        0,
+    ));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report = json(&refs);
+    assert_eq!(report["order"], "given");
+    let segment = &report["segments"][0];
+    assert_eq!(
+        segment["total"]["counts"],
+        serde_json::json!([43, 46, 49, 52, 55, 58, 61])
+    );
+    assert_eq!(segment["total"]["class"], "leak");
+    let codes = codes(&report);
+    assert!(codes.contains(&"capture-time-not-credible"), "{codes:?}");
+    assert!(codes.contains(&"no-capture-time"), "{codes:?}");
+}
