@@ -146,3 +146,58 @@ fn a_capture_time_of_0_does_not_move_a_dump_to_the_front_of_a_series() {
     assert!(codes.contains(&"capture-time-not-credible"), "{codes:?}");
     assert!(codes.contains(&"no-capture-time"), "{codes:?}");
 }
+
+#[test]
+fn inputs_of_another_program_are_named_first_in_every_format() {
+    let args = [
+        "series",
+        "testdata/notrace-x64/before.dmp",
+        "testdata/notrace-x64/after.dmp",
+        "testdata/incident/series/cycle-0.dmp",
+        "testdata/incident/series/cycle-1.dmp",
+    ];
+    let alert = "inputs of another program left out: OrderMailer.exe pid 3856 started \
+                 2026-03-02T08:00:00Z (cycle-0.dmp, cycle-1.dmp); the series is of Indexer.exe, \
+                 the program of the most inputs (2 of 4; on a tie, the program of the first \
+                 input given)";
+    let report = json(&args);
+    assert_eq!(codes(&report)[0], "different-program");
+    assert_eq!(report["warnings"][0]["message"], alert);
+    assert_eq!(report["excluded"].as_array().unwrap().len(), 2);
+    let text = stdout(&args, 0);
+    assert!(
+        text.starts_with("dumpleak series: 2 dumps of Indexer.exe\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().nth(1).unwrap(), format!("  WARNING: {alert}"));
+    let first_line = |format: &str| -> (String, String) {
+        let output = dumpleak()
+            .args(args)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (markdown, _) = first_line("markdown");
+    assert!(
+        markdown.find(alert).unwrap() < markdown.find("| Type").unwrap(),
+        "{markdown}"
+    );
+    let (html, _) = first_line("html");
+    assert!(html.find(alert).unwrap() < html.find("<table").unwrap());
+    let (_, csv_stderr) = first_line("csv");
+    assert!(
+        csv_stderr.lines().next().unwrap().contains(alert),
+        "{csv_stderr}"
+    );
+    // Given the other way round, the tie goes to OrderMailer.exe.
+    let swapped = [args[0], args[3], args[4], args[1], args[2]];
+    let report = json(&swapped);
+    assert!(report["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("the series is of OrderMailer.exe"));
+}
