@@ -201,3 +201,31 @@ fn inputs_of_another_program_are_named_first_in_every_format() {
         .unwrap()
         .contains("the series is of OrderMailer.exe"));
 }
+
+#[test]
+fn a_limit_already_exceeded_is_said_so() {
+    let args = ["series", "testdata/incident/series", "--limit", "50"];
+    let text = stdout(&args, 0);
+    assert!(
+        text.contains(
+            "Exhaustion  50 handles already exceeded: 61 in the last dump, still growing at \
+             +18/hour"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("reached at"), "{text}");
+    let exhaustion = &json(&args)["segments"][0]["exhaustion"];
+    assert_eq!(exhaustion["current"], 61);
+    assert_eq!(exhaustion["limit"], 50);
+    assert_eq!(exhaustion["cycles_left"], 0.0);
+    assert_eq!(exhaustion["hours_left"], 0.0);
+    // At the limit exactly: "already reached".
+    let text = stdout(&["series", "testdata/incident/series", "--limit", "61"], 0);
+    assert!(
+        text.contains("61 handles already reached: 61 in the last dump"),
+        "{text}"
+    );
+    // Below it: the date, as before.
+    let text = stdout(&["series", "testdata/incident/series", "--limit", "100"], 0);
+    assert!(text.contains("100 handles reached at"), "{text}");
+}
