@@ -229,3 +229,16 @@ fn a_limit_already_exceeded_is_said_so() {
     let text = stdout(&["series", "testdata/incident/series", "--limit", "100"], 0);
     assert!(text.contains("100 handles reached at"), "{text}");
 }
+
+#[test]
+fn every_warning_code_is_documented_in_the_json_contract() {
+    let contract =
+        std::fs::read_to_string(format!("{}/docs/json.md", crate::common::ROOT)).unwrap();
+    let missing: Vec<&str> = dumpleak::warning::WarningCode::ALL
+        .iter()
+        .map(|code| code.as_str())
+        .filter(|code| !contract.contains(&format!("\n| `{code}` |")))
+        .collect();
+    assert!(missing.is_empty(), "not in docs/json.md: {missing:?}");
+    assert!(contract.contains("`retained_in` is the number of later dumps"));
+}
