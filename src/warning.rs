@@ -104,6 +104,9 @@ warning_codes! {
     Reordered = "reordered", true;
     /// Capture times are equal or missing: the given order could not be checked.
     OrderUnchecked = "order-unchecked", false;
+    /// A dump's header capture time cannot be real (0, or before the process start time): it
+    /// counts as missing.
+    CaptureTimeNotCredible = "capture-time-not-credible", false;
     /// The input has no handle data: nothing can be counted.
     NoHandleData = "no-handle-data", true;
     /// An input is a per-type summary without a handle list.

@@ -196,9 +196,26 @@ fn segment_fields(segment: &SeriesSegment, report: &SeriesReport) -> Vec<(String
 }
 
 /// `16777216 handles reached at … (1h after the last dump, at +18/hour)`, `… not within 10
-/// years at this rate (+7/hour)` or, without capture times, `… in ~5592400 cycles at +3/cycle`.
+/// years at this rate (+7/hour)` or, without capture times, `… in ~5592400 cycles at +3/cycle`;
+/// `50 handles already exceeded: 61 in the last dump, …` when the last dump is past the limit.
 fn exhaustion_text(exhaustion: &Exhaustion) -> String {
     let limit = exhaustion.limit;
+    let current = exhaustion.current as u64;
+    if current >= limit {
+        let rate = match exhaustion.growth_per_hour {
+            Some(per_hour) => per_time(per_hour),
+            None => format!("{}/cycle", signed(exhaustion.growth_per_cycle)),
+        };
+        let already = if current > limit {
+            "exceeded"
+        } else {
+            "reached"
+        };
+        return format!(
+            "{limit} handles already {already}: {current} in the last dump, still growing at \
+             {rate}"
+        );
+    }
     match (
         &exhaustion.reached_at,
         exhaustion.hours_left,

@@ -4,6 +4,8 @@
 use super::dump::Dump;
 use super::model::{HandleTrace, Snapshot, TraceOrder};
 use super::{handle_trace, LoadError, LoadOptions};
+use crate::time::iso8601;
+use crate::warning::{Warning, WarningCode};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -84,13 +86,14 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         }
     });
     let memory = dump.memory(&mut warnings);
+    let captured_at = credible_capture_time(dump.captured_at(), process.started_at, &mut warnings);
     Ok(Snapshot {
         source: dump.path().to_path_buf(),
         input: super::InputFormat::Minidump,
         type_counts: None,
         frame_text: Default::default(),
         process,
-        captured_at: Some(dump.captured_at()),
+        captured_at,
         dump_flags: dump.flags(),
         modules,
         unloaded_modules: dump.unloaded_modules(),
@@ -102,6 +105,33 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         warnings,
         content_hash: None,
     })
+}
+
+/// The header's capture time, unless it cannot be real: 0 (1970, a field never set) or
+/// earlier than the process start time (MiscInfoStream). Such a time counts as missing — the
+/// order of the dumps cannot be checked by it, and no rate per hour comes from it — with a
+/// warning that says so.
+fn credible_capture_time(
+    captured: u64,
+    started: Option<u64>,
+    warnings: &mut Vec<Warning>,
+) -> Option<u64> {
+    let why = match started {
+        _ if captured == 0 => "is 0 (1970-01-01)".to_string(),
+        Some(started) if captured < started => format!(
+            "({}) is earlier than the process start time ({})",
+            iso8601(captured),
+            iso8601(started)
+        ),
+        _ => return Some(captured),
+    };
+    warnings.push(Warning::new(
+        WarningCode::CaptureTimeNotCredible,
+        format!(
+            "the capture time in the dump header {why}: not credible, so it is treated as missing"
+        ),
+    ));
+    None
 }
 
 impl Snapshot {

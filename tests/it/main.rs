@@ -8,6 +8,7 @@
 
 mod common;
 
+mod audit_answers;
 mod batch;
 // Chromium runs on the Linux leg only; the Windows leg (Wine) has no browser.
 #[cfg(not(windows))]

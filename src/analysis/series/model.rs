@@ -98,7 +98,9 @@ pub struct ModuleGrowth {
 pub struct Exhaustion {
     /// The limit.
     pub limit: u64,
-    /// Handles in the last dump.
+    /// Handles in the last dump. At or above the limit, the limit was already reached at or
+    /// before the last dump: `cycles_left` and `hours_left` are 0 and `reached_at` is the last
+    /// dump's capture time.
     pub current: usize,
     /// Growth per cycle (Theil–Sen, from the change point on after a warm-up).
     pub growth_per_cycle: f64,

@@ -7,8 +7,9 @@
 //!    name, which changes the conclusion when the names do not sort in time order and is said
 //!    first. `--order given` keeps the given order whatever the times say; `--order time`
 //!    refuses inputs without a capture time.
-//! 2. **Program**: the image most inputs belong to (on a tie, the one that comes first); the
-//!    inputs of other programs are left out.
+//! 2. **Program**: the image most inputs belong to (on a tie, the image of the input given
+//!    first: on the command line, or by name in a directory); the inputs of other programs
+//!    are left out, named in a `different-program` warning shown first.
 //! 3. **Processes** of that program (pid and start time): each is a run; runs that follow one
 //!    another (one's dumps all after the other's, and started after the other's last dump) are
 //!    the segments of a restarted series. A run that overlaps another — a second instance
@@ -88,7 +89,10 @@ pub struct Plan {
 pub fn plan(inputs: &[InputFacts], order: Order) -> Result<Plan, String> {
     let (ordered, order, mut warnings) = order_inputs(inputs, order)?;
     let mut excluded = Vec::new();
-    let program = one_program(inputs, &ordered, &mut excluded);
+    let (program, different) = one_program(inputs, &ordered, &mut excluded);
+    if let Some(different) = different {
+        warnings.insert(0, different);
+    }
     let runs = runs(inputs, &program);
     let segments = segments(inputs, runs, &mut excluded);
     for pair in segments.windows(2) {
@@ -199,37 +203,45 @@ fn names(inputs: &[&InputFacts]) -> String {
     text.join(", ")
 }
 
-/// The inputs (series order) of the program most inputs belong to; the others are excluded.
+/// The inputs (series order) of the program most inputs belong to — on a tie, the program of
+/// the input given first — and, when inputs of other programs are left out, the warning that
+/// names them, shown first.
 fn one_program(
     inputs: &[InputFacts],
     ordered: &[usize],
     excluded: &mut Vec<(usize, String)>,
-) -> Vec<usize> {
+) -> (Vec<usize>, Option<Warning>) {
     let image = |index: usize| inputs[index].image.as_ref().map(|name| name.to_lowercase());
-    // Image → (inputs, first position).
+    // Image → (inputs, first input given: its index).
     let mut programs: BTreeMap<Option<String>, (usize, usize)> = BTreeMap::new();
-    for (position, &index) in ordered.iter().enumerate() {
-        programs.entry(image(index)).or_insert((0, position)).0 += 1;
+    for &index in ordered {
+        let entry = programs.entry(image(index)).or_insert((0, index));
+        entry.0 += 1;
+        entry.1 = entry.1.min(index);
     }
     let chosen = programs
         .iter()
         .max_by(|(_, (count_a, first_a)), (_, (count_b, first_b))| {
             count_a.cmp(count_b).then(first_b.cmp(first_a))
         })
-        .map(|(image, _)| image.clone());
-    let Some(chosen) = chosen else {
-        return Vec::new();
+        .map(|(image, &(count, _))| (image.clone(), count));
+    let Some((chosen, count)) = chosen else {
+        return (Vec::new(), None);
     };
-    let series_process = ordered
+    let chosen_input = ordered
         .iter()
-        .find(|&&index| image(index) == chosen)
-        .map(|&index| inputs[index].process())
-        .unwrap_or_default();
+        .copied()
+        .filter(|&index| image(index) == chosen)
+        .min()
+        .map(|index| &inputs[index]);
+    let series_process = chosen_input.map(InputFacts::process).unwrap_or_default();
     let mut kept = Vec::new();
+    let mut others: Vec<&InputFacts> = Vec::new();
     for &index in ordered {
         if image(index) == chosen {
             kept.push(index);
         } else {
+            others.push(&inputs[index]);
             excluded.push((
                 index,
                 format!(
@@ -239,7 +251,42 @@ fn one_program(
             ));
         }
     }
-    kept
+    let warning = (!others.is_empty()).then(|| {
+        let program = chosen_input
+            .and_then(|input| input.image.as_deref())
+            .unwrap_or("an unnamed program");
+        let tie = programs.values().filter(|(n, _)| *n == count).count() > 1;
+        // Grouped by process, in series order.
+        let mut groups: Vec<(String, Vec<&InputFacts>)> = Vec::new();
+        for input in &others {
+            match groups
+                .iter_mut()
+                .find(|(process, _)| *process == input.process())
+            {
+                Some((_, members)) => members.push(input),
+                None => groups.push((input.process(), vec![input])),
+            }
+        }
+        let left_out: Vec<String> = groups
+            .iter()
+            .map(|(process, members)| format!("{process} ({})", names(members)))
+            .collect();
+        Warning::new(
+            WarningCode::DifferentProgram,
+            format!(
+                "inputs of another program left out: {}; the series is of {program}, the \
+                 program of the most inputs ({count} of {}{})",
+                left_out.join(", "),
+                ordered.len(),
+                if tie {
+                    "; on a tie, the program of the first input given"
+                } else {
+                    ""
+                }
+            ),
+        )
+    });
+    (kept, warning)
 }
 
 /// One process of the program: its inputs in series order.
@@ -415,10 +462,52 @@ mod tests {
         assert!(plan.excluded[1]
             .1
             .starts_with("another program (Other.exe pid 9"));
-        assert_eq!(plan.warnings.len(), 1);
-        assert_eq!(plan.warnings[0].code, WarningCode::ProcessRestarted);
-        assert!(plan.warnings[0].message.contains("a2 is Svc.exe pid 1"));
-        assert!(plan.warnings[0].message.contains("b0 is Svc.exe pid 3"));
+        assert_eq!(plan.warnings.len(), 2);
+        // The program left out is said first, with how the program was chosen.
+        assert_eq!(plan.warnings[0].code, WarningCode::DifferentProgram);
+        assert_eq!(
+            plan.warnings[0].message,
+            "inputs of another program left out: Other.exe pid 9 started \
+             1970-01-01T00:00:10Z (x); the series is of Svc.exe, the program of the most inputs \
+             (6 of 7)"
+        );
+        assert_eq!(plan.warnings[1].code, WarningCode::ProcessRestarted);
+        assert!(plan.warnings[1].message.contains("a2 is Svc.exe pid 1"));
+        assert!(plan.warnings[1].message.contains("b0 is Svc.exe pid 3"));
+    }
+
+    #[test]
+    fn on_a_tie_the_program_of_the_first_input_given_is_kept() {
+        let other = |path: &str, captured_at: u64| InputFacts {
+            image: Some("Other.exe".to_string()),
+            ..input(path, Some(captured_at), 9, 10)
+        };
+        // Other.exe is given first but captured later: it is still the series.
+        let inputs = [
+            other("o1", 500),
+            other("o2", 600),
+            input("s1", Some(100), 1, 50),
+            input("s2", Some(200), 1, 50),
+        ];
+        let plan = plan(&inputs, Order::Auto).unwrap();
+        assert_eq!(plan.segments, [vec![0, 1]]);
+        assert_eq!(plan.excluded.len(), 2);
+        assert_eq!(plan.warnings[0].code, WarningCode::DifferentProgram);
+        assert!(plan.warnings[0].message.ends_with(
+            "the series is of Other.exe, the program of the most inputs (2 of 4; on a tie, \
+             the program of the first input given)"
+        ));
+        // Given the other way round, Svc.exe is.
+        let swapped = [
+            inputs[2].clone(),
+            inputs[3].clone(),
+            inputs[0].clone(),
+            inputs[1].clone(),
+        ];
+        assert_eq!(
+            super::plan(&swapped, Order::Auto).unwrap().segments,
+            [vec![0, 1]]
+        );
     }
 
     #[test]

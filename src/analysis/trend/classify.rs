@@ -1,6 +1,7 @@
 //! [`classify`]: the rule of the module documentation, step by step.
 
 use super::change_point::{best_two_segments, TwoSegments};
+use super::reversal::reversal;
 use super::stats::{
     least_squares_r2, mann_kendall, median, theil_sen, theil_sen_indexed, Line, MannKendall,
 };
@@ -10,7 +11,7 @@ use crate::time::iso8601;
 
 /// Mean |residual| below which two fits are not told apart: the mean rounding error of whole
 /// handles (¼).
-const MEAN_ABS_FLOOR: f64 = 0.25;
+pub(super) const MEAN_ABS_FLOOR: f64 = 0.25;
 
 /// √(π/2): mean absolute deviation → standard deviation for normally distributed noise.
 const MEAN_ABS_TO_SIGMA: f64 = 1.253_314_137_315_500_3;
@@ -72,6 +73,14 @@ pub fn classify(counts: &[f64], times: Option<&[u64]>, rules: &Rules) -> Verdict
     verdict.tolerance = Some(tolerance);
 
     let mut notes = Vec::new();
+    // Step 4's "still present in the later part": a rise that turned into a fall is no leak.
+    let reversed = match whole.line.slope > 0.0 {
+        true => reversal(counts, mean_abs(&whole.residuals), rules),
+        false => None,
+    };
+    if let Some(reversed) = &reversed {
+        notes.push(reversed.describe(n - 1, number));
+    }
     if let Some(levelled) = levelled(counts, &whole, rules) {
         let index = levelled.fit.index;
         let at = format!(
@@ -97,7 +106,7 @@ pub fn classify(counts: &[f64], times: Option<&[u64]>, rules: &Rules) -> Verdict
             );
             return verdict;
         }
-        if levelled.after.line.slope > 0.0 {
+        if levelled.after.line.slope > 0.0 && reversed.is_none() {
             let context = format!("from dump {index} on, after a warm-up to {at}");
             match series.growth(&levelled.after, index, &context) {
                 Ok((class, slope_per_hour, reason)) => {
@@ -118,7 +127,9 @@ pub fn classify(counts: &[f64], times: Option<&[u64]>, rules: &Rules) -> Verdict
             }
         }
     }
-    if whole.significant {
+    if reversed.is_some() {
+        // The reversal's note says why the trend is no leak.
+    } else if whole.significant {
         match series.growth(&whole, 0, "") {
             Ok((class, _, reason)) => {
                 verdict.class = Some(class);
@@ -351,11 +362,11 @@ fn levelled(counts: &[f64], whole: &Trend, rules: &Rules) -> Option<Levelled> {
 /// Noise scale of residuals: the mean absolute residual scaled to a standard deviation
 /// (× √(π/2)), at least [`NOISE_FLOOR`]. Unlike the MAD it does not drop to 0 when most counts
 /// repeat exactly, and a single spike moves it by only spike/n.
-fn robust_noise(residuals: &[f64]) -> f64 {
+pub(super) fn robust_noise(residuals: &[f64]) -> f64 {
     (MEAN_ABS_TO_SIGMA * mean_abs(residuals)).max(NOISE_FLOOR)
 }
 
-fn mean_abs(values: &[f64]) -> f64 {
+pub(super) fn mean_abs(values: &[f64]) -> f64 {
     values.iter().map(|v| v.abs()).sum::<f64>() / values.len().max(1) as f64
 }
 

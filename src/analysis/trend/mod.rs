@@ -36,9 +36,16 @@
 //!    is a **leak** that grows on after a warm-up. Either way the rates reported (and so the
 //!    time to exhaustion) are those from the change point on.
 //! 4. **Leak / decline** — otherwise a trend of the whole series: rising is a leak, falling a
-//!    decline. "Still present in the later part" comes from step 3: a rise that stopped with
-//!    3 or more dumps after it is a plateau; one that stopped more recently is still reported
-//!    as a leak — too early to tell.
+//!    decline. "Still present in the later part" comes from step 3 and from a reversal check:
+//!    a rise that stopped with 3 or more dumps after it is a plateau; one that stopped more
+//!    recently is still reported as a leak — too early to tell. A rise that *reversed* is no
+//!    leak: when the best "rising line, then falling line" fit has at least 3 dumps after the
+//!    top, the median of the last 3 dumps lies at least 3 × the noise + 1 handle below the
+//!    top, at least 2 dumps after the top lie more than the noise below it (one low dump is no
+//!    fall), and the broken line beats the straight one by the criterion of step 3, the count
+//!    goes on to step 5 (stable or churn) with the reversal named in the reason ("rose to ~26
+//!    by dump 8, then fell to ~18 over the last 3 dumps …"). It applies to a leak after a
+//!    warm-up too.
 //! 5. **Stable / churn** — otherwise stable when all but one dump in ten (rounded up) fit in a
 //!    band as wide as the tolerance, churn when they do not. The tolerance is the larger of
 //!    [`TOLERANCE_FLOOR`] (2) handles and [`TOLERANCE_SHARE`] (10 %) of the median count: a
@@ -59,6 +66,7 @@
 
 mod change_point;
 mod classify;
+mod reversal;
 pub mod stats;
 #[cfg(test)]
 mod tests;

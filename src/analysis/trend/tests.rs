@@ -181,6 +181,37 @@ fn a_rise_that_stopped_too_recently_is_still_a_leak() {
 }
 
 #[test]
+fn a_rise_that_reversed_is_no_leak() {
+    // Audit of issue 19: up by 2 a cycle for 8 cycles, then down by 4 a cycle for 3: the
+    // Mann–Kendall test of the whole series still says "rising", but the growth did not hold.
+    let counts = [
+        10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 24.0, 26.0, 22.0, 18.0, 14.0,
+    ];
+    let verdict = verdict(&counts);
+    assert!(verdict.p_value.unwrap() < ALPHA, "the whole series rises");
+    assert_eq!(verdict.class, Some(Class::Churn), "{}", verdict.reason);
+    assert!(
+        verdict.reason.contains(
+            "rose to ~26 by dump 8, then fell to ~18 over the last 3 dumps (to dump 11; −8 \
+             against noise ±0.29): the rise did not hold, so it is no leak"
+        ),
+        "{}",
+        verdict.reason
+    );
+    // A fall back into the tolerance band is stable, not churn.
+    let big: Vec<f64> = counts.iter().map(|count| count + 1000.0).collect();
+    assert_eq!(class(&big), Some(Class::Stable));
+    // One low dump at the end is no fall: the leak holds.
+    let mut dip = counts[..9].to_vec();
+    dip.extend([28.0, 30.0, 16.0]);
+    assert_eq!(class(&dip), Some(Class::Leak));
+    // A leak that keeps growing after a drop holds too.
+    let mut drop = counts[..9].to_vec();
+    drop.extend([20.0, 22.0, 24.0, 26.0, 28.0]);
+    assert_eq!(class(&drop), Some(Class::Leak));
+}
+
+#[test]
 fn a_leak_after_a_warm_up_reports_the_later_rate() {
     // A cache fills in two cycles, then one handle leaks every two cycles.
     let counts = [
