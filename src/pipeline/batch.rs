@@ -87,7 +87,7 @@ fn isolated(path: &Path, work: impl FnOnce() -> Result<DumpRow>) -> BatchLine {
         }
         Ok(Err(error)) => BatchLine::Failure(FailedInput {
             file: path.display().to_string(),
-            error: error.to_string(),
+            error: without_path(error.to_string(), path),
             internal: false,
         }),
         Err(panic) => {
@@ -102,6 +102,16 @@ fn isolated(path: &Path, work: impl FnOnce() -> Result<DumpRow>) -> BatchLine {
                 internal: true,
             })
         }
+    }
+}
+
+/// `message` without the `PATH: ` that load errors start with (the failure names the file
+/// already).
+fn without_path(message: String, path: &Path) -> String {
+    let prefix = format!("{}: ", path.display());
+    match message.strip_prefix(&prefix) {
+        Some(rest) => rest.to_string(),
+        None => message,
     }
 }
 

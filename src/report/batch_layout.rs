@@ -2,7 +2,10 @@
 
 use super::document::{Block, Document, StripChart, Table, Tone};
 use super::layout::{exception, plural, type_counts};
-use crate::analysis::batch::{BatchReport, DumpRow, ModuleVersionRow, TopCheck, VersionComparison};
+use crate::analysis::batch::{
+    dumps_text, p_text, Aggregate, BatchReport, DumpRow, ModuleVersionRow, TopCheck,
+    VersionComparison,
+};
 
 /// Module versions shown in the terminal and Markdown (CSV has them all).
 const SHOWN_MODULE_VERSIONS: usize = 15;
@@ -24,8 +27,10 @@ fn number(value: f64) -> String {
 pub fn batch_document(report: &BatchReport) -> Document {
     let aggregate = &report.aggregate;
     let mut doc = Document::new(format!(
-        "dumpleak batch: {} dumps processed, {} failed, {} skipped",
-        aggregate.processed, aggregate.failed, aggregate.skipped
+        "dumpleak batch: {} processed, {} failed, {} skipped",
+        dumps_text(aggregate.processed),
+        aggregate.failed,
+        aggregate.skipped
     ));
     if !aggregate.notes.is_empty() {
         doc.push(Block::Alert(aggregate.notes.clone()));
@@ -40,11 +45,13 @@ pub fn batch_document(report: &BatchReport) -> Document {
         doc.push(Block::Fields(fields));
     }
     push_versions(&mut doc, &aggregate.version_comparisons, "versions");
-    push_ranking(&mut doc, &aggregate.modules, "modules");
+    push_ranking(&mut doc, aggregate);
     for program in &aggregate.programs {
         doc.push(Block::Heading(format!(
-            "{}: {} dumps ({} with handle data)",
-            program.program, program.dumps, program.with_handle_data
+            "{}: {} ({} with handle data)",
+            program.program,
+            dumps_text(program.dumps),
+            program.with_handle_data
         )));
         if let Some(fields) = association_fields(&program.modules, None) {
             doc.push(Block::Fields(fields));
@@ -113,7 +120,7 @@ fn association_fields(
                     candidate.version.as_deref().unwrap_or("(no version)"),
                     candidate.verdict,
                     match (candidate.ratio, candidate.p_value) {
-                        (Some(ratio), Some(p)) => format!(" ({ratio:.1}×, p = {p:.4})"),
+                        (Some(ratio), Some(p)) => format!(" ({ratio:.1}×, {})", p_text(p)),
                         _ => String::new(),
                     }
                 )
@@ -198,11 +205,16 @@ fn push_versions(doc: &mut Document, comparisons: &[VersionComparison], id: &'st
     doc.hidden.push(table);
 }
 
-fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static str) {
-    doc.push(Block::Heading(
-        "Module versions ranked by how much higher the handle counts are where they are loaded (system modules left out unless --include-system-modules)"
-            .to_string(),
-    ));
+fn push_ranking(doc: &mut Document, aggregate: &Aggregate) {
+    let modules = &aggregate.modules;
+    doc.push(Block::Heading(format!(
+        "Module versions ranked by how much higher the handle counts are where they are loaded ({})",
+        if aggregate.system_modules_included {
+            "system modules included"
+        } else {
+            "system modules left out unless --include-system-modules"
+        }
+    )));
     let headers = [
         "Rank#",
         "Module",
@@ -217,7 +229,7 @@ fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static s
         "Loaded with",
     ];
     let mut shown = Table::new("modules-shown", &headers);
-    let mut all = Table::new(id, &headers);
+    let mut all = Table::new("modules", &headers);
     for row in modules {
         let cells = vec![
             row.rank.to_string(),
@@ -251,7 +263,12 @@ fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static s
         }
         all.row(cells);
     }
-    doc.push(Block::Table(shown));
+    if modules.is_empty() {
+        // An empty table says less than a sentence; CSV still gets the header row.
+        doc.push(Block::Text(no_ranking(aggregate)));
+    } else {
+        doc.push(Block::Table(shown));
+    }
     if modules.len() > SHOWN_MODULE_VERSIONS {
         doc.push(Block::Text(format!(
             "… {} more module versions (--format csv --table modules lists all)",
@@ -259,6 +276,17 @@ fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static s
         )));
     }
     doc.hidden.push(all);
+}
+
+/// Why the ranking is empty.
+fn no_ranking(aggregate: &Aggregate) -> String {
+    if aggregate.processed == aggregate.without_handle_data {
+        "No module version is ranked: no dump has handle data.".to_string()
+    } else if aggregate.system_modules_included {
+        "No module version is ranked: the dumps with handle data list no modules.".to_string()
+    } else {
+        "No module version is ranked: the dumps with handle data list no modules besides system modules (--include-system-modules ranks those).".to_string()
+    }
 }
 
 fn push_dumps(doc: &mut Document, report: &BatchReport) {
@@ -311,8 +339,8 @@ fn push_failures(doc: &mut Document, report: &BatchReport) {
             .failures
             .iter()
             .map(|failure| {
-                // Load errors already name the file.
-                if failure.error.starts_with(&failure.file) {
+                // Shards of earlier versions name the file in the error too.
+                if failure.error.starts_with(&format!("{}: ", failure.file)) {
                     failure.error.clone()
                 } else {
                     format!("{}: {}", failure.file, failure.error)

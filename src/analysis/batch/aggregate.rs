@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::row::TOP_TYPES;
 use super::stats::{mann_whitney, median};
-use super::versions::{comparisons_of, VersionCounts, MIN_GROUP_DUMPS, SIGNIFICANCE};
+use super::versions::{comparisons_of, dumps_text, VersionCounts, MIN_GROUP_DUMPS, SIGNIFICANCE};
 use crate::analysis::attribution::Attribution;
 use crate::analysis::model::{top_types, SCHEMA_VERSION};
 use std::collections::BTreeMap;
@@ -149,6 +149,7 @@ impl AggregateBuilder {
             notes: notes(&programs, without_handle_data),
             caveats: Vec::new(),
             modules: ranked.into_iter().map(|(row, _)| row).collect(),
+            system_modules_included: self.options.include_system_modules,
             top_check,
             programs,
             known_issues: self.known_issues,
@@ -395,7 +396,7 @@ fn notes(programs: &[ProgramAggregate], without_handle_data: usize) -> Vec<Strin
     if !programs.is_empty() {
         let list = programs
             .iter()
-            .map(|program| format!("{} ({} dumps)", program.program, program.dumps))
+            .map(|program| format!("{} ({})", program.program, dumps_text(program.dumps)))
             .collect::<Vec<_>>()
             .join(", ");
         notes.push(format!(

@@ -17,4 +17,5 @@ pub use builder::AggregateBuilder;
 pub use merge::{lines_of, merge_lines, to_jsonl, MergeError};
 pub use model::*;
 pub use row::{dump_row, open_handle_stacks};
-pub use versions::{version_comparisons, MIN_GROUP_DUMPS, SIGNIFICANCE};
+pub(crate) use versions::dumps_text;
+pub use versions::{p_text, version_comparisons, MIN_GROUP_DUMPS, SIGNIFICANCE};

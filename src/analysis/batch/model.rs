@@ -269,6 +269,9 @@ pub struct Aggregate {
     /// Module versions ranked by how much higher the handle counts are in the dumps that load
     /// them; system modules left out unless asked for, modules loaded together folded.
     pub modules: Vec<ModuleVersionRow>,
+    /// Whether system modules were ranked too (`--include-system-modules`).
+    #[serde(default)]
+    pub system_modules_included: bool,
     /// For the top-ranked module version: whether the next candidates still show an effect in
     /// the dumps without it.
     #[serde(default)]
