@@ -3,8 +3,8 @@
 use super::document::{Block, Document, StripChart, Table, Tone};
 use super::layout::{exception, plural, type_counts};
 use crate::analysis::batch::{
-    dumps_text, p_text, Aggregate, BatchReport, DumpRow, ModuleVersionRow, TopCheck,
-    VersionComparison,
+    dumps_text, p_text, Aggregate, BatchReport, DumpRow, ModuleVersionRow, SkippedInput, TopCheck,
+    VersionComparison, IDENTICAL_TO,
 };
 
 /// Module versions shown in the terminal and Markdown (CSV has them all).
@@ -360,15 +360,7 @@ fn push_failures(doc: &mut Document, report: &BatchReport) {
         skipped.row(vec![input.file.clone(), input.reason.clone()]);
     }
     doc.push_list(
-        format!(
-            "Skipped: {} {}",
-            report.skipped.len(),
-            if report.skipped.len() == 1 {
-                "file that is not a dump, log or listing"
-            } else {
-                "files that are not dumps, logs or listings"
-            }
-        ),
+        skipped_heading(&report.skipped),
         report
             .skipped
             .iter()
@@ -376,6 +368,30 @@ fn push_failures(doc: &mut Document, report: &BatchReport) {
             .collect(),
     );
     doc.hidden.push(skipped);
+}
+
+/// `Skipped: 2 files that are not dumps, logs or listings`, and how many are copies.
+fn skipped_heading(skipped: &[SkippedInput]) -> String {
+    let copies = skipped
+        .iter()
+        .filter(|input| input.reason.starts_with(IDENTICAL_TO))
+        .count();
+    let others = skipped.len() - copies;
+    let others_text = if others == 1 {
+        "1 file that is not a dump, log or listing".to_string()
+    } else {
+        format!("{others} files that are not dumps, logs or listings")
+    };
+    let copies_text = if copies == 1 {
+        "1 file identical to another input".to_string()
+    } else {
+        format!("{copies} files identical to other inputs")
+    };
+    match (others, copies) {
+        (_, 0) => format!("Skipped: {others_text}"),
+        (0, _) => format!("Skipped: {copies_text}"),
+        _ => format!("Skipped: {others_text}; {copies_text}"),
+    }
 }
 
 fn dump_cells(row: &DumpRow) -> Vec<String> {

@@ -3,7 +3,7 @@
 //! real Windows dumps at rank 1, folded groups led by name — and the small ones (p-values,
 //! headings, failures naming their file twice, empty tables).
 
-use crate::common::{dumpleak, stdout};
+use crate::common::{dumpleak, stdout, testdata};
 use serde_json::Value;
 
 fn batch_json(args: &[&str]) -> Value {
@@ -108,5 +108,123 @@ fn one_dump_is_one_dump_not_1_dumps() {
     assert!(
         text.contains("MailSvc.exe: 5.3.0.4 median 769 (1 dump) vs 5.2.0.1 median 63 (1 dump)"),
         "{text}"
+    );
+}
+
+/// The customer dumps of testdata/batch, plus a byte-identical copy of cust-b6c2.dmp named so
+/// that it sorts first.
+fn folder_with_a_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(testdata("batch")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("cust-") {
+            std::fs::copy(entry.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    std::fs::copy(
+        testdata("batch/cust-b6c2.dmp"),
+        dir.path().join("copy-b6c2.dmp"),
+    )
+    .unwrap();
+    dir
+}
+
+fn without_files(mut aggregate: Value) -> Value {
+    aggregate["skipped"] = Value::Null;
+    aggregate["caveats"] = Value::Null;
+    aggregate
+}
+
+#[test]
+fn a_byte_identical_copy_is_one_dump_in_batch_and_in_merge() {
+    let dir = folder_with_a_copy();
+    let path = dir.path().to_str().unwrap();
+    let copy = dir.path().join("copy-b6c2.dmp").display().to_string();
+    let original = dir.path().join("cust-b6c2.dmp").display().to_string();
+    let report = batch_json(&[path]);
+    let aggregate = &report["aggregate"];
+    assert_eq!(aggregate["processed"], 14);
+    assert_eq!(aggregate["skipped"], 1);
+    // The first by path wins, whichever worker finished first.
+    assert_eq!(report["skipped"][0]["file"], original.as_str());
+    assert_eq!(
+        report["skipped"][0]["reason"],
+        format!("identical to {copy}").as_str()
+    );
+    let text = stdout(&["batch", "-q", path], 0);
+    assert!(
+        text.contains(&format!(
+            "Skipped: 1 file identical to another input\n  - {original}: identical to {copy}"
+        )),
+        "{text}"
+    );
+    for jobs in ["1", "4"] {
+        let again = batch_json(&["--jobs", jobs, path]);
+        assert_eq!(again, report, "--jobs {jobs}");
+    }
+    // The statistics are those of the 14 distinct dumps.
+    let distinct = batch_json(&["testdata/batch", "--include", "cust-*"]);
+    assert_eq!(
+        without_files(aggregate.clone()),
+        without_files(distinct["aggregate"].clone())
+    );
+
+    // batch → JSONL → merge gives the same counts and statistics, and no duplicate note.
+    let shard = dir.path().join("run.jsonl");
+    let output = dumpleak()
+        .args(["batch", "-q", "--format", "jsonl", "-o"])
+        .arg(&shard)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let merged = crate::common::json(&["merge", shard.to_str().unwrap()]);
+    assert_eq!(merged["aggregate"], *aggregate);
+    assert_eq!(merged["aggregate"]["duplicates_dropped"], 0);
+}
+
+#[test]
+fn merge_says_whether_duplicates_were_within_one_shard_or_across_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = dir.path().join("run.jsonl");
+    let output = dumpleak()
+        .args([
+            "batch",
+            "-q",
+            "--format",
+            "jsonl",
+            "testdata/batch/cust-0c91.dmp",
+            "testdata/batch/cust-18c7.dmp",
+            "-o",
+        ])
+        .arg(&shard)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    // A shard of an earlier version, which counted a copy as a dump of its own.
+    let text = std::fs::read_to_string(&shard).unwrap();
+    let row = text.lines().next().unwrap();
+    let copied = row.replace("cust-0c91.dmp", "copy-0c91.dmp");
+    let old = dir.path().join("old.jsonl");
+    std::fs::write(&old, format!("{copied}\n{text}")).unwrap();
+    let merged = crate::common::json(&["merge", old.to_str().unwrap()]);
+    let aggregate = &merged["aggregate"];
+    assert_eq!(aggregate["processed"], 2);
+    assert_eq!(aggregate["duplicates_dropped"], 1);
+    let notes: Vec<&str> = aggregate["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|note| note.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        ["1 dump appeared more than once within one shard (the same content, under one name or several) and was counted once"]
+    );
+    let across = crate::common::json(&["merge", shard.to_str().unwrap(), old.to_str().unwrap()]);
+    assert_eq!(across["aggregate"]["duplicates_dropped"], 3);
+    assert_eq!(
+        across["aggregate"]["notes"][0],
+        "3 dumps appeared in more than one shard (the same content) and were counted once"
     );
 }

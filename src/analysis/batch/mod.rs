@@ -14,7 +14,7 @@ mod versions;
 
 pub use aggregate::{aggregate, batch_report, report_of, AggregateOptions};
 pub use builder::AggregateBuilder;
-pub use merge::{lines_of, merge_lines, to_jsonl, MergeError};
+pub use merge::{lines_of, merge_shards, to_jsonl, MergeError};
 pub use model::*;
 pub use row::{dump_row, open_handle_stacks};
 pub(crate) use versions::dumps_text;

@@ -152,12 +152,18 @@ pub struct LoadedTogether {
     pub dumps: usize,
 }
 
-/// An input recognised as something other than a dump, log or listing, and left out.
+/// How the reason of a [`SkippedInput`] that is a byte-identical copy of another input starts
+/// (`identical to FIRST`).
+pub const IDENTICAL_TO: &str = "identical to ";
+
+/// An input recognised as something other than a dump, log or listing, or a byte-identical
+/// copy of another input, and left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedInput {
     /// The file.
     pub file: String,
-    /// What it is (`a PDB file`, `a ZIP archive`, `an HTML report`, …).
+    /// What it is (`a PDB file`, `a ZIP archive`, `an HTML report`, …), or `identical to
+    /// FIRST` for a copy of the input FIRST.
     pub reason: String,
 }
 
