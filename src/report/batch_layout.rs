@@ -3,8 +3,8 @@
 use super::document::{Block, Document, StripChart, Table, Tone};
 use super::layout::{exception, plural, type_counts};
 use crate::analysis::batch::{
-    dumps_text, p_text, Aggregate, BatchReport, DumpRow, ModuleVersionRow, SkippedInput, TopCheck,
-    VersionComparison, IDENTICAL_TO,
+    dumps_text, p_text, strongest_association, Aggregate, BatchReport, DumpRow, ModuleVersionRow,
+    SkippedInput, TopCheck, VersionComparison, IDENTICAL_TO, MIN_GROUP_DUMPS,
 };
 
 /// Module versions shown in the terminal and Markdown (CSV has them all).
@@ -35,13 +35,33 @@ pub fn batch_document(report: &BatchReport) -> Document {
     if !aggregate.notes.is_empty() {
         doc.push(Block::Alert(aggregate.notes.clone()));
     }
-    if let Some(top) = aggregate.modules.first() {
-        if top.ratio.unwrap_or(0.0) > 1.0 {
-            let version = top.version.as_deref().unwrap_or("(no version)");
-            doc.mark(format!("{} {version}", top.module), Tone::Blame);
-        }
+    let headlines: Vec<&ModuleVersionRow> = if aggregate.programs.is_empty() {
+        strongest_association(&aggregate.modules)
+            .into_iter()
+            .collect()
+    } else {
+        aggregate
+            .programs
+            .iter()
+            .filter_map(|program| strongest_association(&program.modules))
+            .collect()
+    };
+    for top in headlines {
+        let version = top.version.as_deref().unwrap_or("(no version)");
+        doc.mark(format!("{} {version}", top.module), Tone::Blame);
     }
-    if let Some(fields) = association_fields(&aggregate.modules, aggregate.top_check.as_ref()) {
+    let fields = if aggregate.programs.is_empty() {
+        association_fields(&aggregate.modules, aggregate.top_check.as_ref())
+    } else {
+        Some(vec![(
+            "Strongest association".to_string(),
+            format!(
+                "none over all dumps: they are of {} programs, each ranked on its own below",
+                aggregate.programs.len()
+            ),
+        )])
+    };
+    if let Some(fields) = fields {
         doc.push(Block::Fields(fields));
     }
     push_versions(&mut doc, &aggregate.version_comparisons, "versions");
@@ -92,13 +112,36 @@ fn association_fields(
     modules: &[ModuleVersionRow],
     check: Option<&TopCheck>,
 ) -> Option<Vec<(String, String)>> {
-    let top = modules
-        .first()
-        .filter(|row| row.ratio.unwrap_or(0.0) > 1.0)?;
+    let Some(top) = strongest_association(modules) else {
+        // Higher counts where some module version is loaded, or too few dumps to compare at
+        // all, but none with enough dumps on both sides.
+        return modules
+            .iter()
+            .any(|row| {
+                row.ratio.unwrap_or(0.0) > 1.0
+                    || row.dumps + row.dumps_without < 2 * MIN_GROUP_DUMPS
+            })
+            .then(|| {
+                vec![(
+                    "Strongest association".to_string(),
+                    format!(
+                        "too few dumps to associate a module with high handle counts (at least {MIN_GROUP_DUMPS} dumps that load a module version and {MIN_GROUP_DUMPS} that do not)"
+                    ),
+                )]
+            });
+    };
+    let above = if top.rank > 1 {
+        format!(
+            " (rank {}: those ranked above it are loaded in, or missing from, fewer than {MIN_GROUP_DUMPS} dumps)",
+            top.rank
+        )
+    } else {
+        String::new()
+    };
     let mut fields = vec![(
         "Strongest association".to_string(),
         format!(
-            "{} {}: median {} handles in the {} dumps that load it vs {} in the {} that do not ({}×); dominated by {}",
+            "{} {}: median {} handles in the {} dumps that load it vs {} in the {} that do not ({}×); dominated by {}{above}",
             top.module,
             top.version.as_deref().unwrap_or("(no version)"),
             number(top.median_handles),

@@ -109,6 +109,57 @@ fn one_dump_is_one_dump_not_1_dumps() {
         text.contains("MailSvc.exe: 5.3.0.4 median 769 (1 dump) vs 5.2.0.1 median 63 (1 dump)"),
         "{text}"
     );
+    assert!(!text.contains("1 dumps"), "{text}");
+}
+
+#[test]
+fn no_headline_association_from_one_dump_against_one() {
+    let text = stdout(
+        &[
+            "batch",
+            "-q",
+            "testdata/batch/cust-0c91.dmp",
+            "testdata/batch/cust-18c7.dmp",
+        ],
+        0,
+    );
+    assert!(
+        text.lines().nth(1).unwrap().contains(
+            "Strongest association  too few dumps to associate a module with high handle counts (at least 4 dumps that load a module version and 4 that do not)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Without "), "{text}");
+    let report = batch_json(&[
+        "testdata/batch/cust-0c91.dmp",
+        "testdata/batch/cust-18c7.dmp",
+    ]);
+    assert!(report["aggregate"]["top_check"].is_null());
+}
+
+#[test]
+fn no_headline_association_across_programs_only_within_each() {
+    let dir = folder_with_a_copy();
+    std::fs::remove_file(dir.path().join("copy-b6c2.dmp")).unwrap();
+    std::fs::copy(testdata("incident/after.dmp"), dir.path().join("other.dmp")).unwrap();
+    let text = stdout(&["batch", "-q", dir.path().to_str().unwrap()], 0);
+    let headlines: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("Strongest association"))
+        .collect();
+    assert_eq!(headlines.len(), 3, "{text}");
+    assert!(
+        headlines[0]
+            .ends_with("none over all dumps: they are of 2 programs, each ranked on its own below"),
+        "{text}"
+    );
+    assert!(
+        headlines[1].contains("MSMAPI32.DLL 11.0.5601.0: median 939.5 handles in the 8 dumps"),
+        "{text}"
+    );
+    assert!(headlines[2].contains("too few dumps"), "{text}");
+    let report = batch_json(&[dir.path().to_str().unwrap()]);
+    assert!(report["aggregate"]["top_check"].is_null());
 }
 
 /// The customer dumps of testdata/batch, plus a byte-identical copy of cust-b6c2.dmp named so

@@ -85,6 +85,21 @@ pub fn aggregate(rows: &[DumpRow], options: &AggregateOptions) -> Aggregate {
     builder.finish()
 }
 
+/// The headline association of a ranking: the highest-ranked module version whose dumps have
+/// higher counts than the others (ratio above 1) with at least [`MIN_GROUP_DUMPS`] dumps that
+/// load it and as many that do not (below that, one odd dump decides the ratio). `None` when
+/// no module version qualifies. Over a batch of several programs only each program's ranking
+/// has a headline (the ranking over all dumps compares different programs).
+pub fn strongest_association(modules: &[ModuleVersionRow]) -> Option<&ModuleVersionRow> {
+    modules.iter().find(|row| is_association(row))
+}
+
+fn is_association(row: &ModuleVersionRow) -> bool {
+    row.ratio.unwrap_or(0.0) > 1.0
+        && row.dumps >= MIN_GROUP_DUMPS
+        && row.dumps_without >= MIN_GROUP_DUMPS
+}
+
 /// The rows of `sorted` that are not in `remove` (both ascending).
 fn difference<'a>(sorted: &'a [Id], remove: &'a [Id]) -> impl Iterator<Item = Id> + 'a {
     let mut others = remove.iter().peekable();
@@ -136,8 +151,12 @@ impl AggregateBuilder {
     pub fn finish(self) -> Aggregate {
         let with_handles = self.rows.iter().filter(|row| row.handles.is_some()).count();
         let ranked = self.ranked_modules(None);
-        let top_check = self.top_check(&ranked);
         let programs = self.program_aggregates();
+        let top_check = if programs.is_empty() {
+            self.top_check(&ranked)
+        } else {
+            None
+        };
         let without_handle_data = self.rows.len() - with_handles;
         Aggregate {
             processed: self.rows.len(),
@@ -251,15 +270,16 @@ impl AggregateBuilder {
     /// For the top association: do the next candidates still go with higher counts in the
     /// dumps that do not load the top module version?
     fn top_check(&self, modules: &[Ranked]) -> Option<TopCheck> {
-        let (top, top_rows) = modules
-            .first()
-            .filter(|(row, _)| row.ratio.unwrap_or(0.0) > 1.0)?;
+        let top_index = modules.iter().position(|(row, _)| is_association(row))?;
+        let (top, top_rows) = &modules[top_index];
         let without_top: Vec<Id> = difference(&self.universe(None), top_rows).collect();
         let counts =
             |rows: &[Id]| -> Vec<f64> { rows.iter().map(|&row| self.handles(row)).collect() };
         let candidates = modules
             .iter()
-            .skip(1)
+            .enumerate()
+            .filter(|(index, _)| *index != top_index)
+            .map(|(_, ranked)| ranked)
             .take(CHECKED_CANDIDATES)
             .map(|(candidate, rows)| {
                 let with: Vec<Id> = intersection(&without_top, rows);
@@ -477,6 +497,31 @@ mod tests {
             app.loaded_with[0].module, "ntdll.dll",
             "loaded in the same dumps"
         );
+    }
+
+    #[test]
+    fn the_headline_needs_enough_dumps_on_both_sides() {
+        // Rare.dll: in the one dump with the most handles (ratio far above Leaky.dll's).
+        let mut rows = fleet();
+        rows[0].modules.push(super::super::model::ModuleVersion {
+            name: "Rare.dll".to_string(),
+            version: Some("1.0".to_string()),
+        });
+        rows[0].handle_count = Some(5000);
+        let aggregate = aggregate(&rows, &AggregateOptions::default());
+        assert_eq!(aggregate.modules[0].module, "Rare.dll");
+        let top = strongest_association(&aggregate.modules).unwrap();
+        assert_eq!((top.module.as_str(), top.rank), ("Leaky.dll", 2));
+        assert_eq!(aggregate.top_check.unwrap().module, "Leaky.dll");
+        // 3 dumps against 3: no headline.
+        let few: Vec<DumpRow> = fleet()
+            .into_iter()
+            .filter(|row| row.file.as_str() < "d03" || row.file.as_str() >= "d09")
+            .collect();
+        let aggregate = super::aggregate(&few, &AggregateOptions::default());
+        assert_eq!(aggregate.modules[0].module, "Leaky.dll");
+        assert!(strongest_association(&aggregate.modules).is_none());
+        assert!(aggregate.top_check.is_none());
     }
 
     #[test]

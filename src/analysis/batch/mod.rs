@@ -12,7 +12,7 @@ mod row;
 pub mod stats;
 mod versions;
 
-pub use aggregate::{aggregate, batch_report, report_of, AggregateOptions};
+pub use aggregate::{aggregate, batch_report, report_of, strongest_association, AggregateOptions};
 pub use builder::AggregateBuilder;
 pub use merge::{lines_of, merge_shards, to_jsonl, MergeError};
 pub use model::*;
