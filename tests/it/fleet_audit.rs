@@ -279,3 +279,55 @@ fn merge_says_whether_duplicates_were_within_one_shard_or_across_shards() {
         "3 dumps appeared in more than one shard (the same content) and were counted once"
     );
 }
+
+#[test]
+fn modules_of_the_windows_system_folders_are_system_modules_on_real_dumps() {
+    let report = batch_json(&["-r", "testdata/real"]);
+    let modules = report["aggregate"]["modules"].as_array().unwrap();
+    let names: Vec<&str> = modules
+        .iter()
+        .map(|row| row["module"].as_str().unwrap())
+        .collect();
+    // tiny.exe's Windows 11 dump loads CRYPTBASE, IMM32, WINMM, … from C:\WINDOWS\SYSTEM32.
+    assert_eq!(names, ["epclient64.dll"], "{modules:?}");
+    let tiny = report["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["process"] == "tiny.exe")
+        .unwrap();
+    let cryptbase = tiny["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|module| module["name"] == "CRYPTBASE.DLL")
+        .unwrap();
+    assert_eq!(cryptbase["system_folder"], true);
+    // Ranked too, a system DLL leads no module that is not one: tiny.exe is not folded
+    // under CRYPTBASE.DLL.
+    let everything = batch_json(&["-r", "--include-system-modules", "testdata/real"]);
+    for row in everything["aggregate"]["modules"].as_array().unwrap() {
+        let module = row["module"].as_str().unwrap().to_lowercase();
+        let folded: Vec<&str> = row["loaded_with"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|other| other["module"].as_str().unwrap())
+            .collect();
+        if module != "epclient64.dll" && module != "tiny.exe" {
+            assert!(
+                !folded.contains(&"tiny.exe") && !folded.contains(&"epclient64.dll"),
+                "{row}"
+            );
+        }
+    }
+    // `show` marks them too.
+    let show = crate::common::json(&[
+        "show",
+        "testdata/real/breakpad-tiny-cet-x64/tiny-exe-with-cet-xsave.dmp",
+    ]);
+    let cryptbase = crate::common::find(&show["modules"], "name", "CRYPTBASE.DLL");
+    assert_eq!(cryptbase["system"], true);
+    let tiny = crate::common::find(&show["modules"], "name", "tiny.exe");
+    assert_eq!(tiny["system"], false);
+}

@@ -11,6 +11,10 @@ pub struct ModuleVersion {
     pub name: String,
     /// File version.
     pub version: Option<String>,
+    /// Loaded from a Windows system folder ([`in_system_folder`](crate::analysis::in_system_folder)
+    /// of its path): a system module by default. Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system_folder: bool,
 }
 
 /// Open handles blamed on one module by their trace records.
@@ -356,6 +360,7 @@ pub(super) fn test_row(
             .map(|(name, version)| ModuleVersion {
                 name: name.to_string(),
                 version: Some(version.to_string()),
+                system_folder: false,
             })
             .collect(),
         known_issues: Vec::new(),
