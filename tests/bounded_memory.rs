@@ -561,17 +561,28 @@ fn image_in_memory_claiming_256_mib() {
 }
 
 /// Peak heap of a one-thread batch of `count` inputs (the customer dumps of testdata/batch in
-/// turn) whose rows are only streamed out.
+/// turn, each with its own number of trailing bytes: a batch counts identical copies once)
+/// whose rows are only streamed out.
 fn streamed_batch_peak(count: usize) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/batch");
-    let dumps = [
+    let dumps: Vec<Vec<u8>> = [
         "cust-0c91.dmp",
         "cust-2d08.dmp",
         "cust-51ef.dmp",
         "cust-a019.dmp",
-    ];
+    ]
+    .iter()
+    .map(|name| std::fs::read(root.join(name)).unwrap())
+    .collect();
+    let dir = tempfile::tempdir().unwrap();
     let files: Vec<std::path::PathBuf> = (0..count)
-        .map(|index| root.join(dumps[index % dumps.len()]))
+        .map(|index| {
+            let path = dir.path().join(format!("{index:04}.dmp"));
+            let mut bytes = dumps[index % dumps.len()].clone();
+            bytes.resize(bytes.len() + index + 1, 0);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
         .collect();
     let symbolizer = dumpleak::symbols::SymbolConfig {
         offline: true,

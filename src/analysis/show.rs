@@ -234,7 +234,7 @@ pub fn show(
             size: format!("{:#x}", module.size),
             timestamp: format!("{:08x}", module.timestamp),
             pdb: module.debug_file.as_ref().map(pdb_identity),
-            system: attribution.is_system(&module.name),
+            system: attribution.is_system_module(&module.name, Some(&module.path)),
         })
         .collect();
 

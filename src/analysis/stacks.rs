@@ -36,7 +36,13 @@ impl Blame {
             .map(|address| symbols.frame(*address))
             .collect();
         let lines = frames.iter().flat_map(Frame::lines).collect();
-        let blamed = attribution.blamed(&frames);
+        // A module's path tells a system module the list does not name (one of the Windows
+        // system folders).
+        let blamed = attribution.blamed_with(&frames, |frame| {
+            snapshot
+                .module_at(frame.address)
+                .map(|module| module.path.as_str())
+        });
         let module = blamed.and_then(|frame| frame.module.clone());
         // The module the blamed address lies in (a binary search), else the one of that name
         // (frames named by a log); a dump of 100,000 modules and stacks is not searched

@@ -337,16 +337,14 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
             .map_err(Error::from)?;
         texts.push((shard.display().to_string(), text));
     }
-    let lines = texts.iter().flat_map(|(name, text)| {
-        text.lines()
-            .enumerate()
-            .map(move |(number, line)| (format!("{name}:{}", number + 1), line))
-    });
+    let shards = texts
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()));
     let options = AggregateOptions {
         attribution: args.attribution.attribution(),
         include_system_modules: args.ranking.include_system_modules,
     };
-    let report = dumpleak::analysis::batch::merge_lines(lines, &options)?;
+    let report = dumpleak::analysis::batch::merge_shards(shards, &options)?;
     if emit::format_of(&args.output, true)? == Format::Jsonl {
         let mut sink = JsonlSink {
             sink: LineSink::create(args.output.output.as_deref())?,

@@ -1,6 +1,7 @@
 //! `batch`: many unrelated inputs processed in parallel, each in isolation (a bad file or a
 //! bug on one input fails that input only) → one row per dump → the aggregate.
 
+use super::identical::split_identical;
 use super::inputs::{walk_inputs, Collected, InputWalk};
 use crate::analysis::batch::{
     self, AggregateBuilder, AggregateOptions, BatchLine, BatchReport, DumpRow, FailedInput,
@@ -87,7 +88,7 @@ fn isolated(path: &Path, work: impl FnOnce() -> Result<DumpRow>) -> BatchLine {
         }
         Ok(Err(error)) => BatchLine::Failure(FailedInput {
             file: path.display().to_string(),
-            error: error.to_string(),
+            error: without_path(error.to_string(), path),
             internal: false,
         }),
         Err(panic) => {
@@ -102,6 +103,16 @@ fn isolated(path: &Path, work: impl FnOnce() -> Result<DumpRow>) -> BatchLine {
                 internal: true,
             })
         }
+    }
+}
+
+/// `message` without the `PATH: ` that load errors start with (the failure names the file
+/// already).
+fn without_path(message: String, path: &Path) -> String {
+    let prefix = format!("{}: ", path.display());
+    match message.strip_prefix(&prefix) {
+        Some(rest) => rest.to_string(),
+        None => message,
     }
 }
 
@@ -156,8 +167,9 @@ pub fn batch_files_of(inputs: &[PathBuf], walk: &InputWalk) -> Result<Vec<PathBu
     Ok(walk_inputs(inputs, walk)?.files)
 }
 
-/// Processes `files` in parallel (`options.jobs` threads), calling `on_line` with each dump
-/// or failure as it finishes, and returns the report.
+/// Processes `files` in parallel (`options.jobs` threads), calling `on_line` with each dump,
+/// failure or skipped input as it finishes, and returns the report. A byte-identical copy of
+/// another file is skipped ("identical to FIRST", [`split_identical`]), not counted twice.
 pub fn batch_files(
     files: &[PathBuf],
     load: &snapshot::LoadOptions,
@@ -165,15 +177,25 @@ pub fn batch_files(
     options: &BatchOptions,
     on_line: &(dyn Fn(&BatchLine) + Sync),
 ) -> Result<BatchReport> {
+    let (files, copies) = split_identical(files);
+    for copy in &copies {
+        on_line(&BatchLine::Skipped(copy.clone()));
+    }
     let keep_rows = !options.rows_streamed_only;
-    run(
-        files,
+    let mut report = run(
+        &files,
         options.jobs,
         &options.aggregate,
         keep_rows,
         on_line,
         &|path| batch_one(path, load, symbolizer, options),
-    )
+    )?;
+    if !copies.is_empty() {
+        report.skipped.extend(copies);
+        report.skipped.sort_by(|a, b| a.file.cmp(&b.file));
+        report.aggregate.skipped = report.skipped.len();
+    }
+    Ok(report)
 }
 
 /// What a worker gathered: the aggregate of its rows, and its rows, failures and skipped

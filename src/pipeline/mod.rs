@@ -4,6 +4,7 @@
 mod batch;
 mod diff;
 mod handles;
+mod identical;
 pub mod inputs;
 pub mod output;
 mod series;

@@ -2,7 +2,10 @@
 
 use super::document::{Block, Document, StripChart, Table, Tone};
 use super::layout::{exception, plural, type_counts};
-use crate::analysis::batch::{BatchReport, DumpRow, ModuleVersionRow, TopCheck, VersionComparison};
+use crate::analysis::batch::{
+    dumps_text, p_text, strongest_association, Aggregate, BatchReport, DumpRow, ModuleVersionRow,
+    SkippedInput, TopCheck, VersionComparison, IDENTICAL_TO, MIN_GROUP_DUMPS,
+};
 
 /// Module versions shown in the terminal and Markdown (CSV has them all).
 const SHOWN_MODULE_VERSIONS: usize = 15;
@@ -24,27 +27,51 @@ fn number(value: f64) -> String {
 pub fn batch_document(report: &BatchReport) -> Document {
     let aggregate = &report.aggregate;
     let mut doc = Document::new(format!(
-        "dumpleak batch: {} dumps processed, {} failed, {} skipped",
-        aggregate.processed, aggregate.failed, aggregate.skipped
+        "dumpleak batch: {} processed, {} failed, {} skipped",
+        dumps_text(aggregate.processed),
+        aggregate.failed,
+        aggregate.skipped
     ));
     if !aggregate.notes.is_empty() {
         doc.push(Block::Alert(aggregate.notes.clone()));
     }
-    if let Some(top) = aggregate.modules.first() {
-        if top.ratio.unwrap_or(0.0) > 1.0 {
-            let version = top.version.as_deref().unwrap_or("(no version)");
-            doc.mark(format!("{} {version}", top.module), Tone::Blame);
-        }
+    let headlines: Vec<&ModuleVersionRow> = if aggregate.programs.is_empty() {
+        strongest_association(&aggregate.modules)
+            .into_iter()
+            .collect()
+    } else {
+        aggregate
+            .programs
+            .iter()
+            .filter_map(|program| strongest_association(&program.modules))
+            .collect()
+    };
+    for top in headlines {
+        let version = top.version.as_deref().unwrap_or("(no version)");
+        doc.mark(format!("{} {version}", top.module), Tone::Blame);
     }
-    if let Some(fields) = association_fields(&aggregate.modules, aggregate.top_check.as_ref()) {
+    let fields = if aggregate.programs.is_empty() {
+        association_fields(&aggregate.modules, aggregate.top_check.as_ref())
+    } else {
+        Some(vec![(
+            "Strongest association".to_string(),
+            format!(
+                "none over all dumps: they are of {} programs, each ranked on its own below",
+                aggregate.programs.len()
+            ),
+        )])
+    };
+    if let Some(fields) = fields {
         doc.push(Block::Fields(fields));
     }
     push_versions(&mut doc, &aggregate.version_comparisons, "versions");
-    push_ranking(&mut doc, &aggregate.modules, "modules");
+    push_ranking(&mut doc, aggregate);
     for program in &aggregate.programs {
         doc.push(Block::Heading(format!(
-            "{}: {} dumps ({} with handle data)",
-            program.program, program.dumps, program.with_handle_data
+            "{}: {} ({} with handle data)",
+            program.program,
+            dumps_text(program.dumps),
+            program.with_handle_data
         )));
         if let Some(fields) = association_fields(&program.modules, None) {
             doc.push(Block::Fields(fields));
@@ -85,13 +112,36 @@ fn association_fields(
     modules: &[ModuleVersionRow],
     check: Option<&TopCheck>,
 ) -> Option<Vec<(String, String)>> {
-    let top = modules
-        .first()
-        .filter(|row| row.ratio.unwrap_or(0.0) > 1.0)?;
+    let Some(top) = strongest_association(modules) else {
+        // Higher counts where some module version is loaded, or too few dumps to compare at
+        // all, but none with enough dumps on both sides.
+        return modules
+            .iter()
+            .any(|row| {
+                row.ratio.unwrap_or(0.0) > 1.0
+                    || row.dumps + row.dumps_without < 2 * MIN_GROUP_DUMPS
+            })
+            .then(|| {
+                vec![(
+                    "Strongest association".to_string(),
+                    format!(
+                        "too few dumps to associate a module with high handle counts (at least {MIN_GROUP_DUMPS} dumps that load a module version and {MIN_GROUP_DUMPS} that do not)"
+                    ),
+                )]
+            });
+    };
+    let above = if top.rank > 1 {
+        format!(
+            " (rank {}: those ranked above it are loaded in, or missing from, fewer than {MIN_GROUP_DUMPS} dumps)",
+            top.rank
+        )
+    } else {
+        String::new()
+    };
     let mut fields = vec![(
         "Strongest association".to_string(),
         format!(
-            "{} {}: median {} handles in the {} dumps that load it vs {} in the {} that do not ({}×); dominated by {}",
+            "{} {}: median {} handles in the {} dumps that load it vs {} in the {} that do not ({}×); dominated by {}{above}",
             top.module,
             top.version.as_deref().unwrap_or("(no version)"),
             number(top.median_handles),
@@ -113,7 +163,7 @@ fn association_fields(
                     candidate.version.as_deref().unwrap_or("(no version)"),
                     candidate.verdict,
                     match (candidate.ratio, candidate.p_value) {
-                        (Some(ratio), Some(p)) => format!(" ({ratio:.1}×, p = {p:.4})"),
+                        (Some(ratio), Some(p)) => format!(" ({ratio:.1}×, {})", p_text(p)),
                         _ => String::new(),
                     }
                 )
@@ -198,11 +248,16 @@ fn push_versions(doc: &mut Document, comparisons: &[VersionComparison], id: &'st
     doc.hidden.push(table);
 }
 
-fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static str) {
-    doc.push(Block::Heading(
-        "Module versions ranked by how much higher the handle counts are where they are loaded (system modules left out unless --include-system-modules)"
-            .to_string(),
-    ));
+fn push_ranking(doc: &mut Document, aggregate: &Aggregate) {
+    let modules = &aggregate.modules;
+    doc.push(Block::Heading(format!(
+        "Module versions ranked by how much higher the handle counts are where they are loaded ({})",
+        if aggregate.system_modules_included {
+            "system modules included"
+        } else {
+            "system modules left out unless --include-system-modules"
+        }
+    )));
     let headers = [
         "Rank#",
         "Module",
@@ -217,7 +272,7 @@ fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static s
         "Loaded with",
     ];
     let mut shown = Table::new("modules-shown", &headers);
-    let mut all = Table::new(id, &headers);
+    let mut all = Table::new("modules", &headers);
     for row in modules {
         let cells = vec![
             row.rank.to_string(),
@@ -251,7 +306,12 @@ fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static s
         }
         all.row(cells);
     }
-    doc.push(Block::Table(shown));
+    if modules.is_empty() {
+        // An empty table says less than a sentence; CSV still gets the header row.
+        doc.push(Block::Text(no_ranking(aggregate)));
+    } else {
+        doc.push(Block::Table(shown));
+    }
     if modules.len() > SHOWN_MODULE_VERSIONS {
         doc.push(Block::Text(format!(
             "… {} more module versions (--format csv --table modules lists all)",
@@ -259,6 +319,17 @@ fn push_ranking(doc: &mut Document, modules: &[ModuleVersionRow], id: &'static s
         )));
     }
     doc.hidden.push(all);
+}
+
+/// Why the ranking is empty.
+fn no_ranking(aggregate: &Aggregate) -> String {
+    if aggregate.processed == aggregate.without_handle_data {
+        "No module version is ranked: no dump has handle data.".to_string()
+    } else if aggregate.system_modules_included {
+        "No module version is ranked: the dumps with handle data list no modules.".to_string()
+    } else {
+        "No module version is ranked: the dumps with handle data list no modules besides system modules (--include-system-modules ranks those).".to_string()
+    }
 }
 
 fn push_dumps(doc: &mut Document, report: &BatchReport) {
@@ -311,8 +382,8 @@ fn push_failures(doc: &mut Document, report: &BatchReport) {
             .failures
             .iter()
             .map(|failure| {
-                // Load errors already name the file.
-                if failure.error.starts_with(&failure.file) {
+                // Shards of earlier versions name the file in the error too.
+                if failure.error.starts_with(&format!("{}: ", failure.file)) {
                     failure.error.clone()
                 } else {
                     format!("{}: {}", failure.file, failure.error)
@@ -332,15 +403,7 @@ fn push_failures(doc: &mut Document, report: &BatchReport) {
         skipped.row(vec![input.file.clone(), input.reason.clone()]);
     }
     doc.push_list(
-        format!(
-            "Skipped: {} {}",
-            report.skipped.len(),
-            if report.skipped.len() == 1 {
-                "file that is not a dump, log or listing"
-            } else {
-                "files that are not dumps, logs or listings"
-            }
-        ),
+        skipped_heading(&report.skipped),
         report
             .skipped
             .iter()
@@ -348,6 +411,30 @@ fn push_failures(doc: &mut Document, report: &BatchReport) {
             .collect(),
     );
     doc.hidden.push(skipped);
+}
+
+/// `Skipped: 2 files that are not dumps, logs or listings`, and how many are copies.
+fn skipped_heading(skipped: &[SkippedInput]) -> String {
+    let copies = skipped
+        .iter()
+        .filter(|input| input.reason.starts_with(IDENTICAL_TO))
+        .count();
+    let others = skipped.len() - copies;
+    let others_text = if others == 1 {
+        "1 file that is not a dump, log or listing".to_string()
+    } else {
+        format!("{others} files that are not dumps, logs or listings")
+    };
+    let copies_text = if copies == 1 {
+        "1 file identical to another input".to_string()
+    } else {
+        format!("{copies} files identical to other inputs")
+    };
+    match (others, copies) {
+        (_, 0) => format!("Skipped: {others_text}"),
+        (0, _) => format!("Skipped: {copies_text}"),
+        _ => format!("Skipped: {others_text}; {copies_text}"),
+    }
 }
 
 fn dump_cells(row: &DumpRow) -> Vec<String> {

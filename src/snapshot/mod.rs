@@ -288,6 +288,28 @@ fn summary_snapshot(summary: text::SummarySnapshot) -> Snapshot {
     }
 }
 
+/// The content hash a snapshot loaded from the regular file at `path` carries
+/// ([`Snapshot::content_hash`]), computed without loading it: a minidump's from its header and
+/// streams, a text input's from its bytes. `None` when the file cannot be read as either (it
+/// is then no duplicate of anything a batch would count).
+pub fn file_content_hash(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let size = file.metadata().ok().filter(|meta| meta.is_file())?.len();
+    let mut head = [0u8; 4];
+    let minidump =
+        file.read_exact(&mut head).is_ok() && head.starts_with(self::minidump::MINIDUMP_SIGNATURE);
+    if minidump {
+        return Some(Dump::open(path).ok()?.content_hash());
+    }
+    if size > MAX_TEXT_BYTES {
+        return None;
+    }
+    use std::io::Seek;
+    file.rewind().ok()?;
+    let bytes = read_capped(&mut file, MAX_TEXT_BYTES, size).ok()??;
+    Some(sha256_hex(&[&bytes]))
+}
+
 /// SHA-256 of the concatenated `parts`, in lower-case hex.
 pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
     use sha2::Digest;

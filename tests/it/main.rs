@@ -18,6 +18,7 @@ mod cli;
 mod conventions;
 mod depth;
 mod fleet;
+mod fleet_audit;
 mod fuzz_corpus;
 mod golden;
 mod hostile;

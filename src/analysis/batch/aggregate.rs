@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::row::TOP_TYPES;
 use super::stats::{mann_whitney, median};
-use super::versions::{comparisons_of, VersionCounts, MIN_GROUP_DUMPS, SIGNIFICANCE};
+use super::versions::{comparisons_of, dumps_text, VersionCounts, MIN_GROUP_DUMPS, SIGNIFICANCE};
 use crate::analysis::attribution::Attribution;
 use crate::analysis::model::{top_types, SCHEMA_VERSION};
 use std::collections::BTreeMap;
@@ -32,8 +32,10 @@ pub struct AggregateOptions {
 }
 
 impl AggregateOptions {
-    pub(super) fn ranks(&self, module: &str) -> bool {
-        self.include_system_modules || !self.attribution.is_system(module)
+    /// Whether `module` is a system module ([`Attribution::is_system_loaded`]).
+    pub(super) fn is_system(&self, module: &super::model::ModuleVersion) -> bool {
+        self.attribution
+            .is_system_loaded(&module.name, module.system_folder)
     }
 }
 
@@ -85,6 +87,21 @@ pub fn aggregate(rows: &[DumpRow], options: &AggregateOptions) -> Aggregate {
     builder.finish()
 }
 
+/// The headline association of a ranking: the highest-ranked module version whose dumps have
+/// higher counts than the others (ratio above 1) with at least [`MIN_GROUP_DUMPS`] dumps that
+/// load it and as many that do not (below that, one odd dump decides the ratio). `None` when
+/// no module version qualifies. Over a batch of several programs only each program's ranking
+/// has a headline (the ranking over all dumps compares different programs).
+pub fn strongest_association(modules: &[ModuleVersionRow]) -> Option<&ModuleVersionRow> {
+    modules.iter().find(|row| is_association(row))
+}
+
+fn is_association(row: &ModuleVersionRow) -> bool {
+    row.ratio.unwrap_or(0.0) > 1.0
+        && row.dumps >= MIN_GROUP_DUMPS
+        && row.dumps_without >= MIN_GROUP_DUMPS
+}
+
 /// The rows of `sorted` that are not in `remove` (both ascending).
 fn difference<'a>(sorted: &'a [Id], remove: &'a [Id]) -> impl Iterator<Item = Id> + 'a {
     let mut others = remove.iter().peekable();
@@ -129,15 +146,24 @@ fn shared(a: &[Id], b: &[Id]) -> usize {
 }
 
 /// A module version ranked, with the rows that load it.
-type Ranked = (ModuleVersionRow, Vec<Id>);
+struct Ranked {
+    row: ModuleVersionRow,
+    rows: Vec<Id>,
+    /// A system module (never the leader of a non-system one).
+    system: bool,
+}
 
 impl AggregateBuilder {
     /// The aggregate over the rows added (failed and skipped counts are the caller's).
     pub fn finish(self) -> Aggregate {
         let with_handles = self.rows.iter().filter(|row| row.handles.is_some()).count();
         let ranked = self.ranked_modules(None);
-        let top_check = self.top_check(&ranked);
         let programs = self.program_aggregates();
+        let top_check = if programs.is_empty() {
+            self.top_check(&ranked)
+        } else {
+            None
+        };
         let without_handle_data = self.rows.len() - with_handles;
         Aggregate {
             processed: self.rows.len(),
@@ -148,7 +174,8 @@ impl AggregateBuilder {
             version_comparisons: comparisons_of(self.version_counts(None)),
             notes: notes(&programs, without_handle_data),
             caveats: Vec::new(),
-            modules: ranked.into_iter().map(|(row, _)| row).collect(),
+            modules: ranked.into_iter().map(|ranked| ranked.row).collect(),
+            system_modules_included: self.options.include_system_modules,
             top_check,
             programs,
             known_issues: self.known_issues,
@@ -234,9 +261,13 @@ impl AggregateBuilder {
                 dominant_types: top_types(&type_totals, TOP_TYPES),
                 loaded_with: Vec::new(),
             };
-            ranked.push((row, with));
+            ranked.push(Ranked {
+                row,
+                rows: with,
+                system: key.system,
+            });
         }
-        ranked.sort_by(|(a, _), (b, _)| {
+        ranked.sort_by(|Ranked { row: a, .. }, Ranked { row: b, .. }| {
             let ratio = |row: &ModuleVersionRow| row.ratio.unwrap_or(f64::NEG_INFINITY);
             ratio(b)
                 .total_cmp(&ratio(a))
@@ -250,15 +281,18 @@ impl AggregateBuilder {
     /// For the top association: do the next candidates still go with higher counts in the
     /// dumps that do not load the top module version?
     fn top_check(&self, modules: &[Ranked]) -> Option<TopCheck> {
-        let (top, top_rows) = modules
-            .first()
-            .filter(|(row, _)| row.ratio.unwrap_or(0.0) > 1.0)?;
+        let top_index = modules
+            .iter()
+            .position(|ranked| is_association(&ranked.row))?;
+        let (top, top_rows) = (&modules[top_index].row, &modules[top_index].rows);
         let without_top: Vec<Id> = difference(&self.universe(None), top_rows).collect();
         let counts =
             |rows: &[Id]| -> Vec<f64> { rows.iter().map(|&row| self.handles(row)).collect() };
         let candidates = modules
             .iter()
-            .skip(1)
+            .enumerate()
+            .filter(|(index, _)| *index != top_index)
+            .map(|(_, ranked)| (&ranked.row, &ranked.rows))
             .take(CHECKED_CANDIDATES)
             .map(|(candidate, rows)| {
                 let with: Vec<Id> = intersection(&without_top, rows);
@@ -355,7 +389,7 @@ impl AggregateBuilder {
                     modules: self
                         .ranked_modules(Some(program))
                         .into_iter()
-                        .map(|(row, _)| row)
+                        .map(|ranked| ranked.row)
                         .collect(),
                     version_comparisons: comparisons_of(self.version_counts(Some(program))),
                 }
@@ -365,27 +399,30 @@ impl AggregateBuilder {
 }
 
 /// Folds each module version under the first higher-ranked one loaded in (nearly) the same
-/// dumps; numbers the rest.
+/// dumps — a system module never leads a module that is not one (a program's own image is not
+/// folded under a system DLL) —; numbers the rest.
 fn fold_loaded_together(ranked: Vec<Ranked>) -> Vec<Ranked> {
     let mut kept: Vec<Ranked> = Vec::new();
-    for (row, with) in ranked {
-        let keeper = kept.iter_mut().find(|(_, kept_with)| {
-            let together = shared(kept_with, &with);
-            let either = kept_with.len() + with.len() - together;
-            either > 0 && together as f64 >= TOGETHER_SHARE * either as f64
+    for module in ranked {
+        let keeper = kept.iter_mut().find(|keeper| {
+            let together = shared(&keeper.rows, &module.rows);
+            let either = keeper.rows.len() + module.rows.len() - together;
+            (module.system || !keeper.system)
+                && either > 0
+                && together as f64 >= TOGETHER_SHARE * either as f64
         });
         match keeper {
-            Some((keeper, kept_with)) => keeper.loaded_with.push(LoadedTogether {
-                together: shared(kept_with, &with),
-                module: row.module,
-                version: row.version,
-                dumps: row.dumps,
+            Some(keeper) => keeper.row.loaded_with.push(LoadedTogether {
+                together: shared(&keeper.rows, &module.rows),
+                module: module.row.module,
+                version: module.row.version,
+                dumps: module.row.dumps,
             }),
-            None => kept.push((row, with)),
+            None => kept.push(module),
         }
     }
-    for (index, (row, _)) in kept.iter_mut().enumerate() {
-        row.rank = index + 1;
+    for (index, ranked) in kept.iter_mut().enumerate() {
+        ranked.row.rank = index + 1;
     }
     kept
 }
@@ -395,7 +432,7 @@ fn notes(programs: &[ProgramAggregate], without_handle_data: usize) -> Vec<Strin
     if !programs.is_empty() {
         let list = programs
             .iter()
-            .map(|program| format!("{} ({} dumps)", program.program, program.dumps))
+            .map(|program| format!("{} ({})", program.program, dumps_text(program.dumps)))
             .collect::<Vec<_>>()
             .join(", ");
         notes.push(format!(
@@ -476,6 +513,74 @@ mod tests {
             app.loaded_with[0].module, "ntdll.dll",
             "loaded in the same dumps"
         );
+    }
+
+    #[test]
+    fn the_headline_needs_enough_dumps_on_both_sides() {
+        // Rare.dll: in the one dump with the most handles (ratio far above Leaky.dll's).
+        let mut rows = fleet();
+        rows[0].modules.push(super::super::model::ModuleVersion {
+            name: "Rare.dll".to_string(),
+            version: Some("1.0".to_string()),
+            system_folder: false,
+        });
+        rows[0].handle_count = Some(5000);
+        let aggregate = aggregate(&rows, &AggregateOptions::default());
+        assert_eq!(aggregate.modules[0].module, "Rare.dll");
+        let top = strongest_association(&aggregate.modules).unwrap();
+        assert_eq!((top.module.as_str(), top.rank), ("Leaky.dll", 2));
+        assert_eq!(aggregate.top_check.unwrap().module, "Leaky.dll");
+        // 3 dumps against 3: no headline.
+        let few: Vec<DumpRow> = fleet()
+            .into_iter()
+            .filter(|row| row.file.as_str() < "d03" || row.file.as_str() >= "d09")
+            .collect();
+        let aggregate = super::aggregate(&few, &AggregateOptions::default());
+        assert_eq!(aggregate.modules[0].module, "Leaky.dll");
+        assert!(strongest_association(&aggregate.modules).is_none());
+        assert!(aggregate.top_check.is_none());
+    }
+
+    #[test]
+    fn modules_from_system_folders_are_system_modules_and_lead_no_other() {
+        let mut rows = fleet();
+        for row in &mut rows {
+            row.modules.push(super::super::model::ModuleVersion {
+                name: "ACLUI.DLL".to_string(),
+                version: Some("10.0".to_string()),
+                system_folder: true,
+            });
+        }
+        let names = |aggregate: &Aggregate| -> Vec<String> {
+            aggregate
+                .modules
+                .iter()
+                .map(|row| row.module.clone())
+                .collect()
+        };
+        let aggregate = aggregate(&rows, &AggregateOptions::default());
+        assert_eq!(names(&aggregate), ["Leaky.dll", "Bystander.dll", "App.exe"]);
+        assert!(AggregateOptions::default().is_system(rows[0].modules.last().unwrap()));
+        let everything = AggregateOptions {
+            include_system_modules: true,
+            ..AggregateOptions::default()
+        };
+        let aggregate = super::aggregate(&rows, &everything);
+        // CRYPTBASE.DLL sorts before App.exe (same dumps, no ratio) but does not lead it.
+        let app = aggregate
+            .modules
+            .iter()
+            .find(|row| row.module == "App.exe")
+            .expect("App.exe keeps a rank of its own");
+        assert!(app.rank < aggregate.modules.len() + 1);
+        let cryptbase = aggregate
+            .modules
+            .iter()
+            .find(|row| row.module == "CRYPTBASE.DLL");
+        assert!(cryptbase.is_none_or(|row| row
+            .loaded_with
+            .iter()
+            .all(|other| other.module != "App.exe")));
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub(super) struct ModuleKey {
     pub(super) version: Option<String>,
     /// The rows with handle data that load it, ascending.
     pub(super) rows: Vec<Id>,
+    /// A system module (by name, or loaded from a system folder in some dump).
+    pub(super) system: bool,
 }
 
 /// A module version within the rows of one program.
@@ -166,6 +168,7 @@ impl AggregateBuilder {
             name,
             version: version.clone(),
             rows: Vec::new(),
+            system: false,
         });
         id
     }
@@ -202,7 +205,8 @@ impl AggregateBuilder {
             })
             .collect();
         for module in &row.modules {
-            if !self.options.ranks(&module.name) {
+            let system = self.options.is_system(module);
+            if system && !self.options.include_system_modules {
                 continue;
             }
             let name = intern(
@@ -211,6 +215,7 @@ impl AggregateBuilder {
                 &module.name.to_lowercase(),
             );
             let key = self.key_id(name, &module.version);
+            self.keys[key as usize].system |= system;
             let rows = &mut self.keys[key as usize].rows;
             if rows.last() == Some(&index) {
                 continue; // the same module version twice in one dump counts once
@@ -268,6 +273,7 @@ impl AggregateBuilder {
             .into_iter()
             .map(|key| {
                 let id = self.key_id(names[key.name as usize], &key.version);
+                self.keys[id as usize].system |= key.system;
                 let rows = &mut self.keys[id as usize].rows;
                 rows.extend(key.rows.iter().map(|row| row + offset));
                 id

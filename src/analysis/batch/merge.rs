@@ -3,7 +3,7 @@
 
 use super::aggregate::{batch_report, AggregateOptions};
 use super::model::{BatchLine, BatchReport};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A shard line that is not a dumpleak batch line.
 #[derive(Debug, thiserror::Error)]
@@ -41,63 +41,99 @@ pub fn lines_of(report: &BatchReport) -> impl Iterator<Item = BatchLine> + '_ {
         ))))
 }
 
-/// Rebuilds a batch report from JSONL lines (`(place, line)`, place naming `FILE:LINE`): dump,
-/// failure and skipped lines are collected, the aggregate recomputed (keeping the caveats of
-/// the runs' aggregate lines). A dump is
-/// identified by its content hash (else its file name): a dump in two shards, or a shard given
-/// twice, counts once, and the aggregate says how many were dropped.
-pub fn merge_lines<'a>(
-    lines: impl IntoIterator<Item = (String, &'a str)>,
+/// Rebuilds a batch report from JSONL shards (`(name, text)`; a bad line is named
+/// `NAME:LINE`): dump, failure and skipped lines are collected, the aggregate recomputed
+/// (keeping the caveats of the runs' aggregate lines). A dump is identified by its content
+/// hash (else its file name): a dump in two shards, a shard given twice, or the same content
+/// twice within one shard counts once, and the aggregate says how many were dropped, and
+/// where.
+pub fn merge_shards<'a>(
+    shards: impl IntoIterator<Item = (&'a str, &'a str)>,
     options: &AggregateOptions,
 ) -> Result<BatchReport, MergeError> {
     let mut dumps = Vec::new();
     let mut failures = Vec::new();
     let mut skipped = Vec::new();
-    let mut seen_dumps = BTreeSet::new();
+    // Per dump identity, the index of the shard it was first met in.
+    let mut seen_dumps: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen_files = BTreeSet::new();
-    let mut dropped = 0;
+    let (mut within, mut across) = (0, 0);
     let mut caveats: Vec<String> = Vec::new();
-    for (place, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<BatchLine>(line) {
-            Ok(BatchLine::Dump(row)) => {
-                let identity = row.content_hash.clone().unwrap_or_else(|| row.file.clone());
-                if seen_dumps.insert(identity) {
-                    dumps.push(*row);
-                } else {
-                    dropped += 1;
-                }
+    for (shard, (name, text)) in shards.into_iter().enumerate() {
+        for (number, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
             }
-            Ok(BatchLine::Failure(failure)) => {
-                if seen_files.insert(failure.file.clone()) {
-                    failures.push(failure);
+            let parsed = serde_json::from_str::<BatchLine>(line).map_err(|source| MergeError {
+                place: format!("{name}:{}", number + 1),
+                source,
+            })?;
+            match parsed {
+                BatchLine::Dump(row) => {
+                    let identity = row.content_hash.clone().unwrap_or_else(|| row.file.clone());
+                    match seen_dumps.get(&identity) {
+                        None => {
+                            seen_dumps.insert(identity, shard);
+                            dumps.push(*row);
+                        }
+                        Some(&first) if first == shard => within += 1,
+                        Some(_) => across += 1,
+                    }
                 }
-            }
-            Ok(BatchLine::Skipped(input)) => {
-                if seen_files.insert(input.file.clone()) {
-                    skipped.push(input);
+                BatchLine::Failure(failure) => {
+                    if seen_files.insert(failure.file.clone()) {
+                        failures.push(failure);
+                    }
                 }
-            }
-            // Recomputed from the rows; only what the runs passed over is carried over.
-            Ok(BatchLine::Aggregate(aggregate)) => {
-                for caveat in aggregate.caveats {
-                    if !caveats.contains(&caveat) {
-                        caveats.push(caveat);
+                BatchLine::Skipped(input) => {
+                    if seen_files.insert(input.file.clone()) {
+                        skipped.push(input);
+                    }
+                }
+                // Recomputed from the rows; only what the runs passed over is carried over.
+                BatchLine::Aggregate(aggregate) => {
+                    for caveat in aggregate.caveats {
+                        if !caveats.contains(&caveat) {
+                            caveats.push(caveat);
+                        }
                     }
                 }
             }
-            Err(source) => return Err(MergeError { place, source }),
         }
     }
     let mut report = batch_report(dumps, failures, skipped, options);
     report.aggregate.caveats = caveats;
-    report.aggregate.duplicates_dropped = dropped;
-    if dropped > 0 {
-        report.aggregate.notes.push(format!(
-            "{dropped} dumps appeared in more than one shard (the same content) and were counted once"
+    report.aggregate.duplicates_dropped = within + across;
+    report
+        .aggregate
+        .notes
+        .extend(duplicate_notes(within, across));
+    Ok(report)
+}
+
+/// What `merge` says about the duplicates it dropped.
+fn duplicate_notes(within: usize, across: usize) -> Vec<String> {
+    let counted = |count: usize| {
+        if count == 1 {
+            "1 dump appeared".to_string()
+        } else {
+            format!("{count} dumps appeared")
+        }
+    };
+    let mut notes = Vec::new();
+    if within > 0 {
+        notes.push(format!(
+            "{} more than once within one shard (the same content, under one name or several) and {} counted once",
+            counted(within),
+            if within == 1 { "was" } else { "were" }
         ));
     }
-    Ok(report)
+    if across > 0 {
+        notes.push(format!(
+            "{} in more than one shard (the same content) and {} counted once",
+            counted(across),
+            if across == 1 { "was" } else { "were" }
+        ));
+    }
+    notes
 }

@@ -12,9 +12,10 @@ mod row;
 pub mod stats;
 mod versions;
 
-pub use aggregate::{aggregate, batch_report, report_of, AggregateOptions};
+pub use aggregate::{aggregate, batch_report, report_of, strongest_association, AggregateOptions};
 pub use builder::AggregateBuilder;
-pub use merge::{lines_of, merge_lines, to_jsonl, MergeError};
+pub use merge::{lines_of, merge_shards, to_jsonl, MergeError};
 pub use model::*;
 pub use row::{dump_row, open_handle_stacks};
-pub use versions::{version_comparisons, MIN_GROUP_DUMPS, SIGNIFICANCE};
+pub(crate) use versions::dumps_text;
+pub use versions::{p_text, version_comparisons, MIN_GROUP_DUMPS, SIGNIFICANCE};

@@ -11,6 +11,10 @@ pub struct ModuleVersion {
     pub name: String,
     /// File version.
     pub version: Option<String>,
+    /// Loaded from a Windows system folder ([`in_system_folder`](crate::analysis::in_system_folder)
+    /// of its path): a system module by default. Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system_folder: bool,
 }
 
 /// Open handles blamed on one module by their trace records.
@@ -152,12 +156,18 @@ pub struct LoadedTogether {
     pub dumps: usize,
 }
 
-/// An input recognised as something other than a dump, log or listing, and left out.
+/// How the reason of a [`SkippedInput`] that is a byte-identical copy of another input starts
+/// (`identical to FIRST`).
+pub const IDENTICAL_TO: &str = "identical to ";
+
+/// An input recognised as something other than a dump, log or listing, or a byte-identical
+/// copy of another input, and left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedInput {
     /// The file.
     pub file: String,
-    /// What it is (`a PDB file`, `a ZIP archive`, `an HTML report`, …).
+    /// What it is (`a PDB file`, `a ZIP archive`, `an HTML report`, …), or `identical to
+    /// FIRST` for a copy of the input FIRST.
     pub reason: String,
 }
 
@@ -269,6 +279,9 @@ pub struct Aggregate {
     /// Module versions ranked by how much higher the handle counts are in the dumps that load
     /// them; system modules left out unless asked for, modules loaded together folded.
     pub modules: Vec<ModuleVersionRow>,
+    /// Whether system modules were ranked too (`--include-system-modules`).
+    #[serde(default)]
+    pub system_modules_included: bool,
     /// For the top-ranked module version: whether the next candidates still show an effect in
     /// the dumps without it.
     #[serde(default)]
@@ -347,6 +360,7 @@ pub(super) fn test_row(
             .map(|(name, version)| ModuleVersion {
                 name: name.to_string(),
                 version: Some(version.to_string()),
+                system_folder: false,
             })
             .collect(),
         known_issues: Vec::new(),

@@ -1,7 +1,7 @@
 //! One dump of a batch: its row.
 
 use super::model::{BlamedCount, CrashSummary, DumpRow, KnownMatch, ModuleVersion, StackSummary};
-use crate::analysis::attribution::Attribution;
+use crate::analysis::attribution::{in_system_folder, Attribution};
 use crate::analysis::known::{DumpFacts, KnownIssues};
 use crate::analysis::model::top_types;
 use crate::analysis::stacks::{group_by_stack, StackGroup};
@@ -92,6 +92,7 @@ pub fn dump_row(
         .map(|module| ModuleVersion {
             name: module.name.clone(),
             version: module.file_version.clone(),
+            system_folder: in_system_folder(&module.path),
         })
         .collect();
     let module_pairs: Vec<(String, Option<String>)> = modules

@@ -157,24 +157,24 @@ fn verdict(
         .iter()
         .map(|version| {
             format!(
-                "{} median {} ({} dumps)",
+                "{} median {} ({})",
                 version_label(&version.version),
                 number(version.median_handles),
-                version.dumps
+                dumps_text(version.dumps)
             )
         })
         .collect::<Vec<_>>()
         .join(" vs ");
     let conclusion = match (standing_out, strongest) {
         (Some(test), _) => format!(
-            "{} goes with higher handle counts ({}, p = {})",
+            "{} goes with higher handle counts ({}, {})",
             version_label(&test.version),
             test.effect
                 .map_or("higher".to_string(), |effect| format!("{effect:.1}×")),
             p_text(test.p_value)
         ),
         (None, Some(test)) => format!(
-            "no version stands out (strongest: {}, p = {})",
+            "no version stands out (strongest: {}, {})",
             version_label(&test.version),
             p_text(test.p_value)
         ),
@@ -193,12 +193,21 @@ fn number(value: f64) -> String {
     }
 }
 
-/// `0.0012`, `< 0.0001`.
-pub(super) fn p_text(p: f64) -> String {
+/// A p-value as a report states it: `p = 0.0012`, `p < 0.0001`.
+pub fn p_text(p: f64) -> String {
     if p < 0.0001 {
-        "< 0.0001".to_string()
+        "p < 0.0001".to_string()
     } else {
-        format!("{p:.4}")
+        format!("p = {p:.4}")
+    }
+}
+
+/// `1 dump`, `2 dumps`.
+pub(crate) fn dumps_text(count: usize) -> String {
+    if count == 1 {
+        "1 dump".to_string()
+    } else {
+        format!("{count} dumps")
     }
 }
 
@@ -235,6 +244,29 @@ mod tests {
         assert!(comparison.verdict.starts_with(
             "MSMAPI32.DLL: 11.0.5601.0 median 980 (5 dumps) vs 11.0.8161.0 median 66 (5 dumps); 11.0.5601.0 goes with higher handle counts (14.8×, p = 0.0079)"
         ), "{}", comparison.verdict);
+    }
+
+    #[test]
+    fn a_tiny_p_value_reads_p_below_not_p_equals_below() {
+        let rows: Vec<DumpRow> = (0..20)
+            .map(|index| {
+                let (handles, version) = if index < 10 {
+                    (1000 + index, "1")
+                } else {
+                    (10 + index, "2")
+                };
+                row(&format!("{index:02}"), Some(handles), version)
+            })
+            .collect();
+        let refs: Vec<&DumpRow> = rows.iter().collect();
+        let comparison = &version_comparisons(&refs, |_| true)[0];
+        assert!(comparison.p_value.unwrap() < 0.0001);
+        assert!(
+            comparison.verdict.ends_with("×, p < 0.0001)"),
+            "{}",
+            comparison.verdict
+        );
+        assert_eq!(p_text(0.01234), "p = 0.0123");
     }
 
     #[test]
