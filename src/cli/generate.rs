@@ -133,7 +133,11 @@ fn synopsis_word(arg: &Arg) -> String {
         );
     let repeated = matches!(arg.get_action(), ArgAction::Append);
     let Some(long) = arg.get_long() else {
-        let value = if repeated { format!("{value}…") } else { value };
+        let value = if repeated {
+            format!("{value}…")
+        } else {
+            value
+        };
         return if arg.is_required_set() {
             value
         } else {

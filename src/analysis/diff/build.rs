@@ -224,7 +224,8 @@ fn module_rows(
                 pdb: loaded
                     .and_then(|module| module.debug_file.as_ref())
                     .map(crate::analysis::show::pdb_identity),
-                system: attribution.is_system(name),
+                system: attribution
+                    .is_system_module(name, loaded.map(|module| module.path.as_str())),
                 blamed: *blamed,
                 inclusive: *inclusive,
                 stacks: *stack_count,
