@@ -315,6 +315,50 @@ fn handle_csv_listings_are_read_whatever_their_header() {
 }
 
 #[test]
+fn handle_csv_columns_follow_the_header_and_quoting() {
+    // handle v5.1: Share Flags, Name and Access after the type; quoted fields with commas and
+    // doubled quotes; the rows of pid 3600 are split around pid 3601's.
+    let csv = pasted("handle-v5-columns.csv");
+    let report = json(&["handles", &csv, "--pid", "3600"]);
+    assert_eq!(
+        column(&report["handles"], "handle"),
+        ["0x40", "0x44", "0x4c"]
+    );
+    let names: Vec<&Value> = report["handles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|handle| &handle["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [
+            &Value::from(r"C:\Program Files\Viewer"),
+            &Value::Null,
+            &Value::from(r"C:\notes\q1, draft.txt"),
+        ]
+    );
+    assert_eq!(
+        find(&report["handles"], "handle", "0x40")["granted_access"],
+        "0x100020"
+    );
+    let report = json(&["handles", &csv, "--pid", "3601"]);
+    assert_eq!(report["dump"]["process"], "Viewer, Beta.exe");
+    assert_eq!(
+        report["handles"][0]["name"],
+        r#"\Sessions\1\BaseNamedObjects\a"b"#
+    );
+    // Two processes, each named once.
+    let output = dumpleak().args(["handles", &csv]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Viewer.exe pid 3600, Viewer, Beta.exe pid 3601")
+            && stderr.matches("3600").count() == 1,
+        "{stderr}"
+    );
+}
+
+#[test]
 fn handle_exe_3_banners_are_read() {
     let report = json(&["handles", &pasted("handle-v3.txt")]);
     assert_eq!(report["dump"]["process"], "Viewer.exe");
