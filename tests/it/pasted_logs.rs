@@ -122,6 +122,47 @@ fn a_diff_block_without_its_count_ends_at_the_prose() {
     );
 }
 
+#[test]
+fn a_lone_carriage_return_in_a_record_does_not_cut_it_silently() {
+    // CRLF log whose frame line is broken after its colon by a lone CR: the frame keeps its
+    // text and the record its outer frames.
+    let report = json(&["show", &pasted("cr-in-frame.log")]);
+    assert_eq!(
+        new_handles(&report),
+        [("0x2c0".to_string(), "File".to_string(), "Foo".to_string())]
+    );
+    assert_eq!(
+        report["stacks"][0]["frames"],
+        serde_json::json!([
+            "ntdll!NtCreateFile+0x14",
+            "KERNELBASE!CreateFileW+0x50",
+            "Foo!Bar+0x48"
+        ])
+    );
+    assert!(coded(&report, "log-incomplete").is_empty(), "{report}");
+
+    // A lone CR that splits a `Thread ID` line: the block ends there, and the record lines
+    // after it are said to be unread.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("split.log");
+    let text = std::fs::read_to_string(crate::common::testdata("logs/pasted/cr-in-frame.log"))
+        .unwrap()
+        .replacen(
+            "0x0000000000001a04, Process",
+            "0x0000000000001a04,\r Process",
+            1,
+        );
+    std::fs::write(&log, text).unwrap();
+    let report = json(&["show", log.to_str().unwrap()]);
+    let notes = coded(&report, "log-incomplete");
+    assert!(
+        notes.iter().any(|note| note.contains(
+            "line 3 is not !htrace output (`Thread ID = 0x0000000000001a04,`) and ends the block, but 3 line(s) of !htrace records follow it (from line 5)"
+        )),
+        "{notes:?}"
+    );
+}
+
 // 3. Which process.
 
 #[test]

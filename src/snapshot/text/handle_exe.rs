@@ -8,7 +8,7 @@
 //!    4C: ALPC Port
 //! ```
 
-use super::fields::{hex_label, split_word};
+use super::fields::{clip, hex_label, split_word};
 use super::{bare_handle, SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, ProcessInfo, Snapshot};
 use serde::Serialize;
@@ -295,13 +295,6 @@ fn add_csv_row(
 
 /// Lines reported one by one before the rest are only counted.
 const MAX_LINE_NOTES: usize = 20;
-
-fn clip(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
-}
 
 /// `  ALPC Port       : 1142`.
 fn summary_line(line: &str) -> Option<(String, u64)> {

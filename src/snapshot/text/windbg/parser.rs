@@ -97,6 +97,11 @@ impl Parser {
             // The first line outside the htrace grammar ends the block.
             self.close_section(number, true);
         }
+        if matches!(self.section, Section::None)
+            && self.htrace.orphan_line(number, trimmed, &mut self.found)
+        {
+            return;
+        }
         self.unprompted_start(number, line, trimmed);
     }
 
