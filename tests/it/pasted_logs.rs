@@ -170,8 +170,31 @@ fn the_pid_comes_from_the_records_not_from_an_event_line() {
     let report = json(&["show", &pasted("event-pid-elsewhere.log")]);
     assert_eq!(report["after"]["pid"], 0x1794);
     assert_warning(&report, |w| {
-        w.contains("the !htrace records are of process 0x1794")
+        w.contains("the !htrace records are of process 6036 (0x1794)")
     });
+}
+
+#[test]
+fn several_process_ids_in_one_session_are_a_warning_at_the_top() {
+    let log = pasted("diff-runs-on.log");
+    let report = json(&["show", &log]);
+    let first = &report["warnings"][0];
+    assert_eq!(first["code"], "log-sessions", "{}", report["warnings"]);
+    assert_eq!(
+        first["message"],
+        "several process ids appear in the log (2457 (0x999), 6036 (0x1794)); reported: \
+         6036 (0x1794) alone, not merged (choose another with --pid or --block)"
+    );
+    // The hint works: --pid takes the block of the other process.
+    let other = json(&["show", &log, "--pid", "2457"]);
+    assert_eq!(other["after"]["pid"], 0x999);
+    assert_eq!(
+        new_handles(&other)
+            .into_iter()
+            .map(|row| row.0)
+            .collect::<Vec<_>>(),
+        ["0x320"]
+    );
 }
 
 #[test]
@@ -194,8 +217,8 @@ fn several_sessions_are_kept_apart_with_a_warning_at_the_top() {
     let message = first_warning["message"].as_str().unwrap();
     assert!(
         message.contains("2 debugger sessions")
-            && message.contains("pid 0xe10")
-            && message.contains("pid 0xf28"),
+            && message.contains("pid 3600 (0xe10)")
+            && message.contains("pid 3880 (0xf28)"),
         "{message}"
     );
 

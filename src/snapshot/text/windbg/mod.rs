@@ -19,6 +19,7 @@ pub use sessions::choose_session;
 
 mod sessions;
 
+use super::fields::pid_label;
 use super::frame::normalize_frame_text;
 use super::{SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, Module, ProcessInfo, Snapshot};
@@ -87,11 +88,12 @@ impl WindbgLog {
         };
         if self.process_id != Some(pid) {
             self.notes
-                .retain(|note| !note.message.starts_with("several process ids appear"));
+                .retain(|note| !note.message.starts_with(parser::SEVERAL_PIDS));
             if let Some(other) = self.process_id {
+                let (pid, other) = (pid_label(pid), pid_label(other));
                 self.notes.push(Warning::new(
                     WarningCode::LogNote,
-                    format!("the !htrace records are of process {pid:#x}; other lines of the log name {other:#x}: reporting {pid:#x}"),
+                    format!("the !htrace records are of process {pid}; other lines of the log name {other}: reporting {pid}"),
                 ));
             }
         }
