@@ -332,6 +332,25 @@ fn empty_elided_and_truncated_stacks_are_said_and_verifier_is_system() {
     );
 }
 
+#[test]
+fn frames_at_one_address_show_only_text_the_log_printed_for_them() {
+    let report = json(&["show", &pasted("same-address-texts.log")]);
+    // 0x…5a88 is `TileCache+0x5a88` in the earlier block, before `.reload`: the chosen
+    // block's own text is shown. 0x…5b10 is `Renew` in one record and `Open` in the other:
+    // neither text is shown for both.
+    assert_eq!(
+        report["stacks"][0]["frames"],
+        serde_json::json!([
+            "ntdll!NtCreateMutant+0x14",
+            "TileCache!CacheLock::Create+0x48",
+            "0x7ffc21c05b10"
+        ])
+    );
+    assert_warning(&report, |w| {
+        w.contains("the log prints different texts for frames at the same address (0x7ffc21c05b10: `TileCache!CacheLock::Renew+0x10` and `TileCache!CacheLock::Open+0x20`)")
+    });
+}
+
 // 6. Formats.
 
 #[test]

@@ -73,12 +73,18 @@ impl HtraceBlock {
     /// [`HtraceBlock::to_trace`], taking the block apart instead of copying it (the records'
     /// memory is reused).
     pub fn into_trace(self) -> HandleTrace {
-        self.into_trace_and_texts(&mut BTreeMap::new())
+        self.into_trace_and_texts(&mut BTreeMap::new(), &mut BTreeMap::new())
     }
 
     /// [`HtraceBlock::into_trace`], moving each frame's text, normalised, into `texts` by
-    /// address (where the address has none yet) as its record is taken apart.
-    pub(super) fn into_trace_and_texts(self, texts: &mut BTreeMap<u64, String>) -> HandleTrace {
+    /// address (where the address has none yet) as its record is taken apart. An address
+    /// whose frames in this block print another text than the one in `texts` gets that
+    /// other text in `conflicts` (the first one met).
+    pub(super) fn into_trace_and_texts(
+        self,
+        texts: &mut BTreeMap<u64, String>,
+        conflicts: &mut BTreeMap<u64, String>,
+    ) -> HandleTrace {
         let empty: Arc<[u64]> = Arc::new([]);
         let record_count = self.records.len();
         HandleTrace {
@@ -92,10 +98,10 @@ impl HtraceBlock {
                     operation: record.operation,
                     stack: if record.frames.is_empty() || record.frames_elided {
                         // A stack the paste elides is not the one recorded: none is kept.
-                        take_texts(&mut record.frames, texts);
+                        take_texts(&mut record.frames, texts, Some(&mut *conflicts));
                         Arc::clone(&empty)
                     } else {
-                        take_texts(&mut record.frames, texts);
+                        take_texts(&mut record.frames, texts, Some(&mut *conflicts));
                         record.frames.iter().map(|frame| frame.address).collect()
                     },
                 })
@@ -110,7 +116,7 @@ impl HtraceBlock {
     /// drops the block.
     pub(super) fn into_texts(self, texts: &mut BTreeMap<u64, String>) {
         for mut record in self.records {
-            take_texts(&mut record.frames, texts);
+            take_texts(&mut record.frames, texts, None);
         }
     }
 
@@ -433,13 +439,28 @@ impl HtraceState {
 }
 
 /// Moves each frame's text, normalised, into `texts` under its address unless the address
-/// has one.
-fn take_texts(frames: &mut [TextFrame], texts: &mut BTreeMap<u64, String>) {
+/// has one; with `conflicts`, a text that differs from the one kept is put there.
+fn take_texts(
+    frames: &mut [TextFrame],
+    texts: &mut BTreeMap<u64, String>,
+    mut conflicts: Option<&mut BTreeMap<u64, String>>,
+) {
     for frame in frames {
-        if let Some(text) = frame.text.take() {
-            texts
-                .entry(frame.address)
-                .or_insert_with(|| normalize_frame_text(&text));
+        let Some(text) = frame.text.take() else {
+            continue;
+        };
+        let text = normalize_frame_text(&text);
+        match texts.entry(frame.address) {
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(text);
+            }
+            std::collections::btree_map::Entry::Occupied(entry) => {
+                if let Some(conflicts) = conflicts.as_deref_mut() {
+                    if *entry.get() != text {
+                        conflicts.entry(frame.address).or_insert(text);
+                    }
+                }
+            }
         }
     }
 }
