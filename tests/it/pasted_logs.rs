@@ -490,6 +490,23 @@ fn text_inputs_have_null_fields_and_no_dump_advice() {
             );
         }
     }
+    // Modules of `ModLoad:` lines: no timestamp; the table leaves it blank.
+    for module in report["modules"].as_array().unwrap() {
+        assert_eq!(module["timestamp"], Value::Null, "{module}");
+        assert!(module["size"].is_string(), "{module}");
+    }
+    let text = dumpleak()
+        .args(["show", &pasted("modload-only.log")])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("00000000"));
+    // The handles of a trace in a log: no access mask, no object handle count.
+    let diff = json(&["show", &pasted("plain-htrace.log")]);
+    for row in diff["new_handles"].as_array().unwrap() {
+        for key in ["granted_access", "object_handle_count"] {
+            assert_eq!(row[key], Value::Null, "{key}: {row}");
+        }
+    }
     let handles = json(&["handles", &pasted("plain-htrace.log")]);
     for row in handles["handles"].as_array().unwrap() {
         for key in [
