@@ -21,10 +21,11 @@ pub struct ModuleInfo {
     pub path: String,
     /// Load address, hex.
     pub base: String,
-    /// Image size, hex.
-    pub size: String,
-    /// PE TimeDateStamp, hex.
-    pub timestamp: String,
+    /// Image size, hex; `null` when a text input does not give it.
+    pub size: Option<String>,
+    /// PE TimeDateStamp, hex; `null` when a text input does not give it (a `ModLoad:` line,
+    /// `lm` without `v`).
+    pub timestamp: Option<String>,
     /// PDB named by the CodeView record, with its identity (`name GUIDage`).
     pub pdb: Option<String>,
     /// Whether it counts as a system module.
@@ -222,6 +223,9 @@ pub fn show(
     }
     warnings.extend(snapshot.warnings.iter().cloned());
 
+    // Text inputs give a module's size and timestamp only when they print them (0 then).
+    let from_dump = snapshot.input == crate::snapshot::InputFormat::Minidump;
+    let known = |value: u32| (from_dump || value != 0).then_some(value);
     let modules = snapshot
         .modules
         .iter()
@@ -231,8 +235,8 @@ pub fn show(
             product_version: module.product_version.clone(),
             path: module.path.clone(),
             base: format!("{:#x}", module.base),
-            size: format!("{:#x}", module.size),
-            timestamp: format!("{:08x}", module.timestamp),
+            size: known(module.size).map(|size| format!("{size:#x}")),
+            timestamp: known(module.timestamp).map(|stamp| format!("{stamp:08x}")),
             pdb: module.debug_file.as_ref().map(pdb_identity),
             system: attribution.is_system_module(&module.name, Some(&module.path)),
         })

@@ -142,8 +142,8 @@ pub fn show_document(report: &ShowReport, all_modules: bool) -> Document {
             module.name.clone(),
             module.version.clone().unwrap_or_default(),
             module.base.clone(),
-            module.size.clone(),
-            module.timestamp.clone(),
+            module.size.clone().unwrap_or_default(),
+            module.timestamp.clone().unwrap_or_default(),
             module.path.clone(),
             module.pdb.clone().unwrap_or_default(),
         ]);

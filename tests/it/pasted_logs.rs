@@ -122,6 +122,47 @@ fn a_diff_block_without_its_count_ends_at_the_prose() {
     );
 }
 
+#[test]
+fn a_lone_carriage_return_in_a_record_does_not_cut_it_silently() {
+    // CRLF log whose frame line is broken after its colon by a lone CR: the frame keeps its
+    // text and the record its outer frames.
+    let report = json(&["show", &pasted("cr-in-frame.log")]);
+    assert_eq!(
+        new_handles(&report),
+        [("0x2c0".to_string(), "File".to_string(), "Foo".to_string())]
+    );
+    assert_eq!(
+        report["stacks"][0]["frames"],
+        serde_json::json!([
+            "ntdll!NtCreateFile+0x14",
+            "KERNELBASE!CreateFileW+0x50",
+            "Foo!Bar+0x48"
+        ])
+    );
+    assert!(coded(&report, "log-incomplete").is_empty(), "{report}");
+
+    // A lone CR that splits a `Thread ID` line: the block ends there, and the record lines
+    // after it are said to be unread.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("split.log");
+    let text = std::fs::read_to_string(crate::common::testdata("logs/pasted/cr-in-frame.log"))
+        .unwrap()
+        .replacen(
+            "0x0000000000001a04, Process",
+            "0x0000000000001a04,\r Process",
+            1,
+        );
+    std::fs::write(&log, text).unwrap();
+    let report = json(&["show", log.to_str().unwrap()]);
+    let notes = coded(&report, "log-incomplete");
+    assert!(
+        notes.iter().any(|note| note.contains(
+            "line 3 is not !htrace output (`Thread ID = 0x0000000000001a04,`) and ends the block, but 3 line(s) of !htrace records follow it (from line 5)"
+        )),
+        "{notes:?}"
+    );
+}
+
 // 3. Which process.
 
 #[test]
@@ -129,8 +170,31 @@ fn the_pid_comes_from_the_records_not_from_an_event_line() {
     let report = json(&["show", &pasted("event-pid-elsewhere.log")]);
     assert_eq!(report["after"]["pid"], 0x1794);
     assert_warning(&report, |w| {
-        w.contains("the !htrace records are of process 0x1794")
+        w.contains("the !htrace records are of process 6036 (0x1794)")
     });
+}
+
+#[test]
+fn several_process_ids_in_one_session_are_a_warning_at_the_top() {
+    let log = pasted("diff-runs-on.log");
+    let report = json(&["show", &log]);
+    let first = &report["warnings"][0];
+    assert_eq!(first["code"], "log-sessions", "{}", report["warnings"]);
+    assert_eq!(
+        first["message"],
+        "several process ids appear in the log (2457 (0x999), 6036 (0x1794)); reported: \
+         6036 (0x1794) alone, not merged (choose another with --pid or --block)"
+    );
+    // The hint works: --pid takes the block of the other process.
+    let other = json(&["show", &log, "--pid", "2457"]);
+    assert_eq!(other["after"]["pid"], 0x999);
+    assert_eq!(
+        new_handles(&other)
+            .into_iter()
+            .map(|row| row.0)
+            .collect::<Vec<_>>(),
+        ["0x320"]
+    );
 }
 
 #[test]
@@ -153,8 +217,8 @@ fn several_sessions_are_kept_apart_with_a_warning_at_the_top() {
     let message = first_warning["message"].as_str().unwrap();
     assert!(
         message.contains("2 debugger sessions")
-            && message.contains("pid 0xe10")
-            && message.contains("pid 0xf28"),
+            && message.contains("pid 3600 (0xe10)")
+            && message.contains("pid 3880 (0xf28)"),
         "{message}"
     );
 
@@ -268,6 +332,25 @@ fn empty_elided_and_truncated_stacks_are_said_and_verifier_is_system() {
     );
 }
 
+#[test]
+fn frames_at_one_address_show_only_text_the_log_printed_for_them() {
+    let report = json(&["show", &pasted("same-address-texts.log")]);
+    // 0x…5a88 is `TileCache+0x5a88` in the earlier block, before `.reload`: the chosen
+    // block's own text is shown. 0x…5b10 is `Renew` in one record and `Open` in the other:
+    // neither text is shown for both.
+    assert_eq!(
+        report["stacks"][0]["frames"],
+        serde_json::json!([
+            "ntdll!NtCreateMutant+0x14",
+            "TileCache!CacheLock::Create+0x48",
+            "0x7ffc21c05b10"
+        ])
+    );
+    assert_warning(&report, |w| {
+        w.contains("the log prints different texts for frames at the same address (0x7ffc21c05b10: `TileCache!CacheLock::Renew+0x10` and `TileCache!CacheLock::Open+0x20`)")
+    });
+}
+
 // 6. Formats.
 
 #[test]
@@ -311,6 +394,50 @@ fn handle_csv_listings_are_read_whatever_their_header() {
             .all(|w| !w.contains("not understood")),
         "{:?}",
         warnings(&report)
+    );
+}
+
+#[test]
+fn handle_csv_columns_follow_the_header_and_quoting() {
+    // handle v5.1: Share Flags, Name and Access after the type; quoted fields with commas and
+    // doubled quotes; the rows of pid 3600 are split around pid 3601's.
+    let csv = pasted("handle-v5-columns.csv");
+    let report = json(&["handles", &csv, "--pid", "3600"]);
+    assert_eq!(
+        column(&report["handles"], "handle"),
+        ["0x40", "0x44", "0x4c"]
+    );
+    let names: Vec<&Value> = report["handles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|handle| &handle["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [
+            &Value::from(r"C:\Program Files\Viewer"),
+            &Value::Null,
+            &Value::from(r"C:\notes\q1, draft.txt"),
+        ]
+    );
+    assert_eq!(
+        find(&report["handles"], "handle", "0x40")["granted_access"],
+        "0x100020"
+    );
+    let report = json(&["handles", &csv, "--pid", "3601"]);
+    assert_eq!(report["dump"]["process"], "Viewer, Beta.exe");
+    assert_eq!(
+        report["handles"][0]["name"],
+        r#"\Sessions\1\BaseNamedObjects\a"b"#
+    );
+    // Two processes, each named once.
+    let output = dumpleak().args(["handles", &csv]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Viewer.exe pid 3600, Viewer, Beta.exe pid 3601")
+            && stderr.matches("3600").count() == 1,
+        "{stderr}"
     );
 }
 
@@ -361,6 +488,23 @@ fn text_inputs_have_null_fields_and_no_dump_advice() {
                 !warning.contains("procdump") && !warning.contains("HandleDataStream"),
                 "{name}: {warning}"
             );
+        }
+    }
+    // Modules of `ModLoad:` lines: no timestamp; the table leaves it blank.
+    for module in report["modules"].as_array().unwrap() {
+        assert_eq!(module["timestamp"], Value::Null, "{module}");
+        assert!(module["size"].is_string(), "{module}");
+    }
+    let text = dumpleak()
+        .args(["show", &pasted("modload-only.log")])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("00000000"));
+    // The handles of a trace in a log: no access mask, no object handle count.
+    let diff = json(&["show", &pasted("plain-htrace.log")]);
+    for row in diff["new_handles"].as_array().unwrap() {
+        for key in ["granted_access", "object_handle_count"] {
+            assert_eq!(row[key], Value::Null, "{key}: {row}");
         }
     }
     let handles = json(&["handles", &pasted("plain-htrace.log")]);

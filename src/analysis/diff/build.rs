@@ -10,7 +10,7 @@ use super::DiffOptions;
 use crate::analysis::attribution::Attribution;
 use crate::analysis::model::{hex, DumpSummary, SCHEMA_VERSION};
 use crate::analysis::stacks::{group_by_stack, StackGroup};
-use crate::snapshot::{Handle, Snapshot};
+use crate::snapshot::{Handle, InputFormat, Snapshot};
 use crate::symbols::{ModuleSymbolStatus, SymbolOrigin, SymbolTable};
 use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,7 +73,7 @@ pub fn build_report(
         closed_handles: handles
             .closed
             .iter()
-            .map(|handle| handle_change(handle, &no_type))
+            .map(|handle| handle_change(handle, &no_type, before.input))
             .collect(),
         new_objects,
         stacks,
@@ -279,7 +279,7 @@ fn new_handle_changes(
                 StackEvidence::Inconsistent(_) => trace.new_inconsistent += 1,
                 StackEvidence::NoTrace => {}
             }
-            let mut change = handle_change(new.handle, no_type);
+            let mut change = handle_change(new.handle, no_type, after.input);
             change.trace = Some(new.evidence.label());
             if let Some(stack) = stack_of_handle.get(&new.handle.value) {
                 change.stack_id = Some(stack.id);
@@ -315,7 +315,9 @@ fn first_handle_of_each_object(snapshot: &Snapshot) -> HashMap<(&str, &str), u64
 }
 
 /// A handle as the report lists it; `no_type` is the shared `(none)` for untyped handles.
-fn handle_change(handle: &Handle, no_type: &Arc<str>) -> HandleChange {
+/// Access and count are `None` where a text `input` does not give them (0 then).
+fn handle_change(handle: &Handle, no_type: &Arc<str>, input: InputFormat) -> HandleChange {
+    let known = |value: u32| (input == InputFormat::Minidump || value != 0).then_some(value);
     HandleChange {
         handle: hex(handle.value),
         type_name: handle
@@ -325,8 +327,8 @@ fn handle_change(handle: &Handle, no_type: &Arc<str>) -> HandleChange {
         type_inferred: handle.type_inferred,
         same_object_as: None,
         name: handle.object_name.clone(),
-        granted_access: format!("{:#x}", handle.granted_access),
-        object_handle_count: handle.handle_count,
+        granted_access: known(handle.granted_access).map(|access| format!("{access:#x}")),
+        object_handle_count: known(handle.handle_count),
         stack: Arc::new([]),
         stack_id: None,
         trace: None,

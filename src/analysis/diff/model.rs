@@ -42,10 +42,11 @@ pub struct HandleChange {
     /// refers to: that handle (the object's lowest handle value). Such a handle is a duplicate,
     /// not a new object.
     pub same_object_as: Option<String>,
-    /// Granted access mask in hex.
-    pub granted_access: String,
-    /// Handles to the object, as the dump counts them.
-    pub object_handle_count: u32,
+    /// Granted access mask in hex; `null` when a text input does not give it.
+    pub granted_access: Option<String>,
+    /// Handles to the object, as the dump counts them; `null` when a text input does not
+    /// give the count.
+    pub object_handle_count: Option<u32>,
     /// Allocation stack (most recent OPEN), innermost first, in WinDbg notation; empty when
     /// there is none. Shared with the stack group's frames.
     pub stack: Arc<[String]>,

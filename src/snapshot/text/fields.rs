@@ -40,6 +40,20 @@ pub(super) fn non_empty(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
+/// A process id as the notes about a log's processes write it: decimal, as the report's header
+/// and `--pid` take it, then hex, as the debugger prints it (`6036 (0x1794)`).
+pub(super) fn pid_label(pid: u32) -> String {
+    format!("{pid} ({pid:#x})")
+}
+
+/// `text` cut to 80 characters, with `…` when cut: a line quoted in a note.
+pub(super) fn clip(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 /// Asserts `parse(input) == want` for each case, naming the input that fails.
 #[cfg(test)]
 pub(super) fn assert_cases<I, O, W>(parse: impl Fn(I) -> O, cases: &[(I, W)])

@@ -1,14 +1,52 @@
 //! `handle -v` output: comma-separated rows under a `Process,PID,Type,Handle,Name` header.
-//! Versions differ in their columns (some add the user, some put the type after the handle),
-//! and some print a header that does not match their rows: each row is checked against its
-//! header and, where they disagree, read by content (the pid is decimal, the handle hex with
-//! `0x`, the type a word without a path separator, the name last and possibly with commas).
+//! Fields are RFC 4180 CSV (a field in double quotes may hold commas, `""` is a quote).
+//! Versions differ in their columns (some add the user, the share flags and the access mask,
+//! some put the type after the handle), and some print a header that does not match their
+//! rows: each row is mapped by its header where the two agree, an unquoted name with commas
+//! taking the extra fields, and otherwise read by content (the pid is decimal, the handle hex
+//! with `0x`, the type a word without a path separator, the name last).
+
+/// The fields of one CSV line (RFC 4180): commas split fields except inside double quotes,
+/// `""` inside quotes is one quote. A quote inside an unquoted field is kept as it is; an
+/// unclosed quote runs to the end of the line.
+pub fn split_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    '"' => break,
+                    c => field.push(c),
+                }
+            }
+            // Text between the closing quote and the comma is kept, not dropped.
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                field.push(c);
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                field.push(c);
+            }
+        }
+        fields.push(field);
+        if chars.next().is_none() {
+            return fields;
+        }
+    }
+}
 
 /// The columns of a header line, lower case; `None` when the line is no `handle -v` header.
 pub fn header(trimmed: &str) -> Option<Vec<String>> {
-    let columns: Vec<String> = trimmed
-        .split(',')
-        .map(|column| column.trim().trim_matches('"').to_ascii_lowercase())
+    let columns: Vec<String> = split_fields(trimmed)
+        .iter()
+        .map(|column| column.trim().to_ascii_lowercase())
         .collect();
     let has = |name: &str| columns.iter().any(|column| column == name);
     (columns.len() >= 4 && columns[0] == "process" && has("pid") && has("handle"))
@@ -30,14 +68,15 @@ pub struct CsvRow {
     pub name: Option<String>,
     /// The user column, when there is one.
     pub user: Option<String>,
+    /// The share flags column (`RW-`), when there is one and it is filled.
+    pub share: Option<String>,
+    /// The access mask column (`0x0012019F`), when there is one and it reads as hex.
+    pub access: Option<u32>,
 }
 
 /// Reads a row under `columns`; `None` when it is no row of a listing.
 pub fn row(columns: &[String], line: &str) -> Option<CsvRow> {
-    let fields: Vec<&str> = line
-        .split(',')
-        .map(|field| field.trim_matches('"'))
-        .collect();
+    let fields = split_fields(line);
     if fields.len() < 4 {
         return None;
     }
@@ -61,31 +100,42 @@ fn looks_like_type(field: &str) -> bool {
 }
 
 /// The row as its header names the columns, when every named column reads as it should.
-fn by_header(columns: &[String], fields: &[&str]) -> Option<CsvRow> {
+/// More fields than columns are taken as commas in an unquoted name (the one free-text
+/// column); fewer fields, or extra fields without a name column, do not match the header.
+fn by_header(columns: &[String], fields: &[String]) -> Option<CsvRow> {
     let at = |name: &str| columns.iter().position(|column| column == name);
     let (pid, handle, kind) = (at("pid")?, at("handle")?, at("type")?);
     let name = at("name");
-    // The name is the last column and may hold commas: more fields than columns only then.
-    if fields.len() < columns.len()
-        || (fields.len() > columns.len() && name != Some(columns.len() - 1))
-    {
+    let extra = fields.len().checked_sub(columns.len())?;
+    if extra > 0 && name.is_none() {
         return None;
     }
-    if !looks_like_type(fields[kind]) {
+    // The field of column `index`: columns after the name shift by the extra fields.
+    let field = |index: usize| -> &str {
+        match name {
+            Some(name) if index > name => &fields[index + extra],
+            _ => &fields[index],
+        }
+    };
+    if !looks_like_type(field(kind)) {
         return None;
     }
     Some(CsvRow {
-        process: fields[0].trim().to_owned(),
-        pid: fields[pid].trim().parse().ok()?,
-        handle: hex_handle(fields[handle])?,
-        type_name: fields[kind].trim().to_owned(),
-        name: name.and_then(|at| non_empty(&fields[at..].join(","))),
-        user: at("user").and_then(|at| non_empty(fields[at])),
+        process: field(0).trim().to_owned(),
+        pid: field(pid).trim().parse().ok()?,
+        handle: hex_handle(field(handle))?,
+        type_name: field(kind).trim().to_owned(),
+        name: name.and_then(|at| non_empty(&fields[at..=at + extra].join(","))),
+        user: at("user").and_then(|at| non_empty(field(at))),
+        share: at("share flags").and_then(|at| non_empty(field(at))),
+        access: at("access")
+            .and_then(|at| hex_handle(field(at)))
+            .and_then(|mask| u32::try_from(mask).ok()),
     })
 }
 
 /// The row read by what its fields look like.
-fn by_content(fields: &[&str]) -> Option<CsvRow> {
+fn by_content(fields: &[String]) -> Option<CsvRow> {
     let pid_at = 1 + fields[1..].iter().position(|field| {
         !field.trim().is_empty() && field.trim().bytes().all(|b| b.is_ascii_digit())
     })?;
@@ -99,23 +149,25 @@ fn by_content(fields: &[&str]) -> Option<CsvRow> {
         .is_some_and(|field| looks_like_type(field))
     {
         (handle_at + 1, handle_at + 2)
-    } else if handle_at > pid_at + 1 && looks_like_type(fields[handle_at - 1]) {
+    } else if handle_at > pid_at + 1 && looks_like_type(&fields[handle_at - 1]) {
         (handle_at - 1, handle_at + 1)
     } else {
         return None;
     };
     let user = (pid_at + 1..handle_at)
         .find(|at| *at != type_at)
-        .and_then(|at| non_empty(fields[at]));
+        .and_then(|at| non_empty(&fields[at]));
     Some(CsvRow {
         process: fields[0].trim().to_owned(),
         pid: fields[pid_at].trim().parse().ok()?,
-        handle: hex_handle(fields[handle_at])?,
+        handle: hex_handle(&fields[handle_at])?,
         type_name: fields[type_at].trim().to_owned(),
         name: fields
             .get(name_from..)
             .and_then(|rest| non_empty(&rest.join(","))),
         user,
+        share: None,
+        access: None,
     })
 }
 
@@ -150,5 +202,43 @@ mod tests {
         assert_eq!(row3.name, None);
         assert!(header("Process,Count").is_none());
         assert!(row(&columns, "a,b,c,d").is_none());
+    }
+
+    #[test]
+    fn quoted_fields_follow_rfc_4180() {
+        let cases: [(&str, &[&str]); 5] = [
+            ("a,b,,", &["a", "b", "", ""]),
+            (r#""a, b",c"#, &["a, b", "c"]),
+            (r#""say ""hi""",x"#, &[r#"say "hi""#, "x"]),
+            (r#"a"b,c"#, &[r#"a"b"#, "c"]),
+            (r#""open, end"#, &["open, end"]),
+        ];
+        for (line, want) in cases {
+            assert_eq!(split_fields(line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn columns_after_the_name_are_mapped_by_the_header() {
+        let columns = header("Process,PID,User,Handle,Type,Share Flags,Name,Access").unwrap();
+        let line = r"Viewer.exe,3600,PC\ana,0x40,File,RW-,C:\Program Files\Viewer,0x00100020";
+        let read = row(&columns, line).unwrap();
+        assert_eq!(read.name.as_deref(), Some(r"C:\Program Files\Viewer"));
+        assert_eq!(
+            (read.share.as_deref(), read.access),
+            (Some("RW-"), Some(0x100020))
+        );
+        let line = r#""Viewer, Beta.exe",3601,PC\ana,0x48,Mutant,,"\a""b",0x001F0001"#;
+        let read = row(&columns, line).unwrap();
+        assert_eq!(read.process, "Viewer, Beta.exe");
+        assert_eq!(read.name.as_deref(), Some(r#"\a"b"#));
+        let read = row(&columns, r"V.exe,1,u,0x44,Event,,,0x001F0003").unwrap();
+        assert_eq!((read.name, read.share), (None, None));
+        // An unquoted name with a comma takes the extra field; the access stays last.
+        let read = row(&columns, r"V.exe,1,u,0x50,File,R--,C:\a, b.txt,0x1").unwrap();
+        assert_eq!(
+            (read.name.as_deref(), read.access),
+            (Some(r"C:\a, b.txt"), Some(1))
+        );
     }
 }

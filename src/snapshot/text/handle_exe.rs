@@ -8,7 +8,7 @@
 //!    4C: ALPC Port
 //! ```
 
-use super::fields::{hex_label, split_word};
+use super::fields::{clip, hex_label, split_word};
 use super::{bare_handle, SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, ProcessInfo, Snapshot};
 use serde::Serialize;
@@ -52,15 +52,18 @@ pub struct HandleExeEntry {
     pub share: Option<Arc<str>>,
     /// Object name; `None` for unnamed objects.
     pub name: Option<String>,
+    /// Granted access mask, when the output shows one (the `Access` column of `handle -v`).
+    pub access: Option<u32>,
 }
 
 impl HandleExeEntry {
-    /// The entry as a crate [`Handle`]: type and name only (handle.exe shows no access mask or
-    /// counts; the share access has no place there).
+    /// The entry as a crate [`Handle`]: type, name and the access mask when shown (handle.exe
+    /// shows no counts; the share access has no place there).
     pub fn to_handle(&self) -> Handle {
         Handle {
             type_name: Some(Arc::clone(&self.type_name)),
             object_name: self.name.as_deref().map(Arc::from),
+            granted_access: self.access.unwrap_or(0),
             ..bare_handle(self.value)
         }
     }
@@ -255,43 +258,43 @@ pub(super) fn banner_version(trimmed: &str) -> Option<&str> {
         .then_some(version)
 }
 
-/// Adds a `handle -v` row to its process (a new one when the pid changes).
+/// Adds a `handle -v` row to its process: the one listed with the same pid and image name,
+/// wherever its earlier rows are (rows of one process may be split around another's), else a
+/// new one.
 fn add_csv_row(
     out: &mut HandleExeOutput,
     row: super::handle_csv::CsvRow,
     intern: &mut impl FnMut(&str) -> Arc<str>,
 ) {
-    let same = out
-        .processes
-        .last()
-        .is_some_and(|process| process.pid == row.pid && process.image_name == row.process);
-    if !same {
-        out.processes.push(HandleExeProcess {
-            image_name: row.process,
-            pid: row.pid,
-            user: row.user,
-            handles: Vec::new(),
-        });
-    }
-    if let Some(process) = out.processes.last_mut() {
-        process.handles.push(HandleExeEntry {
-            value: row.handle,
-            type_name: intern(&row.type_name),
-            share: None,
-            name: row.name,
-        });
-    }
+    let same =
+        |process: &HandleExeProcess| process.pid == row.pid && process.image_name == row.process;
+    // The last process first: rows of one process are usually together.
+    let index = match out.processes.last().filter(|process| same(process)) {
+        Some(_) => out.processes.len() - 1,
+        None => match out.processes.iter().position(same) {
+            Some(index) => index,
+            None => {
+                out.processes.push(HandleExeProcess {
+                    image_name: row.process.clone(),
+                    pid: row.pid,
+                    user: row.user.clone(),
+                    handles: Vec::new(),
+                });
+                out.processes.len() - 1
+            }
+        },
+    };
+    out.processes[index].handles.push(HandleExeEntry {
+        value: row.handle,
+        type_name: intern(&row.type_name),
+        share: row.share.as_deref().map(&mut *intern),
+        name: row.name,
+        access: row.access,
+    });
 }
 
 /// Lines reported one by one before the rest are only counted.
 const MAX_LINE_NOTES: usize = 20;
-
-fn clip(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
-}
 
 /// `  ALPC Port       : 1142`.
 fn summary_line(line: &str) -> Option<(String, u64)> {
@@ -345,6 +348,7 @@ fn handle_line(line: &str, intern: &mut impl FnMut(&str) -> Arc<str>) -> Option<
         type_name: intern(type_name),
         share: share.map(|share| intern(&share)),
         name: (!name.is_empty()).then(|| name.to_owned()),
+        access: None,
     })
 }
 

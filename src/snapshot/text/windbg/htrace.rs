@@ -1,7 +1,7 @@
 //! `!htrace` and `!htrace -diff` output: records of a header (`Handle = 0x… - OPEN`), a
 //! `Thread ID = …, Process ID = …` line and frames, closed by `Displayed 0x3 stack traces …`.
 
-use super::super::fields::{hex_or_decimal, strip_0x};
+use super::super::fields::{clip, hex_or_decimal, strip_0x};
 use super::super::frame::{infer_type, normalize_frame_text, parse_hex_address, TextFrame};
 use super::parser::Findings;
 use crate::snapshot::{HandleTrace, Operation, TraceOrder, TraceRecord};
@@ -73,12 +73,18 @@ impl HtraceBlock {
     /// [`HtraceBlock::to_trace`], taking the block apart instead of copying it (the records'
     /// memory is reused).
     pub fn into_trace(self) -> HandleTrace {
-        self.into_trace_and_texts(&mut BTreeMap::new())
+        self.into_trace_and_texts(&mut BTreeMap::new(), &mut BTreeMap::new())
     }
 
     /// [`HtraceBlock::into_trace`], moving each frame's text, normalised, into `texts` by
-    /// address (where the address has none yet) as its record is taken apart.
-    pub(super) fn into_trace_and_texts(self, texts: &mut BTreeMap<u64, String>) -> HandleTrace {
+    /// address (where the address has none yet) as its record is taken apart. An address
+    /// whose frames in this block print another text than the one in `texts` gets that
+    /// other text in `conflicts` (the first one met).
+    pub(super) fn into_trace_and_texts(
+        self,
+        texts: &mut BTreeMap<u64, String>,
+        conflicts: &mut BTreeMap<u64, String>,
+    ) -> HandleTrace {
         let empty: Arc<[u64]> = Arc::new([]);
         let record_count = self.records.len();
         HandleTrace {
@@ -92,10 +98,10 @@ impl HtraceBlock {
                     operation: record.operation,
                     stack: if record.frames.is_empty() || record.frames_elided {
                         // A stack the paste elides is not the one recorded: none is kept.
-                        take_texts(&mut record.frames, texts);
+                        take_texts(&mut record.frames, texts, Some(&mut *conflicts));
                         Arc::clone(&empty)
                     } else {
-                        take_texts(&mut record.frames, texts);
+                        take_texts(&mut record.frames, texts, Some(&mut *conflicts));
                         record.frames.iter().map(|frame| frame.address).collect()
                     },
                 })
@@ -110,7 +116,7 @@ impl HtraceBlock {
     /// drops the block.
     pub(super) fn into_texts(self, texts: &mut BTreeMap<u64, String>) {
         for mut record in self.records {
-            take_texts(&mut record.frames, texts);
+            take_texts(&mut record.frames, texts, None);
         }
     }
 
@@ -166,21 +172,24 @@ impl HtraceBlock {
         true
     }
 
-    /// Appends a frame line the console wrapped to the last frame's text. Returns whether
-    /// there was such a text.
+    /// Appends a frame line the console wrapped to the last frame's text; a `module!symbol`
+    /// line after a frame that has only its address (`0x77a5f1c4:`, the line broken after
+    /// the colon, by a lone carriage return say) is that frame's text. Returns whether the
+    /// line was taken.
     fn glue_wrapped(&mut self, trimmed: &str) -> bool {
-        let last_text = self
+        let Some(frame) = self
             .records
             .last_mut()
             .and_then(|record| record.frames.last_mut())
-            .and_then(|frame| frame.text.as_mut());
-        match last_text {
-            Some(text) => {
-                text.push_str(trimmed);
-                true
-            }
-            None => false,
+        else {
+            return false;
+        };
+        match &mut frame.text {
+            Some(text) => text.push_str(trimmed),
+            None if trimmed.contains('!') => frame.text = Some(trimmed.to_owned()),
+            None => return false,
         }
+        true
     }
 }
 
@@ -202,6 +211,23 @@ pub(super) struct HtraceState {
     after_frame: bool,
     /// Frame lines past [`MAX_RECORD_FRAMES`] in the open block, and the first such record.
     dropped_frames: (usize, Option<u64>),
+    /// The line (number, clipped text) outside the grammar that ended the open block.
+    ended_by: Option<(usize, String)>,
+    /// A block ended by such a line, while the lines after it are watched for record lines.
+    cut: Option<Cut>,
+}
+
+/// A block that a line outside the grammar ended: record lines after that line (a `Thread ID`
+/// line, frames) mean a record was split, by a lone carriage return or a wrapped line, and
+/// are not read; they are counted for a note.
+#[derive(Debug)]
+struct Cut {
+    /// Index and first line of the block.
+    block: (usize, usize),
+    /// The line that ended it: number and clipped text.
+    line: (usize, String),
+    /// Record lines seen after it, and the first one's number.
+    orphans: (usize, usize),
 }
 
 impl HtraceState {
@@ -279,15 +305,68 @@ impl HtraceState {
         // handles that were already closed...". Anything else ends the block: a block cut
         // short does not run on into the prose and the examples after it.
         self.after_frame = false;
-        trimmed.starts_with("Handle tracing")
+        let chatter = trimmed.starts_with("Handle tracing")
             || trimmed.starts_with("Parsed")
-            || trimmed.starts_with("Ignoring handles")
+            || trimmed.starts_with("Ignoring handles");
+        if !chatter {
+            self.ended_by = Some((number, clip(trimmed)));
+        }
+        chatter
+    }
+
+    /// A line after a block that a line outside the grammar ended (the parser passes the
+    /// lines no section takes): record lines are counted as cut off from their block; a blank
+    /// line ends the watch. Returns whether the line was such a record line.
+    pub(super) fn orphan_line(
+        &mut self,
+        number: usize,
+        trimmed: &str,
+        found: &mut Findings,
+    ) -> bool {
+        let Some(cut) = self.cut.as_mut() else {
+            return false;
+        };
+        if trimmed.is_empty() {
+            self.flush_cut(found);
+            return false;
+        }
+        let record_line = thread_process(trimmed).is_some() || frame_line(trimmed).is_some();
+        if record_line {
+            if cut.orphans.0 == 0 {
+                cut.orphans.1 = number;
+            }
+            cut.orphans.0 += 1;
+        }
+        record_line
+    }
+
+    /// Ends the watch of [`HtraceState::orphan_line`], noting the record lines it saw.
+    fn flush_cut(&mut self, found: &mut Findings) {
+        let Some(Cut {
+            block: (index, first),
+            line: (number, text),
+            orphans: (count, from),
+        }) = self.cut.take()
+        else {
+            return;
+        };
+        if count > 0 {
+            found.notes.push(Warning::new(
+                WarningCode::LogIncomplete,
+                format!(
+                    "!htrace block {index} (line {first}): line {number} is not !htrace output (`{text}`) and ends the block, but {count} line(s) of !htrace records follow it (from line {from}): they belong to no block and were not read; a line break inside a record (a lone carriage return, a wrapped line) may have split it"
+                ),
+            ));
+        }
     }
 
     /// Ends the open block at line `number`: `by_new_output` when other output follows,
     /// else at the end of the log.
     pub(super) fn close(&mut self, number: usize, by_new_output: bool, found: &mut Findings) {
+        self.flush_cut(found);
+        let ended_by = self.ended_by.take().filter(|(line, _)| *line == number);
         if let Some(block) = self.block.take() {
+            let (index, first) = (self.blocks.len(), block.line);
             if let (dropped, Some(handle)) = std::mem::take(&mut self.dropped_frames) {
                 found.notes.push(Warning::new(
                     WarningCode::LogIncomplete,
@@ -299,6 +378,13 @@ impl HtraceState {
                 ));
             }
             self.finish_block(block, number, by_new_output, &mut found.notes);
+            if self.blocks.len() > index {
+                self.cut = ended_by.map(|line| Cut {
+                    block: (index, first),
+                    line,
+                    orphans: (0, 0),
+                });
+            }
         }
         self.after_frame = false;
     }
@@ -353,13 +439,28 @@ impl HtraceState {
 }
 
 /// Moves each frame's text, normalised, into `texts` under its address unless the address
-/// has one.
-fn take_texts(frames: &mut [TextFrame], texts: &mut BTreeMap<u64, String>) {
+/// has one; with `conflicts`, a text that differs from the one kept is put there.
+fn take_texts(
+    frames: &mut [TextFrame],
+    texts: &mut BTreeMap<u64, String>,
+    mut conflicts: Option<&mut BTreeMap<u64, String>>,
+) {
     for frame in frames {
-        if let Some(text) = frame.text.take() {
-            texts
-                .entry(frame.address)
-                .or_insert_with(|| normalize_frame_text(&text));
+        let Some(text) = frame.text.take() else {
+            continue;
+        };
+        let text = normalize_frame_text(&text);
+        match texts.entry(frame.address) {
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(text);
+            }
+            std::collections::btree_map::Entry::Occupied(entry) => {
+                if let Some(conflicts) = conflicts.as_deref_mut() {
+                    if *entry.get() != text {
+                        conflicts.entry(frame.address).or_insert(text);
+                    }
+                }
+            }
         }
     }
 }

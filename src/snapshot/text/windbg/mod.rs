@@ -19,6 +19,7 @@ pub use sessions::choose_session;
 
 mod sessions;
 
+use super::fields::pid_label;
 use super::frame::normalize_frame_text;
 use super::{SummarySnapshot, TypeCounts};
 use crate::snapshot::{Handle, InputFormat, Module, ProcessInfo, Snapshot};
@@ -87,11 +88,12 @@ impl WindbgLog {
         };
         if self.process_id != Some(pid) {
             self.notes
-                .retain(|note| !note.message.starts_with("several process ids appear"));
+                .retain(|note| !note.message.starts_with(parser::SEVERAL_PIDS));
             if let Some(other) = self.process_id {
+                let (pid, other) = (pid_label(pid), pid_label(other));
                 self.notes.push(Warning::new(
                     WarningCode::LogNote,
-                    format!("the !htrace records are of process {pid:#x}; other lines of the log name {other:#x}: reporting {pid:#x}"),
+                    format!("the !htrace records are of process {pid}; other lines of the log name {other}: reporting {pid}"),
                 ));
             }
         }
@@ -173,19 +175,23 @@ impl WindbgLog {
                 }
             }
         }
-        // Block by block, in log order (the first text of an address wins, as in
-        // `frame_symbols`): each is freed as soon as it is read.
-        let mut frame_text = BTreeMap::new();
-        let mut trace = None;
-        for (index, block) in std::mem::take(&mut self.htrace_blocks)
-            .into_iter()
-            .enumerate()
-        {
-            if Some(index) == selected {
-                trace = Some((index, block.into_trace_and_texts(&mut frame_text)));
-            } else {
-                block.into_texts(&mut frame_text);
-            }
+        // The selected block's frames keep their own texts: its texts go in first, the other
+        // blocks (in log order) only add addresses it has no text for. Each block is freed as
+        // soon as it is read.
+        let (mut frame_text, mut conflicts) = (BTreeMap::new(), BTreeMap::new());
+        let mut blocks = std::mem::take(&mut self.htrace_blocks);
+        let trace = selected.map(|index| {
+            let block = std::mem::take(&mut blocks[index]);
+            let trace = block.into_trace_and_texts(&mut frame_text, &mut conflicts);
+            self.notes
+                .extend(conflicting_texts(index, &frame_text, &conflicts));
+            (index, trace)
+        });
+        for block in blocks {
+            block.into_texts(&mut frame_text);
+        }
+        for address in conflicts.keys() {
+            frame_text.remove(address);
         }
         let derived = trace.as_ref().map(|(index, trace)| {
             open_handles(trace, &frame_text, &elided_types, *index, &mut self.notes)
@@ -236,6 +242,34 @@ impl WindbgLog {
             warnings: self.notes.clone(),
         })
     }
+}
+
+/// Addresses at which the chosen block's frames print different texts (`conflicts`: the
+/// other text by address): the log does not say which one a frame at that address is, so
+/// neither is shown (the frames read by address) and a note says so.
+fn conflicting_texts(
+    index: usize,
+    frame_text: &BTreeMap<u64, String>,
+    conflicts: &BTreeMap<u64, String>,
+) -> Option<Warning> {
+    let examples: Vec<String> = conflicts
+        .iter()
+        .take(3)
+        .map(|(address, other)| {
+            let first = frame_text.get(address).map_or("", String::as_str);
+            format!("{address:#x}: `{first}` and `{other}`")
+        })
+        .collect();
+    (!conflicts.is_empty()).then(|| {
+        Warning::new(
+            WarningCode::LogNote,
+            format!(
+                "!htrace block {index}: the log prints different texts for frames at the same address ({}{}): those frames are shown by address, without either text",
+                examples.join("; "),
+                if conflicts.len() > 3 { "; …" } else { "" }
+            ),
+        )
+    })
 }
 
 /// The process of a block: the first non-zero process id of its records.

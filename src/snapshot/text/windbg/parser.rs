@@ -2,6 +2,7 @@
 //! mean the same anywhere (`ModLoad:`, `CommandLine:`, the OS line, `|` output, event prefixes)
 //! are read first; the rest go to the open section, or open one when they start a structure.
 
+use super::super::fields::pid_label;
 use super::handles::{starts_handle_output, HandleState};
 use super::htrace::{is_htrace_start, HtraceState};
 use super::modules::{file_name, is_lm_header, ModuleTable};
@@ -96,6 +97,11 @@ impl Parser {
         if matches!(self.section, Section::Htrace) {
             // The first line outside the htrace grammar ends the block.
             self.close_section(number, true);
+        }
+        if matches!(self.section, Section::None)
+            && self.htrace.orphan_line(number, trimmed, &mut self.found)
+        {
+            return;
         }
         self.unprompted_start(number, line, trimmed);
     }
@@ -258,23 +264,32 @@ impl Parser {
     }
 }
 
-/// The first process id seen; a note when others appear too.
+/// The first process id seen; when others appear too, a warning shown first that names
+/// them all and how to choose another.
 fn main_pid(mut pids: Vec<u32>, notes: &mut Vec<Warning>) -> Option<u32> {
     let first = *pids.first()?;
     pids.sort_unstable();
     pids.dedup();
     if pids.len() > 1 {
-        let list: Vec<String> = pids.iter().map(|pid| format!("{pid:#x}")).collect();
-        notes.push(Warning::new(
-            WarningCode::LogNote,
+        let list: Vec<String> = pids.iter().map(|pid| pid_label(*pid)).collect();
+        // Before the notes on the blocks: which process is reported comes first.
+        notes.insert(
+            0,
+            Warning::new(
+            WarningCode::LogSessions,
             format!(
-                "several process ids appear ({}); using {first:#x}",
-                list.join(", ")
+                "{SEVERAL_PIDS} ({}); reported: {} alone, not merged (choose another with --pid or --block)",
+                list.join(", "),
+                pid_label(first)
             ),
-        ));
+            ),
+        );
     }
     Some(first)
 }
+
+/// How the warning about several process ids begins.
+pub(super) const SEVERAL_PIDS: &str = "several process ids appear in the log";
 
 /// Image path and name of the main module: the `|` output, else the command line, else the
 /// first `.exe` of the `ModLoad:` lines (`first_exe`: name and path).
@@ -356,7 +371,8 @@ mod tests {
         assert_eq!(main_pid(vec![0x20, 0x20], &mut notes), Some(0x20));
         assert!(notes.is_empty());
         assert_eq!(main_pid(vec![0x20, 0x10, 0x20], &mut notes), Some(0x20));
-        let note = "several process ids appear (0x10, 0x20); using 0x20";
-        assert_eq!(notes, [Warning::new(WarningCode::LogNote, note)]);
+        let note = "several process ids appear in the log (16 (0x10), 32 (0x20)); reported: \
+                    32 (0x20) alone, not merged (choose another with --pid or --block)";
+        assert_eq!(notes, [Warning::new(WarningCode::LogSessions, note)]);
     }
 }

@@ -1,6 +1,7 @@
 //! Logs of several debugger sessions (two dumps opened one after the other, two processes
 //! attached): one session is reported, never a merge, with a warning naming them all.
 
+use super::super::fields::pid_label;
 use super::WindbgLog;
 use crate::warning::{Warning, WarningCode};
 
@@ -35,8 +36,9 @@ pub fn choose_session(
         }
         (Some(pid), None) => match sessions.iter().rposition(|s| session_pid(s) == Some(pid)) {
             Some(index) => (index, None),
-            // Not found: the last session, which the caller then refuses for its pid.
-            None => (sessions.len() - 1, None),
+            // Else the last block of that process in any session; not found: the last
+            // session, which the caller then refuses for its pid.
+            None => block_of_pid(&sessions, pid).unwrap_or((sessions.len() - 1, None)),
         },
         (None, None) => (sessions.len() - 1, None),
     };
@@ -46,6 +48,22 @@ pub fn choose_session(
     let block = chosen.1;
     split_processes(&mut session, pid, block);
     Ok((session, block))
+}
+
+/// The session and block (within the session) of the last `!htrace` block whose records are
+/// of process `pid`.
+fn block_of_pid(sessions: &[WindbgLog], pid: u32) -> Option<(usize, Option<usize>)> {
+    sessions
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(index, session)| {
+            let blocks = &session.htrace_blocks;
+            let block = blocks
+                .iter()
+                .rposition(|block| super::block_pid(block) == Some(pid))?;
+            Some((index, Some(block)))
+        })
 }
 
 /// One session whose `!handle` output is of one process (the one its event lines name) and
@@ -63,18 +81,19 @@ fn split_processes(session: &mut WindbgLog, pid: Option<u32>, block: Option<usiz
         return;
     }
     let handles_chosen = pid == Some(handle_pid);
+    let (handle_label, trace_label) = (pid_label(handle_pid), pid_label(trace_pid));
     let reported = if handles_chosen {
         session.htrace_blocks.clear();
-        format!("the !handle output (pid {handle_pid:#x}) alone; --pid {trace_pid} reports the !htrace block")
+        format!("the !handle output (pid {handle_label}) alone; --pid {trace_pid} reports the !htrace block")
     } else {
         session.handles.clear();
         session.handle_summaries.clear();
-        format!("the !htrace block (pid {trace_pid:#x}) alone; --pid {handle_pid} reports the !handle output")
+        format!("the !htrace block (pid {trace_label}) alone; --pid {handle_pid} reports the !handle output")
     };
     session.notes.push(Warning::new(
         WarningCode::LogSessions,
         format!(
-            "the log's !handle output is of process {handle_pid:#x} (its debugger events) and its !htrace records are of process {trace_pid:#x}: they are not one process and are not merged; reported: {reported}"
+            "the log's !handle output is of process {handle_label} (its debugger events) and its !htrace records are of process {trace_label}: they are not one process and are not merged; reported: {reported}"
         ),
     ));
 }
@@ -90,8 +109,9 @@ fn session_pid(session: &WindbgLog) -> Option<u32> {
 
 fn sessions_warning(sessions: &[WindbgLog], chosen: usize) -> Warning {
     let describe = |session: &WindbgLog| {
-        let pid =
-            session_pid(session).map_or("unknown pid".to_owned(), |pid| format!("pid {pid:#x}"));
+        let pid = session_pid(session).map_or("unknown pid".to_owned(), |pid| {
+            format!("pid {}", pid_label(pid))
+        });
         format!("{pid} from line {}", session.session_line)
     };
     let all: Vec<String> = sessions.iter().map(describe).collect();
