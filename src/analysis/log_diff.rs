@@ -90,6 +90,13 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         None => {
             after.type_counts = None;
             before.type_counts = None;
+            // The summary's total still is the process's handle count, as batch and series
+            // read it: the earlier count is that less the handles opened since.
+            if let Some(summary) = &log.type_counts {
+                let total: u64 = summary.values().sum();
+                after.stated_total = Some(total);
+                before.stated_total = Some(total.saturating_sub(outstanding.len() as u64));
+            }
             let counted = if trace.diff_block {
                 "the handles opened since the !htrace snapshot"
             } else {
@@ -104,7 +111,12 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
             };
             after.warnings.push(Warning::new(
                 WarningCode::SummaryOnly,
-                format!("{why}: the per-type table counts only {counted}"),
+                match &log.type_counts {
+                    Some(_) => format!(
+                        "{why}: the per-type table counts only {counted}; the totals are the summary's, before them and with them"
+                    ),
+                    None => format!("{why}: the per-type table counts only {counted}"),
+                },
             ));
         }
     }

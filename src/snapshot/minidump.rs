@@ -91,6 +91,7 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         source: dump.path().to_path_buf(),
         input: super::InputFormat::Minidump,
         type_counts: None,
+        stated_total: None,
         frame_text: Default::default(),
         process,
         captured_at,

@@ -48,6 +48,11 @@ pub struct Snapshot {
     /// Handle counts per type from a summary (`!handle 0 0`, `handle -s`); when present they
     /// are the counts reported, the handle list (if any) may be partial.
     pub type_counts: Option<BTreeMap<String, u64>>,
+    /// The handle count the input states when its per-type counts cannot be used: a debugger
+    /// log's `!handle 0 0` total, where the handles its trace shows open are of types that
+    /// summary does not list. [`Snapshot::handle_count`] prefers it to counting the handles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stated_total: Option<u64>,
     /// Frames as a debugger log printed them (normalised), by return address.
     pub frame_text: BTreeMap<u64, String>,
     /// Process memory captured in the dump, read lazily (full and heap dumps hold the images).
@@ -393,6 +398,7 @@ impl Snapshot {
             handles: None,
             trace: None,
             type_counts: None,
+            stated_total: None,
             frame_text: Default::default(),
             memory: None,
             file: None,
@@ -433,11 +439,13 @@ impl Snapshot {
         self.modules.iter().find(|module| module.is_named(name))
     }
 
-    /// Number of handles: the summary's count when there is one, else the table's length.
+    /// Number of handles: the summary's count when there is one, else the stated total, else
+    /// the table's length.
     pub fn handle_count(&self) -> usize {
-        match &self.type_counts {
-            Some(counts) => counts.values().sum::<u64>() as usize,
-            None => self.handles.as_ref().map_or(0, Vec::len),
+        match (&self.type_counts, self.stated_total) {
+            (Some(counts), _) => counts.values().sum::<u64>() as usize,
+            (None, Some(total)) => total as usize,
+            (None, None) => self.handles.as_ref().map_or(0, Vec::len),
         }
     }
 

@@ -560,6 +560,32 @@ fn batch_show_diff_and_series_read_a_log_alike() {
 }
 
 #[test]
+fn a_log_with_a_summary_has_its_total_in_every_command() {
+    // The summary says 42 handles; the diff's two new handles are of types it does not list.
+    let log = pasted("diff-untyped-summary.log");
+    let show = json(&["show", &log]);
+    assert_eq!(show["after"]["handle_count"], 42);
+    assert_eq!(show["before"]["handle_count"], 40);
+    assert_eq!(show["total_delta"], 2);
+    let batch = json(&["batch", &log]);
+    assert_eq!(batch["dumps"][0]["handle_count"], 42);
+    // A second capture of the same log (a byte more, so it is not the same input).
+    let dir = tempfile::tempdir().unwrap();
+    let later = dir.path().join("later.log");
+    let mut text = std::fs::read(&log).unwrap();
+    text.extend_from_slice(b"\n");
+    std::fs::write(&later, text).unwrap();
+    let series = json(&["series", &log, later.to_str().unwrap()]);
+    let counts: Vec<u64> = series["segments"][0]["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|dump| dump["handle_count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [42, 42]);
+}
+
+#[test]
 fn modules_of_logs_without_handle_data_stay_out_of_the_ranking() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["modload-only.log", "plain-htrace.log", "handle-v.csv"] {

@@ -76,6 +76,7 @@ impl HandleExeProcess {
             source: source.to_path_buf(),
             input: InputFormat::HandleExe,
             type_counts: None,
+            stated_total: None,
             frame_text: Default::default(),
             process: ProcessInfo {
                 pid: Some(self.pid),

@@ -225,6 +225,7 @@ impl WindbgLog {
             handles,
             trace,
             type_counts: self.handle_summaries.pop().map(|summary| summary.counts),
+            stated_total: None,
             frame_text,
             memory: None,
             file: None,
