@@ -200,9 +200,9 @@ impl Dump {
         }
     }
 
-    /// Locates the handle streams to be read (the trace's only when `trace`: its header alone
-    /// is read otherwise) and asks the system to read them ahead; returns their size.
-    pub(crate) fn prefetch_handle_streams(&self, trace: bool) -> Result<usize, LoadError> {
+    /// The size of the handle streams to be read (the trace's only when `trace`: its header
+    /// alone is read otherwise).
+    pub(crate) fn handle_streams_size(&self, trace: bool) -> Result<usize, LoadError> {
         let mut total = 0;
         let trace_stream = (
             StreamType::HandleOperationListStream,
@@ -210,8 +210,7 @@ impl Dump {
         );
         let streams = [(StreamType::HandleDataStream, "HandleDataStream")];
         for (stream_type, name) in streams.into_iter().chain(trace.then_some(trace_stream)) {
-            if let Some((offset, data)) = self.stream(stream_type, name)? {
-                self.bytes.prefetch(offset as usize, data.len());
+            if let Some((_, data)) = self.stream(stream_type, name)? {
                 total += data.len();
             }
         }
@@ -224,6 +223,8 @@ impl Dump {
         let name = "HandleDataStream";
         self.stream(StreamType::HandleDataStream, name)?
             .map(|(offset, data)| {
+                // Read ahead in one go: a mapped file otherwise faults page by page.
+                self.bytes.prefetch(offset as usize, data.len());
                 handle_data::parse_with(self.bytes.as_slice(), offset, data, object_info)
             })
             .transpose()
@@ -247,7 +248,10 @@ impl Dump {
                     ..Default::default()
                 })
             }),
-            Some((offset, data)) => handle_trace::parse_with(offset, data, in_place).map(Some),
+            Some((offset, data)) => {
+                self.bytes.prefetch(offset as usize, data.len());
+                handle_trace::parse_with(offset, data, in_place).map(Some)
+            }
             None => Ok(None),
         }
         .map_err(self.bad_stream(name))

@@ -55,9 +55,10 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadEr
 pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadError> {
     let mut warnings = Vec::new();
     let (modules, process) = dump.modules_and_process(&mut warnings);
-    // The two handle streams are independent: a large dump reads them on two threads. A
-    // small one does not wake the thread pool (starting it costs more than the parse).
-    let streamed = dump.prefetch_handle_streams(!options.skip_trace_records)?;
+    // The two handle streams are independent: a large dump reads them (each read ahead by
+    // its reader) on two threads. A small one does not wake the thread pool (starting it
+    // costs more than the parse).
+    let streamed = dump.handle_streams_size(!options.skip_trace_records)?;
     let read_handles = || dump.handle_data(!options.skip_object_info);
     let read_trace = || dump.handle_trace(options.skip_trace_records, options.lazy_trace_stacks);
     let (handles, trace) = if streamed >= PARALLEL_STREAM_BYTES {
