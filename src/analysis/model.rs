@@ -11,7 +11,14 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// Hex as WinDbg prints handle values: lowercase, no padding (`0x1bc`).
 pub fn hex(value: u64) -> String {
-    format!("{value:#x}")
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1) as usize;
+    let mut text = String::with_capacity(2 + digits);
+    text.push_str("0x");
+    for shift in (0..digits).rev() {
+        text.push(char::from(DIGITS[(value >> (shift * 4)) as usize & 0xf]));
+    }
+    text
 }
 
 /// A dump as a report names it.
@@ -150,5 +157,22 @@ mod symbol_note_tests {
                 "symbols for a.dll: a.pdb is damaged".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn hex_is_the_lowercase_alternate_hex_of_the_value() {
+        for value in [
+            0,
+            1,
+            0xf,
+            0x10,
+            0x1bc,
+            0x5eba4,
+            0xdead_beef,
+            1 << 63,
+            u64::MAX,
+        ] {
+            assert_eq!(hex(value), format!("{value:#x}"));
+        }
     }
 }

@@ -7,7 +7,7 @@ use super::bytes::ParseError;
 use super::handle_data::{self, HandleData};
 use super::handle_trace::{self, RawTrace};
 use super::memory::{DumpBytes, DumpMemory};
-use super::model::{Module, ProcessInfo, UnloadedModule};
+use super::model::{Handle, Module, Operation, ProcessInfo, TraceOrder, UnloadedModule};
 use super::module_list::{self, ModuleList};
 use super::LoadError;
 use crate::warning::{Warning, WarningCode};
@@ -200,18 +200,17 @@ impl Dump {
         }
     }
 
-    /// Locates both handle streams and asks the system to read them ahead.
-    pub(crate) fn prefetch_handle_streams(&self) -> Result<usize, LoadError> {
+    /// The size of the handle streams to be read (the trace's only when `trace`: its header
+    /// alone is read otherwise).
+    pub(crate) fn handle_streams_size(&self, trace: bool) -> Result<usize, LoadError> {
         let mut total = 0;
-        for (stream_type, name) in [
-            (StreamType::HandleDataStream, "HandleDataStream"),
-            (
-                StreamType::HandleOperationListStream,
-                "HandleOperationListStream",
-            ),
-        ] {
-            if let Some((offset, data)) = self.stream(stream_type, name)? {
-                self.bytes.prefetch(offset as usize, data.len());
+        let trace_stream = (
+            StreamType::HandleOperationListStream,
+            "HandleOperationListStream",
+        );
+        let streams = [(StreamType::HandleDataStream, "HandleDataStream")];
+        for (stream_type, name) in streams.into_iter().chain(trace.then_some(trace_stream)) {
+            if let Some((_, data)) = self.stream(stream_type, name)? {
                 total += data.len();
             }
         }
@@ -224,6 +223,8 @@ impl Dump {
         let name = "HandleDataStream";
         self.stream(StreamType::HandleDataStream, name)?
             .map(|(offset, data)| {
+                // Read ahead in one go: a mapped file otherwise faults page by page.
+                self.bytes.prefetch(offset as usize, data.len());
                 handle_data::parse_with(self.bytes.as_slice(), offset, data, object_info)
             })
             .transpose()
@@ -231,12 +232,13 @@ impl Dump {
     }
 
     /// The handle-trace records (HandleOperationListStream) in stream order; with
-    /// `count_only`, only how many there are; with `lazy_stacks`, the records without their
-    /// stacks ([`Dump::trace_stacks`] reads those).
+    /// `count_only`, only how many there are; with `in_place`, none of them, only checked
+    /// ([`Dump::trace_order`], [`Dump::newest_trace_records`] and [`Dump::trace_stacks`] read
+    /// them in the stream).
     pub(crate) fn handle_trace(
         &self,
         count_only: bool,
-        lazy_stacks: bool,
+        in_place: bool,
     ) -> Result<Option<RawTrace>, LoadError> {
         let name = "HandleOperationListStream";
         match self.stream(StreamType::HandleOperationListStream, name)? {
@@ -246,10 +248,41 @@ impl Dump {
                     ..Default::default()
                 })
             }),
-            Some((offset, data)) => handle_trace::parse_with(offset, data, lazy_stacks).map(Some),
+            Some((offset, data)) => {
+                self.bytes.prefetch(offset as usize, data.len());
+                handle_trace::parse_with(offset, data, in_place).map(Some)
+            }
             None => Ok(None),
         }
         .map_err(self.bad_stream(name))
+    }
+
+    /// Which end of the trace records is newest, decided with a hash map in a pass over the
+    /// stream ([`handle_trace::detect_order_in`]); `open` are the handles open at capture time.
+    pub(crate) fn trace_order(&self, open: &[Handle]) -> Result<TraceOrder, LoadError> {
+        let name = "HandleOperationListStream";
+        match self.stream(StreamType::HandleOperationListStream, name)? {
+            Some((offset, data)) => {
+                handle_trace::detect_order_in(offset, data, open).map_err(self.bad_stream(name))
+            }
+            None => Ok(TraceOrder::AssumedNewestFirst),
+        }
+    }
+
+    /// The newest trace record of each of `values` (its index in the stream and operation),
+    /// read in the stream whose records are listed in `order`; none without a trace.
+    pub(crate) fn newest_trace_records(
+        &self,
+        order: TraceOrder,
+        values: impl IntoIterator<Item = u64>,
+    ) -> Result<foldhash::HashMap<u64, (usize, Operation)>, LoadError> {
+        let name = "HandleOperationListStream";
+        match self.stream(StreamType::HandleOperationListStream, name)? {
+            Some((offset, data)) => {
+                handle_trace::newest_in(offset, data, order, values).map_err(self.bad_stream(name))
+            }
+            None => Ok(Default::default()),
+        }
     }
 
     /// The stacks of the trace records at `indices` (stream order); none without a trace.

@@ -161,6 +161,9 @@ pub(crate) fn parse_with<'file>(
 /// Follows a `MINIDUMP_HANDLE_OBJECT_INFORMATION` chain; the flag says it had to be cut.
 /// Without `keep`, the records are checked the same way but none is kept.
 fn object_info_chain(file: &[u8], first_rva: u32, keep: bool) -> (Vec<ObjectInfo>, bool) {
+    if !keep {
+        return (Vec::new(), chain_is_cut(file, first_rva));
+    }
     let mut chain = Vec::new();
     let mut rva = first_rva;
     let mut seen = [0u32; MAX_OBJECT_INFO_CHAIN];
@@ -171,31 +174,50 @@ fn object_info_chain(file: &[u8], first_rva: u32, keep: bool) -> (Vec<ObjectInfo
         }
         seen[length] = rva;
         length += 1;
-        let offset = rva as usize;
-        let (Some(next), Some(info_type), Some(size)) = (
-            u32_at(file, offset),
-            u32_at(file, offset + 4),
-            u32_at(file, offset + 8),
-        ) else {
+        let Some((info_type, size, start, next)) = object_info_at(file, rva) else {
             return (chain, true);
         };
-        let end = (offset + OBJECT_INFO_HEADER_SIZE) as u64 + u64::from(size);
-        if end > file.len() as u64 {
-            return (chain, true);
-        }
-        let start = offset + OBJECT_INFO_HEADER_SIZE;
         let kept = (size as usize).min(MAX_OBJECT_INFO_BYTES);
-        rva = next;
-        if !keep {
-            continue;
-        }
         chain.push(ObjectInfo {
             info_type,
             size,
             data: file[start..start + kept].to_vec(),
         });
+        rva = next;
     }
     (chain, false)
+}
+
+/// Whether [`object_info_chain`] would cut the chain at `first_rva`, without keeping it: a
+/// loop also runs past [`MAX_OBJECT_INFO_CHAIN`] records, so the RVAs seen need no table
+/// (clearing one per handle costs more than following a chain of one or two records).
+fn chain_is_cut(file: &[u8], first_rva: u32) -> bool {
+    let mut rva = first_rva;
+    let mut length = 0;
+    while rva != 0 {
+        if length >= MAX_OBJECT_INFO_CHAIN {
+            return true;
+        }
+        length += 1;
+        let Some((_, _, _, next)) = object_info_at(file, rva) else {
+            return true;
+        };
+        rva = next;
+    }
+    false
+}
+
+/// The record at `rva`: its `InfoType`, `SizeOfInfo`, the file offset of its data and the
+/// next record's RVA; `None` when it does not lie inside the file.
+fn object_info_at(file: &[u8], rva: u32) -> Option<(u32, u32, usize, u32)> {
+    let offset = rva as usize;
+    let (next, info_type, size) = (
+        u32_at(file, offset)?,
+        u32_at(file, offset + 4)?,
+        u32_at(file, offset + 8)?,
+    );
+    let end = (offset + OBJECT_INFO_HEADER_SIZE) as u64 + u64::from(size);
+    (end <= file.len() as u64).then_some((info_type, size, offset + OBJECT_INFO_HEADER_SIZE, next))
 }
 
 #[cfg(test)]
@@ -308,6 +330,46 @@ mod tests {
         assert_eq!(parsed.handles[0].object_info.len(), 1);
         assert_eq!(parsed.handles[0].object_info[0].info_type, 2);
         assert!(parsed.warnings[0].message.contains("looped"));
+        // Not kept, the chain is cut all the same.
+        let unkept = parse_with(&file, at, &file[at as usize..], false).unwrap();
+        assert!(unkept.handles[0].object_info.is_empty());
+        assert_eq!(unkept.warnings, parsed.warnings);
+    }
+
+    #[test]
+    fn chains_are_cut_the_same_whether_kept_or_not() {
+        // Handle 1: two records then the end; 2: a record pointing past the file; 3: a
+        // record whose data runs past the file; 4: a loop of two records.
+        let mut file = vec![0u8; 4];
+        let record = |file: &mut Vec<u8>, next: u32, size: u32| {
+            let rva = file.len() as u32;
+            for field in [next, 6, size] {
+                file.extend(field.to_le_bytes());
+            }
+            file.extend(vec![0xab; size.min(8) as usize]);
+            rva
+        };
+        let second = record(&mut file, 0, 8);
+        let first = record(&mut file, second, 8);
+        let dangling = record(&mut file, 0xffff_0000, 8);
+        let overlong = record(&mut file, 0, 0xffff);
+        let loop_b = file.len() as u32 + 20;
+        let loop_a = record(&mut file, loop_b, 8);
+        assert_eq!(record(&mut file, loop_a, 8), loop_b);
+        let at = file.len() as u64;
+        file.extend(header(40, 4));
+        for (value, rva) in [(4, first), (8, dangling), (12, overlong), (16, loop_a)] {
+            file.extend(descriptor(value, 0, Some(rva)));
+        }
+        let stream = &file[at as usize..];
+        let kept = parse_with(&file, at, stream, true).unwrap();
+        let lengths: Vec<usize> = kept.handles.iter().map(|h| h.object_info.len()).collect();
+        assert_eq!(lengths, [2, 1, 0, 2]);
+        assert!(kept.warnings[0]
+            .message
+            .starts_with("HandleDataStream: 3 object-information"));
+        let unkept = parse_with(&file, at, stream, false).unwrap();
+        assert_eq!(unkept.warnings, kept.warnings);
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub(crate) struct RawTrace {
     pub records: Vec<TraceRecord>,
     /// Records in the stream.
     pub count: usize,
+    /// What order detection needs, gathered while reading records left in the stream.
+    pub order_evidence: Option<OrderEvidence>,
     pub warnings: Vec<Warning>,
 }
 
@@ -49,57 +51,38 @@ pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, Parse
     parse_with(stream_offset, stream, false)
 }
 
-/// [`parse`]; with `lazy_stacks` every record gets the empty stack (its stack is read later,
-/// for the records a report shows: [`stack_at`]), so reading a record hashes and allocates
-/// nothing.
+/// [`parse`]; with `in_place` no record is decoded (`records` stays empty: the newest-record
+/// lookups read them in the stream, [`newest_in`]): one pass checks the depths and gathers
+/// the [`OrderEvidence`], so reading the trace allocates nothing per record.
 pub(crate) fn parse_with(
     stream_offset: u64,
     stream: &[u8],
-    lazy_stacks: bool,
+    in_place: bool,
 ) -> Result<RawTrace, ParseError> {
     let header = header(stream_offset, stream)?;
-    let (size_of_header, size_of_entry, count) =
-        (header.size_of_header, header.size_of_entry, header.count);
-
-    let clamped = AtomicUsize::new(0);
-    // Traces repeat a few stacks many times: records with the same return addresses share one
-    // allocation, keyed by the raw bytes of the addresses.
-    type Stacks<'a> = (foldhash::HashMap<&'a [u8], Arc<[u64]>>, Arc<[u64]>);
-    let init = || (foldhash::HashMap::default(), Arc::from([]));
-    let records = parse_entries(
-        count as usize,
-        init,
-        |(stacks, empty): &mut Stacks, index| {
-            let at = size_of_header as usize + index * size_of_entry as usize;
-            let entry = &stream[at..at + ENTRY_SIZE as usize];
-            let field = |offset: usize| u32_at(entry, offset).unwrap_or_default();
-            let (raw, was_clamped) = raw_stack(entry);
-            if was_clamped {
-                clamped.fetch_add(1, Ordering::Relaxed);
-            }
-            let stack = if lazy_stacks {
-                Arc::clone(empty)
-            } else {
-                stacks
-                    .entry(raw)
-                    .or_insert_with(|| decode_stack(raw))
-                    .clone()
-            };
-            TraceRecord {
-                handle: u64_at(entry, 0).unwrap_or_default(),
-                process_id: field(8),
-                thread_id: field(12),
-                operation: Operation::from_raw(field(16)),
-                stack,
-            }
-        },
-    );
+    let count = header.count as usize;
+    let mut evidence = None;
+    let (records, clamped) = if in_place {
+        let entries = Entries::new(stream, &header);
+        let mut order = OrderEvidence::new(count);
+        let mut clamped = 0;
+        for index in 0..count {
+            let entry = entries.entry(index);
+            let (handle, operation) = handle_and_operation(entry);
+            order.add(handle, operation);
+            clamped += usize::from(u32_at(entry, 24).unwrap_or_default() > MAX_DEPTH);
+        }
+        evidence = Some(order);
+        (Vec::new(), clamped)
+    } else {
+        decode_records(stream, &header)
+    };
     let mut trace = RawTrace {
         records,
-        count: count as usize,
+        count,
+        order_evidence: evidence,
         warnings: Vec::new(),
     };
-    let clamped = clamped.into_inner();
     if clamped > 0 {
         trace.warnings.push(Warning::new(
             WarningCode::StreamDamaged,
@@ -109,6 +92,118 @@ pub(crate) fn parse_with(
         ));
     }
     Ok(trace)
+}
+
+/// Every record with its stack, and how many had their depth capped.
+fn decode_records(stream: &[u8], header: &ListHeader) -> (Vec<TraceRecord>, usize) {
+    let entries = Entries::new(stream, header);
+    let clamped = AtomicUsize::new(0);
+    // Traces repeat a few stacks many times: records with the same return addresses share one
+    // allocation, keyed by the raw bytes of the addresses.
+    let records = parse_entries(
+        header.count as usize,
+        foldhash::HashMap::<&[u8], Arc<[u64]>>::default,
+        |stacks, index| {
+            let entry = entries.entry(index);
+            let field = |offset: usize| u32_at(entry, offset).unwrap_or_default();
+            let (raw, was_clamped) = raw_stack(entry);
+            if was_clamped {
+                clamped.fetch_add(1, Ordering::Relaxed);
+            }
+            let (handle, operation) = handle_and_operation(entry);
+            TraceRecord {
+                handle,
+                process_id: field(8),
+                thread_id: field(12),
+                operation,
+                stack: stacks
+                    .entry(raw)
+                    .or_insert_with(|| decode_stack(raw))
+                    .clone(),
+            }
+        },
+    );
+    (records, clamped.into_inner())
+}
+
+/// The entries of a stream whose header was checked: `count` entries of at least
+/// [`ENTRY_SIZE`] bytes fit after the header.
+struct Entries<'a> {
+    stream: &'a [u8],
+    size_of_header: usize,
+    size_of_entry: usize,
+    count: usize,
+}
+
+impl<'a> Entries<'a> {
+    fn new(stream: &'a [u8], header: &ListHeader) -> Entries<'a> {
+        Entries {
+            stream,
+            size_of_header: header.size_of_header as usize,
+            size_of_entry: header.size_of_entry as usize,
+            count: header.count as usize,
+        }
+    }
+
+    /// The first [`ENTRY_SIZE`] bytes of entry `index` (below `count`).
+    fn entry(&self, index: usize) -> &'a [u8] {
+        let at = self.size_of_header + index * self.size_of_entry;
+        &self.stream[at..at + ENTRY_SIZE as usize]
+    }
+
+    /// Handle value and operation of every entry, in stream order.
+    fn operations(&self) -> impl Iterator<Item = (u64, Operation)> + '_ {
+        (0..self.count).map(|index| handle_and_operation(self.entry(index)))
+    }
+}
+
+/// A record's handle value and operation.
+fn handle_and_operation(entry: &[u8]) -> (u64, Operation) {
+    (
+        u64_at(entry, 0).unwrap_or_default(),
+        Operation::from_raw(u32_at(entry, 16).unwrap_or_default()),
+    )
+}
+
+/// [`detect_order`] of the records of a stream read with `in_place` ([`parse_with`]) whose
+/// [`OrderEvidence`] dropped its table: with a hash map, in a second pass over the stream.
+pub(crate) fn detect_order_in(
+    stream_offset: u64,
+    stream: &[u8],
+    open_handles: &[Handle],
+) -> Result<TraceOrder, ParseError> {
+    let header = header(stream_offset, stream)?;
+    let entries = Entries::new(stream, &header);
+    Ok(detect_order_hashed(entries.operations(), open_handles))
+}
+
+/// The newest record of each of `values` in a stream whose records are listed in `order`:
+/// its index in the stream and its operation. Stops reading as soon as every value is found.
+pub(crate) fn newest_in(
+    stream_offset: u64,
+    stream: &[u8],
+    order: TraceOrder,
+    values: impl IntoIterator<Item = u64>,
+) -> Result<foldhash::HashMap<u64, (usize, Operation)>, ParseError> {
+    let header = header(stream_offset, stream)?;
+    let entries = Entries::new(stream, &header);
+    let mut wanted: foldhash::HashSet<u64> = values.into_iter().collect();
+    let mut newest = foldhash::HashMap::default();
+    let count = entries.count;
+    for step in 0..count {
+        if wanted.is_empty() {
+            break;
+        }
+        let index = match order {
+            TraceOrder::OldestFirst => count - 1 - step,
+            TraceOrder::NewestFirst | TraceOrder::AssumedNewestFirst => step,
+        };
+        let (handle, operation) = handle_and_operation(entries.entry(index));
+        if wanted.remove(&handle) {
+            newest.insert(handle, (index, operation));
+        }
+    }
+    Ok(newest)
 }
 
 /// The raw return addresses of a record (its depth capped at 32, trailing zero slots cut) and
@@ -164,21 +259,118 @@ pub(crate) fn stacks_at(
 /// respect votes for one order. Ties and silence fall back to newest first, which is how
 /// WinDbg's `!htrace` presents the same data.
 pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> TraceOrder {
-    let opens_and_closes = || {
+    let operations = || {
         records
             .iter()
-            .filter(|record| matches!(record.operation, Operation::Open | Operation::Close))
+            .map(|record| (record.handle, record.operation))
     };
-    let (newest_first, oldest_first) = match dense_slots(opens_and_closes().map(|r| r.handle)) {
-        Some(slots) => votes_dense(opens_and_closes(), open_handles, slots),
-        None => votes_hashed(opens_and_closes(), open_handles),
-    };
+    let mut evidence = OrderEvidence::new(records.len());
+    for (handle, operation) in operations() {
+        evidence.add(handle, operation);
+    }
+    evidence
+        .order(open_handles)
+        .unwrap_or_else(|| detect_order_hashed(operations(), open_handles))
+}
+
+/// [`detect_order`] for records `operations` lists (handle value and operation, in list
+/// order), read with the hash map: when [`OrderEvidence`] could not hold them.
+fn detect_order_hashed<I: Iterator<Item = (u64, Operation)>>(
+    operations: I,
+    open_handles: &[Handle],
+) -> TraceOrder {
+    order_of(votes_hashed(operations, open_handles))
+}
+
+fn order_of((newest_first, oldest_first): (usize, usize)) -> TraceOrder {
     if newest_first > oldest_first {
         TraceOrder::NewestFirst
     } else if oldest_first > newest_first {
         TraceOrder::OldestFirst
     } else {
         TraceOrder::AssumedNewestFirst
+    }
+}
+
+/// What [`detect_order`] needs of the records, gathered in one pass over them in list
+/// order: per handle, whether its first and its last OPEN or CLOSE record is an OPEN.
+///
+/// Windows handle values are multiples of 4 and dense: while every traced value is, and none
+/// is far above the number of records, a table indexed by `value / 4` holds that (one byte
+/// per value up to the largest); otherwise the table is dropped and the order is decided with
+/// a hash map in a second pass.
+#[derive(Debug)]
+pub(crate) struct OrderEvidence {
+    /// Per slot: bit 0 seen, bit 1 first is an open, bit 2 last is an open; `None` once a
+    /// value did not fit.
+    slots: Option<Vec<u8>>,
+    /// Slots allowed: 4 per record and 4096.
+    limit: u64,
+}
+
+impl OrderEvidence {
+    /// Evidence for a list of `records` records, none seen yet.
+    pub(crate) fn new(records: usize) -> OrderEvidence {
+        OrderEvidence {
+            slots: Some(Vec::new()),
+            limit: 4 * records as u64 + 4096,
+        }
+    }
+
+    /// The next record in list order.
+    #[inline]
+    pub(crate) fn add(&mut self, handle: u64, operation: Operation) {
+        if !matches!(operation, Operation::Open | Operation::Close) {
+            return;
+        }
+        let Some(slots) = &mut self.slots else {
+            return;
+        };
+        if handle % 4 != 0 || handle / 4 >= self.limit {
+            self.slots = None;
+            return;
+        }
+        let index = (handle / 4) as usize;
+        if index >= slots.len() {
+            let grown = (index + 1).max(slots.len() * 2).min(self.limit as usize);
+            slots.resize(grown, 0);
+        }
+        let slot = &mut slots[index];
+        let open_bit = u8::from(operation == Operation::Open);
+        if *slot == 0 {
+            *slot = 1 | open_bit << 1 | open_bit << 2;
+        } else {
+            *slot = (*slot & 0b011) | open_bit << 2;
+        }
+    }
+
+    /// The order the evidence shows, given the handles open at capture time; `None` when
+    /// the table was dropped (a second pass decides: [`detect_order_in`]).
+    pub(crate) fn order(self, open_handles: &[Handle]) -> Option<TraceOrder> {
+        let seen = self.slots?;
+        let mut open_now = vec![false; seen.len()];
+        for handle in open_handles {
+            if handle.value % 4 == 0 {
+                if let Some(slot) = open_now.get_mut((handle.value / 4) as usize) {
+                    *slot = true;
+                }
+            }
+        }
+        let operation = |is_open: bool| {
+            if is_open {
+                Operation::Open
+            } else {
+                Operation::Close
+            }
+        };
+        Some(order_of(count_votes(
+            seen.iter()
+                .zip(&open_now)
+                .filter(|(slot, _)| **slot != 0)
+                .map(|(slot, open)| {
+                    vote(operation(slot & 2 != 0), operation(slot & 4 != 0), *open)
+                }),
+        )))
     }
 }
 
@@ -204,72 +396,20 @@ fn count_votes(votes: impl Iterator<Item = Option<bool>>) -> (usize, usize) {
     })
 }
 
-/// Windows handle values are multiples of 4 and dense: when every traced value is, and the
-/// largest is not far above the number of records, a table indexed by `value / 4` replaces
-/// the hash map. Returns the table size.
-fn dense_slots(values: impl Iterator<Item = u64>) -> Option<usize> {
-    let (mut count, mut max) = (0u64, 0u64);
-    for value in values {
-        if value % 4 != 0 {
-            return None;
-        }
-        count += 1;
-        max = max.max(value / 4);
-    }
-    (max < 4 * count + 4096).then(|| max as usize + 1)
-}
-
-fn votes_dense<'a>(
-    records: impl Iterator<Item = &'a TraceRecord>,
-    open_handles: &[Handle],
-    slots: usize,
-) -> (usize, usize) {
-    // Per slot: bit 0 seen, bit 1 first is an open, bit 2 last is an open.
-    let mut seen = vec![0u8; slots];
-    for record in records {
-        let slot = &mut seen[(record.handle / 4) as usize];
-        let open_bit = u8::from(record.operation == Operation::Open);
-        if *slot == 0 {
-            *slot = 1 | open_bit << 1 | open_bit << 2;
-        } else {
-            *slot = (*slot & 0b011) | open_bit << 2;
-        }
-    }
-    let mut open_now = vec![false; slots];
-    for handle in open_handles {
-        if handle.value % 4 == 0 {
-            if let Some(slot) = open_now.get_mut((handle.value / 4) as usize) {
-                *slot = true;
-            }
-        }
-    }
-    let operation = |is_open: bool| {
-        if is_open {
-            Operation::Open
-        } else {
-            Operation::Close
-        }
-    };
-    count_votes(
-        seen.iter()
-            .zip(&open_now)
-            .filter(|(slot, _)| **slot != 0)
-            .map(|(slot, open)| vote(operation(slot & 2 != 0), operation(slot & 4 != 0), *open)),
-    )
-}
-
-fn votes_hashed<'a>(
-    records: impl Iterator<Item = &'a TraceRecord>,
+fn votes_hashed(
+    records: impl Iterator<Item = (u64, Operation)>,
     open_handles: &[Handle],
 ) -> (usize, usize) {
     let open: foldhash::HashSet<u64> = open_handles.iter().map(|handle| handle.value).collect();
     let mut first_and_last: foldhash::HashMap<u64, (Operation, Operation)> =
         foldhash::HashMap::default();
-    for record in records {
+    let opens_and_closes =
+        records.filter(|(_, operation)| matches!(operation, Operation::Open | Operation::Close));
+    for (handle, operation) in opens_and_closes {
         first_and_last
-            .entry(record.handle)
-            .and_modify(|(_, last)| *last = record.operation)
-            .or_insert((record.operation, record.operation));
+            .entry(handle)
+            .and_modify(|(_, last)| *last = operation)
+            .or_insert((operation, operation));
     }
     count_votes(
         first_and_last
@@ -366,6 +506,43 @@ mod tests {
     }
 
     #[test]
+    fn records_read_in_place_agree_with_the_decoded_ones() {
+        // Oldest first: 4 opened, 8 opened, 4 closed, 8 closed (depth 40: capped), 4 reopened.
+        let oldest_first = [
+            entry(4, 1, 1, &[0x10]),
+            entry(8, 1, 1, &[0x20]),
+            entry(4, 2, 1, &[0x30]),
+            entry(8, 2, 40, &[0x40; 32]),
+            entry(4, 1, 2, &[0x50, 0x51]),
+        ];
+        let mut stream = header(oldest_first.len() as u32);
+        stream.extend(oldest_first.concat());
+        let decoded = parse_with(0x40, &stream, false).unwrap();
+        let in_place = parse_with(0x40, &stream, true).unwrap();
+        assert!(in_place.records.is_empty());
+        assert_eq!(in_place.count, 5);
+        assert_eq!(
+            in_place.warnings[0].message, decoded.warnings[0].message,
+            "the depth check counts the same records"
+        );
+        let open = [open_handle(4)];
+        let order = detect_order_in(0x40, &stream, &open).unwrap();
+        assert_eq!(order, detect_order(&decoded.records, &open));
+        assert_eq!(order, TraceOrder::OldestFirst);
+        // The newest record of 4 is the last in the stream, of 8 the fourth; 12 has none.
+        let newest = newest_in(0x40, &stream, order, [4, 8, 12]).unwrap();
+        assert_eq!(newest.len(), 2);
+        assert_eq!(newest[&4], (4, Operation::Open));
+        assert_eq!(newest[&8], (3, Operation::Close));
+        assert_eq!(&stacks_at(0x40, &stream, [4]).unwrap()[0][..], [0x50, 0x51]);
+        // Read newest first, the same stream gives the first records instead.
+        let newest = newest_in(0x40, &stream, TraceOrder::NewestFirst, [4, 8]).unwrap();
+        assert_eq!(newest[&4], (0, Operation::Open));
+        assert_eq!(newest[&8], (1, Operation::Open));
+        assert!(newest_in(0x40, &stream[..20], order, [4]).is_err());
+    }
+
+    #[test]
     fn sparse_and_untagged_values_detect_the_same_order() {
         // The same history as above with values a dense table cannot index: far apart, and
         // not multiples of 4.
@@ -380,7 +557,11 @@ mod tests {
             let mut stream = header(oldest_first.len() as u32);
             stream.extend(oldest_first.concat());
             let records = parse(0, &stream).unwrap().records;
-            assert_eq!(dense_slots(records.iter().map(|r| r.handle)), None);
+            let mut evidence = OrderEvidence::new(records.len());
+            for record in &records {
+                evidence.add(record.handle, record.operation);
+            }
+            assert!(evidence.slots.is_none(), "no table for {a:#x} and {b:#x}");
             let open = [open_handle(a)];
             assert_eq!(detect_order(&records, &open), TraceOrder::OldestFirst);
             let mut reversed = records.clone();

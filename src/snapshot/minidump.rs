@@ -2,7 +2,7 @@
 //! analysis needs are touched (header, directory, system/misc info, modules, handles, trace).
 
 use super::dump::Dump;
-use super::model::{HandleTrace, Snapshot, TraceOrder};
+use super::model::{HandleTrace, Operation, Snapshot, TraceOrder};
 use super::{handle_trace, LoadError, LoadOptions};
 use crate::time::iso8601;
 use crate::warning::{Warning, WarningCode};
@@ -57,9 +57,10 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadEr
 pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadError> {
     let mut warnings = Vec::new();
     let (modules, process) = dump.modules_and_process(&mut warnings);
-    // The two handle streams are independent: a large dump reads them on two threads. A
-    // small one does not wake the thread pool (starting it costs more than the parse).
-    let streamed = dump.prefetch_handle_streams()?;
+    // The two handle streams are independent: a large dump reads them (each read ahead by
+    // its reader) on two threads. A small one does not wake the thread pool (starting it
+    // costs more than the parse).
+    let streamed = dump.handle_streams_size(!options.skip_trace_records)?;
     let read_handles = || dump.handle_data(!options.skip_object_info);
     let read_trace = || dump.handle_trace(options.skip_trace_records, options.lazy_trace_stacks);
     let (handles, trace) = if streamed >= PARALLEL_STREAM_BYTES {
@@ -71,20 +72,31 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         warnings.extend(parsed.warnings);
         parsed.handles
     });
-    let trace = trace?.map(|mut parsed| {
-        warnings.append(&mut parsed.warnings);
-        let order =
-            handle_trace::detect_order(&parsed.records, handles.as_deref().unwrap_or_default());
-        if order == TraceOrder::OldestFirst {
-            parsed.records.reverse();
+    let trace = match trace? {
+        Some(mut parsed) => {
+            warnings.append(&mut parsed.warnings);
+            let open = handles.as_deref().unwrap_or_default();
+            let in_dump = parsed.order_evidence.is_some();
+            let order = match parsed.order_evidence.take() {
+                Some(evidence) => match evidence.order(open) {
+                    Some(order) => order,
+                    None => dump.trace_order(open)?,
+                },
+                None => handle_trace::detect_order(&parsed.records, open),
+            };
+            if order == TraceOrder::OldestFirst {
+                parsed.records.reverse();
+            }
+            Some(HandleTrace {
+                records: parsed.records,
+                record_count: parsed.count,
+                order,
+                diff_block: false,
+                in_dump,
+            })
         }
-        HandleTrace {
-            records: parsed.records,
-            record_count: parsed.count,
-            order,
-            diff_block: false,
-        }
-    });
+        None => None,
+    };
     let memory = dump.memory(&mut warnings);
     let captured_at = credible_capture_time(dump.captured_at(), process.started_at, &mut warnings);
     Ok(Snapshot {
@@ -136,26 +148,47 @@ fn credible_capture_time(
 }
 
 impl Snapshot {
-    /// The stacks of the trace records at `indices` (of [`HandleTrace::records`]), read from
-    /// the dump: for a snapshot loaded with [`LoadOptions::lazy_trace_stacks`], whose records
-    /// have none. `None` when there is nothing to read them from (no trace, not a minidump, or
-    /// records skipped); an index past the records gets the empty stack.
-    pub fn trace_stacks(&self, indices: &[usize]) -> Option<Vec<Arc<[u64]>>> {
-        let (Some(trace), Some(bytes)) = (&self.trace, &self.file) else {
-            return None;
+    /// The newest trace record of each of `values` that has one: its operation and, for an
+    /// OPEN, its stack (the stacks of other records may be left empty). Read in the dump when
+    /// the load left the records there ([`LoadOptions::lazy_trace_stacks`]); empty without a
+    /// trace, or when the dump can no longer be read as it was.
+    pub fn newest_trace_records(
+        &self,
+        values: impl IntoIterator<Item = u64>,
+    ) -> foldhash::HashMap<u64, (Operation, Arc<[u64]>)> {
+        let Some(trace) = &self.trace else {
+            return Default::default();
         };
-        let count = trace.records.len();
-        if self.input != super::InputFormat::Minidump || count != trace.record_count {
-            return None;
+        if !trace.in_dump {
+            return trace
+                .newest_of(values)
+                .into_iter()
+                .map(|(value, record)| (value, (record.operation, Arc::clone(&record.stack))))
+                .collect();
         }
-        // Records were reversed when the stream lists oldest first.
-        let in_stream = |index: usize| match trace.order {
-            _ if index >= count => index,
-            TraceOrder::OldestFirst => count - 1 - index,
-            _ => index,
+        let read = || {
+            let dump = Dump::from_shared(&self.source, Arc::clone(self.file.as_ref()?)).ok()?;
+            let newest = dump.newest_trace_records(trace.order, values).ok()?;
+            let opened: Vec<usize> = newest
+                .values()
+                .filter(|(_, operation)| *operation == Operation::Open)
+                .map(|(index, _)| *index)
+                .collect();
+            let stacks: foldhash::HashMap<usize, Arc<[u64]>> = opened
+                .iter()
+                .copied()
+                .zip(dump.trace_stacks(opened.iter().copied()).ok()?)
+                .collect();
+            Some(
+                newest
+                    .into_iter()
+                    .map(|(value, (index, operation))| {
+                        let stack = stacks.get(&index).cloned().unwrap_or_else(|| Arc::from([]));
+                        (value, (operation, stack))
+                    })
+                    .collect(),
+            )
         };
-        let dump = Dump::from_shared(&self.source, Arc::clone(bytes)).ok()?;
-        dump.trace_stacks(indices.iter().map(|&index| in_stream(index)))
-            .ok()
+        read().unwrap_or_default()
     }
 }

@@ -122,9 +122,10 @@ pub struct LoadOptions {
     /// walked and checked, so the warnings are the same): for commands that do not show it
     /// (`diff`, `series`, `batch`), which then allocate nothing per handle for it.
     pub skip_object_info: bool,
-    /// Read a minidump's trace records without their stacks (each record's `stack` is empty)
-    /// until [`Snapshot::read_trace_stacks`] reads those of the records a report shows: a
-    /// trace of 200,000 records then costs only its handle values and operations.
+    /// Leave a minidump's trace records in the dump: the load reads only what it checks
+    /// (depths, which end is newest) and keeps none ([`HandleTrace::records`] is empty), and
+    /// [`Snapshot::newest_trace_records`] reads the records a report shows: a trace of
+    /// 200,000 records then costs one pass over it and no memory per record.
     pub lazy_trace_stacks: bool,
 }
 

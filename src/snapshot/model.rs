@@ -267,15 +267,21 @@ pub struct ObjectInfo {
 #[non_exhaustive]
 pub struct HandleTrace {
     /// Records, newest first; empty when the load skipped them
-    /// ([`LoadOptions::skip_trace_records`](super::LoadOptions::skip_trace_records)).
+    /// ([`LoadOptions::skip_trace_records`](super::LoadOptions::skip_trace_records)) or left
+    /// them in the dump ([`LoadOptions::lazy_trace_stacks`](super::LoadOptions::lazy_trace_stacks)).
     pub records: Vec<TraceRecord>,
-    /// Records the stream holds (`records.len()` unless the load skipped them).
+    /// Records the stream holds (`records.len()` unless the load skipped them or left them in
+    /// the dump).
     pub record_count: usize,
     /// Which end of the stream held the newest record, and how that was decided.
     pub order: TraceOrder,
     /// The records are a debugger's `!htrace -diff`: handles opened since the previous
     /// `!htrace -snapshot` and still open.
     pub diff_block: bool,
+    /// The records were left in the dump (`records` is empty): the snapshot reads the ones
+    /// asked for there ([`Snapshot::newest_trace_records`]).
+    #[serde(skip)]
+    pub(crate) in_dump: bool,
 }
 
 impl HandleTrace {
@@ -457,14 +463,22 @@ impl Snapshot {
                 .map(|(type_name, count)| (type_name.clone(), *count as usize))
                 .collect();
         }
-        let mut counts: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+        // Counted by the shared string first (a loader shares one per type name, so this
+        // hashes an address, not the name), then merged by name.
+        let mut by_string: foldhash::HashMap<*const u8, (&str, usize)> =
+            foldhash::HashMap::default();
         for handle in self.handles.iter().flatten() {
-            *counts.entry(handle.type_label()).or_default() += 1;
+            let key = handle
+                .type_name
+                .as_deref()
+                .map_or(std::ptr::null(), str::as_ptr);
+            by_string.entry(key).or_insert((handle.type_label(), 0)).1 += 1;
+        }
+        let mut counts = BTreeMap::new();
+        for (type_name, count) in by_string.into_values() {
+            *counts.entry(type_name.to_string()).or_default() += count;
         }
         counts
-            .into_iter()
-            .map(|(type_name, count)| (type_name.to_string(), count))
-            .collect()
     }
 
     /// Whether there is anything to count: a handle table or a type summary.

@@ -40,7 +40,9 @@ pub fn build_report(
         .map(|name| suspect_row(name, after, &counts, stacks.len()))
         .collect();
     let no_type: Arc<str> = Arc::from(crate::snapshot::NO_TYPE);
-    let (new_handles, trace) = new_handle_changes(handles, &groups, &stacks, after, &no_type);
+    let objects = shared_objects(after);
+    let (new_handles, trace) =
+        new_handle_changes(handles, &groups, &stacks, after, &objects, &no_type);
     let new_objects = new_handles
         .iter()
         .filter(|change| change.same_object_as.is_none())
@@ -68,7 +70,7 @@ pub fn build_report(
         },
         total_delta: after.handle_count() as i64 - before.handle_count() as i64,
         by_type: type_deltas(before, after),
-        duplicates: duplicate_groups(after, handles),
+        duplicates: duplicate_groups(objects, handles),
         new_handles,
         closed_handles: handles
             .closed
@@ -253,6 +255,7 @@ fn new_handle_changes(
     groups: &[StackGroup<&NewHandle>],
     stacks: &[OutstandingStack],
     after: &Snapshot,
+    objects: &SharedObjects,
     no_type: &Arc<str>,
 ) -> (Vec<HandleChange>, TraceSummary) {
     let mut stack_of_handle: HashMap<u64, &OutstandingStack> = HashMap::default();
@@ -268,7 +271,6 @@ fn new_handle_changes(
         new_without_record: 0,
         new_inconsistent: 0,
     };
-    let first_of_object = first_handle_of_each_object(after);
     let changes = handles
         .new
         .iter()
@@ -288,7 +290,11 @@ fn new_handle_changes(
                 change.blamed_version = stack.blamed_version.clone();
             }
             if let Some(name) = shared_object_name(new.handle) {
-                if let Some(&first) = first_of_object.get(&(new.handle.type_label(), name)) {
+                // The lowest value of the object's handles (they are sorted).
+                if let Some(&first) = objects
+                    .get(&(new.handle.type_label(), name))
+                    .and_then(|values| values.first())
+                {
                     if first != new.handle.value {
                         change.same_object_as = Some(hex(first));
                     }
@@ -300,18 +306,24 @@ fn new_handle_changes(
     (changes, trace)
 }
 
-/// The lowest handle value of each shared named object in `snapshot`.
-fn first_handle_of_each_object(snapshot: &Snapshot) -> HashMap<(&str, &str), u64> {
-    let mut first: HashMap<(&str, &str), u64> = HashMap::default();
+/// The handle values of each shared named object (by type and name), sorted.
+type SharedObjects<'a> = HashMap<(&'a str, &'a str), Vec<u64>>;
+
+/// The shared named objects of `snapshot` ([`shared_object_name`]) with their handles.
+fn shared_objects(snapshot: &Snapshot) -> SharedObjects<'_> {
+    let mut objects: SharedObjects = HashMap::default();
     for handle in snapshot.handles.iter().flatten() {
         if let Some(name) = shared_object_name(handle) {
-            let value = first
+            objects
                 .entry((handle.type_label(), name))
-                .or_insert(handle.value);
-            *value = (*value).min(handle.value);
+                .or_default()
+                .push(handle.value);
         }
     }
-    first
+    for values in objects.values_mut() {
+        values.sort_unstable();
+    }
+    objects
 }
 
 /// A handle as the report lists it; `no_type` is the shared `(none)` for untyped handles.
@@ -377,22 +389,12 @@ fn shared_object_name(handle: &Handle) -> Option<&str> {
         .filter(|name| !name.is_empty() && !per_open && !counted_alone)
 }
 
-fn duplicate_groups(after: &Snapshot, handles: &HandleDiff) -> Vec<DuplicateGroup> {
+fn duplicate_groups(objects: SharedObjects, handles: &HandleDiff) -> Vec<DuplicateGroup> {
     let new_values: foldhash::HashSet<u64> =
         handles.new.iter().map(|new| new.handle.value).collect();
-    let mut objects: HashMap<(&str, &str), Vec<u64>> = HashMap::default();
-    for handle in after.handles.iter().flatten() {
-        if let Some(name) = shared_object_name(handle) {
-            objects
-                .entry((handle.type_label(), name))
-                .or_default()
-                .push(handle.value);
-        }
-    }
     let mut groups: Vec<DuplicateGroup> = objects
         .into_iter()
-        .filter_map(|((type_name, name), mut values)| {
-            values.sort_unstable();
+        .filter_map(|((type_name, name), values)| {
             let new = values
                 .iter()
                 .filter(|value| new_values.contains(value))

@@ -47,34 +47,70 @@ impl StackEvidence {
 /// it is in `from` but not in `other`), sorted by identity.
 #[cfg(test)]
 pub(super) fn missing_from<'a>(from: &'a [Handle], other: &[Handle]) -> Vec<&'a Handle> {
-    let (from, other) = (sorted_by_identity(from), sorted_by_identity(other));
-    missing_from_sorted(&from, &other)
+    missing_both(in_identity_order(from), in_identity_order(other)).0
 }
 
-/// [`missing_from`] of lists sorted by identity.
-///
-/// Both lists are walked together: handle tables come in value order, so the sorts are
-/// nearly linear, and only handles with equal values compare their names.
-fn missing_from_sorted<'a>(from: &[&'a Handle], other: &[&Handle]) -> Vec<&'a Handle> {
-    let mut others = other.iter().map(|handle| handle.identity()).peekable();
-    let mut missing = Vec::new();
-    for handle in from {
-        let key = handle.identity();
-        while others.next_if(|other| *other < key).is_some() {}
-        if others.next_if_eq(&key).is_none() {
-            missing.push(*handle);
+/// The handles of `from` missing from `other` and those of `other` missing from `from` (each
+/// as many times as it is on one side more than on the other), both in identity order, from
+/// lists in identity order: one walk over both, and only handles with equal values compare
+/// their names.
+fn missing_both<'a, 'b>(
+    from: impl Iterator<Item = &'a Handle>,
+    other: impl Iterator<Item = &'b Handle>,
+) -> (Vec<&'a Handle>, Vec<&'b Handle>) {
+    let (mut from, mut other) = (from.peekable(), other.peekable());
+    let (mut only_from, mut only_other) = (Vec::new(), Vec::new());
+    loop {
+        match (from.peek(), other.peek()) {
+            (Some(a), Some(b)) => match a.identity().cmp(&b.identity()) {
+                std::cmp::Ordering::Less => only_from.extend(from.next()),
+                std::cmp::Ordering::Greater => only_other.extend(other.next()),
+                std::cmp::Ordering::Equal => {
+                    from.next();
+                    other.next();
+                }
+            },
+            (Some(_), None) => {
+                only_from.extend(from);
+                break;
+            }
+            (None, _) => {
+                only_other.extend(other);
+                break;
+            }
         }
     }
-    missing
+    (only_from, only_other)
 }
 
-fn sorted_by_identity(handles: &[Handle]) -> Vec<&Handle> {
+/// A handle table in identity order: the table itself when its values strictly increase (as
+/// dumps list them: identity order is then value order), else sorted references.
+enum InIdentityOrder<'a> {
+    Table(std::slice::Iter<'a, Handle>),
+    Sorted(std::vec::IntoIter<&'a Handle>),
+}
+
+impl<'a> Iterator for InIdentityOrder<'a> {
+    type Item = &'a Handle;
+
+    fn next(&mut self) -> Option<&'a Handle> {
+        match self {
+            InIdentityOrder::Table(handles) => handles.next(),
+            InIdentityOrder::Sorted(handles) => handles.next(),
+        }
+    }
+}
+
+fn in_identity_order(handles: &[Handle]) -> InIdentityOrder<'_> {
+    if handles.windows(2).all(|pair| pair[0].value < pair[1].value) {
+        return InIdentityOrder::Table(handles.iter());
+    }
     let mut sorted: Vec<&Handle> = handles.iter().collect();
     sorted.sort_by(|a, b| a.identity().cmp(&b.identity()));
-    sorted
+    InIdentityOrder::Sorted(sorted.into_iter())
 }
 
-/// The handles new in `after` and those closed since `before`, each table sorted once.
+/// The handles new in `after` and those closed since `before`.
 fn new_and_closed<'a>(
     before: &'a Snapshot,
     after: &'a Snapshot,
@@ -82,11 +118,8 @@ fn new_and_closed<'a>(
     match (&before.handles, &after.handles) {
         (Some(before), Some(after)) => {
             let (before, after) =
-                rayon::join(|| sorted_by_identity(before), || sorted_by_identity(after));
-            (
-                missing_from_sorted(&after, &before),
-                missing_from_sorted(&before, &after),
-            )
+                rayon::join(|| in_identity_order(before), || in_identity_order(after));
+            missing_both(after, before)
         }
         // A summary on either side: no handle list to compare.
         _ => (Vec::new(), Vec::new()),
@@ -94,41 +127,24 @@ fn new_and_closed<'a>(
 }
 
 /// Compares the handle tables; identity is value + type + object name, so a value reused
-/// for another object counts as one closed and one new handle. The stacks of the new
-/// handles' newest records are read here when the trace was loaded without them
+/// for another object counts as one closed and one new handle. The new handles' newest trace
+/// records are read in the dump when the load left them there
 /// ([`LoadOptions::lazy_trace_stacks`](crate::snapshot::LoadOptions::lazy_trace_stacks)).
 pub fn compare_handles<'a>(before: &'a Snapshot, after: &'a Snapshot) -> HandleDiff<'a> {
     let (new_handles, closed) = new_and_closed(before, after);
-    let newest = after.trace.as_ref().map(|trace| {
-        let newest = trace.newest_index_of(new_handles.iter().map(|handle| handle.value));
-        let opened: Vec<usize> = newest
-            .values()
-            .copied()
-            .filter(|&index| trace.records[index].operation == Operation::Open)
-            .collect();
-        let stacks: foldhash::HashMap<usize, Arc<[u64]>> = after
-            .trace_stacks(&opened)
-            .into_iter()
-            .flat_map(|stacks| opened.iter().copied().zip(stacks))
-            .collect();
-        (trace, newest, stacks)
-    });
+    let newest = after
+        .trace
+        .as_ref()
+        .map(|_| after.newest_trace_records(new_handles.iter().map(|handle| handle.value)));
     let new = new_handles
         .into_iter()
         .map(|handle| {
             let evidence = match &newest {
                 None => StackEvidence::NoTrace,
-                Some((trace, newest, stacks)) => match newest.get(&handle.value) {
+                Some(newest) => match newest.get(&handle.value) {
                     None => StackEvidence::NoRecord,
-                    Some(&index) => {
-                        let record = &trace.records[index];
-                        match record.operation {
-                            Operation::Open => StackEvidence::Open(
-                                stacks.get(&index).unwrap_or(&record.stack).clone(),
-                            ),
-                            operation => StackEvidence::Inconsistent(operation),
-                        }
-                    }
+                    Some((Operation::Open, stack)) => StackEvidence::Open(Arc::clone(stack)),
+                    Some((operation, _)) => StackEvidence::Inconsistent(*operation),
                 },
             };
             NewHandle { handle, evidence }

@@ -73,7 +73,7 @@ pub(super) fn trace_warnings(
             "no allocation stacks: {} has no handle-trace records (HandleOperationListStream); {TRACE_HINT}",
             after.file_name()
         ))),
-        Some(records) if records.records.is_empty() => warnings.push(Warning::new(WarningCode::NoTrace, format!(
+        Some(records) if records.record_count == 0 => warnings.push(Warning::new(WarningCode::NoTrace, format!(
             "no allocation stacks: the handle trace in {} is empty; {TRACE_HINT}",
             after.file_name()
         ))),

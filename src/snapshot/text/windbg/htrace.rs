@@ -109,6 +109,7 @@ impl HtraceBlock {
             record_count,
             order: TraceOrder::NewestFirst,
             diff_block: self.diff,
+            in_dump: false,
         }
     }
 
