@@ -449,3 +449,25 @@ fn guide_samples_are_what_the_commands_print() {
     }
     assert_eq!(checked, 2, "the guide's samples were not all found");
 }
+
+#[test]
+fn readme_shows_the_batch_sample_at_100_columns_as_it_is() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let at = readme
+        .find("The batch sample below at 100 columns")
+        .expect("the sample");
+    let block = &readme[at..];
+    let block = &block[block.find("```\n").unwrap() + 4..];
+    let sample = &block[..block.find("```").unwrap()];
+    let output = common::dumpleak()
+        .args(["batch", "testdata/batch", "-q", "--color", "never"])
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with(sample),
+        "README's batch sample is stale:\n{text}"
+    );
+    assert!(sample.contains("11.0.5601.0\n    goes with higher handle counts (14.5×, p = 0.0007)"));
+}
