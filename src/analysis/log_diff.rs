@@ -54,7 +54,27 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
     outstanding.sort_by_key(|handle| handle.value);
 
     let label = |what: &str| PathBuf::from(format!("{} ({what})", log.source.display()));
-    let mut after = log.clone();
+    // The log itself, but for the handles (replaced by the outstanding ones): a log of
+    // 900,000 records lists as many handles, not copied to be dropped.
+    let mut after = Snapshot {
+        source: log.source.clone(),
+        input: log.input,
+        process: log.process.clone(),
+        captured_at: log.captured_at,
+        dump_flags: log.dump_flags,
+        modules: log.modules.clone(),
+        unloaded_modules: log.unloaded_modules.clone(),
+        thread_names: log.thread_names.clone(),
+        handles: None,
+        trace: log.trace.clone(),
+        type_counts: log.type_counts.clone(),
+        stated_total: log.stated_total,
+        frame_text: log.frame_text.clone(),
+        memory: log.memory.clone(),
+        file: log.file.clone(),
+        warnings: log.warnings.clone(),
+        content_hash: log.content_hash.clone(),
+    };
     let (after_label, before_label) = if trace.diff_block {
         ("!htrace -diff", "previous !htrace -snapshot")
     } else {

@@ -132,8 +132,10 @@ pub fn emit<M: serde::Serialize>(
         options.width = width(output);
         options.color = color(output);
     }
-    // The terminal and Markdown show the first rows of long tables: only those are laid out.
-    let mut document = document(Rows::for_format(format));
+    // Only what the format shows is laid out: the first rows of long tables and the first
+    // stacks for the terminal, Markdown and HTML; for CSV, its one table.
+    let csv_table = output.table.as_deref().unwrap_or(default_table);
+    let mut document = document(Rows::for_format(format, csv_table));
     if let Some(top) = output.top {
         document.keep_top(top);
     }

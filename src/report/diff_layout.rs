@@ -3,6 +3,7 @@
 use super::document::{abbreviated, cell, Block, Document, Rows, Table, Tone};
 use super::layout::{plural, process_line, type_counts};
 use crate::analysis::diff::{DiffReport, DumpSummary, HandleChange};
+use crate::analysis::model::hex;
 use crate::time::duration;
 
 /// Handle values listed per stack or duplicate group in prose.
@@ -15,13 +16,15 @@ pub fn diff_document(report: &DiffReport) -> Document {
     diff_document_for(report, Rows::All)
 }
 
-/// [`diff_document`] holding `rows` of the per-handle table: [`Rows::Shown`] for the terminal
-/// and Markdown, which show the first 100.
+/// [`diff_document`] holding the rows and stacks a format shows (see [`Rows`]): the terminal
+/// and Markdown show the first 100 rows of the per-handle table and the first 1,000 stacks,
+/// HTML 10,000 rows and 1,000 stacks, CSV the rows of its one table.
 pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
     let mut doc = Document::new(format!(
         "dumpleak diff: {} -> {}",
         report.before.path, report.after.path
     ));
+    doc.holding_stacks(&rows);
     doc.push_alerts(&report.warnings);
     for row in report.modules.iter().filter(|row| row.blamed > 0) {
         doc.mark(
@@ -55,7 +58,7 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
     doc.push_list("Blamed modules", blamed);
 
     doc.push(Block::Heading("Handles by type".to_string()));
-    let mut types = Table::new("types", &["Type", "Before#", "After#", "Delta#"]);
+    let mut types = Table::new("types", &["Type", "Before#", "After#", "Delta#"]).holding(&rows);
     for row in &report.by_type {
         types.row(vec![
             row.type_name.clone(),
@@ -89,11 +92,12 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
             "Version",
             "Frames",
         ],
-    );
+    )
+    .holding(&rows.for_hidden());
     stacks.highlight(3, Tone::Blame);
     stacks.highlight(4, Tone::Blame);
     for stack in &report.stacks {
-        let types = type_counts(&stack.types);
+        let types = type_counts(stack.types.iter());
         doc.push_stack(
             format!(
                 "#{}  +{} ({types})  blamed: {}",
@@ -108,7 +112,7 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
                     )
                 },
             ),
-            format!("handles {}", abbreviated(&stack.handles, LISTED_VALUES)),
+            format!("handles {}", listed_values(&stack.handles)),
             &stack.frames,
         );
         stacks.row(vec![
@@ -120,6 +124,7 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
             cell(&stack.frames.join(" <- ")),
         ]);
     }
+    doc.end_stacks();
 
     if !report.modules.is_empty() {
         doc.push(Block::Heading("Modules in outstanding stacks".to_string()));
@@ -136,7 +141,8 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
                 "Timestamp~",
                 "PDB~",
             ],
-        );
+        )
+        .holding(&rows);
         for row in &report.modules {
             modules.row(vec![
                 if row.system {
@@ -210,7 +216,7 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
         ],
     )
     .show_at_most(SHOWN_HANDLE_ROWS)
-    .holding(rows);
+    .holding(&rows);
     handles.highlight(6, Tone::Blame);
     handles.highlight(7, Tone::Blame);
     for (change, list) in [
@@ -230,14 +236,14 @@ pub fn diff_document_for(report: &DiffReport, rows: Rows) -> Document {
 fn handle_row(change: &str, handle: &HandleChange) -> Vec<String> {
     vec![
         change.to_string(),
-        handle.handle.clone(),
+        hex(handle.handle),
         if handle.type_inferred {
             format!("{} (inferred)", cell(&handle.type_name))
         } else {
             cell(&handle.type_name)
         },
         cell(handle.name.as_deref().unwrap_or_default()),
-        handle.same_object_as.clone().unwrap_or_default(),
+        handle.same_object_as.map(hex).unwrap_or_default(),
         handle
             .stack_id
             .map(|id| format!("#{id}"))
@@ -246,6 +252,16 @@ fn handle_row(change: &str, handle: &HandleChange) -> Vec<String> {
         cell(handle.blamed_version.as_deref().unwrap_or_default()),
         handle.trace.unwrap_or_default().to_string(),
     ]
+}
+
+/// The first [`LISTED_VALUES`] handle values in hex and the number of the others, as
+/// [`abbreviated`] lists them.
+fn listed_values(values: &[u64]) -> String {
+    let listed: Vec<String> = values.iter().take(LISTED_VALUES).map(|v| hex(*v)).collect();
+    match values.len() - listed.len() {
+        0 => listed.join(" "),
+        more => format!("{} … (+{more} more)", listed.join(" ")),
+    }
 }
 
 fn blamed_text(module: Option<&str>, version: Option<&str>) -> String {

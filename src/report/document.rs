@@ -20,6 +20,12 @@ pub const SHORT_CELL_BYTES: usize = 256;
 /// Rows terminal and Markdown output show of a table that sets no smaller limit: they pad every
 /// row to the widest cell of its column, so a table of a million rows would take gigabytes.
 pub const MAX_SHOWN_ROWS: usize = 10_000;
+/// Rows an HTML page shows of a table laid out for it ([`Rows::Page`]); it says how many it
+/// left out.
+pub const MAX_PAGE_ROWS: usize = 10_000;
+/// Stacks terminal, Markdown and HTML output show (each is a paragraph and a block of code);
+/// a line says how many more there are, and JSON lists them all.
+pub const MAX_SHOWN_STACKS: usize = 1_000;
 
 /// Room kept for the note that ends shortened text.
 const NOTE_BYTES: usize = 48;
@@ -73,6 +79,13 @@ pub struct Document {
     /// Index in `blocks` of each stack's summary ([`Document::push_stack`]), for
     /// [`Document::keep_top`].
     stacks: Vec<usize>,
+    /// Most stacks held ([`Document::holding_stacks`]); `None`: all.
+    stack_limit: Option<usize>,
+    /// Stacks given past the limit: counted, not held.
+    omitted_stacks: usize,
+    /// Index in `blocks` of the line saying how many stacks are not shown
+    /// ([`Document::end_stacks`]).
+    stacks_note: Option<usize>,
 }
 
 /// How the terminal highlights a piece of a report when it uses colour (other formats do
@@ -149,23 +162,53 @@ pub struct Chart {
     pub series: Vec<(String, Vec<f64>)>,
 }
 
-/// Which rows of a table a document holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which rows of a table a document holds, and which stacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Rows {
-    /// Every row: CSV and HTML list them all.
+    /// Every row and every stack: what [`Document`]s hold unless a layout is told otherwise.
     #[default]
     All,
-    /// Only those terminal and Markdown output show ([`Table::shown_rows`]); the others are
-    /// counted, not laid out (a diff of two million new handles).
+    /// Only the rows terminal and Markdown output show ([`Table::shown_rows`]) and the first
+    /// [`MAX_SHOWN_STACKS`] stacks; the others are counted, not laid out (a diff of two
+    /// million new handles).
     Shown,
+    /// What an HTML page shows: at most [`MAX_PAGE_ROWS`] rows of a table and the first
+    /// [`MAX_SHOWN_STACKS`] stacks, the others counted.
+    Page,
+    /// CSV of the table with this identifier: its rows all, no other table's and no stacks
+    /// (CSV writes one table).
+    Table(String),
+    /// No rows, only their number (a table kept for CSV, in a document for another format).
+    Counted,
 }
 
 impl Rows {
-    /// The rows `format` shows: [`Rows::Shown`] for the terminal and Markdown.
-    pub fn for_format(format: super::Format) -> Rows {
+    /// The rows `format` shows: [`Rows::Shown`] for the terminal and Markdown, [`Rows::Page`]
+    /// for HTML, [`Rows::Table`] of `csv_table` for CSV, [`Rows::All`] otherwise.
+    pub fn for_format(format: super::Format, csv_table: &str) -> Rows {
         match format {
             super::Format::Table | super::Format::Markdown => Rows::Shown,
+            super::Format::Html => Rows::Page,
+            super::Format::Csv => Rows::Table(csv_table.to_string()),
             _ => Rows::All,
+        }
+    }
+
+    /// What a table kept for CSV only ([`Document::hidden`]) holds: nothing unless the
+    /// document is for CSV (or for every format).
+    pub fn for_hidden(&self) -> Rows {
+        match self {
+            Rows::All | Rows::Table(_) => self.clone(),
+            Rows::Shown | Rows::Page | Rows::Counted => Rows::Counted,
+        }
+    }
+
+    /// How many stacks a document laid out for these rows holds.
+    fn stack_limit(&self) -> Option<usize> {
+        match self {
+            Rows::All => None,
+            Rows::Shown | Rows::Page => Some(MAX_SHOWN_STACKS),
+            Rows::Table(_) | Rows::Counted => Some(0),
         }
     }
 }
@@ -187,7 +230,7 @@ pub struct Table {
     /// Terminal and Markdown output show at most this many rows (at most [`MAX_SHOWN_ROWS`])
     /// and say how many they left out; CSV, HTML and JSON always hold every row.
     pub shown_rows: Option<usize>,
-    /// Rows not held ([`Rows::Shown`]), counted in the note about rows not shown.
+    /// Rows not held (see [`Rows`]), counted in the note about rows not shown.
     pub omitted_rows: usize,
     /// Which rows the table holds.
     holds: Rows,
@@ -302,9 +345,9 @@ impl Table {
         self
     }
 
-    /// Holds only the rows terminal and Markdown output show when `rows` is [`Rows::Shown`].
-    pub fn holding(mut self, rows: Rows) -> Table {
-        self.holds = rows;
+    /// Holds only the rows the format of `rows` shows (see [`Rows`]); the others are counted.
+    pub fn holding(mut self, rows: &Rows) -> Table {
+        self.holds = rows.clone();
         self
     }
 
@@ -318,24 +361,43 @@ impl Table {
     /// The rows terminal and Markdown output show, and the sentence about the rest (if any).
     pub fn shown(&self) -> (&[Vec<String>], Option<String>) {
         let limit = self.shown_limit().min(self.rows.len());
+        (&self.rows[..limit], self.more_rows(limit))
+    }
+
+    /// The rows an HTML page shows (all those held), and the sentence about the rest (if any:
+    /// see [`Rows::Page`]).
+    pub fn held(&self) -> (&[Vec<String>], Option<String>) {
+        (&self.rows, self.more_rows(self.rows.len()))
+    }
+
+    /// The sentence about the rows after the first `shown`, if any.
+    fn more_rows(&self, shown: usize) -> Option<String> {
         let total = self.rows.len() + self.omitted_rows;
-        if total <= limit {
-            return (&self.rows, None);
-        }
-        (
-            &self.rows[..limit],
-            Some(format!(
+        (total > shown).then(|| {
+            format!(
                 "… {} more rows not shown (`--format csv --table {}` or `--format json` list all {total})",
-                total - limit,
+                total - shown,
                 self.id,
-            )),
-        )
+            )
+        })
+    }
+
+    /// Whether the table holds the next row it is given (see [`Rows`]); a row not held is
+    /// only counted.
+    fn holds_next(&self) -> bool {
+        match &self.holds {
+            Rows::All => true,
+            Rows::Shown => self.rows.len() < self.shown_limit(),
+            Rows::Page => self.rows.len() < MAX_PAGE_ROWS,
+            Rows::Table(id) => id == self.id,
+            Rows::Counted => false,
+        }
     }
 
     /// Appends a row, its long cells shortened (see [`LONG_CELLS_PER_TABLE`]); only counts it
-    /// when the table holds the shown rows only and has them.
+    /// when the table does not hold it (see [`Table::holding`]).
     pub fn row(&mut self, cells: Vec<String>) {
-        if self.holds == Rows::Shown && self.rows.len() >= self.shown_limit() {
+        if !self.holds_next() {
             self.omitted_rows += 1;
             return;
         }
@@ -366,6 +428,34 @@ impl Document {
             hidden: Vec::new(),
             marks: Vec::new(),
             stacks: Vec::new(),
+            stack_limit: None,
+            omitted_stacks: 0,
+            stacks_note: None,
+        }
+    }
+
+    /// Holds the stacks the format of `rows` shows ([`MAX_SHOWN_STACKS`] for the terminal,
+    /// Markdown and HTML, none for CSV); the others are only counted, and
+    /// [`Document::end_stacks`] says how many.
+    pub fn holding_stacks(&mut self, rows: &Rows) {
+        self.stack_limit = rows.stack_limit();
+    }
+
+    /// After the last stack: a line saying how many stacks were not shown and that JSON lists
+    /// them all (nothing when all are shown).
+    pub fn end_stacks(&mut self) {
+        if self.omitted_stacks > 0 {
+            let total = self.stacks.len() + self.omitted_stacks;
+            self.stacks_note = Some(self.blocks.len());
+            self.push(Block::Text(format!(
+                "… {} more {} not shown (`--format json` lists all {total})",
+                self.omitted_stacks,
+                if self.omitted_stacks == 1 {
+                    "stack"
+                } else {
+                    "stacks"
+                },
+            )));
         }
     }
 
@@ -381,13 +471,18 @@ impl Document {
     /// Keeps the first `n` stacks and the first `n` rows of every table (`--top N`), saying
     /// after each what was left out. (JSON is the whole model and keeps everything.)
     pub fn keep_top(&mut self, n: usize) {
-        let dropped_stacks: std::collections::HashSet<usize> = self
+        let mut dropped_stacks: std::collections::HashSet<usize> = self
             .stacks
             .iter()
             .skip(n)
             .flat_map(|&at| [at, at + 1])
             .collect();
         let left_out = self.stacks.len().saturating_sub(n);
+        if left_out > 0 {
+            // One line says how many are left out, those not held included.
+            dropped_stacks.extend(self.stacks_note);
+        }
+        let left_out = left_out + if left_out > 0 { self.omitted_stacks } else { 0 };
         let after_last_kept = self.stacks.get(n).copied();
         let mut blocks = Vec::with_capacity(self.blocks.len());
         for (index, block) in std::mem::take(&mut self.blocks).into_iter().enumerate() {
@@ -417,6 +512,7 @@ impl Document {
         }
         self.blocks = blocks;
         self.stacks.clear();
+        self.stacks_note = None;
         for table in &mut self.hidden {
             table.rows.truncate(n);
             table.marks.retain(|(row, _, _)| *row < n);
@@ -508,8 +604,13 @@ impl Document {
         );
     }
 
-    /// Appends a stack: its `summary` line, then `first_line` and the frames as code.
+    /// Appends a stack: its `summary` line, then `first_line` and the frames as code; only
+    /// counts it past the stacks the document holds ([`Document::holding_stacks`]).
     pub fn push_stack(&mut self, summary: String, first_line: String, frames: &[String]) {
+        if !self.holds_next_stack() {
+            self.omitted_stacks += 1;
+            return;
+        }
         self.stacks.push(self.blocks.len());
         self.push(Block::Text(summary));
         self.push(Block::Code(
@@ -517,6 +618,13 @@ impl Document {
                 .chain(frames.iter().cloned())
                 .collect(),
         ));
+    }
+
+    /// Whether the next stack given to [`Document::push_stack`] is held (the caller can skip
+    /// laying it out when not).
+    pub fn holds_next_stack(&self) -> bool {
+        self.stack_limit
+            .is_none_or(|limit| self.stacks.len() < limit)
     }
 
     /// The tables, shown ones first, then those kept for CSV only.
@@ -599,7 +707,7 @@ mod tests {
         let mut all = Table::new("t", &["N#"]).show_at_most(2);
         let mut shown = Table::new("t", &["N#"])
             .show_at_most(2)
-            .holding(Rows::Shown);
+            .holding(&Rows::Shown);
         for n in 0..5 {
             all.row(vec![n.to_string()]);
             shown.row(vec![n.to_string()]);

@@ -21,7 +21,9 @@ pub(super) fn process_line(dump: &DumpSummary) -> String {
 }
 
 /// `3 Event, 1 File`: handle counts by type, in the order given.
-pub(super) fn type_counts<'a>(types: impl IntoIterator<Item = (&'a String, &'a usize)>) -> String {
+pub(super) fn type_counts<N: std::fmt::Display, C: std::fmt::Display>(
+    types: impl IntoIterator<Item = (N, C)>,
+) -> String {
     types
         .into_iter()
         .map(|(name, count)| format!("{count} {name}"))
@@ -104,7 +106,7 @@ mod tests {
     fn type_counts_put_the_count_first_and_keep_the_order() {
         let types = BTreeMap::from([("File".to_string(), 1), ("Event".to_string(), 3)]);
         assert_eq!(type_counts(&types), "3 Event, 1 File");
-        assert_eq!(type_counts(&BTreeMap::new()), "");
+        assert_eq!(type_counts(&BTreeMap::<String, usize>::new()), "");
     }
 
     #[test]

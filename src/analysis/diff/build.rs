@@ -3,7 +3,7 @@
 use super::compare::{HandleDiff, NewHandle, StackEvidence};
 use super::model::{
     DiffReport, DuplicateGroup, HandleChange, ModuleRow, OutstandingStack, SuspectRow,
-    TraceSummary, TypeDelta,
+    TraceSummary, TypeCounts, TypeDelta,
 };
 use super::warnings::{consistency_warnings, symbol_warnings, trace_warnings};
 use super::DiffOptions;
@@ -25,24 +25,27 @@ pub fn build_report(
     options: &DiffOptions,
 ) -> DiffReport {
     let attribution = &options.attribution;
-    let mut groups = outstanding_groups(handles, symbols, attribution, after);
-    let counts = ModuleCounts::of(&groups);
-    // The stacks take the groups' resolved frames over (a log can hold 300,000 of them).
+    let no_type: Arc<str> = Arc::from(crate::snapshot::NO_TYPE);
+    let groups = outstanding_groups(handles, symbols, attribution, after);
+    let counts = ModuleCounts::of(&groups, &no_type);
+    // The stacks take the groups' resolved frames over (a log can hold 900,000 of them), and
+    // share the names of the modules they blame; the groups are gone before the handles are
+    // listed.
+    let mut shared = SharedNames::default();
     let stacks: Vec<OutstandingStack> = groups
-        .iter_mut()
+        .into_iter()
         .enumerate()
-        .map(outstanding_stack)
+        .map(|(index, group)| outstanding_stack(index, group, &no_type, &mut shared))
         .collect();
+    drop(shared);
     let modules = module_rows(&counts, &stacks, after, symbols, attribution);
     let suspects = options
         .suspects
         .iter()
         .map(|name| suspect_row(name, after, &counts, stacks.len()))
         .collect();
-    let no_type: Arc<str> = Arc::from(crate::snapshot::NO_TYPE);
     let objects = shared_objects(after);
-    let (new_handles, trace) =
-        new_handle_changes(handles, &groups, &stacks, after, &objects, &no_type);
+    let (new_handles, trace) = new_handle_changes(handles, &stacks, after, &objects, &no_type);
     let new_objects = new_handles
         .iter()
         .filter(|change| change.same_object_as.is_none())
@@ -110,33 +113,52 @@ fn outstanding_groups<'a, 'h>(
     groups
 }
 
-fn types_of(members: &[&NewHandle]) -> BTreeMap<String, usize> {
-    let mut types: BTreeMap<&str, usize> = BTreeMap::new();
-    for member in members {
-        *types.entry(member.handle.type_label()).or_insert(0) += 1;
+/// The object types of `members`, counted (`no_type` for the untyped).
+fn types_of(members: &[&NewHandle], no_type: &Arc<str>) -> TypeCounts {
+    TypeCounts::of(
+        members
+            .iter()
+            .map(|member| member.handle.type_name.as_ref().unwrap_or(no_type)),
+    )
+}
+
+/// One shared copy of each name many stacks repeat (blamed modules, versions, paths).
+#[derive(Default)]
+struct SharedNames(HashMap<Box<str>, Arc<str>>);
+
+impl SharedNames {
+    fn get(&mut self, name: Option<&str>) -> Option<Arc<str>> {
+        let name = name?;
+        if let Some(shared) = self.0.get(name) {
+            return Some(Arc::clone(shared));
+        }
+        let shared: Arc<str> = Arc::from(name);
+        self.0.insert(name.into(), Arc::clone(&shared));
+        Some(shared)
     }
-    types
-        .into_iter()
-        .map(|(type_name, count)| (type_name.to_string(), count))
-        .collect()
 }
 
 /// The report's row of `group`, which gives its resolved frames and lines up to it.
-fn outstanding_stack((index, group): (usize, &mut StackGroup<&NewHandle>)) -> OutstandingStack {
+fn outstanding_stack(
+    index: usize,
+    group: StackGroup<&NewHandle>,
+    no_type: &Arc<str>,
+    shared: &mut SharedNames,
+) -> OutstandingStack {
     OutstandingStack {
         id: index + 1,
         count: group.members.len(),
-        types: types_of(&group.members),
+        types: types_of(&group.members, no_type),
         handles: group
             .members
             .iter()
-            .map(|member| hex(member.handle.value))
+            .map(|member| member.handle.value)
             .collect(),
-        blamed_module: group.blame.module.as_deref().map(Arc::from),
-        blamed_version: group.blame.version.as_deref().map(Arc::from),
-        blamed_path: group.blame.path.clone(),
-        frames: std::mem::take(&mut group.blame.lines).into(),
-        frame_details: std::mem::take(&mut group.blame.frames),
+        blamed_module: shared.get(group.blame.module.as_deref()),
+        blamed_version: shared.get(group.blame.version.as_deref()),
+        blamed_path: shared.get(group.blame.path.as_deref()),
+        frames: group.blame.lines.into(),
+        frame_details: group.blame.frames,
     }
 }
 
@@ -149,7 +171,7 @@ struct ModuleCounts {
 }
 
 impl ModuleCounts {
-    fn of(groups: &[StackGroup<&NewHandle>]) -> ModuleCounts {
+    fn of(groups: &[StackGroup<&NewHandle>], no_type: &Arc<str>) -> ModuleCounts {
         let mut counts = ModuleCounts::default();
         for group in groups {
             let size = group.members.len();
@@ -167,8 +189,13 @@ impl ModuleCounts {
             if let Some(blamed) = &group.blame.module {
                 counts.by_module.entry(blamed.clone()).or_default().0 += size;
                 let per_type = counts.blamed_types.entry(blamed.clone()).or_default();
-                for (type_name, count) in types_of(&group.members) {
-                    *per_type.entry(type_name).or_default() += count;
+                for (type_name, count) in types_of(&group.members, no_type).iter() {
+                    match per_type.get_mut(type_name) {
+                        Some(total) => *total += count,
+                        None => {
+                            per_type.insert(type_name.to_string(), count);
+                        }
+                    }
                 }
             }
         }
@@ -248,20 +275,19 @@ fn module_rows(
     modules
 }
 
-/// The new handles as the report lists them, with their stack group and blame (`stacks[i]`
-/// is `groups[i]`), and what the trace records said about them.
+/// The new handles as the report lists them, with their stack (found by handle value) and
+/// blame, and what the trace records said about them.
 fn new_handle_changes(
     handles: &HandleDiff,
-    groups: &[StackGroup<&NewHandle>],
     stacks: &[OutstandingStack],
     after: &Snapshot,
     objects: &SharedObjects,
     no_type: &Arc<str>,
 ) -> (Vec<HandleChange>, TraceSummary) {
     let mut stack_of_handle: HashMap<u64, &OutstandingStack> = HashMap::default();
-    for (group, stack) in groups.iter().zip(stacks) {
-        for member in &group.members {
-            stack_of_handle.insert(member.handle.value, stack);
+    for stack in stacks {
+        for value in &stack.handles {
+            stack_of_handle.insert(*value, stack);
         }
     }
     let mut trace = TraceSummary {
@@ -296,7 +322,7 @@ fn new_handle_changes(
                     .and_then(|values| values.first())
                 {
                     if first != new.handle.value {
-                        change.same_object_as = Some(hex(first));
+                        change.same_object_as = Some(first);
                     }
                 }
             }
@@ -331,7 +357,7 @@ fn shared_objects(snapshot: &Snapshot) -> SharedObjects<'_> {
 fn handle_change(handle: &Handle, no_type: &Arc<str>, input: InputFormat) -> HandleChange {
     let known = |value: u32| (input == InputFormat::Minidump || value != 0).then_some(value);
     HandleChange {
-        handle: hex(handle.value),
+        handle: handle.value,
         type_name: handle
             .type_name
             .clone()
@@ -339,7 +365,7 @@ fn handle_change(handle: &Handle, no_type: &Arc<str>, input: InputFormat) -> Han
         type_inferred: handle.type_inferred,
         same_object_as: None,
         name: handle.object_name.clone(),
-        granted_access: known(handle.granted_access).map(|access| format!("{access:#x}")),
+        granted_access: known(handle.granted_access),
         object_handle_count: known(handle.handle_count),
         stack: Arc::new([]),
         stack_id: None,

@@ -88,19 +88,14 @@ mod tests {
                 handle(0x2c, "Event", Some("\\BaseNamedObjects\\Once"), 1),
             ],
         );
-        let same: Vec<(&str, Option<&str>)> = report
+        let same: Vec<(u64, Option<u64>)> = report
             .new_handles
             .iter()
-            .map(|new| (new.handle.as_str(), new.same_object_as.as_deref()))
+            .map(|new| (new.handle, new.same_object_as))
             .collect();
         assert_eq!(
             same,
-            [
-                ("0x20", Some("0x10")),
-                ("0x24", None),
-                ("0x28", None),
-                ("0x2c", None)
-            ]
+            [(0x20, Some(0x10)), (0x24, None), (0x28, None), (0x2c, None)]
         );
         assert_eq!(report.new_objects, 3);
         assert_eq!(report.duplicates.len(), 1);

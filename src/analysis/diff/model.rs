@@ -2,7 +2,8 @@
 
 use crate::snapshot::TraceOrder;
 use crate::symbols::{Frame, ModuleSymbolStatus, SymbolOrigin};
-use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -29,8 +30,9 @@ pub struct TypeDelta {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct HandleChange {
-    /// The handle value in hex (`0x1bc`).
-    pub handle: String,
+    /// The handle value; in hex in JSON (`"0x1bc"`).
+    #[serde(serialize_with = "hex_value")]
+    pub handle: u64,
     /// Object type.
     #[serde(rename = "type")]
     pub type_name: Arc<str>,
@@ -40,10 +42,13 @@ pub struct HandleChange {
     pub name: Option<Arc<str>>,
     /// For a new handle to a named object that another handle in the after dump already
     /// refers to: that handle (the object's lowest handle value). Such a handle is a duplicate,
-    /// not a new object.
-    pub same_object_as: Option<String>,
-    /// Granted access mask in hex; `null` when a text input does not give it.
-    pub granted_access: Option<String>,
+    /// not a new object. In hex in JSON.
+    #[serde(serialize_with = "hex_option")]
+    pub same_object_as: Option<u64>,
+    /// Granted access mask, in hex in JSON (`"0x1f0003"`); `null` when a text input does not
+    /// give it.
+    #[serde(serialize_with = "hex_option")]
+    pub granted_access: Option<u32>,
     /// Handles to the object, as the dump counts them; `null` when a text input does not
     /// give the count.
     pub object_handle_count: Option<u32>,
@@ -85,19 +90,88 @@ pub struct OutstandingStack {
     /// Handles allocated by this stack.
     pub count: usize,
     /// Count per object type.
-    pub types: BTreeMap<String, usize>,
-    /// The handles, in hex.
-    pub handles: Vec<String>,
+    pub types: TypeCounts,
+    /// The handle values; in hex in JSON.
+    #[serde(serialize_with = "hex_values")]
+    pub handles: Vec<u64>,
     /// Blamed module (file name).
     pub blamed_module: Option<Arc<str>>,
     /// Its file version.
     pub blamed_version: Option<Arc<str>>,
     /// Its path.
-    pub blamed_path: Option<String>,
+    pub blamed_path: Option<Arc<str>>,
     /// Frames innermost first, in WinDbg notation.
     pub frames: Arc<[String]>,
     /// The same frames, structured.
     pub frame_details: Vec<Frame>,
+}
+
+/// Handles per object type, in the order of the type names: a short list (the handles of one
+/// stack are mostly of one type), shared names, and a JSON object (`{"Event": 3}`) as a map
+/// would be. A report can have a million stacks: a map apiece took 400 bytes a stack.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeCounts(Box<[(Arc<str>, usize)]>);
+
+impl TypeCounts {
+    /// Counts `names` (in any order).
+    pub fn of<'a>(names: impl IntoIterator<Item = &'a Arc<str>>) -> TypeCounts {
+        let mut counts: Vec<(Arc<str>, usize)> = Vec::new();
+        for name in names {
+            match counts.binary_search_by(|(known, _)| known.as_ref().cmp(name)) {
+                Ok(at) => counts[at].1 += 1,
+                Err(at) => counts.insert(at, (Arc::clone(name), 1)),
+            }
+        }
+        TypeCounts(counts.into_boxed_slice())
+    }
+
+    /// (type, count) in the order of the type names.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.0.iter().map(|(name, count)| (name.as_ref(), *count))
+    }
+}
+
+impl Serialize for TypeCounts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, count) in self.iter() {
+            map.serialize_entry(name, &count)?;
+        }
+        map.end()
+    }
+}
+
+/// A value in hex as WinDbg prints it (`"0x1bc"`).
+fn hex_value<V: std::fmt::LowerHex, S: Serializer>(
+    value: &V,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&format_args!("{value:#x}"))
+}
+
+fn hex_option<V: std::fmt::LowerHex, S: Serializer>(
+    value: &Option<V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => hex_value(value, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+fn hex_values<S: Serializer>(values: &[u64], serializer: S) -> Result<S::Ok, S::Error> {
+    /// One value of the list, written without a string of its own.
+    struct Hex(u64);
+    impl Serialize for Hex {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            hex_value(&self.0, serializer)
+        }
+    }
+    let mut seq = serializer.serialize_seq(Some(values.len()))?;
+    for value in values {
+        seq.serialize_element(&Hex(*value))?;
+    }
+    seq.end()
 }
 
 /// A module met in the outstanding stacks.

@@ -91,7 +91,8 @@ pub(super) fn text(text: &str) -> String {
     format!("<p>{}</p>\n", escape(text))
 }
 
-/// A table with every row (HTML does not cut long tables): numeric columns right-aligned,
+/// A table with every row it holds, and a line on those it does not (a document laid out for
+/// HTML holds at most 10,000 rows a table): numeric columns right-aligned,
 /// paths shown by file name (the whole path on hover), per-row detail columns moved into an
 /// expandable row under each row, so the table fits the window.
 pub(super) fn table(table: &Table) -> String {
@@ -157,6 +158,9 @@ pub(super) fn table(table: &Table) -> String {
         }
     }
     out.push_str("</tbody>\n</table>\n</div>\n");
+    if let Some(more) = table.held().1 {
+        out.push_str(&text(&more));
+    }
     out
 }
 
