@@ -177,14 +177,16 @@ pub fn batch_files(
     options: &BatchOptions,
     on_line: &(dyn Fn(&BatchLine) + Sync),
 ) -> Result<BatchReport> {
-    let (files, copies) = split_identical(files);
+    let pool = thread_pool(options.jobs)?;
+    // The copies are found with the batch's threads (hashing files of equal size).
+    let (files, copies) = pool.install(|| split_identical(files));
     for copy in &copies {
         on_line(&BatchLine::Skipped(copy.clone()));
     }
     let keep_rows = !options.rows_streamed_only;
     let mut report = run(
         &files,
-        options.jobs,
+        &pool,
         &options.aggregate,
         keep_rows,
         on_line,
@@ -241,19 +243,23 @@ impl Gathered {
     }
 }
 
+/// A pool of `jobs` threads (all cores when `None`).
+fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(jobs) = jobs {
+        builder = builder.num_threads(jobs.max(1));
+    }
+    Ok(builder.build()?)
+}
+
 fn run(
     files: &[PathBuf],
-    jobs: Option<usize>,
+    pool: &rayon::ThreadPool,
     aggregate: &AggregateOptions,
     keep_rows: bool,
     on_line: &(dyn Fn(&BatchLine) + Sync),
     process: &(dyn Fn(&Path) -> BatchLine + Sync),
 ) -> Result<BatchReport> {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(jobs) = jobs {
-        builder = builder.num_threads(jobs.max(1));
-    }
-    let pool = builder.build()?;
     // Each worker folds its lines into its own aggregate as they finish; the workers'
     // aggregates merge in input order.
     let gathered = pool.install(|| {
@@ -301,7 +307,7 @@ mod tests {
         let seen = std::sync::atomic::AtomicUsize::new(0);
         let report = run(
             &files,
-            Some(2),
+            &thread_pool(Some(2)).unwrap(),
             &AggregateOptions::default(),
             true,
             &|_| {

@@ -4,6 +4,7 @@
 //! `stat` per file.
 
 use crate::analysis::batch::{SkippedInput, IDENTICAL_TO};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -21,12 +22,36 @@ pub fn split_identical(files: &[PathBuf]) -> (Vec<PathBuf>, Vec<SkippedInput>) {
         }
     }
     // Per content hash, the files that carry it (only of sizes met more than once).
+    // Files of one size are told apart by a cheap fingerprint first; only those that still
+    // match are hashed in full.
+    let sized: Vec<usize> = by_size
+        .into_values()
+        .filter(|indices| indices.len() > 1)
+        .flatten()
+        .collect();
+    let mut by_print: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+    let prints: Vec<(usize, Option<(u64, u64)>)> = sized
+        .into_par_iter()
+        .map(|index| (index, fingerprint(&files[index])))
+        .collect();
+    for (index, print) in prints {
+        if let Some(print) = print {
+            by_print.entry(print).or_default().push(index);
+        }
+    }
+    let candidates: Vec<usize> = by_print
+        .into_values()
+        .filter(|indices| indices.len() > 1)
+        .flatten()
+        .collect();
+    let hashes: Vec<(usize, Option<String>)> = candidates
+        .into_par_iter()
+        .map(|index| (index, crate::snapshot::file_content_hash(&files[index])))
+        .collect();
     let mut by_hash: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for indices in by_size.into_values().filter(|indices| indices.len() > 1) {
-        for index in indices {
-            if let Some(hash) = crate::snapshot::file_content_hash(&files[index]) {
-                by_hash.entry(hash).or_default().push(index);
-            }
+    for (index, hash) in hashes {
+        if let Some(hash) = hash {
+            by_hash.entry(hash).or_default().push(index);
         }
     }
     let mut copy_of: BTreeMap<usize, usize> = BTreeMap::new();
@@ -48,6 +73,28 @@ pub fn split_identical(files: &[PathBuf]) -> (Vec<PathBuf>, Vec<SkippedInput>) {
         }
     }
     (kept, skipped)
+}
+
+/// Size and a fast (non-cryptographic) hash of the first and last 64 KiB of the file at
+/// `path`: equal for identical files, and nearly always different for different ones.
+fn fingerprint(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::{Read, Seek, SeekFrom};
+    const PART: u64 = 64 << 10;
+    let mut file = std::fs::File::open(path).ok()?;
+    let size = file.metadata().ok()?.len();
+    let mut hasher = foldhash::quality::FixedState::with_seed(0).build_hasher();
+    let mut buffer = vec![0u8; PART.min(size) as usize];
+    file.read_exact(&mut buffer).ok()?;
+    hasher.write(&buffer);
+    if size > PART {
+        let tail = PART.min(size - PART);
+        file.seek(SeekFrom::Start(size - tail)).ok()?;
+        buffer.truncate(tail as usize);
+        file.read_exact(&mut buffer).ok()?;
+        hasher.write(&buffer);
+    }
+    Some((size, hasher.finish()))
 }
 
 #[cfg(test)]
