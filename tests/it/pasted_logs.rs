@@ -7,6 +7,12 @@ use serde_json::Value;
 
 use crate::common::{assert_warning, column, dumpleak, find, json, warnings};
 
+/// No warning of `report` says a line of its input was not understood.
+fn assert_all_understood(report: &Value) {
+    let all = warnings(report);
+    assert!(all.iter().all(|w| !w.contains("not understood")), "{all:?}");
+}
+
 fn pasted(name: &str) -> String {
     format!("testdata/logs/pasted/{name}")
 }
@@ -388,13 +394,7 @@ fn handle_csv_listings_are_read_whatever_their_header() {
     );
     let mutant = find(&report["handles"], "handle", "0x4c");
     assert_eq!(mutant["name"], r"\Sessions\1\BaseNamedObjects\ViewerLock");
-    assert!(
-        warnings(&report)
-            .iter()
-            .all(|w| !w.contains("not understood")),
-        "{:?}",
-        warnings(&report)
-    );
+    assert_all_understood(&report);
 }
 
 #[test]
@@ -446,13 +446,7 @@ fn handle_exe_3_banners_are_read() {
     let report = json(&["handles", &pasted("handle-v3.txt")]);
     assert_eq!(report["dump"]["process"], "Viewer.exe");
     assert_eq!(column(&report["handles"], "type"), ["Key", "Event", "File"]);
-    assert!(
-        warnings(&report)
-            .iter()
-            .all(|w| !w.contains("not understood")),
-        "{:?}",
-        warnings(&report)
-    );
+    assert_all_understood(&report);
 }
 
 #[test]
