@@ -456,6 +456,18 @@ mod tests {
 
     /// 12 dumps of one program: Leaky.dll (always with its helper LeakyUi.dll) in the six
     /// with high counts; Bystander.dll in half of each group; ntdll everywhere.
+    fn with_system_modules(rows: &[DumpRow]) -> Aggregate {
+        let everything = AggregateOptions {
+            include_system_modules: true,
+            ..AggregateOptions::default()
+        };
+        super::aggregate(rows, &everything)
+    }
+
+    fn row_of<'a>(aggregate: &'a Aggregate, module: &str) -> Option<&'a ModuleVersionRow> {
+        aggregate.modules.iter().find(|row| row.module == module)
+    }
+
     fn fleet() -> Vec<DumpRow> {
         (0..12)
             .map(|index| {
@@ -499,16 +511,8 @@ mod tests {
         );
         assert_eq!(aggregate.modules[1].rank, 2, "folded modules take no rank");
 
-        let everything = AggregateOptions {
-            include_system_modules: true,
-            ..AggregateOptions::default()
-        };
-        let aggregate = super::aggregate(&rows, &everything);
-        let app = aggregate
-            .modules
-            .iter()
-            .find(|row| row.module == "App.exe")
-            .unwrap();
+        let aggregate = with_system_modules(&rows);
+        let app = row_of(&aggregate, "App.exe").unwrap();
         assert_eq!(
             app.loaded_with[0].module, "ntdll.dll",
             "loaded in the same dumps"
@@ -561,22 +565,11 @@ mod tests {
         let aggregate = aggregate(&rows, &AggregateOptions::default());
         assert_eq!(names(&aggregate), ["Leaky.dll", "Bystander.dll", "App.exe"]);
         assert!(AggregateOptions::default().is_system(rows[0].modules.last().unwrap()));
-        let everything = AggregateOptions {
-            include_system_modules: true,
-            ..AggregateOptions::default()
-        };
-        let aggregate = super::aggregate(&rows, &everything);
+        let aggregate = with_system_modules(&rows);
         // CRYPTBASE.DLL sorts before App.exe (same dumps, no ratio) but does not lead it.
-        let app = aggregate
-            .modules
-            .iter()
-            .find(|row| row.module == "App.exe")
-            .expect("App.exe keeps a rank of its own");
+        let app = row_of(&aggregate, "App.exe").expect("App.exe keeps a rank of its own");
         assert!(app.rank < aggregate.modules.len() + 1);
-        let cryptbase = aggregate
-            .modules
-            .iter()
-            .find(|row| row.module == "CRYPTBASE.DLL");
+        let cryptbase = row_of(&aggregate, "CRYPTBASE.DLL");
         assert!(cryptbase.is_none_or(|row| row
             .loaded_with
             .iter()
