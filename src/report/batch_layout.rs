@@ -150,7 +150,7 @@ fn association_fields(
             top.dumps_without,
             top.ratio.map_or("?".to_string(), |ratio| format!("{ratio:.1}")),
             counts(&top.dominant_types)
-        ),
+        ) + &blame_text(top),
     )];
     if let Some(check) = check.filter(|check| !check.candidates.is_empty()) {
         let candidates = check
@@ -176,6 +176,49 @@ fn association_fields(
         ));
     }
     Some(fields)
+}
+
+/// What the trace records say of the headline module and of those loaded with it.
+fn blame_text(top: &ModuleVersionRow) -> String {
+    let mut text = String::new();
+    if top.blamed_handles > 0 {
+        text += &format!(
+            "; the trace records of {} of them blame {} on it",
+            top.blamed_dumps,
+            plural(top.blamed_handles, "open handle")
+        );
+    }
+    if !top.loaded_with.is_empty() {
+        let others = top
+            .loaded_with
+            .iter()
+            .map(|other| {
+                format!(
+                    "{} {}",
+                    other.module,
+                    other.version.as_deref().unwrap_or("")
+                )
+            })
+            .map(|name| name.trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let blamed_others = top
+            .loaded_with
+            .iter()
+            .map(|other| other.blamed_handles)
+            .max();
+        let verdict = match blamed_others {
+            _ if top.blamed_handles == 0 && blamed_others == Some(0) => {
+                "and no trace record blames any of them"
+            }
+            Some(most) if top.blamed_handles > most => "the trace records blame this one most",
+            _ => "nor do the trace records",
+        };
+        text += &format!(
+            "; loaded in (nearly) the same dumps as {others}: their presence cannot tell them apart, {verdict}"
+        );
+    }
+    text
 }
 
 /// Version comparisons drawn (HTML) for at most this many modules.
@@ -268,6 +311,7 @@ fn push_ranking(doc: &mut Document, aggregate: &Aggregate) {
         "Without: dumps#~",
         "Without: median#",
         "Ratio#",
+        "Blamed#~",
         "Dominant types~",
         "Loaded with",
     ];
@@ -286,16 +330,22 @@ fn push_ranking(doc: &mut Document, aggregate: &Aggregate) {
             row.ratio
                 .map(|ratio| format!("{ratio:.2}"))
                 .unwrap_or_default(),
+            row.blamed_handles.to_string(),
             counts(&row.dominant_types),
             row.loaded_with
                 .iter()
                 .map(|other| {
                     format!(
-                        "{} {} ({} of {})",
+                        "{} {} ({} of {}{})",
                         other.module,
                         other.version.as_deref().unwrap_or(""),
                         other.together,
-                        other.dumps
+                        other.dumps,
+                        if other.blamed_handles > 0 {
+                            format!(", {} blamed", other.blamed_handles)
+                        } else {
+                            String::new()
+                        }
                     )
                 })
                 .collect::<Vec<_>>()
@@ -477,4 +527,58 @@ fn dump_cells(row: &DumpRow) -> Vec<String> {
             .collect::<Vec<_>>()
             .join("; "),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::batch::LoadedTogether;
+
+    fn row(blamed: usize, folded: &[(&str, usize)]) -> ModuleVersionRow {
+        ModuleVersionRow {
+            rank: 1,
+            module: "Leaky.dll".to_string(),
+            version: Some("2.0".to_string()),
+            dumps: 6,
+            median_handles: 900.0,
+            max_handles: 950,
+            dumps_without: 6,
+            median_without: Some(100.0),
+            ratio: Some(9.0),
+            dominant_types: Vec::new(),
+            blamed_handles: blamed,
+            blamed_dumps: usize::from(blamed > 0) * 2,
+            loaded_with: folded
+                .iter()
+                .map(|(module, blamed)| LoadedTogether {
+                    module: module.to_string(),
+                    version: None,
+                    together: 6,
+                    dumps: 6,
+                    blamed_handles: *blamed,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_headline_says_what_the_traces_tell_of_modules_loaded_together() {
+        assert_eq!(blame_text(&row(0, &[])), "");
+        assert_eq!(
+            blame_text(&row(80, &[])),
+            "; the trace records of 2 of them blame 80 open handles on it"
+        );
+        assert_eq!(
+            blame_text(&row(0, &[("LeakyUi.dll", 0)])),
+            "; loaded in (nearly) the same dumps as LeakyUi.dll: their presence cannot tell them \
+             apart, and no trace record blames any of them"
+        );
+        assert_eq!(
+            blame_text(&row(80, &[("LeakyUi.dll", 3)])),
+            "; the trace records of 2 of them blame 80 open handles on it; loaded in (nearly) the \
+             same dumps as LeakyUi.dll: their presence cannot tell them apart, the trace records \
+             blame this one most"
+        );
+        assert!(blame_text(&row(5, &[("LeakyUi.dll", 5)])).ends_with("nor do the trace records"));
+    }
 }

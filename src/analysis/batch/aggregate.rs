@@ -206,22 +206,34 @@ impl AggregateBuilder {
         }
     }
 
-    /// The name of module version `key` as first met in `scope`, and its handles per type.
-    fn key_in_scope(&self, key: Id, scope: Option<Id>) -> (String, BTreeMap<String, usize>) {
+    /// The name of module version `key` as first met in `scope`, its handles per type and the
+    /// handles blamed on it with the number of dumps that blame it.
+    fn key_in_scope(
+        &self,
+        key: Id,
+        scope: Option<Id>,
+    ) -> (String, BTreeMap<String, usize>, (usize, usize)) {
         let mut first: Option<FirstSeen> = None;
         let mut types: BTreeMap<String, usize> = BTreeMap::new();
+        let mut blamed = (0, 0);
         for program in self.scope_programs(scope) {
             let Some(module) = self.program_modules.get(&(program, key)) else {
                 continue;
             };
             FirstSeen::keep(&mut first, module.display.as_ref());
+            blamed.0 += module.blamed;
+            blamed.1 += module.blamed_rows;
             for (type_id, count) in &module.types {
                 *types
                     .entry(self.type_names[*type_id as usize].clone())
                     .or_default() += count;
             }
         }
-        (first.map(|seen| seen.text).unwrap_or_default(), types)
+        (
+            first.map(|seen| seen.text).unwrap_or_default(),
+            types,
+            blamed,
+        )
     }
 
     /// Module versions ranked by the ratio of the median handle count with them to without
@@ -239,7 +251,8 @@ impl AggregateBuilder {
             if with.is_empty() {
                 continue;
             }
-            let (name, type_totals) = self.key_in_scope(key_id as Id, scope);
+            let (name, type_totals, (blamed_handles, blamed_dumps)) =
+                self.key_in_scope(key_id as Id, scope);
             let counts: Vec<f64> = with.iter().map(|&row| self.handles(row)).collect();
             let others: Vec<f64> = difference(&universe, &with)
                 .map(|row| self.handles(row))
@@ -259,6 +272,8 @@ impl AggregateBuilder {
                     .map(|median| median_handles / median),
                 median_without,
                 dominant_types: top_types(&type_totals, TOP_TYPES),
+                blamed_handles,
+                blamed_dumps,
                 loaded_with: Vec::new(),
             };
             ranked.push(Ranked {
@@ -272,6 +287,7 @@ impl AggregateBuilder {
             ratio(b)
                 .total_cmp(&ratio(a))
                 .then(b.dumps.cmp(&a.dumps))
+                .then(b.blamed_handles.cmp(&a.blamed_handles))
                 .then_with(|| a.module.to_lowercase().cmp(&b.module.to_lowercase()))
                 .then_with(|| a.version.cmp(&b.version))
         });
@@ -403,7 +419,7 @@ impl AggregateBuilder {
 /// folded under a system DLL) —; numbers the rest.
 fn fold_loaded_together(ranked: Vec<Ranked>) -> Vec<Ranked> {
     let mut kept: Vec<Ranked> = Vec::new();
-    for module in ranked {
+    for mut module in ranked {
         let keeper = kept.iter_mut().find(|keeper| {
             let together = shared(&keeper.rows, &module.rows);
             let either = keeper.rows.len() + module.rows.len() - together;
@@ -412,12 +428,23 @@ fn fold_loaded_together(ranked: Vec<Ranked>) -> Vec<Ranked> {
                 && together as f64 >= TOGETHER_SHARE * either as f64
         });
         match keeper {
-            Some(keeper) => keeper.row.loaded_with.push(LoadedTogether {
-                together: shared(&keeper.rows, &module.rows),
-                module: module.row.module,
-                version: module.row.version,
-                dumps: module.row.dumps,
-            }),
+            Some(keeper) => {
+                // Presence cannot tell modules loaded together apart; trace records can: the
+                // one they blame for more handles leads the group, in the group's place.
+                if module.row.blamed_handles > keeper.row.blamed_handles
+                    && (keeper.system || !module.system)
+                {
+                    std::mem::swap(keeper, &mut module);
+                    keeper.row.loaded_with = std::mem::take(&mut module.row.loaded_with);
+                }
+                keeper.row.loaded_with.push(LoadedTogether {
+                    together: shared(&keeper.rows, &module.rows),
+                    module: module.row.module,
+                    version: module.row.version,
+                    dumps: module.row.dumps,
+                    blamed_handles: module.row.blamed_handles,
+                });
+            }
             None => kept.push(module),
         }
     }
@@ -452,10 +479,8 @@ fn notes(programs: &[ProgramAggregate], without_handle_data: usize) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::batch::model::test_row;
+    use crate::analysis::batch::model::{test_row, BlamedCount};
 
-    /// 12 dumps of one program: Leaky.dll (always with its helper LeakyUi.dll) in the six
-    /// with high counts; Bystander.dll in half of each group; ntdll everywhere.
     fn with_system_modules(rows: &[DumpRow]) -> Aggregate {
         let everything = AggregateOptions {
             include_system_modules: true,
@@ -468,6 +493,8 @@ mod tests {
         aggregate.modules.iter().find(|row| row.module == module)
     }
 
+    /// 12 dumps of one program: Leaky.dll (always with its helper LeakyUi.dll) in the six
+    /// with high counts; Bystander.dll in half of each group; ntdll everywhere.
     fn fleet() -> Vec<DumpRow> {
         (0..12)
             .map(|index| {
@@ -516,6 +543,104 @@ mod tests {
         assert_eq!(
             app.loaded_with[0].module, "ntdll.dll",
             "loaded in the same dumps"
+        );
+    }
+
+    #[test]
+    fn of_modules_loaded_together_the_one_trace_records_blame_leads() {
+        let mut rows = fleet();
+        let leader = |rows: &[DumpRow]| {
+            let aggregate = aggregate(rows, &AggregateOptions::default());
+            let top = aggregate.modules[0].clone();
+            let folded: Vec<(String, usize)> = top
+                .loaded_with
+                .iter()
+                .map(|other| (other.module.clone(), other.blamed_handles))
+                .collect();
+            (top.module, top.blamed_handles, folded)
+        };
+        // Without trace records the name decides, and nothing is blamed.
+        assert_eq!(
+            leader(&rows),
+            (
+                "Leaky.dll".to_string(),
+                0,
+                vec![("LeakyUi.dll".to_string(), 0)]
+            )
+        );
+        // The trace records of two dumps blame LeakyUi.dll: it leads, in the same place.
+        for row in &mut rows[..2] {
+            row.blamed.push(BlamedCount {
+                module: "LEAKYUI.DLL".to_string(),
+                version: Some("2.0".to_string()),
+                handles: 40,
+            });
+        }
+        assert_eq!(
+            leader(&rows),
+            (
+                "LeakyUi.dll".to_string(),
+                80,
+                vec![("Leaky.dll".to_string(), 0)]
+            )
+        );
+        let aggregate = aggregate(&rows, &AggregateOptions::default());
+        assert_eq!(aggregate.modules[0].rank, 1);
+        assert_eq!(
+            strongest_association(&aggregate.modules).unwrap().module,
+            "LeakyUi.dll"
+        );
+        // Another version of it is not blamed.
+        rows[2].blamed.push(BlamedCount {
+            module: "LeakyUi.dll".to_string(),
+            version: Some("9.9".to_string()),
+            handles: 500,
+        });
+        assert_eq!(leader(&rows).1, 80);
+    }
+
+    #[test]
+    fn a_blamed_module_leads_one_ranked_above_it_that_loads_nearly_with_it() {
+        // LeakyUi.dll also loads in one dump of low count: it ranks below Leaky.dll and folds
+        // under it (10 of 11 dumps together) until trace records blame it.
+        let mut rows: Vec<DumpRow> = (0..20)
+            .map(|index| {
+                let mut modules = vec![("App.exe", "1.0")];
+                if index < 10 {
+                    modules.push(("Leaky.dll", "2.0"));
+                }
+                if index <= 10 {
+                    modules.push(("LeakyUi.dll", "2.0"));
+                }
+                let handles = if index < 10 { 900 + index } else { 100 + index };
+                test_row(
+                    &format!("d{index:02}.dmp"),
+                    "App.exe",
+                    Some(handles),
+                    &modules,
+                )
+            })
+            .collect();
+        let top = |rows: &[DumpRow]| {
+            let aggregate = aggregate(rows, &AggregateOptions::default());
+            let top = aggregate.modules[0].clone();
+            (
+                top.rank,
+                top.module,
+                top.dumps,
+                top.loaded_with[0].module.clone(),
+            )
+        };
+        let unblamed = top(&rows);
+        assert_eq!(unblamed, (1, "Leaky.dll".into(), 10, "LeakyUi.dll".into()));
+        rows[3].blamed.push(BlamedCount {
+            module: "LeakyUi.dll".to_string(),
+            version: Some("2.0".to_string()),
+            handles: 7,
+        });
+        assert_eq!(
+            top(&rows),
+            (1, "LeakyUi.dll".into(), 11, "Leaky.dll".into())
         );
     }
 

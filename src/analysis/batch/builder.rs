@@ -81,6 +81,10 @@ pub(super) struct ProgramModule {
     pub(super) display: Option<FirstSeen>,
     /// Handles per type (by type id) over the program's rows that load it.
     pub(super) types: BTreeMap<Id, usize>,
+    /// Open handles whose trace records blame it, over the program's rows.
+    pub(super) blamed: usize,
+    /// The rows whose trace records blame it.
+    pub(super) blamed_rows: usize,
 }
 
 /// The aggregate of a batch under construction ([`AggregateBuilder::add`] each row, then
@@ -226,6 +230,17 @@ impl AggregateBuilder {
             for &(type_id, count) in &types {
                 *scoped.types.entry(type_id).or_default() += count;
             }
+            let blamed: usize = row
+                .blamed
+                .iter()
+                .filter(|blamed| {
+                    blamed.module.eq_ignore_ascii_case(&module.name)
+                        && blamed.version == module.version
+                })
+                .map(|blamed| blamed.handles)
+                .sum();
+            scoped.blamed += blamed;
+            scoped.blamed_rows += usize::from(blamed > 0);
             match self.program_names.get_mut(&(program, name)) {
                 Some(seen) if *seen.file <= *row.file => {}
                 Some(seen) => *seen = FirstSeen::new(&row.file, &module.name),
@@ -292,6 +307,8 @@ impl AggregateBuilder {
             for (type_id, count) in module.types {
                 *mine.types.entry(types[type_id as usize]).or_default() += count;
             }
+            mine.blamed += module.blamed;
+            mine.blamed_rows += module.blamed_rows;
         }
         for ((program, name), seen) in other.program_names {
             let key = (programs[program as usize], names[name as usize]);

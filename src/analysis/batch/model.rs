@@ -137,6 +137,13 @@ pub struct ModuleVersionRow {
     pub ratio: Option<f64>,
     /// Types that dominate the dumps that load it.
     pub dominant_types: Vec<TypeCount>,
+    /// Open handles whose trace records blame it, over the dumps that load it (0 without
+    /// trace records). Of module versions loaded together, the one blamed for most leads.
+    #[serde(default)]
+    pub blamed_handles: usize,
+    /// The dumps whose trace records blame it.
+    #[serde(default)]
+    pub blamed_dumps: usize,
     /// Module versions loaded in (nearly) the same dumps: folded under this one instead of
     /// taking ranks of their own (their presence says nothing this one does not).
     #[serde(default)]
@@ -154,6 +161,9 @@ pub struct LoadedTogether {
     pub together: usize,
     /// Dumps that load this one.
     pub dumps: usize,
+    /// Open handles whose trace records blame this one.
+    #[serde(default)]
+    pub blamed_handles: usize,
 }
 
 /// How the reason of a [`SkippedInput`] that is a byte-identical copy of another input starts
