@@ -1208,9 +1208,18 @@ fn a_server_that_trickles_is_cut_at_the_download_deadline() {
         "not done within the 2.5-second download deadline; abandoned",
     );
     assert!(files_under(cache.path()).is_empty());
+    assert_note(&located, "too slow, not asked again in this run");
     // Not asked again in this run: a slow server costs one deadline, not one per file.
     let located = locator.find(&FileKey::new("other.pdb", PDB_ID));
-    assert_note(&located, "could not be reached");
+    assert_note(&located, "too slow, not asked again in this run");
+    assert!(
+        !located
+            .notes
+            .iter()
+            .any(|note| note.contains("could not be reached")),
+        "{:?}",
+        located.notes
+    );
     assert_eq!(server.requests(), 1);
 }
 

@@ -21,16 +21,25 @@ pub(super) enum Fetch {
     Failed {
         /// What went wrong, naming the URL.
         note: String,
-        /// Connection refused, timed out, host not found, TLS failure, download deadline, ….
-        unreachable: bool,
+        /// Why the server is not to be asked again in this run, if it is not.
+        unreachable: Option<Unreachable>,
     },
+}
+
+/// Why a server is given up for the rest of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unreachable {
+    /// No HTTP answer: connection refused, timed out, host not found, TLS failure, ….
+    NoAnswer,
+    /// It answered, but a download was not done within the deadline.
+    TooSlow,
 }
 
 impl Fetch {
     fn failed(note: String) -> Fetch {
         Fetch::Failed {
             note,
-            unreachable: false,
+            unreachable: None,
         }
     }
 }
@@ -78,13 +87,13 @@ pub(super) fn fetch(agent: &Agent, url: &str, dir: &Path, limits: Limits) -> Fet
             Err(_) if Instant::now() >= until => {
                 return Fetch::Failed {
                     note: past_deadline(&current, limits.deadline),
-                    unreachable: true,
+                    unreachable: Some(Unreachable::TooSlow),
                 }
             }
             Err(error) => {
                 return Fetch::Failed {
                     note: format!("{current}: {error}"),
-                    unreachable: true,
+                    unreachable: Some(Unreachable::NoAnswer),
                 }
             }
         };
@@ -151,7 +160,7 @@ fn save(body: ureq::Body, url: &str, dir: &Path, limits: Limits, until: Instant)
         Ok(_) => Fetch::Body(file),
         Err(_) if Instant::now() >= until => Fetch::Failed {
             note: past_deadline(url, limits.deadline),
-            unreachable: true,
+            unreachable: Some(Unreachable::TooSlow),
         },
         Err(error) => Fetch::failed(format!("{url}: download failed: {error}")),
     }

@@ -21,7 +21,7 @@ pub(super) struct Servers {
     max_download_bytes: u64,
     /// (server URL, name, id) the server did not have or served unusable.
     misses: Mutex<HashSet<(String, String, String)>>,
-    /// Servers that could not be reached, with why.
+    /// Servers given up for the rest of the run, with the sentence that says why.
     unreachable: Mutex<Vec<(String, String)>>,
 }
 
@@ -47,11 +47,9 @@ impl Servers {
         cache: &Path,
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
-        if let Some(reason) = self.unreachable_reason(url) {
+        if let Some(sentence) = self.unreachable_sentence(url) {
             // The same words as when it failed, so that a report says it once.
-            notes.push(format!(
-                "symbol server {url} could not be reached ({reason})"
-            ));
+            notes.push(sentence);
             return None;
         }
         let miss = (
@@ -74,11 +72,11 @@ impl Servers {
         })
     }
 
-    fn unreachable_reason(&self, url: &str) -> Option<String> {
+    fn unreachable_sentence(&self, url: &str) -> Option<String> {
         lock(&self.unreachable)
             .iter()
             .find(|(server, _)| server == url)
-            .map(|(_, reason)| reason.clone())
+            .map(|(_, sentence)| sentence.clone())
     }
 
     /// `URL/name/ID/name`, then `…/name_`, then `…/file.ptr` (whose message becomes a note;
@@ -131,14 +129,19 @@ impl Servers {
             http::Fetch::Body(file) => Ok(Some(file)),
             http::Fetch::Missing => Ok(None),
             http::Fetch::Failed { note, unreachable } => {
-                if unreachable {
-                    lock(&self.unreachable).push((server.to_string(), note.clone()));
-                    notes.push(format!(
-                        "symbol server {server} could not be reached ({note})"
-                    ));
-                } else {
-                    notes.push(format!("symbol server request {note}"));
+                let sentence = match unreachable {
+                    Some(http::Unreachable::NoAnswer) => {
+                        format!("symbol server {server} could not be reached ({note})")
+                    }
+                    Some(http::Unreachable::TooSlow) => format!(
+                        "symbol server {server} too slow, not asked again in this run ({note})"
+                    ),
+                    None => format!("symbol server request {note}"),
+                };
+                if unreachable.is_some() {
+                    lock(&self.unreachable).push((server.to_string(), sentence.clone()));
                 }
+                notes.push(sentence);
                 Err(())
             }
         }
