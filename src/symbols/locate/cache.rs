@@ -25,6 +25,10 @@ pub(super) fn fill(
 ) -> Option<PathBuf> {
     let target = entry_path(cache, key);
     if target.is_file() {
+        // A run killed while another one completed the entry left its temporary beside it.
+        if let Some(dir) = target.parent() {
+            remove_stale_temporaries(dir);
+        }
         return Some(target);
     }
     let written = match create_parent(&target) {
@@ -260,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn temporaries_of_killed_runs_are_removed_when_the_entry_is_filled() {
+    fn temporaries_of_killed_runs_are_removed_when_the_entry_is_filled_or_used() {
         let cache = TempDir::new().unwrap();
         let dir = entry_path(cache.path(), &key())
             .parent()
@@ -290,6 +294,13 @@ mod tests {
         for path in kept {
             assert!(path.exists(), "{path:?} removed");
         }
+        // Beside an entry another run completed, they go when the entry is next used.
+        let entry = entry_path(cache.path(), &key());
+        fs::write(&entry, b"complete").unwrap();
+        let stale = file(".download-d4", true);
+        let found = fill(cache.path(), &key(), &mut notes, |_, _, _| unreachable!());
+        assert_eq!(found, Some(entry));
+        assert!(!stale.exists());
     }
 
     #[test]
