@@ -134,13 +134,25 @@ pub fn command() -> clap::Command {
             "Output format [default: from the --output file's extension ({}), else table]",
             extensions.join(" ")
         );
+        // Which of show's tables a report has depends on the input.
+        let table_help = (name == "show").then_some(
+            "With --format csv: the table to write [default: the first listed]. A dump or \
+             listing has types and modules (and unloaded, with --modules, when the dump lists \
+             unloaded modules); \
+             a debugger log with `!htrace` records is shown as a diff, with handles, types, \
+             stacks and modules",
+        );
         command = command.mut_subcommand(&name, |sub| {
             sub.mut_arg("format", |arg| {
                 arg.value_parser(args::format_parser(formats))
                     .help(format_help)
             })
             .mut_arg("table", |arg| {
-                arg.value_parser(clap::builder::PossibleValuesParser::new(ids))
+                let arg = arg.value_parser(clap::builder::PossibleValuesParser::new(ids));
+                match table_help {
+                    Some(help) => arg.long_help(help),
+                    None => arg,
+                }
             })
         });
     }

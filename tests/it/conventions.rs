@@ -116,6 +116,20 @@ fn every_table_help_offers_is_there() {
     for table in ["types", "modules"] {
         run(&["show", "testdata/incident/after.dmp"], table, 0);
     }
+    let unloading = "testdata/real/breakpad-tiny-cet-x64/tiny-exe-with-cet-xsave.dmp";
+    run(&["show", unloading, "--modules"], "unloaded", 0);
+    // Help says which inputs have which of show's tables.
+    let text = help(&["show", "--help"]);
+    let table_help = &text[text.find("--table <ID>").unwrap()..];
+    let table_help = table_help[..table_help.find("[possible values").unwrap()]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        table_help.contains("types and modules (and unloaded, with --modules,")
+            && table_help.contains("as a diff, with handles, types, stacks and modules"),
+        "{table_help}"
+    );
 }
 
 /// The code block under README's `## Usage`.
