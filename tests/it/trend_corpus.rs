@@ -1,16 +1,23 @@
 //! The trend classifier against the labelled corpus of `dumpleak_fixtures::trend_corpus`
-//! (issue 19). Run with `--nocapture` to see the confusion matrix.
+//! (issue 19). Run with `--nocapture` to see the confusion matrix and every wrong series.
 //!
-//! "Right" means: the verdict's class is the series' truth, or, for a series shorter than the
-//! classifier's minimum, "too few dumps" (no class). One allowance: a leak or decline whose
-//! true change over the whole series is under 2 handles is a step of one or two handles at most
-//! in whole-handle counts, so "stable" is right for it too (the matrix still shows it in its
-//! own row, and the strict share without the allowance is printed as well). Labelling such
-//! series "stable" in the generator instead was tried and rejected: the classifier calls about
-//! half of them leak or decline (also defensible), and it would contradict the bar for leaks of
-//! 0.2–0.28 handles per cycle over 8–10 dumps, whose whole change is under 2 handles too. The
-//! bar: at least 95 % right overall, and no leak of ≥ 0.2 handles per cycle over ≥ 8 dumps
-//! called stable or churn — on the fixed seed; on 20 other seeds each must be ≥ 95 % right.
+//! "Right" means exactly one thing: the verdict's class is the series' truth, or, for a series
+//! shorter than the classifier's minimum, "too few dumps" (no class). There is no allowance.
+//! A trend too small to be seen in whole handles is kept out of the corpus where it is made,
+//! not excused here: the generator watches every straight leak or decline long enough for its
+//! true change to reach `VISIBLE_CHANGE` (2) handles — a change of one handle is a single
+//! step, which a stable count that ticks once shows as well — so a slow leak gets a long
+//! series (0.1/cycle: at least 21 dumps). The bar's own slow leaks (≥ 0.2/cycle over ≥ 8
+//! dumps) stay in the corpus: from 0.29/cycle on, 8 dumps suffice.
+//!
+//! The bar: at least 95 % right overall, and no leak of ≥ 0.2 handles per cycle over ≥ 8
+//! dumps called stable or churn — on the fixed seed. Corpora from 20 other seeds must each be
+//! ≥ 95 % right, and of their slow leaks at most 1 in 500 may be called stable or churn: a
+//! heavy-tailed series can bury a leak (several single-dump drops of up to 8 σ in a short
+//! series), and no rule sees every one (docs/series-verdicts.md names them).
+//!
+//! README.md and docs/series-verdicts.md show the fixed seed's matrix between
+//! `<!-- trend-corpus-matrix -->` markers; the test renders it and fails when either differs.
 
 use dumpleak::analysis::trend::{classify, Class, Rules, Verdict, MIN_DUMPS};
 use dumpleak_fixtures::trend_corpus::{trend_corpus, trend_corpus_seeded, LabelledSeries, Truth};
@@ -18,6 +25,9 @@ use std::collections::BTreeMap;
 
 const TOO_FEW: &str = "too few";
 const LABELS: [&str; 6] = ["leak", "plateau", "decline", "churn", "stable", TOO_FEW];
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const BEGIN: &str = "<!-- trend-corpus-matrix -->";
+const END: &str = "<!-- /trend-corpus-matrix -->";
 
 fn expected(series: &LabelledSeries) -> &'static str {
     if series.counts.len() < MIN_DUMPS {
@@ -35,19 +45,73 @@ fn predicted(verdict: &Verdict) -> &'static str {
     }
 }
 
-/// Below this true change over the series a leak or decline may also be called stable.
-const INVISIBLE_CHANGE: f64 = 2.0;
-
-fn also_right(series: &LabelledSeries, got: &str) -> bool {
-    matches!(series.truth, Truth::Leak | Truth::Decline)
-        && series.counts.len() >= MIN_DUMPS
-        && series.rate_per_cycle.abs() * ((series.counts.len() - 1) as f64) < INVISIBLE_CHANGE
-        && got == "stable"
-}
-
 fn verdict(series: &LabelledSeries) -> Verdict {
     let counts: Vec<f64> = series.counts.iter().map(|&c| c as f64).collect();
     classify(&counts, Some(&series.times), &Rules::default())
+}
+
+/// A leak the bar covers: ≥ 0.2 handles per cycle over ≥ 8 dumps.
+fn slow_leak_of_the_bar(series: &LabelledSeries) -> bool {
+    series.truth == Truth::Leak && series.rate_per_cycle >= 0.2 && series.counts.len() >= 8
+}
+
+fn missed(series: &LabelledSeries, verdict: &Verdict) -> bool {
+    slow_leak_of_the_bar(series) && matches!(verdict.class, Some(Class::Stable | Class::Churn))
+}
+
+/// The confusion matrix (truth, verdict) → count.
+type Matrix = BTreeMap<(&'static str, &'static str), usize>;
+
+fn right(matrix: &Matrix) -> usize {
+    LABELS
+        .iter()
+        .map(|l| matrix.get(&(*l, *l)).unwrap_or(&0))
+        .sum()
+}
+
+/// The matrix as the Markdown block README.md and docs/series-verdicts.md show.
+fn markdown(matrix: &Matrix) -> String {
+    let mut text = format!("| truth \\ verdict | {} | n |\n", LABELS.join(" | "));
+    text.push_str(&format!("|---{}|---|\n", "|---".repeat(LABELS.len())));
+    for truth in LABELS {
+        let row: Vec<usize> = LABELS
+            .iter()
+            .map(|got| *matrix.get(&(truth, *got)).unwrap_or(&0))
+            .collect();
+        let cells: Vec<String> = LABELS
+            .iter()
+            .zip(&row)
+            .map(|(got, count)| match *got == truth {
+                true => format!("**{count}**"),
+                false => count.to_string(),
+            })
+            .collect();
+        text.push_str(&format!(
+            "| {truth} | {} | {} |\n",
+            cells.join(" | "),
+            row.iter().sum::<usize>()
+        ));
+    }
+    let total: usize = matrix.values().sum();
+    let right = right(matrix);
+    text.push_str(&format!(
+        "\n{right} of {total} right ({:.1} %).\n",
+        100.0 * right as f64 / total as f64
+    ));
+    text
+}
+
+/// The text between the matrix markers of `file` (relative to the crate's root).
+fn documented_matrix(file: &str) -> String {
+    let text = std::fs::read_to_string(format!("{ROOT}/{file}")).unwrap();
+    let start = text
+        .find(BEGIN)
+        .unwrap_or_else(|| panic!("{file} has no {BEGIN} marker"));
+    let rest = &text[start + BEGIN.len()..];
+    let end = rest
+        .find(END)
+        .unwrap_or_else(|| panic!("{file} has no {END} marker"));
+    rest[..end].trim_start_matches('\n').to_string()
 }
 
 #[test]
@@ -55,10 +119,9 @@ fn corpus_confusion_matrix_holds_the_bar() {
     let started = std::time::Instant::now();
     let corpus = trend_corpus();
     assert!(corpus.len() >= 300, "a few hundred series");
-    let mut matrix: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut matrix = Matrix::new();
     let mut by_shape: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     let mut wrong = Vec::new();
-    let mut allowed = 0;
     let mut missed_leaks = Vec::new();
     let mut rate_errors = Vec::new();
     for series in &corpus {
@@ -70,9 +133,6 @@ fn corpus_confusion_matrix_holds_the_bar() {
             .or_default();
         shape.0 += 1;
         if truth == got {
-            shape.1 += 1;
-        } else if also_right(series, got) {
-            allowed += 1;
             shape.1 += 1;
         } else {
             wrong.push(format!(
@@ -88,11 +148,7 @@ fn corpus_confusion_matrix_holds_the_bar() {
                 series.counts
             ));
         }
-        if series.truth == Truth::Leak
-            && series.rate_per_cycle >= 0.2
-            && series.counts.len() >= 8
-            && matches!(verdict.class, Some(Class::Stable | Class::Churn))
-        {
+        if missed(series, &verdict) {
             missed_leaks.push(series.id);
         }
         if series.shape == "linear" && got == truth && series.counts.len() >= 8 {
@@ -105,32 +161,10 @@ fn corpus_confusion_matrix_holds_the_bar() {
     }
 
     let total = corpus.len();
-    let strict: usize = LABELS
-        .iter()
-        .map(|l| matrix.get(&(*l, *l)).unwrap_or(&0))
-        .sum();
-    let right = strict + allowed;
+    let right = right(&matrix);
     let accuracy = right as f64 / total as f64;
-    println!("truth \\ verdict | {} | n", LABELS.join(" | "));
-    for truth in LABELS {
-        let row: Vec<usize> = LABELS
-            .iter()
-            .map(|got| *matrix.get(&(truth, *got)).unwrap_or(&0))
-            .collect();
-        let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
-        println!(
-            "{truth} | {} | {}",
-            cells.join(" | "),
-            row.iter().sum::<usize>()
-        );
-    }
-    println!(
-        "right: {right} of {total} ({:.1} %; {allowed} of them trends under {INVISIBLE_CHANGE} \
-         handles called stable; strictly {strict}, {:.1} %), in {:.2} s",
-        100.0 * accuracy,
-        100.0 * strict as f64 / total as f64,
-        started.elapsed().as_secs_f64()
-    );
+    let rendered = markdown(&matrix);
+    println!("{rendered}in {:.2} s", started.elapsed().as_secs_f64());
     for ((truth, shape), (count, ok)) in &by_shape {
         println!("  {truth:8} {shape:18} {ok:3} of {count:3}");
     }
@@ -161,6 +195,14 @@ fn corpus_confusion_matrix_holds_the_bar() {
     for truth in Truth::ALL {
         assert!(corpus.iter().filter(|s| s.truth == truth).count() >= 40);
     }
+    for file in ["README.md", "docs/series-verdicts.md"] {
+        assert_eq!(
+            documented_matrix(file),
+            rendered,
+            "{file}'s corpus matrix is stale; paste this between its {BEGIN} markers:\n\
+             {rendered}"
+        );
+    }
 }
 
 #[test]
@@ -177,70 +219,59 @@ fn corpus_is_deterministic_and_well_formed() {
     }
     let lengths: Vec<usize> = corpus.iter().map(|s| s.counts.len()).collect();
     assert!(lengths.contains(&4) && lengths.iter().any(|&n| n >= 45));
+    // The bar's slowest cases are in it: leaks of 0.2–0.3/cycle over 8–12 dumps.
+    assert!(corpus
+        .iter()
+        .any(|s| slow_leak_of_the_bar(s) && s.rate_per_cycle < 0.3 && s.counts.len() <= 12));
 }
 
-/// Share right (with the allowance), share strictly right, and the slow leaks (≥ 0.2 per
-/// cycle over ≥ 8 dumps) called stable or churn, of one corpus.
-fn score(corpus: &[LabelledSeries]) -> (f64, f64, usize) {
-    let (mut strict, mut allowed, mut missed) = (0, 0, 0);
+/// Share right, the bar's slow leaks, and those of them called stable or churn, of one corpus.
+fn score(corpus: &[LabelledSeries]) -> (f64, usize, Vec<usize>) {
+    let (mut right, mut slow, mut missed_leaks) = (0, 0, Vec::new());
     for series in corpus {
         let verdict = verdict(series);
-        let got = predicted(&verdict);
-        if got == expected(series) {
-            strict += 1;
-        } else if also_right(series, got) {
-            allowed += 1;
+        if predicted(&verdict) == expected(series) {
+            right += 1;
         }
-        if series.truth == Truth::Leak
-            && series.rate_per_cycle >= 0.2
-            && series.counts.len() >= 8
-            && matches!(verdict.class, Some(Class::Stable | Class::Churn))
-        {
-            missed += 1;
+        slow += usize::from(slow_leak_of_the_bar(series));
+        if missed(series, &verdict) {
+            missed_leaks.push(series.id);
         }
     }
-    let total = corpus.len() as f64;
-    (
-        (strict + allowed) as f64 / total,
-        strict as f64 / total,
-        missed,
-    )
+    (right as f64 / corpus.len() as f64, slow, missed_leaks)
 }
 
 #[test]
-fn corpus_from_other_seeds_holds_the_accuracy_bar() {
+fn corpus_from_other_seeds_holds_the_bar() {
     const SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
-    let mut right = Vec::new();
-    let mut strict = Vec::new();
-    let mut missed = 0;
+    let (mut shares, mut slow, mut missed_leaks) = (Vec::new(), 0, Vec::new());
     for seed in SEEDS {
-        let (r, s, m) = score(&trend_corpus_seeded(seed));
+        let (share, slow_leaks, missed_ids) = score(&trend_corpus_seeded(seed));
         println!(
-            "seed {seed}: {:.1} % right, strictly {:.1} %, {m} slow leaks missed",
-            100.0 * r,
-            100.0 * s
+            "seed {seed}: {:.1} % right; slow leaks called stable or churn: {missed_ids:?} of \
+             {slow_leaks}",
+            100.0 * share
         );
-        right.push(r);
-        strict.push(s);
-        missed += m;
+        shares.push(share);
+        slow += slow_leaks;
+        missed_leaks.extend(missed_ids.into_iter().map(|id| (seed, id)));
     }
-    let mean = |values: &[f64]| 100.0 * values.iter().sum::<f64>() / values.len() as f64;
-    let range = |values: &[f64]| {
-        let (low, high) = values
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
-        format!("{:.1}–{:.1} %", 100.0 * low, 100.0 * high)
-    };
+    let (low, high) = shares
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
     println!(
-        "seeds {SEEDS:?}: {:.1} % right on average ({}), strictly {:.1} % ({}); {missed} slow \
-         leaks of {} series called stable or churn",
-        mean(&right),
-        range(&right),
-        mean(&strict),
-        range(&strict),
-        SEEDS.count() * trend_corpus().len()
+        "seeds {SEEDS:?}: {:.1} % right on average ({:.1}–{:.1} %); {} of {slow} slow leaks \
+         called stable or churn: {missed_leaks:?}",
+        100.0 * shares.iter().sum::<f64>() / shares.len() as f64,
+        100.0 * low,
+        100.0 * high,
+        missed_leaks.len(),
     );
-    for (seed, share) in SEEDS.zip(&right) {
+    for (seed, share) in SEEDS.zip(&shares) {
         assert!(*share >= 0.95, "seed {seed}: {:.1} % right", 100.0 * share);
     }
+    assert!(
+        missed_leaks.len() * 500 <= slow,
+        "slow leaks called stable or churn: {missed_leaks:?} of {slow}"
+    );
 }

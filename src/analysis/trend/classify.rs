@@ -3,8 +3,10 @@
 use super::change_point::{best_two_segments, TwoSegments};
 use super::reversal::reversal;
 use super::stats::{
-    least_squares_r2, mann_kendall, median, theil_sen, theil_sen_indexed, Line, MannKendall,
+    least_squares_r2, mad, mann_kendall, median, theil_sen, theil_sen_indexed, Line, MannKendall,
+    MAD_TO_SIGMA,
 };
+use super::OUTLIER_SHARE;
 use super::{ChangePoint, Class, Rules, Verdict, MIN_AFTER_BREAK, MIN_BEFORE_BREAK, NOISE_FLOOR};
 use super::{TOLERANCE_FLOOR, TOLERANCE_SHARE};
 use crate::time::iso8601;
@@ -66,7 +68,7 @@ pub fn classify(counts: &[f64], times: Option<&[u64]>, rules: &Rules) -> Verdict
         verdict.reason.push_str(&time_note);
         return verdict;
     }
-    let whole = Trend::of(counts, rules);
+    let whole = Trend::of_series(counts, rules);
     verdict.p_value = Some(whole.mk.p_value);
     verdict.noise = Some(whole.noise);
     let tolerance = rules.tolerance.unwrap_or_else(|| derived_tolerance(counts));
@@ -140,16 +142,17 @@ pub fn classify(counts: &[f64], times: Option<&[u64]>, rules: &Rules) -> Verdict
         }
     } else if whole.mk.p_value < rules.alpha {
         notes.push(format!(
-            "trend {} (Mann–Kendall {}) is within the noise ±{}",
+            "trend {} ({}) is within the noise ±{}",
             rates(whole.line.slope, verdict.slope_per_hour),
-            p_text(whole.mk.p_value),
+            whole.test_text(),
             number(whole.noise)
         ));
     } else {
-        notes.push(format!(
-            "no significant trend ({})",
-            p_text(whole.mk.p_value)
-        ));
+        let test = match whole.outliers {
+            0 => p_text(whole.mk.p_value),
+            _ => whole.test_text(),
+        };
+        notes.push(format!("no significant trend ({test})"));
     }
 
     let (inside, spread) = widest_band(counts, tolerance);
@@ -222,13 +225,13 @@ impl Series<'_> {
         let slope = trend.line.slope;
         let per_hour = self.slope_per_hour(from);
         let rates = rates(slope, per_hour);
-        let p = p_text(trend.mk.p_value);
+        let test = trend.test_text();
         if slope.abs() < rules.min_growth {
             return Ok((
                 Class::Stable,
                 per_hour,
                 format!(
-                    "trend {rates} (Mann–Kendall {p}) is slower than --min-growth {}",
+                    "trend {rates} ({test}) is slower than --min-growth {}",
                     number(rules.min_growth)
                 ),
             ));
@@ -259,7 +262,7 @@ impl Series<'_> {
             class,
             per_hour,
             format!(
-                "{verb} {rates}{context} (Mann–Kendall {p}): {} against noise ±{}{fit_note}",
+                "{verb} {rates}{context} ({test}): {} against noise ±{}{fit_note}",
                 signed(trend.change),
                 number(trend.noise)
             ),
@@ -271,18 +274,31 @@ impl Series<'_> {
 struct Trend {
     line: Line,
     mk: MannKendall,
-    /// Noise around the line.
+    /// Noise around the line (of the dumps that are not outliers).
     noise: f64,
     /// The line's change over the counts: slope × (n − 1).
     change: f64,
     /// Significant (p < α, in the line's direction) and at least `min_signal` × the noise.
     significant: bool,
+    /// y − line for every dump, outliers included.
     residuals: Vec<f64>,
+    /// Single-dump outliers left out of the test and the noise.
+    outliers: usize,
 }
 
 impl Trend {
-    /// The trend of two or more counts.
+    /// The trend of two or more counts, every dump counted.
     fn of(counts: &[f64], rules: &Rules) -> Trend {
+        Trend::build(counts, rules, false)
+    }
+
+    /// The trend of a whole series: single-dump outliers ([`outliers`]) are left out of the
+    /// Mann–Kendall test and of the noise.
+    fn of_series(counts: &[f64], rules: &Rules) -> Trend {
+        Trend::build(counts, rules, true)
+    }
+
+    fn build(counts: &[f64], rules: &Rules, skip_outliers: bool) -> Trend {
         let line = theil_sen_indexed(counts).unwrap_or(Line {
             slope: 0.0,
             intercept: counts.first().copied().unwrap_or(0.0),
@@ -292,8 +308,20 @@ impl Trend {
             .enumerate()
             .map(|(i, y)| y - line.at(i as f64))
             .collect();
-        let noise = robust_noise(&residuals);
-        let mk = mann_kendall(counts);
+        let outlying = match skip_outliers {
+            true => outliers(&residuals, rules),
+            false => vec![false; counts.len()],
+        };
+        let kept = |values: &[f64]| -> Vec<f64> {
+            values
+                .iter()
+                .zip(&outlying)
+                .filter(|(_, &out)| !out)
+                .map(|(value, _)| *value)
+                .collect()
+        };
+        let noise = robust_noise(&kept(&residuals));
+        let mk = mann_kendall(&kept(counts));
         let change = line.slope * counts.len().saturating_sub(1) as f64;
         let significant = mk.p_value < rules.alpha
             && line.slope * mk.s as f64 > 0.0
@@ -305,8 +333,45 @@ impl Trend {
             change,
             significant,
             residuals,
+            outliers: outlying.iter().filter(|&&out| out).count(),
         }
     }
+
+    /// `Mann–Kendall p = 0.01`, with the outliers left out when there were any.
+    fn test_text(&self) -> String {
+        match self.outliers {
+            0 => format!("Mann–Kendall {}", p_text(self.mk.p_value)),
+            1 => format!(
+                "Mann–Kendall {}, 1 outlying dump left out",
+                p_text(self.mk.p_value)
+            ),
+            k => format!(
+                "Mann–Kendall {}, {k} outlying dumps left out",
+                p_text(self.mk.p_value)
+            ),
+        }
+    }
+}
+
+/// The single-dump outliers among the residuals of a line (step 2 of the rule): the dumps that
+/// lie more than `min_signal` × the robust scale (1.4826 × the MAD of the residuals, at least
+/// [`NOISE_FLOOR`]) + 1 handle from the residuals' median — a GC-like drop, a burst caught
+/// mid-flight — the farthest first, at most one dump in [`OUTLIER_SHARE`] (rounded down).
+fn outliers(residuals: &[f64], rules: &Rules) -> Vec<bool> {
+    let n = residuals.len();
+    let scale = (MAD_TO_SIGMA * mad(residuals)).max(NOISE_FLOOR);
+    let limit = rules.min_signal * scale + 1.0;
+    let center = median(residuals);
+    let distance = |i: usize| (residuals[i] - center).abs();
+    let mut farthest: Vec<usize> = (0..n).collect();
+    farthest.sort_by(|&a, &b| distance(b).total_cmp(&distance(a)).then(a.cmp(&b)));
+    let mut outlying = vec![false; n];
+    for &i in farthest.iter().take(n / OUTLIER_SHARE) {
+        if distance(i) > limit {
+            outlying[i] = true;
+        }
+    }
+    outlying
 }
 
 /// A rise that levelled off (step 3 of the rule), before looking at what came after it.

@@ -16,7 +16,12 @@
 //!    MAD does), at least [`NOISE_FLOOR`], the spread that rounding to whole handles adds.
 //!    A *trend* of some counts is: Mann–Kendall p < [`ALPHA`] (two-sided, normal approximation
 //!    with the tie and continuity corrections) in the direction of the Theil–Sen slope, and a
-//!    change slope × (n − 1) of at least [`MIN_SIGNAL`] (3) × their noise.
+//!    change slope × (n − 1) of at least [`MIN_SIGNAL`] (3) × their noise. For the whole
+//!    series, single-dump outliers — a GC-like drop, a burst caught mid-flight — are left out
+//!    of the Mann–Kendall test and of the noise: dumps more than 3 × the robust scale of the
+//!    residuals (1.4826 × their MAD, at least the noise floor) + 1 handle from their median,
+//!    the farthest first, at most one dump in [`OUTLIER_SHARE`] (5, rounded down). The line
+//!    itself is Theil–Sen over every dump (it is robust already).
 //! 3. **Change point** — the best two-segment fit: a Theil–Sen line over the dumps before the
 //!    break, the median level from the break on, the smallest sum of absolute residuals; the
 //!    break anywhere with at least [`MIN_BEFORE_BREAK`] (2) dumps before it and
@@ -40,7 +45,7 @@
 //!    a rise that stopped with 3 or more dumps after it is a plateau; one that stopped more
 //!    recently is still reported as a leak — too early to tell. A rise that *reversed* is no
 //!    leak: when the best "rising line, then falling line" fit has at least 3 dumps after the
-//!    top, the median of the last 3 dumps lies at least 3 × the noise + 1 handle below the
+//!    top (where the lines meet, never above the rising line continued), the median of the last 3 dumps lies at least 3 × the noise + 1 handle below the
 //!    top, at least 2 dumps after the top lie more than the noise below it (one low dump is no
 //!    fall), and the broken line beats the straight one by the criterion of step 3, the count
 //!    goes on to step 5 (stable or churn) with the reversal named in the reason ("rose to ~26
@@ -91,6 +96,9 @@ pub const TOLERANCE_FLOOR: f64 = 2.0;
 pub const TOLERANCE_SHARE: f64 = 0.10;
 /// Least number of dumps after the break of a plateau (its change point included).
 pub const MIN_AFTER_BREAK: usize = 3;
+/// At most one dump in this many (rounded down) is left out of a series' trend test as a
+/// single-dump outlier.
+pub const OUTLIER_SHARE: usize = 5;
 /// Least number of dumps before the break of a plateau, and of those that must lie more than
 /// the noise below its level: one low dump is no rise.
 pub const MIN_BEFORE_BREAK: usize = 2;

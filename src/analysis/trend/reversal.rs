@@ -5,7 +5,8 @@
 //!
 //! * the head rises and the tail falls;
 //! * at least [`MIN_AFTER_BREAK`] dumps follow the top of the rise (where the lines meet: the
-//!   higher of the head line at its last dump and the tail line at its first), and the level
+//!   head line at its last dump, or, when the tail line starts higher, at the tail's first dump
+//!   the lower of the tail line and the head line continued to it), and the level
 //!   of the last [`MIN_AFTER_BREAK`] dumps (their median, so that one low dump does not make a
 //!   fall) lies below the top by at least `min_signal` × the noise (the larger of the broken
 //!   fit's and the rise's own) + 1 handle — the bar a plateau's stopped growth must clear;
@@ -65,9 +66,12 @@ pub(super) fn reversal(counts: &[f64], straight_mean_abs: f64, rules: &Rules) ->
     }
     let noise = robust_noise(&residuals).max(robust_noise(&residuals[..index]));
     // The top is where the two lines meet: the head's last dump, or the tail's first when the
-    // break fell one dump early (a tie of two exact fits).
+    // break fell one dump early (a tie of two exact fits) — there no higher than the head line
+    // continued one dump, so that a single high dump at the break cannot make the top.
     let (top_index, top) = match (head.at((index - 1) as f64), tail.at(index as f64)) {
-        (head_end, tail_start) if tail_start > head_end => (index, tail_start),
+        (head_end, tail_start) if tail_start > head_end => {
+            (index, tail_start.min(head.at(index as f64)))
+        }
         (head_end, _) => (index - 1, head_end),
     };
     if n - 1 - top_index < MIN_AFTER_BREAK {

@@ -212,6 +212,39 @@ fn a_rise_that_reversed_is_no_leak() {
 }
 
 #[test]
+fn a_single_high_dump_at_the_break_does_not_make_a_reversal() {
+    // A leak of ~3/cycle over 48 dumps (Gaussian noise) whose dump 44 is a 3 σ spike: the
+    // falling line through 201, 193, 177, 173 starts at the spike, but the rising line
+    // continued to dump 44 is at ~176, so nothing fell.
+    let counts = [
+        39.0, 43.0, 56.0, 66.0, 55.0, 58.0, 76.0, 65.0, 79.0, 80.0, 88.0, 75.0, 77.0, 90.0, 92.0,
+        86.0, 85.0, 96.0, 99.0, 109.0, 107.0, 112.0, 124.0, 119.0, 125.0, 110.0, 141.0, 129.0,
+        145.0, 133.0, 132.0, 130.0, 140.0, 145.0, 154.0, 155.0, 165.0, 148.0, 169.0, 167.0, 170.0,
+        181.0, 184.0, 177.0, 201.0, 193.0, 177.0, 173.0,
+    ];
+    let verdict = verdict(&counts);
+    assert_eq!(verdict.class, Some(Class::Leak), "{}", verdict.reason);
+}
+
+#[test]
+fn a_single_dump_drop_is_left_out_of_the_trend_test() {
+    // 4.7/cycle over 8 dumps with one GC-like drop (22): with it, Mann–Kendall p = 0.11.
+    let counts = [23.0, 32.0, 27.0, 41.0, 45.0, 46.0, 22.0, 58.0];
+    let verdict = verdict(&counts);
+    assert_eq!(verdict.class, Some(Class::Leak), "{}", verdict.reason);
+    assert!(
+        verdict.reason.contains("1 outlying dump left out"),
+        "{}",
+        verdict.reason
+    );
+    assert!(verdict.p_value.unwrap() < ALPHA);
+    // A count that only ticks by a handle has none: the limit is 3 × the robust scale (here
+    // the noise floor) + 1 handle.
+    let ticking = [5.0, 5.0, 6.0, 5.0, 5.0, 5.0, 6.0, 5.0, 5.0, 5.0];
+    assert!(!verdict_of(&ticking).reason.contains("outlying"));
+}
+
+#[test]
 fn a_leak_after_a_warm_up_reports_the_later_rate() {
     // A cache fills in two cycles, then one handle leaks every two cycles.
     let counts = [

@@ -9,9 +9,13 @@
 //! | churn    | pool occupancy, bounded random walk, oscillation, grow-and-drop sawtooth |
 //! | stable   | a constant level with jitter                                            |
 //!
-//! Each series has 4–50 dumps (short series more often), a capture interval of 15 minutes to
-//! a day, and one of three kinds of noise: none (whole handles only), Gaussian, or heavy-tailed
-//! (Gaussian plus occasional single-dump drops and spikes of 3–8 σ, drops twice as likely —
+//! Each series has 4–50 dumps (short series more often), except that a straight leak or
+//! decline is watched long enough for its true change to reach [`VISIBLE_CHANGE`] (2) handles:
+//! at least 1 + ⌈2 / rate⌉ dumps (0.1/cycle: 21; from 0.29/cycle on, 8). A change of one
+//! handle is a single step in whole-handle counts, which a stable count that ticks once shows
+//! too: no rule can call it, so it has no place in a corpus that scores one. Each has a capture
+//! interval of 15 minutes to a day, and one of three kinds of noise: none (whole handles only),
+//! Gaussian, or heavy-tailed (Gaussian plus occasional single-dump drops and spikes of 3–8 σ, drops twice as likely —
 //! handles released in bulk and reopened, a burst of work caught mid-flight). Counts are
 //! rounded to whole handles and never negative.
 //!
@@ -118,6 +122,10 @@ pub const CORPUS_SIZES: [(Truth, usize); 5] = [
     (Truth::Stable, 70),
 ];
 
+/// Least true change, in handles, of a straight leak or decline over its series: the series
+/// is made long enough for it.
+pub const VISIBLE_CHANGE: f64 = 2.0;
+
 const SEED: u64 = 0x7E2D_19C0_5EED_0019;
 /// 2026-03-02 00:00 UTC.
 const START: u64 = 1_772_409_600;
@@ -152,6 +160,16 @@ pub fn series(seed: u64, id: usize, truth: Truth) -> LabelledSeries {
         _ => 17 + rng.below(34),
     };
     let n = if truth == Truth::Plateau { n.max(6) } else { n };
+    // A straight leak or decline is watched long enough for its whole change to reach
+    // VISIBLE_CHANGE handles: slower ones get longer series.
+    let straight_rate = match truth {
+        Truth::Leak | Truth::Decline => Some(rng.log_uniform(0.1, 5.0)),
+        _ => None,
+    };
+    let n = match straight_rate {
+        Some(rate) => n.max(1 + (VISIBLE_CHANGE / rate - 1e-9).ceil() as usize),
+        None => n,
+    };
     let cycle = CYCLES[rng.below(CYCLES.len())];
     let times: Vec<u64> = (0..n as u64)
         .map(|k| START + k * cycle + rng.below(cycle as usize / 50 + 1) as u64)
@@ -165,7 +183,7 @@ pub fn series(seed: u64, id: usize, truth: Truth) -> LabelledSeries {
     let mut rate_per_cycle = 0.0;
     let (shape, clean, sigma): (&'static str, Vec<f64>, f64) = match truth {
         Truth::Leak | Truth::Decline => {
-            let rate = rng.log_uniform(0.1, 5.0);
+            let rate = straight_rate.expect("drawn above for every leak and decline");
             let warm_up = truth == Truth::Leak && n >= 12 && rng.below(6) == 0;
             let level = rng.log_uniform(3.0, 3000.0);
             if warm_up {
