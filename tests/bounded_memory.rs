@@ -654,7 +654,7 @@ fn layouts_of_a_log_of_distinct_single_frame_stacks() {
     .unwrap();
     let symbolizer = dumpleak::symbols::Symbolizer::default();
     let dumpleak::ShowOutcome::Diff(report) =
-        dumpleak::show_input(&snapshot, &symbolizer, &Default::default(), 12)
+        dumpleak::show_input(snapshot, &symbolizer, &Default::default(), 12)
     else {
         panic!("an !htrace -diff log gives a diff");
     };

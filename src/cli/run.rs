@@ -47,7 +47,7 @@ pub fn show(args: ShowArgs) -> Result<ExitCode, Error> {
         suspects: args.suspect.clone(),
         allow_different_process: false,
     };
-    match dumpleak::show_input(&snapshot, &symbolizer, &options, args.crash_frames) {
+    match dumpleak::show_input(snapshot, &symbolizer, &options, args.crash_frames) {
         dumpleak::ShowOutcome::Summary(report) => {
             emit(
                 &report,

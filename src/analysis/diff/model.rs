@@ -102,8 +102,8 @@ pub struct OutstandingStack {
     pub blamed_path: Option<Arc<str>>,
     /// Frames innermost first, in WinDbg notation.
     pub frames: Arc<[String]>,
-    /// The same frames, structured.
-    pub frame_details: Vec<Frame>,
+    /// The same frames, structured (shared with the symbol table).
+    pub frame_details: Vec<Arc<Frame>>,
 }
 
 /// Handles per object type, in the order of the type names: a short list (the handles of one
