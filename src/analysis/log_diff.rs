@@ -56,6 +56,7 @@ pub fn log_diff_sides(mut log: Snapshot) -> Result<(Snapshot, Snapshot), Box<Sna
         });
     }
     outstanding.sort_by_key(|handle| handle.value);
+    outstanding.shrink_to_fit();
 
     let diff_block = trace.diff_block;
     drop(known_types);

@@ -59,7 +59,7 @@ pub fn diff_files_with(
         // The earlier dump's trace records were skipped; the later one needs them.
         after = require_handles(snapshot::load_with(&after.source, load)?)?;
     }
-    let mut report = diff_snapshots(&before, &after, symbolizer, options);
+    let mut report = diff_taken(&before, &mut after, symbolizer, options);
     match order {
         Order::NewestFirst => {
             report.reordered = true;
@@ -168,6 +168,33 @@ pub fn diff_snapshots(
 ) -> DiffReport {
     let handles = analysis::compare_handles(before, after);
     let symbols = symbolizer.resolve(after, handles.addresses());
+    let mut report = analysis::build_report(before, after, &handles, &symbols, options);
+    symbolizer.prepend_warnings(&mut report.warnings);
+    report
+}
+
+/// [`diff_snapshots`] of snapshots the caller is done with: what the report does not read of
+/// the later one (its trace records and frame texts: a log of 900,000 records holds as many
+/// of each) is freed once the new handles' stacks are found and resolved, before the report
+/// is built.
+pub(crate) fn diff_taken(
+    before: &Snapshot,
+    after: &mut Snapshot,
+    symbolizer: &Symbolizer,
+    options: &DiffOptions,
+) -> DiffReport {
+    let reader = &*after;
+    let handles = analysis::compare_handle_tables(&before.handles, &after.handles, |new| {
+        reader
+            .trace
+            .as_ref()
+            .map(|_| reader.newest_trace_records(new.iter().map(|handle| handle.value)))
+    });
+    let symbols = symbolizer.resolve(after, handles.addresses());
+    if let Some(trace) = &mut after.trace {
+        trace.records = Vec::new();
+    }
+    after.frame_text = Default::default();
     let mut report = analysis::build_report(before, after, &handles, &symbols, options);
     symbolizer.prepend_warnings(&mut report.warnings);
     report

@@ -1,7 +1,7 @@
 //! `show`: one input → its summary (or, for a debugger log whose `!htrace -diff` block is a
 //! diff by itself, the diff report).
 
-use super::diff::diff_snapshots;
+use super::diff::diff_taken;
 use crate::analysis::{self, DiffOptions, DiffReport};
 use crate::snapshot::Snapshot;
 use crate::symbols::{self, Symbolizer};
@@ -26,8 +26,8 @@ pub fn show_input(
     crash_frames: usize,
 ) -> ShowOutcome {
     match analysis::log_diff_sides(snapshot) {
-        Ok((before, after)) => ShowOutcome::Diff(Box::new(diff_snapshots(
-            &before, &after, symbolizer, options,
+        Ok((before, mut after)) => ShowOutcome::Diff(Box::new(diff_taken(
+            &before, &mut after, symbolizer, options,
         ))),
         Err(snapshot) => ShowOutcome::Summary(Box::new(show_snapshot(
             &snapshot,
