@@ -44,10 +44,17 @@ pub fn diff_files_with(
         skip_trace_records: true,
         ..*load
     };
-    let (before, after) = rayon::join(
-        || snapshot::load_with(before, &before_load),
-        || snapshot::load_with(after, load),
-    );
+    // The later input is loaded on this thread: the memory its trace records and frame texts
+    // give back (see `diff_taken`) is then this thread's allocator arena's, where the report
+    // is built, not another thread's.
+    let (before, after) = std::thread::scope(|scope| {
+        let earlier = scope.spawn(|| snapshot::load_with(before, &before_load));
+        let after = snapshot::load_with(after, load);
+        let before = earlier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (before, after)
+    });
     let (mut before, mut after) = (require_handles(before?)?, require_handles(after?)?);
     refuse_same_capture(&before, &after)?;
     if !options.allow_different_process {
