@@ -293,4 +293,14 @@ impl DiffReport {
     pub fn keep_changed_types(&mut self) {
         self.by_type.retain(|row| row.delta != 0);
     }
+
+    /// Drops the stacks' structured frames (`frame_details`), which only the JSON report
+    /// shows, before another format lays the report out: a log can give 900,000 stacks of
+    /// frames of their own, and a CSV of their handles is laid out after them. The JSON of the
+    /// report lists no frame details afterwards.
+    pub fn drop_frame_details(&mut self) {
+        for stack in &mut self.stacks {
+            stack.frame_details = Vec::new();
+        }
+    }
 }
