@@ -34,17 +34,17 @@ pub const TARGETS: &[(&str, Target)] = &[
 /// Runs the symbolise and analyse stages on a loaded snapshot, offline (a default
 /// [`Symbolizer`] only reads export tables from dump memory; nothing touches the network
 /// or the file system).
-fn analyse(snapshot: &Snapshot) {
+fn analyse(snapshot: Snapshot) {
     let symbolizer = Symbolizer::default();
     let mut statuses = std::collections::BTreeMap::new();
-    let _ = dumpleak::symbols::crash_stack(snapshot, &symbolizer, 12, &mut statuses);
+    let _ = dumpleak::symbols::crash_stack(&snapshot, &symbolizer, 12, &mut statuses);
     let _ = dumpleak::show_input(snapshot, &symbolizer, &DiffOptions::default(), 12);
 }
 
 /// `load_minidump`: bytes as a whole minidump file.
 pub fn load_minidump(data: &[u8]) {
     if let Ok(snapshot) = load_minidump_bytes(Path::new("fuzz.dmp"), data) {
-        analyse(&snapshot);
+        analyse(snapshot);
     }
 }
 
@@ -87,7 +87,7 @@ pub fn text_inputs(data: &[u8]) {
     let _ = dumpleak::snapshot::text::parse_bytes(data);
     let path = Path::new("fuzz.log");
     if let Ok(snapshot) = load_text(path, data, &LoadOptions::default()) {
-        analyse(&snapshot);
+        analyse(snapshot);
     }
     let _ = load_text(
         path,

@@ -2,6 +2,7 @@
 
 use crate::snapshot::module_key;
 use crate::symbols::Frame;
+use std::borrow::Borrow;
 
 /// Modules that allocate handles on behalf of their callers and so are never blamed.
 pub const DEFAULT_SYSTEM_MODULES: &[&str] = &[
@@ -137,17 +138,17 @@ impl Attribution {
 
     /// The blamed frame of a stack (innermost first): the first frame in a module that is not
     /// a system module. Frames outside every module are passed over.
-    pub fn blamed<'a>(&self, frames: &'a [Frame]) -> Option<&'a Frame> {
+    pub fn blamed<'a, F: Borrow<Frame>>(&self, frames: &'a [F]) -> Option<&'a Frame> {
         self.blamed_with(frames, |_| None)
     }
 
     /// [`Attribution::blamed`], with `path_of` giving the path of a frame's module when known.
-    pub fn blamed_with<'a, 'p>(
+    pub fn blamed_with<'a, 'p, F: Borrow<Frame>>(
         &self,
-        frames: &'a [Frame],
+        frames: &'a [F],
         path_of: impl Fn(&Frame) -> Option<&'p str>,
     ) -> Option<&'a Frame> {
-        frames.iter().find(|frame| {
+        frames.iter().map(Borrow::borrow).find(|frame| {
             frame
                 .module
                 .as_deref()

@@ -95,7 +95,7 @@ pub struct DumpFacts<'a> {
     /// Loaded modules: (file name, file version).
     pub modules: &'a [(String, Option<String>)],
     /// Frames of the allocation stacks and the crash stack, in WinDbg notation.
-    pub frames: &'a [String],
+    pub frames: &'a [&'a str],
     /// Handle counts per type.
     pub types: &'a std::collections::BTreeMap<String, usize>,
 }
@@ -263,7 +263,7 @@ mod tests {
         )
         .unwrap();
         let modules = vec![("MSMAPI32.DLL".to_string(), None)];
-        let frames = vec!["MSMAPI32!SzGPrev+0x293".to_string()];
+        let frames = vec!["MSMAPI32!SzGPrev+0x293"];
         let types = BTreeMap::new();
         let facts = DumpFacts {
             modules: &modules,

@@ -10,13 +10,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The sides of the log's `!htrace` block (`-diff` or plain), or `None` when the input is no
-/// debugger log or has no block.
-pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
-    if log.input != InputFormat::WindbgLog {
-        return None;
-    }
-    let trace = log.trace.as_ref()?;
+/// The sides of the log's `!htrace` block (`-diff` or plain), built from the log itself (its
+/// trace and frame texts move to the later side, not copied: a 64 MiB log holds 900,000 of
+/// each); the log back unchanged when it is no debugger log or has no block.
+pub fn log_diff_sides(mut log: Snapshot) -> Result<(Snapshot, Snapshot), Box<Snapshot>> {
+    let Some(trace) = log
+        .trace
+        .as_ref()
+        .filter(|_| log.input == InputFormat::WindbgLog)
+    else {
+        return Err(Box::new(log));
+    };
     let known_types: BTreeMap<u64, &Handle> = log
         .handles
         .iter()
@@ -52,35 +56,18 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         });
     }
     outstanding.sort_by_key(|handle| handle.value);
+    outstanding.shrink_to_fit();
 
+    let diff_block = trace.diff_block;
+    drop(known_types);
+    // The log's own handles are replaced by the outstanding ones.
+    log.handles = None;
     let label = |what: &str| PathBuf::from(format!("{} ({what})", log.source.display()));
-    // The log itself, but for the handles (replaced by the outstanding ones): a log of
-    // 900,000 records lists as many handles, not copied to be dropped.
-    let mut after = Snapshot {
-        source: log.source.clone(),
-        input: log.input,
-        process: log.process.clone(),
-        captured_at: log.captured_at,
-        dump_flags: log.dump_flags,
-        modules: log.modules.clone(),
-        unloaded_modules: log.unloaded_modules.clone(),
-        thread_names: log.thread_names.clone(),
-        handles: None,
-        trace: log.trace.clone(),
-        type_counts: log.type_counts.clone(),
-        stated_total: log.stated_total,
-        frame_text: log.frame_text.clone(),
-        memory: log.memory.clone(),
-        file: log.file.clone(),
-        warnings: log.warnings.clone(),
-        content_hash: log.content_hash.clone(),
-    };
-    let (after_label, before_label) = if trace.diff_block {
+    let (after_label, before_label) = if diff_block {
         ("!htrace -diff", "previous !htrace -snapshot")
     } else {
         ("!htrace", "before the traced records")
     };
-    after.source = label(after_label);
     // The earlier side has no handles and no trace: nothing of the log's trace or frame
     // texts is copied into it.
     let mut before = Snapshot {
@@ -92,10 +79,15 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         handles: Some(Vec::new()),
         ..Snapshot::empty(label(before_label), log.input)
     };
+    // The later side is the log itself, the handles replaced by the outstanding ones.
+    let mut after = Snapshot {
+        source: label(after_label),
+        ..log
+    };
     // The summary is the count at the end of the log; the handles opened since the snapshot
     // are not in the earlier count. A handle whose type the summary does not list cannot be
     // taken off any row: then the summary is not used, so growth stays new minus closed.
-    let earlier = log.type_counts.as_ref().and_then(|summary| {
+    let earlier = after.type_counts.as_ref().and_then(|summary| {
         let mut earlier = summary.clone();
         for handle in &outstanding {
             let count = earlier
@@ -108,21 +100,21 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
     match earlier {
         Some(earlier) => before.type_counts = Some(earlier),
         None => {
-            after.type_counts = None;
+            let summary = after.type_counts.take();
             before.type_counts = None;
             // The summary's total still is the process's handle count, as batch and series
             // read it: the earlier count is that less the handles opened since.
-            if let Some(summary) = &log.type_counts {
+            if let Some(summary) = &summary {
                 let total: u64 = summary.values().sum();
                 after.stated_total = Some(total);
                 before.stated_total = Some(total.saturating_sub(outstanding.len() as u64));
             }
-            let counted = if trace.diff_block {
+            let counted = if diff_block {
                 "the handles opened since the !htrace snapshot"
             } else {
                 "the handles the !htrace records show open"
             };
-            let why = match &log.type_counts {
+            let why = match &summary {
                 Some(summary) => format!(
                     "the `!handle 0 0` summary ({} handles) does not list the types of all the handles the trace shows open",
                     summary.values().sum::<u64>()
@@ -131,7 +123,7 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
             };
             after.warnings.push(Warning::new(
                 WarningCode::SummaryOnly,
-                match &log.type_counts {
+                match &summary {
                     Some(_) => format!(
                         "{why}: the per-type table counts only {counted}; the totals are the summary's, before them and with them"
                     ),
@@ -167,5 +159,5 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         ));
     }
     after.handles = Some(outstanding);
-    Some((before, after))
+    Ok((before, after))
 }

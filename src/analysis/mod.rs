@@ -19,7 +19,9 @@ pub mod stacks;
 pub mod trend;
 
 pub use attribution::{in_system_folder, Attribution, DEFAULT_SYSTEM_MODULES};
-pub use diff::{build_report, compare_handles, DiffOptions, DiffReport, HandleDiff};
+pub use diff::{
+    build_report, compare_handle_tables, compare_handles, DiffOptions, DiffReport, HandleDiff,
+};
 pub use log_diff::log_diff_sides;
 pub use model::{hex, DumpSummary, TypeCount, SCHEMA_VERSION};
 pub use series::{build_series, SeriesOptions, SeriesReport};

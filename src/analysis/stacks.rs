@@ -10,8 +10,8 @@ use std::sync::Arc;
 /// One allocation stack, resolved and blamed.
 #[derive(Debug, Clone)]
 pub struct Blame {
-    /// Frames innermost first.
-    pub frames: Vec<Frame>,
+    /// Frames innermost first, shared with the symbol table.
+    pub frames: Vec<Arc<Frame>>,
     /// The frames in WinDbg notation (inlined functions on their own lines).
     pub lines: Vec<String>,
     /// Blamed module: the innermost frame outside the system modules.
@@ -31,11 +31,11 @@ impl Blame {
         attribution: &Attribution,
         snapshot: &Snapshot,
     ) -> Blame {
-        let frames: Vec<Frame> = stack
+        let frames: Vec<Arc<Frame>> = stack
             .iter()
             .map(|address| symbols.frame(*address))
             .collect();
-        let lines = frames.iter().flat_map(Frame::lines).collect();
+        let lines = frames.iter().flat_map(|frame| frame.lines()).collect();
         // A module's path tells a system module the list does not name (one of the Windows
         // system folders).
         let blamed = attribution.blamed_with(&frames, |frame| {

@@ -47,7 +47,7 @@ pub fn show(args: ShowArgs) -> Result<ExitCode, Error> {
         suspects: args.suspect.clone(),
         allow_different_process: false,
     };
-    match dumpleak::show_input(&snapshot, &symbolizer, &options, args.crash_frames) {
+    match dumpleak::show_input(snapshot, &symbolizer, &options, args.crash_frames) {
         dumpleak::ShowOutcome::Summary(report) => {
             emit(
                 &report,
@@ -56,8 +56,8 @@ pub fn show(args: ShowArgs) -> Result<ExitCode, Error> {
                 "types",
             )?;
         }
-        dumpleak::ShowOutcome::Diff(report) => {
-            emit_diff_report(&report, &args.common.output)?;
+        dumpleak::ShowOutcome::Diff(mut report) => {
+            emit_diff_report(&mut report, &args.common.output)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -111,7 +111,7 @@ pub fn diff(args: DiffArgs) -> Result<ExitCode, Error> {
     if args.only_changed {
         report.keep_changed_types();
     }
-    emit_diff_report(&report, &args.common.output)?;
+    emit_diff_report(&mut report, &args.common.output)?;
     match args.fail_on_growth {
         Some(limit) if total_delta > limit => {
             say(&format!(
@@ -261,10 +261,16 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
 }
 
 /// Writes a `diff` report (also `show` of a log that holds a diff).
+/// Writes a diff report (of `diff`, or of `show` of a log's `!htrace -diff`); a format other
+/// than JSON shows no structured frames, which are dropped first.
 fn emit_diff_report(
-    report: &dumpleak::analysis::DiffReport,
+    report: &mut dumpleak::analysis::DiffReport,
     output: &OutputArgs,
 ) -> Result<(), Error> {
+    if emit::format_of(output, false)? != Format::Json {
+        report.drop_frame_details();
+    }
+    let report = &*report;
     emit(
         report,
         |rows| report::diff_document_for(report, rows),

@@ -44,10 +44,17 @@ pub fn diff_files_with(
         skip_trace_records: true,
         ..*load
     };
-    let (before, after) = rayon::join(
-        || snapshot::load_with(before, &before_load),
-        || snapshot::load_with(after, load),
-    );
+    // The later input is loaded on this thread: the memory its trace records and frame texts
+    // give back (see `diff_taken`) is then this thread's allocator arena's, where the report
+    // is built, not another thread's.
+    let (before, after) = std::thread::scope(|scope| {
+        let earlier = scope.spawn(|| snapshot::load_with(before, &before_load));
+        let after = snapshot::load_with(after, load);
+        let before = earlier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (before, after)
+    });
     let (mut before, mut after) = (require_handles(before?)?, require_handles(after?)?);
     refuse_same_capture(&before, &after)?;
     if !options.allow_different_process {
@@ -59,7 +66,7 @@ pub fn diff_files_with(
         // The earlier dump's trace records were skipped; the later one needs them.
         after = require_handles(snapshot::load_with(&after.source, load)?)?;
     }
-    let mut report = diff_snapshots(&before, &after, symbolizer, options);
+    let mut report = diff_taken(&before, &mut after, symbolizer, options);
     match order {
         Order::NewestFirst => {
             report.reordered = true;
@@ -168,6 +175,33 @@ pub fn diff_snapshots(
 ) -> DiffReport {
     let handles = analysis::compare_handles(before, after);
     let symbols = symbolizer.resolve(after, handles.addresses());
+    let mut report = analysis::build_report(before, after, &handles, &symbols, options);
+    symbolizer.prepend_warnings(&mut report.warnings);
+    report
+}
+
+/// [`diff_snapshots`] of snapshots the caller is done with: what the report does not read of
+/// the later one (its trace records and frame texts: a log of 900,000 records holds as many
+/// of each) is freed once the new handles' stacks are found and resolved, before the report
+/// is built.
+pub(crate) fn diff_taken(
+    before: &Snapshot,
+    after: &mut Snapshot,
+    symbolizer: &Symbolizer,
+    options: &DiffOptions,
+) -> DiffReport {
+    let reader = &*after;
+    let handles = analysis::compare_handle_tables(&before.handles, &after.handles, |new| {
+        reader
+            .trace
+            .as_ref()
+            .map(|_| reader.newest_trace_records(new.iter().map(|handle| handle.value)))
+    });
+    let symbols = symbolizer.resolve(after, handles.addresses());
+    if let Some(trace) = &mut after.trace {
+        trace.records = Vec::new();
+    }
+    after.frame_text = Default::default();
     let mut report = analysis::build_report(before, after, &handles, &symbols, options);
     symbolizer.prepend_warnings(&mut report.warnings);
     report

@@ -1,7 +1,7 @@
 //! `show`: one input → its summary (or, for a debugger log whose `!htrace -diff` block is a
 //! diff by itself, the diff report).
 
-use super::diff::diff_snapshots;
+use super::diff::diff_taken;
 use crate::analysis::{self, DiffOptions, DiffReport};
 use crate::snapshot::Snapshot;
 use crate::symbols::{self, Symbolizer};
@@ -17,19 +17,20 @@ pub enum ShowOutcome {
 }
 
 /// Shows one input: a log with an `!htrace -diff` block gives its diff report, anything else
-/// the summary.
+/// the summary. The snapshot is taken by value: a log's trace and frame texts become the
+/// later side of its diff, not copied.
 pub fn show_input(
-    snapshot: &Snapshot,
+    snapshot: Snapshot,
     symbolizer: &Symbolizer,
     options: &DiffOptions,
     crash_frames: usize,
 ) -> ShowOutcome {
     match analysis::log_diff_sides(snapshot) {
-        Some((before, after)) => ShowOutcome::Diff(Box::new(diff_snapshots(
-            &before, &after, symbolizer, options,
+        Ok((before, mut after)) => ShowOutcome::Diff(Box::new(diff_taken(
+            &before, &mut after, symbolizer, options,
         ))),
-        None => ShowOutcome::Summary(Box::new(show_snapshot(
-            snapshot,
+        Err(snapshot) => ShowOutcome::Summary(Box::new(show_snapshot(
+            &snapshot,
             symbolizer,
             &options.attribution,
             crash_frames,

@@ -118,20 +118,22 @@ pub struct ModuleSymbolStatus {
     pub notes: Vec<String>,
 }
 
-/// Resolved frames for a set of addresses in one snapshot.
+/// Resolved frames for a set of addresses in one snapshot. Each frame is resolved once and
+/// shared with every stack that holds it: a log can hold 900,000 distinct frames.
 #[derive(Debug, Clone, Default)]
 pub struct SymbolTable {
-    frames: HashMap<u64, Frame>,
+    frames: foldhash::HashMap<u64, Arc<Frame>>,
     modules: BTreeMap<String, ModuleSymbolStatus>,
 }
 
 impl SymbolTable {
-    /// The frame for `address`; addresses that were not resolved come back unattributed.
-    pub fn frame(&self, address: u64) -> Frame {
+    /// The frame for `address` (shared); addresses that were not resolved come back
+    /// unattributed.
+    pub fn frame(&self, address: u64) -> Arc<Frame> {
         self.frames
             .get(&address)
             .cloned()
-            .unwrap_or_else(|| Frame::unattributed(address))
+            .unwrap_or_else(|| Arc::new(Frame::unattributed(address)))
     }
 
     /// Symbol status of every module met while resolving, by module file name.
@@ -334,11 +336,12 @@ impl Symbolizer {
     ) -> SymbolTable {
         let unique: BTreeSet<u64> = addresses.into_iter().collect();
         let mut table = SymbolTable::default();
+        table.frames.reserve(unique.len());
         // Sorted addresses come module by module: one cache lookup per module, not per address.
         let mut last = None;
         for address in unique {
             let frame = self.resolve_in(snapshot, address, true, &mut table.modules, &mut last);
-            table.frames.insert(address, frame);
+            table.frames.insert(address, Arc::new(frame));
         }
         table
     }

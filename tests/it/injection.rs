@@ -217,7 +217,7 @@ fn hostile_reports() -> Vec<Rendered> {
         dumpleak::diff_files(&series[0], &series[2], &symbolizer, &DiffOptions::default()).unwrap();
     let snapshot = dumpleak::snapshot::load_with(&series[2], &LoadOptions::default()).unwrap();
     let ShowOutcome::Summary(show) =
-        dumpleak::show_input(&snapshot, &symbolizer, &DiffOptions::default(), 12)
+        dumpleak::show_input(snapshot, &symbolizer, &DiffOptions::default(), 12)
     else {
         panic!("a dump gives a summary");
     };

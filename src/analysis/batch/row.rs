@@ -54,16 +54,18 @@ pub fn dump_row(
         attribution,
         snapshot,
     );
+    let blamed = blamed_counts(&groups);
+    // The groups' lines move to the summaries (a log can hold 900,000 stacks), each group
+    // freed as it goes.
     let mut stacks: Vec<StackSummary> = groups
-        .iter()
+        .into_iter()
         .map(|group| StackSummary {
             count: group.members.len(),
-            blamed_module: group.blame.module.clone(),
-            frames: group.blame.lines.clone(),
+            blamed_module: group.blame.module,
+            frames: group.blame.lines,
         })
         .collect();
     stacks.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.frames.cmp(&b.frames)));
-    let blamed = blamed_counts(&groups);
 
     let crash = match crash {
         Some(Ok(stack)) => Some(CrashSummary {
@@ -99,12 +101,12 @@ pub fn dump_row(
         .iter()
         .map(|module| (module.name.clone(), module.version.clone()))
         .collect();
-    let mut frames: Vec<String> = stacks
+    let mut frames: Vec<&str> = stacks
         .iter()
-        .flat_map(|stack| stack.frames.clone())
+        .flat_map(|stack| stack.frames.iter().map(String::as_str))
         .collect();
     if let Some(crash) = &crash {
-        frames.extend(crash.frames.iter().cloned());
+        frames.extend(crash.frames.iter().map(String::as_str));
     }
     let known_issues = known
         .matching(&DumpFacts {

@@ -110,12 +110,13 @@ fn in_identity_order(handles: &[Handle]) -> InIdentityOrder<'_> {
     InIdentityOrder::Sorted(sorted.into_iter())
 }
 
-/// The handles new in `after` and those closed since `before`.
+/// The handles new in `after` and those closed since `before` (handle tables; `None`: a
+/// summary, no list to compare).
 fn new_and_closed<'a>(
-    before: &'a Snapshot,
-    after: &'a Snapshot,
+    before: &'a Option<Vec<Handle>>,
+    after: &'a Option<Vec<Handle>>,
 ) -> (Vec<&'a Handle>, Vec<&'a Handle>) {
-    match (&before.handles, &after.handles) {
+    match (before, after) {
         (Some(before), Some(after)) => {
             let (before, after) =
                 rayon::join(|| in_identity_order(before), || in_identity_order(after));
@@ -126,16 +127,33 @@ fn new_and_closed<'a>(
     }
 }
 
+/// The newest trace record (operation and stack) of each handle value, as
+/// [`Snapshot::newest_trace_records`] gives them; `None` without a trace.
+pub type NewestRecords = Option<foldhash::HashMap<u64, (Operation, Arc<[u64]>)>>;
+
 /// Compares the handle tables; identity is value + type + object name, so a value reused
 /// for another object counts as one closed and one new handle. The new handles' newest trace
 /// records are read in the dump when the load left them there
 /// ([`LoadOptions::lazy_trace_stacks`](crate::snapshot::LoadOptions::lazy_trace_stacks)).
 pub fn compare_handles<'a>(before: &'a Snapshot, after: &'a Snapshot) -> HandleDiff<'a> {
+    compare_handle_tables(&before.handles, &after.handles, |new| {
+        after
+            .trace
+            .as_ref()
+            .map(|_| after.newest_trace_records(new.iter().map(|handle| handle.value)))
+    })
+}
+
+/// [`compare_handles`] borrowing only the handle tables, `newest` giving the newest trace
+/// records of the new handles: the later snapshot's trace records and frame texts can be
+/// dropped while the comparison lives.
+pub fn compare_handle_tables<'a>(
+    before: &'a Option<Vec<Handle>>,
+    after: &'a Option<Vec<Handle>>,
+    newest: impl FnOnce(&[&Handle]) -> NewestRecords,
+) -> HandleDiff<'a> {
     let (new_handles, closed) = new_and_closed(before, after);
-    let newest = after
-        .trace
-        .as_ref()
-        .map(|_| after.newest_trace_records(new_handles.iter().map(|handle| handle.value)));
+    let newest = newest(&new_handles);
     let new = new_handles
         .into_iter()
         .map(|handle| {

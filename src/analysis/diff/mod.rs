@@ -10,7 +10,7 @@ mod model;
 mod warnings;
 
 pub use build::build_report;
-pub use compare::{compare_handles, HandleDiff};
+pub use compare::{compare_handle_tables, compare_handles, HandleDiff, NewestRecords};
 pub use model::*;
 
 use super::attribution::Attribution;

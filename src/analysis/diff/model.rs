@@ -102,8 +102,8 @@ pub struct OutstandingStack {
     pub blamed_path: Option<Arc<str>>,
     /// Frames innermost first, in WinDbg notation.
     pub frames: Arc<[String]>,
-    /// The same frames, structured.
-    pub frame_details: Vec<Frame>,
+    /// The same frames, structured (shared with the symbol table).
+    pub frame_details: Vec<Arc<Frame>>,
 }
 
 /// Handles per object type, in the order of the type names: a short list (the handles of one
@@ -292,5 +292,15 @@ impl DiffReport {
     /// Leaves out the handle types whose count did not change (`--only-changed`).
     pub fn keep_changed_types(&mut self) {
         self.by_type.retain(|row| row.delta != 0);
+    }
+
+    /// Drops the stacks' structured frames (`frame_details`), which only the JSON report
+    /// shows, before another format lays the report out: a log can give 900,000 stacks of
+    /// frames of their own, and a CSV of their handles is laid out after them. The JSON of the
+    /// report lists no frame details afterwards.
+    pub fn drop_frame_details(&mut self) {
+        for stack in &mut self.stacks {
+            stack.frame_details = Vec::new();
+        }
     }
 }

@@ -87,25 +87,28 @@ impl HtraceBlock {
     ) -> HandleTrace {
         let empty: Arc<[u64]> = Arc::new([]);
         let record_count = self.records.len();
+        let mut records: Vec<TraceRecord> = self
+            .records
+            .into_iter()
+            .map(|mut record| TraceRecord {
+                handle: record.handle,
+                process_id: record.process_id,
+                thread_id: record.thread_id,
+                operation: record.operation,
+                stack: if record.frames.is_empty() || record.frames_elided {
+                    // A stack the paste elides is not the one recorded: none is kept.
+                    take_texts(&mut record.frames, texts, Some(&mut *conflicts));
+                    Arc::clone(&empty)
+                } else {
+                    take_texts(&mut record.frames, texts, Some(&mut *conflicts));
+                    record.frames.iter().map(|frame| frame.address).collect()
+                },
+            })
+            .collect();
+        // Collected in place, in the block's larger records: the slack is given back.
+        records.shrink_to_fit();
         HandleTrace {
-            records: self
-                .records
-                .into_iter()
-                .map(|mut record| TraceRecord {
-                    handle: record.handle,
-                    process_id: record.process_id,
-                    thread_id: record.thread_id,
-                    operation: record.operation,
-                    stack: if record.frames.is_empty() || record.frames_elided {
-                        // A stack the paste elides is not the one recorded: none is kept.
-                        take_texts(&mut record.frames, texts, Some(&mut *conflicts));
-                        Arc::clone(&empty)
-                    } else {
-                        take_texts(&mut record.frames, texts, Some(&mut *conflicts));
-                        record.frames.iter().map(|frame| frame.address).collect()
-                    },
-                })
-                .collect(),
+            records,
             record_count,
             order: TraceOrder::NewestFirst,
             diff_block: self.diff,
