@@ -66,6 +66,7 @@ pub fn log_diff_sides(log: &Snapshot) -> Option<(Snapshot, Snapshot)> {
         unloaded_modules: log.unloaded_modules.clone(),
         thread_names: log.thread_names.clone(),
         handles: None,
+        compact_handles: None,
         trace: log.trace.clone(),
         type_counts: log.type_counts.clone(),
         stated_total: log.stated_total,

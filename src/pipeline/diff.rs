@@ -44,11 +44,18 @@ pub fn diff_files_with(
         skip_trace_records: true,
         ..*load
     };
+    // Handle tables of dumps are kept compact: the report shows only the new and closed
+    // handles, made whole from the tables when found.
     let (before, after) = rayon::join(
-        || snapshot::load_with(before, &before_load),
-        || snapshot::load_with(after, load),
+        || snapshot::load_compact(before, &before_load),
+        || snapshot::load_compact(after, load),
     );
     let (mut before, mut after) = (require_handles(before?)?, require_handles(after?)?);
+    if before.compact_handles.is_some() != after.compact_handles.is_some() {
+        // A dump against a log or a listing: compared as full tables.
+        before.expand_handles();
+        after.expand_handles();
+    }
     refuse_same_capture(&before, &after)?;
     if !options.allow_different_process {
         refuse_different_processes(&before, &after)?;
@@ -57,7 +64,10 @@ pub fn diff_files_with(
     if order == Order::NewestFirst {
         std::mem::swap(&mut before, &mut after);
         // The earlier dump's trace records were skipped; the later one needs them.
-        after = require_handles(snapshot::load_with(&after.source, load)?)?;
+        after = require_handles(snapshot::load_compact(&after.source, load)?)?;
+        if before.compact_handles.is_none() {
+            after.expand_handles();
+        }
     }
     let mut report = diff_snapshots(&before, &after, symbolizer, options);
     match order {

@@ -1,19 +1,22 @@
 //! The handle-level comparison, before symbols: which handles are new, which closed, and what
 //! the trace records say about each new one.
 
-use crate::snapshot::{Handle, Operation, Snapshot};
+use crate::snapshot::{CompactHandles, Handle, Operation, Snapshot};
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// The handle-level comparison of two snapshots; it refers to their handles.
 #[derive(Debug, Clone)]
 pub struct HandleDiff<'a> {
     pub(super) new: Vec<NewHandle<'a>>,
-    pub(super) closed: Vec<&'a Handle>,
+    pub(super) closed: Vec<Cow<'a, Handle>>,
 }
 
 #[derive(Debug, Clone)]
 pub(super) struct NewHandle<'a> {
-    pub(super) handle: &'a Handle,
+    /// The handle: borrowed from a full table, made from a compact one.
+    pub(super) handle: Cow<'a, Handle>,
     pub(super) evidence: StackEvidence,
 }
 
@@ -47,22 +50,33 @@ impl StackEvidence {
 /// it is in `from` but not in `other`), sorted by identity.
 #[cfg(test)]
 pub(super) fn missing_from<'a>(from: &'a [Handle], other: &[Handle]) -> Vec<&'a Handle> {
-    missing_both(in_identity_order(from), in_identity_order(other)).0
+    missing_both(
+        in_identity_order(from),
+        in_identity_order(other),
+        by_identity,
+    )
+    .0
+}
+
+/// Full handles compared by identity.
+fn by_identity(a: &&Handle, b: &&Handle) -> Ordering {
+    a.identity().cmp(&b.identity())
 }
 
 /// The handles of `from` missing from `other` and those of `other` missing from `from` (each
 /// as many times as it is on one side more than on the other), both in identity order, from
-/// lists in identity order: one walk over both, and only handles with equal values compare
-/// their names.
-fn missing_both<'a, 'b>(
-    from: impl Iterator<Item = &'a Handle>,
-    other: impl Iterator<Item = &'b Handle>,
-) -> (Vec<&'a Handle>, Vec<&'b Handle>) {
+/// lists in identity order (`cmp` compares identities): one walk over both, and only handles
+/// with equal values compare their names.
+fn missing_both<A, B>(
+    from: impl Iterator<Item = A>,
+    other: impl Iterator<Item = B>,
+    cmp: impl Fn(&A, &B) -> Ordering,
+) -> (Vec<A>, Vec<B>) {
     let (mut from, mut other) = (from.peekable(), other.peekable());
     let (mut only_from, mut only_other) = (Vec::new(), Vec::new());
     loop {
         match (from.peek(), other.peek()) {
-            (Some(a), Some(b)) => match a.identity().cmp(&b.identity()) {
+            (Some(a), Some(b)) => match cmp(a, b) {
                 std::cmp::Ordering::Less => only_from.extend(from.next()),
                 std::cmp::Ordering::Greater => only_other.extend(other.next()),
                 std::cmp::Ordering::Equal => {
@@ -110,16 +124,65 @@ fn in_identity_order(handles: &[Handle]) -> InIdentityOrder<'_> {
     InIdentityOrder::Sorted(sorted.into_iter())
 }
 
+/// The indices of a compact table in identity order.
+enum IndexOrder {
+    /// The table's own order (its values strictly increase).
+    Table(std::ops::Range<usize>),
+    /// Sorted by identity.
+    Sorted(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for IndexOrder {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            IndexOrder::Table(indices) => indices.next(),
+            IndexOrder::Sorted(indices) => indices.next(),
+        }
+    }
+}
+
+/// [`in_identity_order`] for a compact table.
+fn compact_in_identity_order(table: &CompactHandles) -> IndexOrder {
+    let handles = &table.handles;
+    if handles.windows(2).all(|pair| pair[0].value < pair[1].value) {
+        return IndexOrder::Table(0..handles.len());
+    }
+    let mut order: Vec<usize> = (0..handles.len()).collect();
+    order.sort_by(|a, b| table.identity(*a).cmp(&table.identity(*b)));
+    IndexOrder::Sorted(order.into_iter())
+}
+
 /// The handles new in `after` and those closed since `before`.
 fn new_and_closed<'a>(
     before: &'a Snapshot,
     after: &'a Snapshot,
-) -> (Vec<&'a Handle>, Vec<&'a Handle>) {
+) -> (Vec<Cow<'a, Handle>>, Vec<Cow<'a, Handle>>) {
+    if let (Some(before), Some(after)) = (&before.compact_handles, &after.compact_handles) {
+        let (before_order, after_order) = rayon::join(
+            || compact_in_identity_order(before),
+            || compact_in_identity_order(after),
+        );
+        let (new, closed) = missing_both(after_order, before_order, |a, b| {
+            after.identity(*a).cmp(&before.identity(*b))
+        });
+        let made = |table: &CompactHandles, indices: Vec<usize>| -> Vec<Cow<'a, Handle>> {
+            indices
+                .into_iter()
+                .map(|index| Cow::Owned(table.handle(index)))
+                .collect()
+        };
+        return (made(after, new), made(before, closed));
+    }
     match (&before.handles, &after.handles) {
         (Some(before), Some(after)) => {
             let (before, after) =
                 rayon::join(|| in_identity_order(before), || in_identity_order(after));
-            missing_both(after, before)
+            let (new, closed) = missing_both(after, before, by_identity);
+            let borrowed =
+                |handles: Vec<&'a Handle>| handles.into_iter().map(Cow::Borrowed).collect();
+            (borrowed(new), borrowed(closed))
         }
         // A summary on either side: no handle list to compare.
         _ => (Vec::new(), Vec::new()),
