@@ -17,9 +17,9 @@ pub mod sniff;
 pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
-pub(crate) use compact::CompactHandles;
 #[cfg(test)]
 pub(crate) use compact::CompactHandle;
+pub(crate) use compact::CompactHandles;
 pub use dump::Dump;
 pub use error::LoadError;
 pub use memory::{DumpBytes, DumpMemory, PrivateBytes, MEMORY_DERIVED_BUDGET};

@@ -154,6 +154,26 @@ fn compact_in_identity_order(table: &CompactHandles) -> IndexOrder {
     IndexOrder::Sorted(order.into_iter())
 }
 
+/// For each name index of `from`, the index of the same name in `to` (`u32::MAX` when `to`
+/// has none): equal indices then mean equal names without comparing them.
+fn same_names(from: &CompactHandles, to: &CompactHandles) -> Vec<u32> {
+    let mut in_to: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
+    for (index, name) in to.names.iter().enumerate().skip(1) {
+        if let Some(name) = name.as_deref() {
+            in_to.entry(name).or_insert(index as u32);
+        }
+    }
+    from.names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| match name.as_deref() {
+            None if index == 0 => 0,
+            None => u32::MAX,
+            Some(name) => in_to.get(name).copied().unwrap_or(u32::MAX),
+        })
+        .collect()
+}
+
 /// The handles new in `after` and those closed since `before`.
 fn new_and_closed<'a>(
     before: &'a Snapshot,
@@ -164,8 +184,17 @@ fn new_and_closed<'a>(
             || compact_in_identity_order(before),
             || compact_in_identity_order(after),
         );
+        let same = same_names(after, before);
         let (new, closed) = missing_both(after_order, before_order, |a, b| {
-            after.identity(*a).cmp(&before.identity(*b))
+            let (x, y) = (&after.handles[*a], &before.handles[*b]);
+            x.value.cmp(&y.value).then_with(|| {
+                let same_name = |from: u32, to: u32| same.get(from as usize) == Some(&to);
+                if same_name(x.type_name, y.type_name) && same_name(x.object_name, y.object_name) {
+                    Ordering::Equal
+                } else {
+                    after.identity(*a).cmp(&before.identity(*b))
+                }
+            })
         });
         let made = |table: &CompactHandles, indices: Vec<usize>| -> Vec<Cow<'a, Handle>> {
             indices
