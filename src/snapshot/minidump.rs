@@ -99,32 +99,12 @@ pub(crate) fn snapshot_with(
         }
         None => {}
     }
+    let open = match (&handles, &compact_handles) {
+        (_, Some(table)) => OpenValues::Compact(&table.handles),
+        (handles, None) => OpenValues::Handles(handles.as_deref().unwrap_or_default()),
+    };
     let trace = match trace? {
-        Some(mut parsed) => {
-            warnings.append(&mut parsed.warnings);
-            let open = match (&handles, &compact_handles) {
-                (_, Some(table)) => OpenValues::Compact(&table.handles),
-                (handles, None) => OpenValues::Handles(handles.as_deref().unwrap_or_default()),
-            };
-            let in_dump = parsed.order_evidence.is_some();
-            let order = match parsed.order_evidence.take() {
-                Some(evidence) => match evidence.order(&open) {
-                    Some(order) => order,
-                    None => dump.trace_order(&open)?,
-                },
-                None => handle_trace::detect_order(&parsed.records, &open),
-            };
-            if order == TraceOrder::OldestFirst {
-                parsed.records.reverse();
-            }
-            Some(HandleTrace {
-                records: parsed.records,
-                record_count: parsed.count,
-                order,
-                diff_block: false,
-                in_dump,
-            })
-        }
+        Some(parsed) => Some(trace_in_order(dump, parsed, &open, &mut warnings)?),
         None => None,
     };
     let memory = dump.memory(&mut warnings);
@@ -148,6 +128,35 @@ pub(crate) fn snapshot_with(
         file: Some(Arc::clone(dump.bytes())),
         warnings,
         content_hash: None,
+    })
+}
+
+/// The trace of `parsed` with its order decided against the `open` handles (its records,
+/// if decoded, newest first); its warnings go to `warnings`.
+fn trace_in_order(
+    dump: &Dump,
+    mut parsed: handle_trace::RawTrace,
+    open: &OpenValues,
+    warnings: &mut Vec<Warning>,
+) -> Result<HandleTrace, LoadError> {
+    warnings.append(&mut parsed.warnings);
+    let in_dump = parsed.order_evidence.is_some();
+    let order = match parsed.order_evidence.take() {
+        Some(evidence) => match evidence.order(open) {
+            Some(order) => order,
+            None => dump.trace_order(open)?,
+        },
+        None => handle_trace::detect_order(&parsed.records, open),
+    };
+    if order == TraceOrder::OldestFirst {
+        parsed.records.reverse();
+    }
+    Ok(HandleTrace {
+        records: parsed.records,
+        record_count: parsed.count,
+        order,
+        diff_block: false,
+        in_dump,
     })
 }
 
