@@ -21,6 +21,7 @@ pub mod trend;
 pub use attribution::{in_system_folder, Attribution, DEFAULT_SYSTEM_MODULES};
 pub use diff::{
     build_report, compare_handle_tables, compare_handles, DiffOptions, DiffReport, HandleDiff,
+    HandleTables,
 };
 pub use log_diff::log_diff_sides;
 pub use model::{hex, DumpSummary, TypeCount, SCHEMA_VERSION};

@@ -44,18 +44,24 @@ pub fn diff_files_with(
         skip_trace_records: true,
         ..*load
     };
-    // The later input is loaded on this thread: the memory its trace records and frame texts
-    // give back (see `diff_taken`) is then this thread's allocator arena's, where the report
-    // is built, not another thread's.
+    // Handle tables of dumps are kept compact: the report shows only the new and closed
+    // handles, made whole from the tables when found. The later input is loaded on this
+    // thread: the memory its trace records and frame texts give back (see `diff_taken`) is
+    // then this thread's allocator arena's, where the report is built, not another thread's.
     let (before, after) = std::thread::scope(|scope| {
-        let earlier = scope.spawn(|| snapshot::load_with(before, &before_load));
-        let after = snapshot::load_with(after, load);
+        let earlier = scope.spawn(|| snapshot::load_compact(before, &before_load));
+        let after = snapshot::load_compact(after, load);
         let before = earlier
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (before, after)
     });
     let (mut before, mut after) = (require_handles(before?)?, require_handles(after?)?);
+    if before.compact_handles.is_some() != after.compact_handles.is_some() {
+        // A dump against a log or a listing: compared as full tables.
+        before.expand_handles();
+        after.expand_handles();
+    }
     refuse_same_capture(&before, &after)?;
     if !options.allow_different_process {
         refuse_different_processes(&before, &after)?;
@@ -64,7 +70,10 @@ pub fn diff_files_with(
     if order == Order::NewestFirst {
         std::mem::swap(&mut before, &mut after);
         // The earlier dump's trace records were skipped; the later one needs them.
-        after = require_handles(snapshot::load_with(&after.source, load)?)?;
+        after = require_handles(snapshot::load_compact(&after.source, load)?)?;
+        if before.compact_handles.is_none() {
+            after.expand_handles();
+        }
     }
     let mut report = diff_taken(&before, &mut after, symbolizer, options);
     match order {
@@ -191,12 +200,14 @@ pub(crate) fn diff_taken(
     options: &DiffOptions,
 ) -> DiffReport {
     let reader = &*after;
-    let handles = analysis::compare_handle_tables(&before.handles, &after.handles, |new| {
-        reader
-            .trace
-            .as_ref()
-            .map(|_| reader.newest_trace_records(new.iter().map(|handle| handle.value)))
-    });
+    let tables = analysis::HandleTables::new(&after.handles, after.compact_handles.as_ref());
+    let handles =
+        analysis::compare_handle_tables(analysis::HandleTables::of(before), tables, |new| {
+            reader
+                .trace
+                .as_ref()
+                .map(|_| reader.newest_trace_records(new.iter().map(|handle| handle.value)))
+        });
     let symbols = symbolizer.resolve(after, handles.addresses());
     if let Some(trace) = &mut after.trace {
         trace.records = Vec::new();

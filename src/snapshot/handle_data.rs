@@ -8,6 +8,7 @@ use super::bytes::{
     decode_utf16le, minidump_string_bytes, parse_entries, u32_at, u64_at, FirstProblem, ListHeader,
     ParseError,
 };
+use super::compact::{CompactHandle, CompactHandles, Interner};
 use super::model::{Handle, ObjectInfo};
 use crate::warning::{Warning, WarningCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,22 +48,7 @@ pub(crate) fn parse_with<'file>(
     stream: &[u8],
     keep_object_info: bool,
 ) -> Result<HandleData, ParseError> {
-    let header = ListHeader::read(
-        stream,
-        stream_offset,
-        ("SizeOfDescriptor", "NumberOfDescriptors"),
-        |size| {
-            match size {
-            DESCRIPTOR_V1_SIZE => Ok(()),
-            size if size >= DESCRIPTOR_V2_SIZE => Ok(()),
-            size => Err(format!(
-                "SizeOfDescriptor {size} is neither 32 (MINIDUMP_HANDLE_DESCRIPTOR) nor 40 (MINIDUMP_HANDLE_DESCRIPTOR_2)"
-            )),
-        }
-        },
-    )?;
-    let (size_of_header, size_of_descriptor, count) =
-        (header.size_of_header, header.size_of_entry, header.count);
+    let (size_of_header, size_of_descriptor, count) = read_header(stream, stream_offset)?;
     let is_v2 = size_of_descriptor >= DESCRIPTOR_V2_SIZE;
 
     let bad_strings = FirstProblem::default();
@@ -128,15 +114,39 @@ pub(crate) fn parse_with<'file>(
             type_inferred: false,
         }
     });
-    let mut result = HandleData {
+    Ok(HandleData {
         handles,
-        warnings: Vec::new(),
-    };
-    let (bad_strings, first_bad_string) = bad_strings.into_parts();
-    let cut_chains = cut_chains.into_inner();
+        warnings: damage_warnings(bad_strings, cut_chains.into_inner()),
+    })
+}
 
+/// Checks the stream's header: `SizeOfHeader`, `SizeOfDescriptor` and the count, which must
+/// fit the stream.
+fn read_header(stream: &[u8], stream_offset: u64) -> Result<(u32, u32, u32), ParseError> {
+    let header = ListHeader::read(
+        stream,
+        stream_offset,
+        ("SizeOfDescriptor", "NumberOfDescriptors"),
+        |size| {
+            match size {
+            DESCRIPTOR_V1_SIZE => Ok(()),
+            size if size >= DESCRIPTOR_V2_SIZE => Ok(()),
+            size => Err(format!(
+                "SizeOfDescriptor {size} is neither 32 (MINIDUMP_HANDLE_DESCRIPTOR) nor 40 (MINIDUMP_HANDLE_DESCRIPTOR_2)"
+            )),
+        }
+        },
+    )?;
+    Ok((header.size_of_header, header.size_of_entry, header.count))
+}
+
+/// The warnings for names that could not be read and object-information chains that had to
+/// be cut.
+fn damage_warnings(bad_strings: FirstProblem, cut_chains: usize) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let (bad_strings, first_bad_string) = bad_strings.into_parts();
     if let Some(first) = first_bad_string {
-        result.warnings.push(
+        warnings.push(
             Warning::new(
                 WarningCode::StreamDamaged,
                 format!(
@@ -148,14 +158,75 @@ pub(crate) fn parse_with<'file>(
         );
     }
     if cut_chains > 0 {
-        result.warnings.push(Warning::new(
+        warnings.push(Warning::new(
             WarningCode::StreamDamaged,
             format!(
                 "HandleDataStream: {cut_chains} object-information chain(s) looped, ran out of the file or exceeded {MAX_OBJECT_INFO_CHAIN} records and were cut"
             ),
         ));
     }
-    Ok(result)
+    warnings
+}
+
+/// [`parse_with`] into a [`CompactHandles`] table (object information checked, not kept):
+/// the same handles, names and warnings in 32 bytes a handle.
+pub(crate) fn parse_compact(
+    file: &[u8],
+    stream_offset: u64,
+    stream: &[u8],
+) -> Result<(CompactHandles, Vec<Warning>), ParseError> {
+    let (size_of_header, size_of_descriptor, count) = read_header(stream, stream_offset)?;
+    let is_v2 = size_of_descriptor >= DESCRIPTOR_V2_SIZE;
+    let bad_strings = FirstProblem::default();
+    let cut_chains = AtomicUsize::new(0);
+    let interner = Interner::new();
+    // Per worker: the index of each string RVA met (unreadable ones are read again, and
+    // counted, every time, as `parse_with` does).
+    let index_at = |known: &mut foldhash::HashMap<u32, u32>, index: usize, rva: u32| -> u32 {
+        if rva == 0 {
+            return 0;
+        }
+        if let Some(known) = known.get(&rva) {
+            return *known;
+        }
+        match minidump_string_bytes(file, rva) {
+            Ok(raw) => {
+                let name = interner.index_of(raw);
+                known.insert(rva, name);
+                name
+            }
+            Err(error) => {
+                bad_strings.record(index, error);
+                0
+            }
+        }
+    };
+    let handles = parse_entries(
+        count as usize,
+        foldhash::HashMap::default,
+        |known, index| {
+            let at = size_of_header as usize + index * size_of_descriptor as usize;
+            let descriptor = &stream[at..at + size_of_descriptor as usize];
+            let field = |offset: usize| u32_at(descriptor, offset).unwrap_or_default();
+            if is_v2 && chain_is_cut(file, field(32)) {
+                cut_chains.fetch_add(1, Ordering::Relaxed);
+            }
+            CompactHandle {
+                value: u64_at(descriptor, 0).unwrap_or_default(),
+                type_name: index_at(known, index, field(8)),
+                object_name: index_at(known, index, field(12)),
+                attributes: field(16),
+                granted_access: field(20),
+                handle_count: field(24),
+                pointer_count: field(28),
+            }
+        },
+    );
+    let table = CompactHandles {
+        handles,
+        names: interner.into_names(),
+    };
+    Ok((table, damage_warnings(bad_strings, cut_chains.into_inner())))
 }
 
 /// Follows a `MINIDUMP_HANDLE_OBJECT_INFORMATION` chain; the flag says it had to be cut.
@@ -223,6 +294,17 @@ fn object_info_at(file: &[u8], rva: u32) -> Option<(u32, u32, usize, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compact parse of the stream holds the handles and gives the warnings of the full
+    /// parse without object information.
+    fn assert_compact_agrees(file: &[u8], at: u64) {
+        let stream = &file[at as usize..];
+        let full = parse_with(file, at, stream, false).unwrap();
+        let (compact, warnings) = parse_compact(file, at, stream).unwrap();
+        assert_eq!(compact.to_handles(), full.handles);
+        assert_eq!(warnings, full.warnings);
+        assert_eq!(compact.handles.len(), full.handles.len());
+    }
 
     /// A file holding a MINIDUMP_STRING "Mutant" at 0, then the stream at `stream_at`.
     fn file_with(stream: &[u8]) -> (Vec<u8>, u64) {
@@ -370,6 +452,7 @@ mod tests {
             .starts_with("HandleDataStream: 3 object-information"));
         let unkept = parse_with(&file, at, stream, false).unwrap();
         assert_eq!(unkept.warnings, kept.warnings);
+        assert_compact_agrees(&file, at);
     }
 
     #[test]
@@ -380,6 +463,7 @@ mod tests {
         let parsed = parse(&file, at, &file[at as usize..]).unwrap();
         assert_eq!(parsed.handles[0].type_name, None);
         assert!(parsed.warnings[0].message.contains("could not be read"));
+        assert_compact_agrees(&file, at);
     }
 
     #[test]
@@ -438,5 +522,37 @@ mod tests {
                 ),
             ]
         );
+        assert_compact_agrees(&file, at);
+        // Names are shared by index: the table holds "Event" once, whichever worker met it.
+        let (compact, _) = parse_compact(&file, at, &file[at as usize..]).unwrap();
+        assert_eq!(compact.names, [None, Some(Arc::from("Event"))]);
+        assert_eq!(compact.counts_by_type()["Event"], count as usize - 3);
+        assert_eq!(compact.counts_by_type()["(none)"], 3);
+    }
+
+    #[test]
+    fn compact_tables_name_empty_strings_none_and_read_v1_descriptors() {
+        // An empty string, then "Mutant" named by two handles, in v1 descriptors.
+        let mut file = vec![0u8; 8];
+        let empty_rva = file.len() as u32;
+        file.extend(0u32.to_le_bytes());
+        let mutant_rva = file.len() as u32;
+        let name: Vec<u8> = "Mutant".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        file.extend((name.len() as u32).to_le_bytes());
+        file.extend(&name);
+        let at = file.len() as u64;
+        file.extend(header(32, 3));
+        for (value, rva) in [(4, empty_rva), (8, mutant_rva), (12, mutant_rva)] {
+            file.extend(descriptor(value, rva, None));
+        }
+        assert_compact_agrees(&file, at);
+        let (compact, warnings) = parse_compact(&file, at, &file[at as usize..]).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(compact.names, [None, Some(Arc::from("Mutant"))]);
+        let types: Vec<u32> = compact.handles.iter().map(|h| h.type_name).collect();
+        assert_eq!(types, [0, 1, 1]);
+        assert_eq!(compact.identity(2), (12, Some("Mutant"), None));
+        assert_eq!(compact.handle(0).granted_access, 0x1f0001);
+        assert_eq!(compact.handle(0).pointer_count, 2);
     }
 }

@@ -23,6 +23,26 @@ pub(crate) struct RawTrace {
     pub warnings: Vec<Warning>,
 }
 
+/// The handles open at capture time, from either form of the handle table: what order
+/// detection compares the records with.
+#[derive(Clone, Copy)]
+pub(crate) enum OpenValues<'a> {
+    /// A table of full handles.
+    Handles(&'a [Handle]),
+    /// A compact table.
+    Compact(&'a [super::compact::CompactHandle]),
+}
+
+impl OpenValues<'_> {
+    /// `visit(value)` for every open handle, in table order.
+    fn each(&self, mut visit: impl FnMut(u64)) {
+        match self {
+            OpenValues::Handles(handles) => handles.iter().for_each(|handle| visit(handle.value)),
+            OpenValues::Compact(handles) => handles.iter().for_each(|handle| visit(handle.value)),
+        }
+    }
+}
+
 /// Checks the stream's header and returns its record count, reading no record.
 pub(crate) fn count(stream_offset: u64, stream: &[u8]) -> Result<usize, ParseError> {
     header(stream_offset, stream).map(|header| header.count as usize)
@@ -48,30 +68,30 @@ fn header(stream_offset: u64, stream: &[u8]) -> Result<ListHeader, ParseError> {
 /// Parses the stream; records stay in the order the stream holds them.
 #[cfg(test)]
 pub(crate) fn parse(stream_offset: u64, stream: &[u8]) -> Result<RawTrace, ParseError> {
-    parse_with(stream_offset, stream, false)
+    parse_with(stream_offset, stream, false, None)
 }
+
+/// Copies the stream's bytes from `start` into the whole of `buffer`; `false` when it could
+/// not (the pass then reads the stream's bytes in place).
+pub(crate) type CopyStream<'a> = &'a (dyn Fn(usize, &mut [u8]) -> bool + Sync);
 
 /// [`parse`]; with `in_place` no record is decoded (`records` stays empty: the newest-record
 /// lookups read them in the stream, [`newest_in`]): one pass checks the depths and gathers
 /// the [`OrderEvidence`], so reading the trace allocates nothing per record.
+/// With `copy`, the in-place pass reads the records through it in chunks (a mapped dump reads
+/// its file into a small buffer: the 50 MB of a large trace are then never mapped, nor
+/// unmapped at exit).
 pub(crate) fn parse_with(
     stream_offset: u64,
     stream: &[u8],
     in_place: bool,
+    copy: Option<CopyStream>,
 ) -> Result<RawTrace, ParseError> {
     let header = header(stream_offset, stream)?;
     let count = header.count as usize;
     let mut evidence = None;
     let (records, clamped) = if in_place {
-        let entries = Entries::new(stream, &header);
-        let mut order = OrderEvidence::new(count);
-        let mut clamped = 0;
-        for index in 0..count {
-            let entry = entries.entry(index);
-            let (handle, operation) = handle_and_operation(entry);
-            order.add(handle, operation);
-            clamped += usize::from(u32_at(entry, 24).unwrap_or_default() > MAX_DEPTH);
-        }
+        let (order, clamped) = scan_in_place(&Entries::new(stream, &header), copy);
         evidence = Some(order);
         (Vec::new(), clamped)
     } else {
@@ -92,6 +112,46 @@ pub(crate) fn parse_with(
         ));
     }
     Ok(trace)
+}
+
+/// Streams from twice this many records on are scanned in place in parts, one per core (each
+/// with its own evidence table, merged in order): the pass touches every record of a stream
+/// that may be 50 MB.
+const SCAN_PART: usize = 1 << 15;
+/// Bytes copied at a time by a pass that copies the stream: a buffer that stays in cache and
+/// is reused from the allocator's free lists (below glibc's fresh-mapping threshold).
+const COPY_CHUNK: usize = 64 * 1024;
+
+/// The in-place pass of [`parse_with`]: the [`OrderEvidence`] of every record, and how many
+/// records claim an over-deep stack. Large streams are scanned in parts on all cores, whose
+/// evidence is merged in stream order ([`OrderEvidence::then`]).
+fn scan_in_place(entries: &Entries, copy: Option<CopyStream>) -> (OrderEvidence, usize) {
+    let count = entries.count;
+    let scan = |range: std::ops::Range<usize>| {
+        let mut order = OrderEvidence::new(count);
+        let mut clamped = 0;
+        entries.each_in(range, copy, |entry| {
+            let (handle, operation) = handle_and_operation(entry);
+            order.add(handle, operation);
+            clamped += usize::from(u32_at(entry, 24).unwrap_or_default() > MAX_DEPTH);
+        });
+        (order, clamped)
+    };
+    if count < 2 * SCAN_PART {
+        return scan(0..count);
+    }
+    use rayon::prelude::*;
+    let part = count
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(SCAN_PART);
+    let parts: Vec<(OrderEvidence, usize)> = (0..count.div_ceil(part))
+        .into_par_iter()
+        .map(|index| scan(index * part..((index + 1) * part).min(count)))
+        .collect();
+    parts
+        .into_iter()
+        .reduce(|(earlier, a), (later, b)| (earlier.then(later), a + b))
+        .unwrap_or_else(|| (OrderEvidence::new(count), 0))
 }
 
 /// Every record with its stack, and how many had their depth capped.
@@ -151,6 +211,34 @@ impl<'a> Entries<'a> {
         &self.stream[at..at + ENTRY_SIZE as usize]
     }
 
+    /// `visit(entry)` for the entries in `range`, in order: read in place, or through `copy`
+    /// in chunks of about [`COPY_CHUNK`] bytes (a chunk it cannot copy is read in place).
+    fn each_in(
+        &self,
+        range: std::ops::Range<usize>,
+        copy: Option<CopyStream>,
+        mut visit: impl FnMut(&[u8]),
+    ) {
+        let size = self.size_of_entry;
+        let Some(copy) = copy.filter(|_| size <= COPY_CHUNK) else {
+            range.for_each(|index| visit(self.entry(index)));
+            return;
+        };
+        let per_chunk = COPY_CHUNK / size;
+        let mut buffer = vec![0u8; per_chunk.min(range.len()) * size];
+        for first in range.clone().step_by(per_chunk) {
+            let entries = per_chunk.min(range.end - first);
+            let chunk = &mut buffer[..entries * size];
+            if copy(self.size_of_header + first * size, chunk) {
+                chunk
+                    .chunks_exact(size)
+                    .for_each(|entry| visit(&entry[..ENTRY_SIZE as usize]));
+            } else {
+                (first..first + entries).for_each(|index| visit(self.entry(index)));
+            }
+        }
+    }
+
     /// Handle value and operation of every entry, in stream order.
     fn operations(&self) -> impl Iterator<Item = (u64, Operation)> + '_ {
         (0..self.count).map(|index| handle_and_operation(self.entry(index)))
@@ -170,7 +258,7 @@ fn handle_and_operation(entry: &[u8]) -> (u64, Operation) {
 pub(crate) fn detect_order_in(
     stream_offset: u64,
     stream: &[u8],
-    open_handles: &[Handle],
+    open_handles: &OpenValues,
 ) -> Result<TraceOrder, ParseError> {
     let header = header(stream_offset, stream)?;
     let entries = Entries::new(stream, &header);
@@ -258,7 +346,7 @@ pub(crate) fn stacks_at(
 /// that is not open must not; each handle whose first and last records differ in that
 /// respect votes for one order. Ties and silence fall back to newest first, which is how
 /// WinDbg's `!htrace` presents the same data.
-pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> TraceOrder {
+pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &OpenValues) -> TraceOrder {
     let operations = || {
         records
             .iter()
@@ -277,7 +365,7 @@ pub(crate) fn detect_order(records: &[TraceRecord], open_handles: &[Handle]) -> 
 /// order), read with the hash map: when [`OrderEvidence`] could not hold them.
 fn detect_order_hashed<I: Iterator<Item = (u64, Operation)>>(
     operations: I,
-    open_handles: &[Handle],
+    open_handles: &OpenValues,
 ) -> TraceOrder {
     order_of(votes_hashed(operations, open_handles))
 }
@@ -344,18 +432,47 @@ impl OrderEvidence {
         }
     }
 
+    /// The evidence of a list followed by `later`, the evidence of the records after it
+    /// (gathered for a list of the same length): per slot, the first record is this list's
+    /// when it saw one, the last one `later`'s when it saw one.
+    pub(crate) fn then(self, later: OrderEvidence) -> OrderEvidence {
+        let (Some(mut slots), Some(later_slots)) = (self.slots, later.slots) else {
+            return OrderEvidence {
+                slots: None,
+                limit: self.limit,
+            };
+        };
+        if slots.len() < later_slots.len() {
+            slots.resize(later_slots.len(), 0);
+        }
+        for (slot, later) in slots.iter_mut().zip(&later_slots) {
+            if *later == 0 {
+                continue;
+            }
+            *slot = if *slot == 0 {
+                *later
+            } else {
+                (*slot & 0b011) | (*later & 0b100)
+            };
+        }
+        OrderEvidence {
+            slots: Some(slots),
+            limit: self.limit,
+        }
+    }
+
     /// The order the evidence shows, given the handles open at capture time; `None` when
     /// the table was dropped (a second pass decides: [`detect_order_in`]).
-    pub(crate) fn order(self, open_handles: &[Handle]) -> Option<TraceOrder> {
+    pub(crate) fn order(self, open_handles: &OpenValues) -> Option<TraceOrder> {
         let seen = self.slots?;
         let mut open_now = vec![false; seen.len()];
-        for handle in open_handles {
-            if handle.value % 4 == 0 {
-                if let Some(slot) = open_now.get_mut((handle.value / 4) as usize) {
+        open_handles.each(|value| {
+            if value % 4 == 0 {
+                if let Some(slot) = open_now.get_mut((value / 4) as usize) {
                     *slot = true;
                 }
             }
-        }
+        });
         let operation = |is_open: bool| {
             if is_open {
                 Operation::Open
@@ -398,9 +515,12 @@ fn count_votes(votes: impl Iterator<Item = Option<bool>>) -> (usize, usize) {
 
 fn votes_hashed(
     records: impl Iterator<Item = (u64, Operation)>,
-    open_handles: &[Handle],
+    open_handles: &OpenValues,
 ) -> (usize, usize) {
-    let open: foldhash::HashSet<u64> = open_handles.iter().map(|handle| handle.value).collect();
+    let mut open: foldhash::HashSet<u64> = foldhash::HashSet::default();
+    open_handles.each(|value| {
+        open.insert(value);
+    });
     let mut first_and_last: foldhash::HashMap<u64, (Operation, Operation)> =
         foldhash::HashMap::default();
     let opens_and_closes =
@@ -419,195 +539,5 @@ fn votes_hashed(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn header(count: u32) -> Vec<u8> {
-        [16u32, ENTRY_SIZE, count, 0]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect()
-    }
-
-    fn entry(handle: u64, operation: u32, depth: u32, stack: &[u64]) -> Vec<u8> {
-        let mut out = handle.to_le_bytes().to_vec();
-        for field in [1234u32, 0xa14, operation, 0, depth, 0] {
-            out.extend(field.to_le_bytes());
-        }
-        for slot in 0..32 {
-            out.extend(stack.get(slot).copied().unwrap_or(0).to_le_bytes());
-        }
-        out
-    }
-
-    fn open_handle(value: u64) -> Handle {
-        Handle {
-            handle_count: 1,
-            pointer_count: 1,
-            ..Handle::new(value)
-        }
-    }
-
-    #[test]
-    fn reads_records_with_their_stacks() {
-        let mut stream = header(2);
-        stream.extend(entry(0x1bc, 1, 3, &[0x7c90d0cc, 0x7c80e265, 0x35f02a93]));
-        stream.extend(entry(0x1bc, 2, 40, &[0x1; 32]));
-        let trace = parse(0x100, &stream).unwrap();
-        assert_eq!(trace.records.len(), 2);
-        assert_eq!(trace.records[0].handle, 0x1bc);
-        assert_eq!(trace.records[0].thread_id, 0xa14);
-        assert_eq!(trace.records[0].process_id, 1234);
-        assert_eq!(trace.records[0].operation, Operation::Open);
-        assert_eq!(
-            &trace.records[0].stack[..],
-            [0x7c90d0cc, 0x7c80e265, 0x35f02a93]
-        );
-        assert_eq!(trace.records[1].operation, Operation::Close);
-        assert_eq!(trace.records[1].stack.len(), 32, "depth is capped at 32");
-        assert!(trace.warnings[0].message.contains("stack depth over 32"));
-    }
-
-    #[test]
-    fn rejects_counts_the_stream_cannot_hold() {
-        let stream = header(1_000_000);
-        let error = parse(0x40, &stream).unwrap_err();
-        assert_eq!(error.offset, 0x40);
-        assert!(error.reason.contains("NumberOfEntries 1000000"));
-        let mut small_entries = header(0);
-        small_entries[4..8].copy_from_slice(&100u32.to_le_bytes());
-        assert!(parse(0, &small_entries)
-            .unwrap_err()
-            .reason
-            .contains("SizeOfEntry 100"));
-    }
-
-    #[test]
-    fn detects_which_end_is_newest() {
-        // Handle 4 was opened, closed and reopened (open now); handle 8 opened then closed.
-        let oldest_first = [
-            entry(4, 1, 0, &[]),
-            entry(8, 1, 0, &[]),
-            entry(4, 2, 0, &[]),
-            entry(8, 2, 0, &[]),
-            entry(4, 1, 0, &[]),
-        ];
-        let mut stream = header(oldest_first.len() as u32);
-        stream.extend(oldest_first.concat());
-        let records = parse(0, &stream).unwrap().records;
-        let open = [open_handle(4)];
-        assert_eq!(detect_order(&records, &open), TraceOrder::OldestFirst);
-        let mut reversed = records.clone();
-        reversed.reverse();
-        assert_eq!(detect_order(&reversed, &open), TraceOrder::NewestFirst);
-        // Only single OPEN records of open handles: nothing to tell the order by.
-        let silent = vec![records[0].clone()];
-        assert_eq!(detect_order(&silent, &open), TraceOrder::AssumedNewestFirst);
-    }
-
-    #[test]
-    fn records_read_in_place_agree_with_the_decoded_ones() {
-        // Oldest first: 4 opened, 8 opened, 4 closed, 8 closed (depth 40: capped), 4 reopened.
-        let oldest_first = [
-            entry(4, 1, 1, &[0x10]),
-            entry(8, 1, 1, &[0x20]),
-            entry(4, 2, 1, &[0x30]),
-            entry(8, 2, 40, &[0x40; 32]),
-            entry(4, 1, 2, &[0x50, 0x51]),
-        ];
-        let mut stream = header(oldest_first.len() as u32);
-        stream.extend(oldest_first.concat());
-        let decoded = parse_with(0x40, &stream, false).unwrap();
-        let in_place = parse_with(0x40, &stream, true).unwrap();
-        assert!(in_place.records.is_empty());
-        assert_eq!(in_place.count, 5);
-        assert_eq!(
-            in_place.warnings[0].message, decoded.warnings[0].message,
-            "the depth check counts the same records"
-        );
-        let open = [open_handle(4)];
-        let order = detect_order_in(0x40, &stream, &open).unwrap();
-        assert_eq!(order, detect_order(&decoded.records, &open));
-        assert_eq!(order, TraceOrder::OldestFirst);
-        // The newest record of 4 is the last in the stream, of 8 the fourth; 12 has none.
-        let newest = newest_in(0x40, &stream, order, [4, 8, 12]).unwrap();
-        assert_eq!(newest.len(), 2);
-        assert_eq!(newest[&4], (4, Operation::Open));
-        assert_eq!(newest[&8], (3, Operation::Close));
-        assert_eq!(&stacks_at(0x40, &stream, [4]).unwrap()[0][..], [0x50, 0x51]);
-        // Read newest first, the same stream gives the first records instead.
-        let newest = newest_in(0x40, &stream, TraceOrder::NewestFirst, [4, 8]).unwrap();
-        assert_eq!(newest[&4], (0, Operation::Open));
-        assert_eq!(newest[&8], (1, Operation::Open));
-        assert!(newest_in(0x40, &stream[..20], order, [4]).is_err());
-    }
-
-    #[test]
-    fn sparse_and_untagged_values_detect_the_same_order() {
-        // The same history as above with values a dense table cannot index: far apart, and
-        // not multiples of 4.
-        for (a, b) in [(4u64, 1 << 40), (5, 9)] {
-            let oldest_first = [
-                entry(a, 1, 0, &[]),
-                entry(b, 1, 0, &[]),
-                entry(a, 2, 0, &[]),
-                entry(b, 2, 0, &[]),
-                entry(a, 1, 0, &[]),
-            ];
-            let mut stream = header(oldest_first.len() as u32);
-            stream.extend(oldest_first.concat());
-            let records = parse(0, &stream).unwrap().records;
-            let mut evidence = OrderEvidence::new(records.len());
-            for record in &records {
-                evidence.add(record.handle, record.operation);
-            }
-            assert!(evidence.slots.is_none(), "no table for {a:#x} and {b:#x}");
-            let open = [open_handle(a)];
-            assert_eq!(detect_order(&records, &open), TraceOrder::OldestFirst);
-            let mut reversed = records.clone();
-            reversed.reverse();
-            assert_eq!(detect_order(&reversed, &open), TraceOrder::NewestFirst);
-        }
-    }
-
-    #[test]
-    fn large_traces_parsed_on_all_cores_keep_order_and_counts() {
-        let count = crate::snapshot::bytes::PARALLEL_FROM as u32 * 2 + 77;
-        let mut stream = header(count);
-        for index in 0..count {
-            let depth = if index % 5000 == 4999 { 40 } else { 3 };
-            let stack = [0x7c90_d0cc, 0x7c80_e265, 0x35f0_2a93 + u64::from(index % 7)];
-            stream.extend(entry(
-                4 * u64::from(index + 1),
-                1 + index % 2,
-                depth,
-                &stack,
-            ));
-        }
-        let trace = parse(0, &stream).unwrap();
-        assert_eq!(trace.records.len(), count as usize);
-        assert_eq!(trace.count, count as usize);
-        for (index, record) in trace.records.iter().enumerate() {
-            assert_eq!(record.handle, 4 * (index as u64 + 1));
-            assert_eq!(record.stack[2], 0x35f0_2a93 + (index as u64 % 7));
-        }
-        assert_eq!(
-            trace
-                .warnings
-                .iter()
-                .map(|warning| warning.message.clone())
-                .collect::<Vec<_>>(),
-            [format!(
-                "HandleOperationListStream: {} record(s) claim a stack depth over 32; their stacks were cut to 32 frames",
-                count / 5000
-            )]
-        );
-        // Records with equal stacks share them (within each worker's share of the list).
-        let distinct: std::collections::HashSet<*const u64> = trace
-            .records
-            .iter()
-            .map(|record| record.stack.as_ptr())
-            .collect();
-        assert!(distinct.len() < 100, "{} distinct stacks", distinct.len());
-    }
-}
+#[path = "handle_trace_tests.rs"]
+mod tests;

@@ -81,6 +81,27 @@ impl DumpBytes {
         }
     }
 
+    /// Whether the bytes are a mapping of the file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, DumpBytes::Mapped { .. })
+    }
+
+    /// Reads the file's bytes at `offset` into the whole of `buffer` (a mapped file with a
+    /// read, which maps nothing); `false` when they could not be read that way: bytes held in
+    /// memory, a platform without positioned reads, a read error or a file that got shorter.
+    pub fn copy_at(&self, offset: u64, buffer: &mut [u8]) -> bool {
+        match self {
+            #[cfg(unix)]
+            DumpBytes::Mapped { file, .. } => {
+                std::os::unix::fs::FileExt::read_exact_at(file, buffer, offset).is_ok()
+            }
+            _ => {
+                let _ = (offset, buffer);
+                false
+            }
+        }
+    }
+
     /// A copy that can be changed without touching the input: a copy-on-write mapping of the
     /// file (`MAP_PRIVATE`: only changed pages are copied, nothing is written back), or a copy
     /// of bytes held in memory.

@@ -2,6 +2,7 @@
 //! analysis needs are touched (header, directory, system/misc info, modules, handles, trace).
 
 use super::dump::Dump;
+use super::handle_trace::OpenValues;
 use super::model::{HandleTrace, Operation, Snapshot, TraceOrder};
 use super::{handle_trace, LoadError, LoadOptions};
 use crate::time::iso8601;
@@ -40,8 +41,9 @@ pub(crate) fn load_minidump_file(
     path: &Path,
     file: std::fs::File,
     options: &LoadOptions,
+    compact: bool,
 ) -> Result<Snapshot, LoadError> {
-    snapshot_of(&Dump::from_file(path, file)?, options)
+    snapshot_with(&Dump::from_file(path, file)?, options, compact)
 }
 
 /// Reads a snapshot from the bytes of a minidump (copied); `path` is used in messages only.
@@ -55,46 +57,54 @@ pub fn load_minidump_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, LoadEr
 /// The snapshot of an opened dump: process, modules, handle table, trace records (newest
 /// first) and captured memory.
 pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+    snapshot_with(dump, options, false)
+}
+
+/// [`snapshot_of`]; with `compact`, the handle table is kept in compact form
+/// ([`load_compact`](super::load_compact)).
+pub(crate) fn snapshot_with(
+    dump: &Dump,
+    options: &LoadOptions,
+    compact: bool,
+) -> Result<Snapshot, LoadError> {
     let mut warnings = Vec::new();
     let (modules, process) = dump.modules_and_process(&mut warnings);
     // The two handle streams are independent: a large dump reads them (each read ahead by
     // its reader) on two threads. A small one does not wake the thread pool (starting it
     // costs more than the parse).
     let streamed = dump.handle_streams_size(!options.skip_trace_records)?;
-    let read_handles = || dump.handle_data(!options.skip_object_info);
+    let read_handles = || {
+        if compact {
+            let table = dump.compact_handle_data()?;
+            return Ok(table.map(|(table, warnings)| (Table::Compact(table), warnings)));
+        }
+        let parsed = dump.handle_data(!options.skip_object_info)?;
+        Ok::<_, LoadError>(parsed.map(|parsed| (Table::Full(parsed.handles), parsed.warnings)))
+    };
     let read_trace = || dump.handle_trace(options.skip_trace_records, options.lazy_trace_stacks);
-    let (handles, trace) = if streamed >= PARALLEL_STREAM_BYTES {
+    let (table, trace) = if streamed >= PARALLEL_STREAM_BYTES {
         rayon::join(read_handles, read_trace)
     } else {
         (read_handles(), read_trace())
     };
-    let handles = handles?.map(|parsed| {
-        warnings.extend(parsed.warnings);
-        parsed.handles
-    });
-    let trace = match trace? {
-        Some(mut parsed) => {
-            warnings.append(&mut parsed.warnings);
-            let open = handles.as_deref().unwrap_or_default();
-            let in_dump = parsed.order_evidence.is_some();
-            let order = match parsed.order_evidence.take() {
-                Some(evidence) => match evidence.order(open) {
-                    Some(order) => order,
-                    None => dump.trace_order(open)?,
-                },
-                None => handle_trace::detect_order(&parsed.records, open),
-            };
-            if order == TraceOrder::OldestFirst {
-                parsed.records.reverse();
-            }
-            Some(HandleTrace {
-                records: parsed.records,
-                record_count: parsed.count,
-                order,
-                diff_block: false,
-                in_dump,
-            })
+    let (mut handles, mut compact_handles) = (None, None);
+    match table? {
+        Some((Table::Full(table), parsed_warnings)) => {
+            handles = Some(table);
+            warnings.extend(parsed_warnings);
         }
+        Some((Table::Compact(table), parsed_warnings)) => {
+            compact_handles = Some(table);
+            warnings.extend(parsed_warnings);
+        }
+        None => {}
+    }
+    let open = match (&handles, &compact_handles) {
+        (_, Some(table)) => OpenValues::Compact(&table.handles),
+        (handles, None) => OpenValues::Handles(handles.as_deref().unwrap_or_default()),
+    };
+    let trace = match trace? {
+        Some(parsed) => Some(trace_in_order(dump, parsed, &open, &mut warnings)?),
         None => None,
     };
     let memory = dump.memory(&mut warnings);
@@ -112,12 +122,48 @@ pub fn snapshot_of(dump: &Dump, options: &LoadOptions) -> Result<Snapshot, LoadE
         unloaded_modules: dump.unloaded_modules(),
         thread_names: dump.thread_names(),
         handles,
+        compact_handles,
         trace,
         memory,
         file: Some(Arc::clone(dump.bytes())),
         warnings,
         content_hash: None,
     })
+}
+
+/// The trace of `parsed` with its order decided against the `open` handles (its records,
+/// if decoded, newest first); its warnings go to `warnings`.
+fn trace_in_order(
+    dump: &Dump,
+    mut parsed: handle_trace::RawTrace,
+    open: &OpenValues,
+    warnings: &mut Vec<Warning>,
+) -> Result<HandleTrace, LoadError> {
+    warnings.append(&mut parsed.warnings);
+    let in_dump = parsed.order_evidence.is_some();
+    let order = match parsed.order_evidence.take() {
+        Some(evidence) => match evidence.order(open) {
+            Some(order) => order,
+            None => dump.trace_order(open)?,
+        },
+        None => handle_trace::detect_order(&parsed.records, open),
+    };
+    if order == TraceOrder::OldestFirst {
+        parsed.records.reverse();
+    }
+    Ok(HandleTrace {
+        records: parsed.records,
+        record_count: parsed.count,
+        order,
+        diff_block: false,
+        in_dump,
+    })
+}
+
+/// A handle table as read: full handles, or compact for a diff.
+enum Table {
+    Full(Vec<super::model::Handle>),
+    Compact(super::compact::CompactHandles),
 }
 
 /// The header's capture time, unless it cannot be real: 0 (1970, a field never set) or

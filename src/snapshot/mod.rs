@@ -3,6 +3,7 @@
 //! Inputs are recognised by content, never by extension alone.
 
 mod bytes;
+mod compact;
 mod dump;
 mod error;
 mod handle_data;
@@ -16,6 +17,9 @@ pub mod sniff;
 pub mod text;
 
 pub use self::minidump::{load_minidump, load_minidump_bytes, CAPTURE_HINT, TRACE_HINT};
+#[cfg(test)]
+pub(crate) use compact::CompactHandle;
+pub(crate) use compact::CompactHandles;
 pub use dump::Dump;
 pub use error::LoadError;
 pub use memory::{DumpBytes, DumpMemory, PrivateBytes, MEMORY_DERIVED_BUDGET};
@@ -140,7 +144,21 @@ pub fn load(path: &Path) -> Result<Snapshot, LoadError> {
 /// processes gives that one, and a dump or log of another process (or of none known) is
 /// refused ([`LoadError::Ambiguous`]).
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
-    let snapshot = load_any(path, options)?;
+    load_choosing(path, options, false)
+}
+
+/// [`load_with`], keeping a minidump's handle table in a compact form (32 bytes a handle,
+/// names shared by index, no object information) that only the crate's comparison reads:
+/// [`Snapshot::handles`] is then `None`, while [`Snapshot::handle_count`] and
+/// [`Snapshot::counts_by_type`] count the table. For `diff`, whose report shows a few of
+/// 100,000 handles ([`Snapshot::expand_handles`] makes the full table); other inputs keep
+/// their full table.
+pub(crate) fn load_compact(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+    load_choosing(path, options, true)
+}
+
+fn load_choosing(path: &Path, options: &LoadOptions, compact: bool) -> Result<Snapshot, LoadError> {
+    let snapshot = load_any(path, options, compact)?;
     match (options.pid, snapshot.process.pid) {
         (Some(wanted), Some(pid)) if pid != wanted => Err(LoadError::Ambiguous {
             path: path.to_path_buf(),
@@ -154,7 +172,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadErr
     }
 }
 
-fn load_any(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+fn load_any(path: &Path, options: &LoadOptions, compact: bool) -> Result<Snapshot, LoadError> {
     let io_error = LoadError::io(path);
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     let metadata = file.metadata().map_err(io_error)?;
@@ -164,7 +182,8 @@ fn load_any(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
             .map_err(io_error)?
             .ok_or_else(|| too_large(path, NOT_A_FILE))?;
         if bytes.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
-            return self::minidump::snapshot_of(&Dump::from_bytes(path, bytes)?, options);
+            let dump = Dump::from_bytes(path, bytes)?;
+            return self::minidump::snapshot_with(&dump, options, compact);
         }
         return load_text_hashed(path, &bytes, options);
     }
@@ -178,7 +197,7 @@ fn load_any(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
     }
     let head = &head[..read];
     if head.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
-        return self::minidump::load_minidump_file(path, file, options);
+        return self::minidump::load_minidump_file(path, file, options, compact);
     }
     if head.is_empty() {
         return Err(LoadError::NotMinidump {

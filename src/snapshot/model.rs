@@ -41,8 +41,13 @@ pub struct Snapshot {
     pub unloaded_modules: Vec<UnloadedModule>,
     /// Thread names by thread id (ThreadNamesStream, Windows 10 1607 and later).
     pub thread_names: BTreeMap<u32, String>,
-    /// The handle table at capture time; `None` when the dump has no HandleDataStream.
+    /// The handle table at capture time; `None` when the dump has no HandleDataStream (or
+    /// the table is kept in compact form: `diff` only).
     pub handles: Option<Vec<Handle>>,
+    /// The handle table in compact form, instead of `handles`, when the snapshot was loaded
+    /// for a comparison ([`load_compact`](super::load_compact)).
+    #[serde(skip)]
+    pub(crate) compact_handles: Option<super::compact::CompactHandles>,
     /// Handle-trace records; `None` when the dump has no HandleOperationListStream.
     pub trace: Option<HandleTrace>,
     /// Handle counts per type from a summary (`!handle 0 0`, `handle -s`); when present they
@@ -402,6 +407,7 @@ impl Snapshot {
             unloaded_modules: Vec::new(),
             thread_names: Default::default(),
             handles: None,
+            compact_handles: None,
             trace: None,
             type_counts: None,
             stated_total: None,
@@ -451,7 +457,17 @@ impl Snapshot {
         match (&self.type_counts, self.stated_total) {
             (Some(counts), _) => counts.values().sum::<u64>() as usize,
             (None, Some(total)) => total as usize,
-            (None, None) => self.handles.as_ref().map_or(0, Vec::len),
+            (None, None) => match &self.compact_handles {
+                Some(table) => table.handles.len(),
+                None => self.handles.as_ref().map_or(0, Vec::len),
+            },
+        }
+    }
+
+    /// Turns a handle table kept in compact form into the full [`Snapshot::handles`].
+    pub(crate) fn expand_handles(&mut self) {
+        if let Some(table) = self.compact_handles.take() {
+            self.handles = Some(table.to_handles());
         }
     }
 
@@ -462,6 +478,9 @@ impl Snapshot {
                 .iter()
                 .map(|(type_name, count)| (type_name.clone(), *count as usize))
                 .collect();
+        }
+        if let Some(table) = &self.compact_handles {
+            return table.counts_by_type();
         }
         // Counted by the shared string first (a loader shares one per type name, so this
         // hashes an address, not the name), then merged by name.
@@ -483,7 +502,7 @@ impl Snapshot {
 
     /// Whether there is anything to count: a handle table or a type summary.
     pub fn has_handle_data(&self) -> bool {
-        self.handles.is_some() || self.type_counts.is_some()
+        self.handles.is_some() || self.compact_handles.is_some() || self.type_counts.is_some()
     }
 
     /// SHA-256 (hex) identifying the capture: of a text input whole; of a minidump whole when

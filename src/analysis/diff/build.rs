@@ -307,7 +307,7 @@ fn new_handle_changes(
                 StackEvidence::Inconsistent(_) => trace.new_inconsistent += 1,
                 StackEvidence::NoTrace => {}
             }
-            let mut change = handle_change(new.handle, no_type, after.input);
+            let mut change = handle_change(&new.handle, no_type, after.input);
             change.trace = Some(new.evidence.label());
             if let Some(stack) = stack_of_handle.get(&new.handle.value) {
                 change.stack_id = Some(stack.id);
@@ -315,7 +315,7 @@ fn new_handle_changes(
                 change.blamed_module = stack.blamed_module.clone();
                 change.blamed_version = stack.blamed_version.clone();
             }
-            if let Some(name) = shared_object_name(new.handle) {
+            if let Some(name) = shared_object_name(&new.handle) {
                 // The lowest value of the object's handles (they are sorted).
                 if let Some(&first) = objects
                     .get(&(new.handle.type_label(), name))
@@ -344,6 +344,18 @@ fn shared_objects(snapshot: &Snapshot) -> SharedObjects<'_> {
                 .entry((handle.type_label(), name))
                 .or_default()
                 .push(handle.value);
+        }
+    }
+    if let Some(table) = &snapshot.compact_handles {
+        for handle in &table.handles {
+            let type_name = table.name(handle.type_name);
+            let object_name = table.name(handle.object_name);
+            if let Some(name) = shared_name(type_name, object_name, handle.handle_count) {
+                objects
+                    .entry((type_name.unwrap_or(crate::snapshot::NO_TYPE), name))
+                    .or_default()
+                    .push(handle.value);
+            }
         }
     }
     for values in objects.values_mut() {
@@ -407,12 +419,22 @@ fn type_deltas(before: &Snapshot, after: &Snapshot) -> Vec<TypeDelta> {
 /// created anew by every open, so a shared path says nothing; and a dump that counts a single
 /// handle to the object rules sharing out.
 fn shared_object_name(handle: &Handle) -> Option<&str> {
-    let per_open = matches!(handle.type_name.as_deref(), Some("File" | "Key"));
-    let counted_alone = handle.handle_count == 1;
-    handle
-        .object_name
-        .as_deref()
-        .filter(|name| !name.is_empty() && !per_open && !counted_alone)
+    shared_name(
+        handle.type_name.as_deref(),
+        handle.object_name.as_deref(),
+        handle.handle_count,
+    )
+}
+
+/// [`shared_object_name`] of a handle given by its type, object name and handle count.
+fn shared_name<'a>(
+    type_name: Option<&str>,
+    object_name: Option<&'a str>,
+    handle_count: u32,
+) -> Option<&'a str> {
+    let per_open = matches!(type_name, Some("File" | "Key"));
+    let counted_alone = handle_count == 1;
+    object_name.filter(|name| !name.is_empty() && !per_open && !counted_alone)
 }
 
 fn duplicate_groups(objects: SharedObjects, handles: &HandleDiff) -> Vec<DuplicateGroup> {

@@ -10,7 +10,9 @@ mod model;
 mod warnings;
 
 pub use build::build_report;
-pub use compare::{compare_handle_tables, compare_handles, HandleDiff, NewestRecords};
+pub use compare::{
+    compare_handle_tables, compare_handles, HandleDiff, HandleTables, NewestRecords,
+};
 pub use model::*;
 
 use super::attribution::Attribution;
@@ -29,8 +31,9 @@ pub struct DiffOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Handle, InputFormat, Snapshot};
+    use crate::snapshot::{CompactHandle, CompactHandles, Handle, InputFormat, Snapshot};
     use crate::symbols::SymbolTable;
+    use std::sync::Arc;
 
     fn handle(value: u64, type_name: &str, name: Option<&str>, handle_count: u32) -> Handle {
         Handle {
@@ -54,7 +57,10 @@ mod tests {
     }
 
     fn report(before: Vec<Handle>, after: Vec<Handle>) -> DiffReport {
-        let (before, after) = (snapshot(before), snapshot(after));
+        report_of(snapshot(before), snapshot(after))
+    }
+
+    fn report_of(before: Snapshot, after: Snapshot) -> DiffReport {
         let handles = compare_handles(&before, &after);
         build_report(
             &before,
@@ -101,6 +107,82 @@ mod tests {
         assert_eq!(report.duplicates.len(), 1);
         assert_eq!(&*report.duplicates[0].type_name, "Mutant");
         assert_eq!(report.duplicates[0].handles, ["0x10", "0x20"]);
+    }
+
+    /// A snapshot holding `handles` as a compact table (names interned in order met).
+    fn compact_snapshot(handles: &[Handle]) -> Snapshot {
+        fn index(names: &mut Vec<Option<Arc<str>>>, name: &Option<Arc<str>>) -> u32 {
+            let Some(name) = name else { return 0 };
+            match names.iter().position(|known| known.as_ref() == Some(name)) {
+                Some(index) => index as u32,
+                None => {
+                    names.push(Some(Arc::clone(name)));
+                    (names.len() - 1) as u32
+                }
+            }
+        }
+        let mut names = vec![None];
+        let handles = handles
+            .iter()
+            .map(|handle| CompactHandle {
+                value: handle.value,
+                type_name: index(&mut names, &handle.type_name),
+                object_name: index(&mut names, &handle.object_name),
+                attributes: handle.attributes,
+                granted_access: handle.granted_access,
+                handle_count: handle.handle_count,
+                pointer_count: handle.pointer_count,
+            })
+            .collect();
+        Snapshot {
+            compact_handles: Some(CompactHandles { handles, names }),
+            ..Snapshot::empty("test.dmp", InputFormat::Minidump)
+        }
+    }
+
+    #[test]
+    fn compact_tables_compare_as_full_ones() {
+        // Unsorted with a duplicate and a value reused for another type; then strictly
+        // increasing values (the walk without sorting). Named objects shared twice.
+        let lock = Some(r"\BaseNamedObjects\Lock");
+        let unsorted = (
+            vec![
+                handle(8, "Event", None, 1),
+                handle(4, "Event", None, 1),
+                handle(4, "Event", None, 1),
+                handle(0x10, "Mutant", lock, 2),
+            ],
+            vec![
+                handle(4, "Event", None, 1),
+                handle(0x20, "Mutant", lock, 2),
+                handle(12, "Mutant", None, 1),
+                handle(8, "Section", None, 1),
+                handle(0x10, "Mutant", lock, 2),
+            ],
+        );
+        let sorted = (
+            vec![
+                handle(4, "Event", None, 1),
+                handle(8, "Event", None, 1),
+                handle(0x10, "Mutant", lock, 2),
+            ],
+            vec![
+                handle(4, "Event", None, 1),
+                handle(8, "Section", Some("a"), 1),
+                handle(12, "Mutant", None, 1),
+                handle(0x10, "Mutant", lock, 2),
+                handle(0x20, "Mutant", lock, 2),
+            ],
+        );
+        for (before, after) in [unsorted, sorted] {
+            let full = report(before.clone(), after.clone());
+            let compact = report_of(compact_snapshot(&before), compact_snapshot(&after));
+            assert_eq!(
+                serde_json::to_value(&compact).unwrap(),
+                serde_json::to_value(&full).unwrap()
+            );
+            assert!(!full.new_handles.is_empty() && !full.closed_handles.is_empty());
+        }
     }
 
     #[test]

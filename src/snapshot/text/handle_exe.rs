@@ -89,6 +89,7 @@ impl HandleExeProcess {
             unloaded_modules: Vec::new(),
             thread_names: Default::default(),
             handles: Some(self.handles.iter().map(HandleExeEntry::to_handle).collect()),
+            compact_handles: None,
             trace: None,
             memory: None,
             file: None,

@@ -223,6 +223,7 @@ impl WindbgLog {
             unloaded_modules: Vec::new(),
             thread_names: Default::default(),
             handles,
+            compact_handles: None,
             trace,
             type_counts: self.handle_summaries.pop().map(|summary| summary.counts),
             stated_total: None,
