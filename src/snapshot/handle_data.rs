@@ -90,11 +90,10 @@ pub(crate) fn parse_with<'file>(
         }
     };
     let handles = parse_entries(count as usize, Strings::default, |strings, index| {
-        let at = size_of_header as usize + index * size_of_descriptor as usize;
-        let descriptor = &stream[at..at + size_of_descriptor as usize];
-        let field = |offset: usize| u32_at(descriptor, offset).unwrap_or_default();
+        let fields = Descriptor::at(stream, size_of_header, size_of_descriptor, index);
         let object_info = if is_v2 {
-            let (chain, was_cut) = object_info_chain(file, field(32), keep_object_info);
+            let (chain, was_cut) =
+                object_info_chain(file, fields.object_info_rva, keep_object_info);
             if was_cut {
                 cut_chains.fetch_add(1, Ordering::Relaxed);
             }
@@ -103,13 +102,13 @@ pub(crate) fn parse_with<'file>(
             Vec::new()
         };
         Handle {
-            value: u64_at(descriptor, 0).unwrap_or_default(),
-            type_name: string_at(strings, index, field(8)),
-            object_name: string_at(strings, index, field(12)),
-            attributes: field(16),
-            granted_access: field(20),
-            handle_count: field(24),
-            pointer_count: field(28),
+            value: fields.value,
+            type_name: string_at(strings, index, fields.type_name_rva),
+            object_name: string_at(strings, index, fields.object_name_rva),
+            attributes: fields.attributes,
+            granted_access: fields.granted_access,
+            handle_count: fields.handle_count,
+            pointer_count: fields.pointer_count,
             object_info,
             type_inferred: false,
         }
@@ -118,6 +117,38 @@ pub(crate) fn parse_with<'file>(
         handles,
         warnings: damage_warnings(bad_strings, cut_chains.into_inner()),
     })
+}
+
+/// The fields of one `MINIDUMP_HANDLE_DESCRIPTOR(_2)`, as written (`object_info_rva` is 0 in
+/// a version 1 descriptor).
+struct Descriptor {
+    value: u64,
+    type_name_rva: u32,
+    object_name_rva: u32,
+    attributes: u32,
+    granted_access: u32,
+    handle_count: u32,
+    pointer_count: u32,
+    object_info_rva: u32,
+}
+
+impl Descriptor {
+    /// Descriptor `index` of a stream whose header [`read_header`] checked.
+    fn at(stream: &[u8], size_of_header: u32, size_of_descriptor: u32, index: usize) -> Self {
+        let at = size_of_header as usize + index * size_of_descriptor as usize;
+        let descriptor = &stream[at..at + size_of_descriptor as usize];
+        let field = |offset: usize| u32_at(descriptor, offset).unwrap_or_default();
+        Descriptor {
+            value: u64_at(descriptor, 0).unwrap_or_default(),
+            type_name_rva: field(8),
+            object_name_rva: field(12),
+            attributes: field(16),
+            granted_access: field(20),
+            handle_count: field(24),
+            pointer_count: field(28),
+            object_info_rva: field(32),
+        }
+    }
 }
 
 /// Checks the stream's header: `SizeOfHeader`, `SizeOfDescriptor` and the count, which must
@@ -205,20 +236,18 @@ pub(crate) fn parse_compact(
         count as usize,
         foldhash::HashMap::default,
         |known, index| {
-            let at = size_of_header as usize + index * size_of_descriptor as usize;
-            let descriptor = &stream[at..at + size_of_descriptor as usize];
-            let field = |offset: usize| u32_at(descriptor, offset).unwrap_or_default();
-            if is_v2 && chain_is_cut(file, field(32)) {
+            let fields = Descriptor::at(stream, size_of_header, size_of_descriptor, index);
+            if is_v2 && chain_is_cut(file, fields.object_info_rva) {
                 cut_chains.fetch_add(1, Ordering::Relaxed);
             }
             CompactHandle {
-                value: u64_at(descriptor, 0).unwrap_or_default(),
-                type_name: index_at(known, index, field(8)),
-                object_name: index_at(known, index, field(12)),
-                attributes: field(16),
-                granted_access: field(20),
-                handle_count: field(24),
-                pointer_count: field(28),
+                value: fields.value,
+                type_name: index_at(known, index, fields.type_name_rva),
+                object_name: index_at(known, index, fields.object_name_rva),
+                attributes: fields.attributes,
+                granted_access: fields.granted_access,
+                handle_count: fields.handle_count,
+                pointer_count: fields.pointer_count,
             }
         },
     );

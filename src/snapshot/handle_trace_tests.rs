@@ -76,16 +76,7 @@ fn detects_which_end_is_newest() {
     stream.extend(oldest_first.concat());
     let records = parse(0, &stream).unwrap().records;
     let open = [open_handle(4)];
-    assert_eq!(
-        detect_order(&records, &OpenValues::Handles(&open)),
-        TraceOrder::OldestFirst
-    );
-    let mut reversed = records.clone();
-    reversed.reverse();
-    assert_eq!(
-        detect_order(&reversed, &OpenValues::Handles(&open)),
-        TraceOrder::NewestFirst
-    );
+    assert_detected_both_ways(&records, &open);
     // Only single OPEN records of open handles: nothing to tell the order by.
     let silent = vec![records[0].clone()];
     assert_eq!(
@@ -154,17 +145,7 @@ fn sparse_and_untagged_values_detect_the_same_order() {
             evidence.add(record.handle, record.operation);
         }
         assert!(evidence.slots.is_none(), "no table for {a:#x} and {b:#x}");
-        let open = [open_handle(a)];
-        assert_eq!(
-            detect_order(&records, &OpenValues::Handles(&open)),
-            TraceOrder::OldestFirst
-        );
-        let mut reversed = records.clone();
-        reversed.reverse();
-        assert_eq!(
-            detect_order(&reversed, &OpenValues::Handles(&open)),
-            TraceOrder::NewestFirst
-        );
+        assert_detected_both_ways(&records, &[open_handle(a)]);
     }
 }
 
@@ -289,4 +270,18 @@ fn large_traces_parsed_on_all_cores_keep_order_and_counts() {
         .map(|record| record.stack.as_ptr())
         .collect();
     assert!(distinct.len() < 100, "{} distinct stacks", distinct.len());
+}
+
+/// `records` (oldest first) are detected as such, and reversed as newest first.
+fn assert_detected_both_ways(records: &[TraceRecord], open: &[Handle]) {
+    assert_eq!(
+        detect_order(records, &OpenValues::Handles(open)),
+        TraceOrder::OldestFirst
+    );
+    let mut reversed = records.to_vec();
+    reversed.reverse();
+    assert_eq!(
+        detect_order(&reversed, &OpenValues::Handles(open)),
+        TraceOrder::NewestFirst
+    );
 }
