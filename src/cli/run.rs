@@ -81,7 +81,7 @@ pub fn handles(args: HandlesArgs) -> Result<ExitCode, Error> {
     );
     emit(
         &report,
-        |_| report::handles_document(&report),
+        |rows| report::handles_document_for(&report, rows),
         &args.common.output,
         "handles",
     )?;
