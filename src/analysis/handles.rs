@@ -130,6 +130,9 @@ struct SharedBlame {
 /// further pairs get their own.
 const SHARED_RIGHTS: usize = 4096;
 
+/// A type (by name) and an access mask.
+type RightsKey = (Option<Arc<str>>, u32);
+
 /// The `handles` report.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -263,7 +266,7 @@ pub fn build_handles(
             })
             .clone()
     };
-    let mut rights: foldhash::HashMap<(Option<Arc<str>>, u32), Arc<[String]>> = Default::default();
+    let mut rights: foldhash::HashMap<RightsKey, Arc<[String]>> = Default::default();
     let mut rights_of = |handle: &Handle| {
         let key = (handle.type_name.clone(), handle.granted_access);
         if let Some(shared) = rights.get(&key) {
