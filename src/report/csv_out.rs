@@ -121,3 +121,45 @@ fn is_plain_number(text: &str) -> bool {
     });
     mantissa_ok && exponent_ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::document::{Block, Document, Rows, Table};
+    use super::*;
+
+    fn csv_of(rows: &Rows, top: Option<usize>) -> (String, usize) {
+        let mut table = Table::new("t", &["Name", "Delta#"]).holding(rows);
+        for (name, delta) in [
+            ("=1+1", "-3"),
+            ("a,b", ""),
+            ("line\nbreak \"quoted\"", "+2"),
+            ("", ""),
+        ] {
+            table.row(vec![name.to_string(), delta.to_string()]);
+        }
+        let mut document = Document::new("t");
+        document.push(Block::Table(table));
+        if let Some(top) = top {
+            document.keep_top(top);
+        }
+        let table = csv_table(&document, "t").unwrap();
+        let mut text = Vec::new();
+        write_csv(table, &mut text).unwrap();
+        (String::from_utf8(text).unwrap(), table.rows.len())
+    }
+
+    #[test]
+    fn rows_laid_out_as_csv_text_are_written_as_rows_of_cells_are() {
+        let csv = Rows::Csv("t".to_string());
+        let (cells, held) = csv_of(&Rows::All, None);
+        assert_eq!(
+            cells,
+            "Name,Delta\n'=1+1,-3\n\"a,b\",\n\"line\nbreak \"\"quoted\"\"\",+2\n,\n"
+        );
+        assert_eq!(held, 4);
+        assert_eq!(csv_of(&csv, None), (cells, 0));
+        for top in 0..5 {
+            assert_eq!(csv_of(&csv, Some(top)).0, csv_of(&Rows::All, Some(top)).0);
+        }
+    }
+}
