@@ -57,44 +57,81 @@ pub struct HistoryEntry {
     pub thread_id: String,
     /// Its name, when the dump records thread names.
     pub thread_name: Option<String>,
-    /// Frames innermost first, in WinDbg notation.
-    pub stack: Vec<String>,
+    /// Frames innermost first, in WinDbg notation (shared by the records of one stack).
+    pub stack: Arc<[String]>,
 }
 
-/// One handle.
+/// One handle. A dump can list millions: the row holds numbers and text shared with the
+/// snapshot and with the other rows, and JSON writes the numbers in hex.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct HandleRow {
-    /// The value, hex (`0x1c0`).
-    pub handle: String,
+    /// The value; JSON writes it in hex (`"0x1c0"`).
+    #[serde(serialize_with = "hex_string")]
+    pub handle: u64,
     /// Object type; `null` when the dump gives none.
     #[serde(rename = "type")]
-    pub type_name: Option<String>,
+    pub type_name: Option<Arc<str>>,
     /// Object name.
-    pub name: Option<String>,
-    /// Object attributes, hex; `null` when the input does not give them.
-    pub attributes: Option<String>,
+    pub name: Option<Arc<str>>,
+    /// Object attributes (JSON: hex); `null` when the input does not give them.
+    #[serde(serialize_with = "optional_hex_string")]
+    pub attributes: Option<u32>,
     /// The attributes in words (`OBJ_INHERIT`, …).
-    pub attribute_flags: Vec<String>,
-    /// Granted access mask, hex; `null` when the input does not give it.
-    pub granted_access: Option<String>,
-    /// The mask in words.
-    pub access_rights: Vec<String>,
+    pub attribute_flags: Vec<&'static str>,
+    /// Granted access mask (JSON: hex); `null` when the input does not give it.
+    #[serde(serialize_with = "optional_hex_string")]
+    pub granted_access: Option<u32>,
+    /// The mask in words (shared by the rows of one type and mask).
+    pub access_rights: Arc<[String]>,
     /// Handles open to the object; `null` when the input does not count them.
     pub handle_count: Option<u32>,
     /// References to the object; `null` when the input does not count them.
     pub pointer_count: Option<u32>,
     /// Object information records (descriptor v2 only).
     pub object_info: Vec<ObjectInfoRow>,
-    /// Allocation stack: the newest OPEN record's frames; empty without one.
-    pub stack: Vec<String>,
+    /// Allocation stack: the newest OPEN record's frames; empty without one (shared by the
+    /// rows of one stack).
+    pub stack: Arc<[String]>,
     /// Module blamed for the allocation.
-    pub blamed_module: Option<String>,
+    pub blamed_module: Option<Arc<str>>,
     /// Its file version.
-    pub blamed_version: Option<String>,
+    pub blamed_version: Option<Arc<str>>,
     /// Every trace record of the handle, newest first (with `--history`).
     pub history: Vec<HistoryEntry>,
 }
+
+/// `value` as [`hex`] writes it.
+fn hex_string<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&hex(*value))
+}
+
+/// `value` in hex (`0x1f0003`), or `null`.
+fn optional_hex_string<S: serde::Serializer>(
+    value: &Option<u32>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => serializer.serialize_str(&format!("{value:#x}")),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A stack as the rows of its handles share it: frames in WinDbg notation, the blamed module
+/// and its version.
+#[derive(Clone)]
+struct SharedBlame {
+    lines: Arc<[String]>,
+    module: Option<Arc<str>>,
+    version: Option<Arc<str>>,
+}
+
+/// Distinct (type, access mask) pairs whose rights in words are shared between rows; rows of
+/// further pairs get their own.
+const SHARED_RIGHTS: usize = 4096;
+
+/// A type (by name) and an access mask.
+type RightsKey = (Option<Arc<str>>, u32);
 
 /// The `handles` report.
 #[derive(Debug, Clone, Serialize)]
@@ -215,18 +252,37 @@ pub fn build_handles(
             history.entry(record.handle).or_default().push(record);
         }
     }
-    let mut blames: BTreeMap<Arc<[u64]>, Blame> = BTreeMap::new();
+    let mut blames: BTreeMap<Arc<[u64]>, SharedBlame> = BTreeMap::new();
     let mut blame_of = |stack: &Arc<[u64]>| {
         blames
             .entry(Arc::clone(stack))
-            .or_insert_with(|| Blame::of(stack, symbols, attribution, snapshot))
+            .or_insert_with(|| {
+                let blame = Blame::of(stack, symbols, attribution, snapshot);
+                SharedBlame {
+                    lines: blame.lines.into(),
+                    module: blame.module.map(Arc::from),
+                    version: blame.version.map(Arc::from),
+                }
+            })
             .clone()
+    };
+    let mut rights: foldhash::HashMap<RightsKey, Arc<[String]>> = Default::default();
+    let mut rights_of = |handle: &Handle| {
+        let key = (handle.type_name.clone(), handle.granted_access);
+        if let Some(shared) = rights.get(&key) {
+            return Arc::clone(shared);
+        }
+        let words: Arc<[String]> = access_rights(handle.type_label(), handle.granted_access).into();
+        if rights.len() < SHARED_RIGHTS {
+            rights.insert(key, Arc::clone(&words));
+        }
+        words
     };
     let from_dump = snapshot.input == InputFormat::Minidump;
     let handles = selected
         .iter()
         .map(|handle| {
-            let mut row = handle_row(handle, from_dump);
+            let mut row = handle_row(handle, from_dump, rights_of(handle));
             if let Some(stack) = open.get(&handle.value) {
                 let blame = blame_of(stack);
                 row.stack = blame.lines;
@@ -258,24 +314,22 @@ pub fn build_handles(
     }
 }
 
-fn handle_row(handle: &Handle, from_dump: bool) -> HandleRow {
+/// The row of `handle`, its access mask in words `rights`.
+fn handle_row(handle: &Handle, from_dump: bool, rights: Arc<[String]>) -> HandleRow {
     // Text inputs do not give attributes, access or counts unless they printed them.
     let known = |value: u32| (from_dump || value != 0).then_some(value);
     HandleRow {
-        handle: hex(handle.value),
-        type_name: handle.type_name.as_deref().map(str::to_owned),
-        name: handle.object_name.as_deref().map(str::to_owned),
-        attributes: known(handle.attributes).map(|value| format!("{value:#x}")),
-        attribute_flags: attribute_flags(handle.attributes)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-        granted_access: known(handle.granted_access).map(|value| format!("{value:#x}")),
-        access_rights: access_rights(handle.type_label(), handle.granted_access),
+        handle: handle.value,
+        type_name: handle.type_name.clone(),
+        name: handle.object_name.clone(),
+        attributes: known(handle.attributes),
+        attribute_flags: attribute_flags(handle.attributes),
+        granted_access: known(handle.granted_access),
+        access_rights: rights,
         handle_count: known(handle.handle_count),
         pointer_count: known(handle.pointer_count),
         object_info: handle.object_info.iter().map(object_info_row).collect(),
-        stack: Vec::new(),
+        stack: Arc::from([]),
         blamed_module: None,
         blamed_version: None,
         history: Vec::new(),

@@ -133,26 +133,50 @@ pub fn emit<M: serde::Serialize>(
         options.color = color(output);
     }
     // Only what the format shows is laid out: the first rows of long tables and the first
-    // stacks for the terminal, Markdown and HTML; for CSV, its one table.
+    // stacks for the terminal, Markdown and HTML; for CSV, its one table, as CSV text unless
+    // the redactor rewrites its cells.
     let csv_table = output.table.as_deref().unwrap_or(default_table);
-    let mut document = document(Rows::for_format(format, csv_table));
+    let mut redactor = redactor(output);
+    let rows = match Rows::for_format(format, csv_table) {
+        Rows::Csv(id) if redactor.is_some() => Rows::Table(id),
+        rows => rows,
+    };
+    let mut document = document(rows);
     if let Some(top) = output.top {
         document.keep_top(top);
     }
-    let text = match redactor(output) {
-        Some(mut redactor) => {
+    let text = match &mut redactor {
+        Some(redactor) => {
             redactor.document(&mut document);
             let mut value = serde_json::to_value(model).map_err(report::RenderError::Json)?;
             redactor.json(&mut value);
             report::render(&value, &document, format, &options, default_table)?
         }
+        None if format == Format::Csv => {
+            // Written from the document, not copied into one text first.
+            let table = report::csv_table(&document, csv_table)?;
+            let mut sink = LineSink::create(output.output.as_deref())?;
+            let written = report::write_csv(table, std::io::BufWriter::new(&mut sink));
+            say_alerts(&document);
+            sink.finish()?;
+            return match written {
+                // The sink failed and said so above (or standard output was closed).
+                Err(report::RenderError::Csv(error)) if error.is_io_error() => Ok(()),
+                other => Ok(other?),
+            };
+        }
         None => report::render(model, &document, format, &options, default_table)?,
     };
     if format == Format::Csv {
-        // A CSV file has no place for them; they must still be read first.
-        for alert in document.alerts() {
-            say(&format!("dumpleak: warning: {alert}"));
-        }
+        say_alerts(&document);
     }
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
+}
+
+/// Writes the alerts of a CSV report to standard error: a CSV file has no place for them, and
+/// they must still be read first.
+fn say_alerts(document: &Document) {
+    for alert in document.alerts() {
+        say(&format!("dumpleak: warning: {alert}"));
+    }
 }

@@ -7,6 +7,7 @@
 //! [`SHORT_CELL_BYTES`], and terminal and Markdown output show at most [`MAX_SHOWN_ROWS`] rows
 //! of a table. JSON, which is the report model and not a document, keeps every string whole.
 
+use super::csv_out::CsvRows;
 use std::borrow::Cow;
 
 /// Longest text a document holds in one cell, field, list item, code line or heading; longer
@@ -178,18 +179,21 @@ pub enum Rows {
     /// CSV of the table with this identifier: its rows all, no other table's and no stacks
     /// (CSV writes one table).
     Table(String),
+    /// As [`Rows::Table`], its rows laid out as the CSV text they are written as, not as cells
+    /// (a million rows of cells take gigabytes): for CSV output that nothing rewrites.
+    Csv(String),
     /// No rows, only their number (a table kept for CSV, in a document for another format).
     Counted,
 }
 
 impl Rows {
     /// The rows `format` shows: [`Rows::Shown`] for the terminal and Markdown, [`Rows::Page`]
-    /// for HTML, [`Rows::Table`] of `csv_table` for CSV, [`Rows::All`] otherwise.
+    /// for HTML, [`Rows::Csv`] of `csv_table` for CSV, [`Rows::All`] otherwise.
     pub fn for_format(format: super::Format, csv_table: &str) -> Rows {
         match format {
             super::Format::Table | super::Format::Markdown => Rows::Shown,
             super::Format::Html => Rows::Page,
-            super::Format::Csv => Rows::Table(csv_table.to_string()),
+            super::Format::Csv => Rows::Csv(csv_table.to_string()),
             _ => Rows::All,
         }
     }
@@ -198,7 +202,7 @@ impl Rows {
     /// document is for CSV (or for every format).
     pub fn for_hidden(&self) -> Rows {
         match self {
-            Rows::All | Rows::Table(_) => self.clone(),
+            Rows::All | Rows::Table(_) | Rows::Csv(_) => self.clone(),
             Rows::Shown | Rows::Page | Rows::Counted => Rows::Counted,
         }
     }
@@ -208,7 +212,7 @@ impl Rows {
         match self {
             Rows::All => None,
             Rows::Shown | Rows::Page => Some(MAX_SHOWN_STACKS),
-            Rows::Table(_) | Rows::Counted => Some(0),
+            Rows::Table(_) | Rows::Csv(_) | Rows::Counted => Some(0),
         }
     }
 }
@@ -225,8 +229,10 @@ pub struct Table {
     pub numeric: Vec<bool>,
     /// What each column holds, for renderers that lay columns out differently (HTML).
     pub kinds: Vec<ColumnKind>,
-    /// Cells, row by row.
+    /// Cells, row by row (none for [`Rows::Csv`]: see [`Table::csv_text`]).
     pub rows: Vec<Vec<String>>,
+    /// Rows laid out as CSV text ([`Rows::Csv`]).
+    csv: CsvRows,
     /// Terminal and Markdown output show at most this many rows (at most [`MAX_SHOWN_ROWS`])
     /// and say how many they left out; CSV, HTML and JSON always hold every row.
     pub shown_rows: Option<usize>,
@@ -272,6 +278,7 @@ impl Table {
             numeric: Vec::new(),
             kinds: Vec::new(),
             rows: Vec::new(),
+            csv: CsvRows::default(),
             shown_rows: None,
             omitted_rows: 0,
             holds: Rows::All,
@@ -389,7 +396,7 @@ impl Table {
             Rows::All => true,
             Rows::Shown => self.rows.len() < self.shown_limit(),
             Rows::Page => self.rows.len() < MAX_PAGE_ROWS,
-            Rows::Table(id) => id == self.id,
+            Rows::Table(id) | Rows::Csv(id) => id == self.id,
             Rows::Counted => false,
         }
     }
@@ -414,8 +421,29 @@ impl Table {
                 self.long_cells += cell.len();
                 cell
             })
-            .collect();
-        self.rows.push(cells);
+            .collect::<Vec<String>>();
+        if matches!(self.holds, Rows::Csv(_)) {
+            self.csv.push(&cells);
+        } else {
+            self.rows.push(cells);
+        }
+    }
+
+    /// The rows laid out as CSV text ([`Rows::Csv`]), after the header; empty otherwise.
+    pub fn csv_text(&self) -> &[u8] {
+        self.csv.text()
+    }
+
+    /// How many rows the table holds, as cells or as CSV text.
+    pub fn held_rows(&self) -> usize {
+        self.rows.len() + self.csv.len()
+    }
+
+    /// Keeps the first `n` rows held and their marks.
+    fn truncate(&mut self, n: usize) {
+        self.rows.truncate(n);
+        self.csv.truncate(n);
+        self.marks.retain(|(row, _, _)| *row < n);
     }
 }
 
@@ -496,11 +524,10 @@ impl Document {
                 continue;
             }
             match block {
-                Block::Table(mut table) if table.rows.len() + table.omitted_rows > n => {
-                    let left_out = table.rows.len() + table.omitted_rows - n;
-                    table.rows.truncate(n);
+                Block::Table(mut table) if table.held_rows() + table.omitted_rows > n => {
+                    let left_out = table.held_rows() + table.omitted_rows - n;
+                    table.truncate(n);
                     table.omitted_rows = 0;
-                    table.marks.retain(|(row, _, _)| *row < n);
                     blocks.push(Block::Table(table));
                     blocks.push(Block::Text(format!(
                         "… {left_out} more {} left out (--top {n})",
@@ -514,8 +541,7 @@ impl Document {
         self.stacks.clear();
         self.stacks_note = None;
         for table in &mut self.hidden {
-            table.rows.truncate(n);
-            table.marks.retain(|(row, _, _)| *row < n);
+            table.truncate(n);
         }
     }
 

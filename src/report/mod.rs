@@ -6,6 +6,7 @@
 //! naming the feature, rather than writing something else.
 
 mod batch_layout;
+mod csv_out;
 mod diff_layout;
 pub mod document;
 mod handles_layout;
@@ -21,8 +22,9 @@ mod text;
 mod visible;
 
 pub use batch_layout::batch_document;
+pub use csv_out::{csv_cell, csv_table, write_csv};
 pub use diff_layout::{diff_document, diff_document_for};
-pub use handles_layout::handles_document;
+pub use handles_layout::{handles_document, handles_document_for};
 pub use series_layout::series_document;
 pub use show_layout::show_document;
 
@@ -239,7 +241,14 @@ pub fn render<M: Serialize>(
                 json
             })
             .map_err(RenderError::Json),
-        Format::Csv => csv_table(document, options.table.as_deref().unwrap_or(default_table)),
+        Format::Csv => {
+            let mut bytes = Vec::new();
+            let id = options.table.as_deref().unwrap_or(default_table);
+            write_csv(csv_table(document, id)?, &mut bytes)?;
+            // The cells are text: the bytes become the string without a copy.
+            Ok(String::from_utf8(bytes)
+                .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()))
+        }
     }
 }
 
@@ -280,68 +289,6 @@ fn html_page(_: &Visible) -> Result<String, RenderError> {
 #[cfg(not(all(feature = "cli", feature = "html")))]
 fn missing_feature(format: &'static str, feature: &'static str) -> RenderError {
     RenderError::NotBuilt { format, feature }
-}
-
-fn csv_table(document: &Document, id: &str) -> Result<String, RenderError> {
-    let Some(table) = document.tables().find(|table| table.id == id) else {
-        let known: Vec<&str> = document.tables().map(|table| table.id).collect();
-        return Err(RenderError::UnknownTable {
-            id: id.to_string(),
-            tables: known.join(", "),
-        });
-    };
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in std::iter::once(&table.headers).chain(&table.rows) {
-        for cell in row {
-            writer.write_field(csv_cell(cell).as_bytes())?;
-        }
-        writer.write_record(None::<&[u8]>)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|error| RenderError::Csv(error.into_error().into()))?;
-    // The cells are text: the bytes become the string without a copy (a CSV of 900,000
-    // handles is 33 MB).
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()))
-}
-
-/// A CSV cell as written: `cell` itself, or with a leading `'` when a spreadsheet would take
-/// it for a formula (OWASP's rule for CSV injection): it starts with `=`, `+`, `-`, `@`, a tab
-/// or a carriage return, or their full-width forms (`＝` `＋` `－` `＠`), after any byte-order
-/// marks (which a spreadsheet drops at the start of a file), and is not a plain number. Plain
-/// numbers (`-3`, `+1.5`, `-2.5e3`, `+12%`) are kept: they cannot call anything, and a delta
-/// column must stay numeric.
-pub fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
-    let body = cell.trim_start_matches('\u{feff}');
-    let formula_start = body.starts_with([
-        '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
-    ]);
-    if formula_start && !is_plain_number(body) {
-        std::borrow::Cow::Owned(format!("'{cell}"))
-    } else {
-        std::borrow::Cow::Borrowed(cell)
-    }
-}
-
-/// `[+-]digits[.digits][e[+-]digits][%]`, with at least one digit before the exponent.
-fn is_plain_number(text: &str) -> bool {
-    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let rest = rest.strip_suffix('%').unwrap_or(rest);
-    let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
-        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
-        None => (rest, None),
-    };
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mantissa_ok = digits(whole) == whole.len()
-        && digits(fraction) == fraction.len()
-        && whole.len() + fraction.len() > 0;
-    let exponent_ok = exponent.is_none_or(|exponent| {
-        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        !exponent.is_empty() && digits(exponent) == exponent.len()
-    });
-    mantissa_ok && exponent_ok
 }
 
 #[cfg(test)]
