@@ -56,7 +56,7 @@ pub fn handles_document_for(report: &HandlesReport, rows: Rows) -> Document {
     let more = detailed.count();
     if more > 0 {
         doc.push(Block::Text(format!(
-            "… details of {more} more handles not shown (narrow with --type/--name/--handle/--module, or --format json/html lists all)"
+            "… details of {more} more handles not shown (narrow with --type/--name/--handle/--module, or --format json lists all)"
         )));
     }
     doc.hidden.push(history_table(report, &rows.for_hidden()));
