@@ -633,16 +633,7 @@ fn streamed_batch_peak(count: usize) -> usize {
         rows_streamed_only: true,
         ..Default::default()
     };
-    let (report, peak) = peak_of(|| {
-        dumpleak::batch_files(
-            &files,
-            &LoadOptions::default(),
-            &symbolizer,
-            &options,
-            &|_| {},
-        )
-        .unwrap()
-    });
+    let (report, peak) = peak_of(|| batch_of(&files, &symbolizer, &options));
     assert_eq!(report.aggregate.processed, count);
     assert!(report.dumps.is_empty());
     peak
@@ -764,6 +755,15 @@ fn show_blocks_peak(path: &Path, format: dumpleak::report::Format) -> usize {
     peak
 }
 
+/// `dumpleak batch` of `files` with the default load options.
+fn batch_of(
+    files: &[std::path::PathBuf],
+    symbolizer: &dumpleak::symbols::Symbolizer,
+    options: &dumpleak::BatchOptions,
+) -> dumpleak::analysis::batch::BatchReport {
+    dumpleak::batch_files(files, &LoadOptions::default(), symbolizer, options, &|_| {}).unwrap()
+}
+
 /// Peak heap of `dumpleak batch` of the folder holding only the log at `path`, in glibc's
 /// blocks.
 fn batch_blocks_peak(path: &Path) -> usize {
@@ -773,16 +773,7 @@ fn batch_blocks_peak(path: &Path) -> usize {
         ..Default::default()
     };
     let files = [path.to_path_buf()];
-    let (report, peak) = block_peak_of(|| {
-        dumpleak::batch_files(
-            &files,
-            &LoadOptions::default(),
-            &symbolizer,
-            &options,
-            &|_| {},
-        )
-        .unwrap()
-    });
+    let (report, peak) = block_peak_of(|| batch_of(&files, &symbolizer, &options));
     assert_eq!(report.aggregate.processed, 1);
     peak
 }

@@ -544,12 +544,7 @@ fn batch_show_diff_and_series_read_a_log_alike() {
     );
 
     let series = json(&["series", &log, &dense, &pasted("quoted.md")]);
-    let counts: Vec<u64> = series["segments"][0]["dumps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|dump| dump["handle_count"].as_u64().unwrap())
-        .collect();
+    let counts = series_counts(&series);
     assert_eq!(counts, [2, 3, 2]);
 }
 
@@ -570,12 +565,7 @@ fn a_log_with_a_summary_has_its_total_in_every_command() {
     text.extend_from_slice(b"\n");
     std::fs::write(&later, text).unwrap();
     let series = json(&["series", &log, later.to_str().unwrap()]);
-    let counts: Vec<u64> = series["segments"][0]["dumps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|dump| dump["handle_count"].as_u64().unwrap())
-        .collect();
+    let counts = series_counts(&series);
     assert_eq!(counts, [42, 42]);
 }
 
@@ -599,4 +589,14 @@ fn modules_of_logs_without_handle_data_stay_out_of_the_ranking() {
         notes.contains("a log or listing that shows no handles"),
         "{notes}"
     );
+}
+
+/// The handle count of each dump of a series report's first segment.
+fn series_counts(series: &serde_json::Value) -> Vec<u64> {
+    series["segments"][0]["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|dump| dump["handle_count"].as_u64().unwrap())
+        .collect()
 }
