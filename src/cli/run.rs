@@ -227,6 +227,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
     } else {
         None
     };
+    let redacted = emit::redactor(&args.common.output).is_some();
     let failed = AtomicUsize::new(0);
     let report: BatchReport = dumpleak::pipeline::batch_collected(
         collected,
@@ -239,7 +240,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode, Error> {
                 bar.set_message(format!("{} failed", failed.load(Ordering::Relaxed)));
             }
             if let Some(sink) = &sink {
-                write_line(sink, line);
+                write_line(sink, redacted, line);
             }
             bar.inc(1);
         },
@@ -310,11 +311,14 @@ impl JsonlSink {
     }
 }
 
-/// Writes `line` to the shared `sink`, serialised before taking the lock unless redacted (the
+/// Writes `line` to the shared `sink`, serialised before taking the lock unless `redacted` (the
 /// redactor's pseudonyms are shared).
-fn write_line(sink: &std::sync::Mutex<JsonlSink>, line: &dumpleak::analysis::batch::BatchLine) {
+fn write_line(
+    sink: &std::sync::Mutex<JsonlSink>,
+    redacted: bool,
+    line: &dumpleak::analysis::batch::BatchLine,
+) {
     let lock = || sink.lock().unwrap_or_else(|e| e.into_inner());
-    let redacted = lock().redactor.is_some();
     if redacted {
         lock().write(line);
     } else {

@@ -13,26 +13,32 @@ use std::path::PathBuf;
 /// is kept, whatever order they were given in; empty files are never copies (each fails on
 /// its own).
 pub fn split_identical(files: &[PathBuf]) -> (Vec<PathBuf>, Vec<SkippedInput>) {
+    // Sizes are read on all the batch's threads: a `stat` a file is most of this pass.
+    let sizes: Vec<Option<u64>> = files
+        .par_iter()
+        .map(|path| {
+            let metadata = std::fs::metadata(path).ok()?;
+            (metadata.is_file() && metadata.len() > 0).then(|| metadata.len())
+        })
+        .collect();
     let mut by_size: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (index, path) in files.iter().enumerate() {
-        if let Ok(metadata) = std::fs::metadata(path) {
-            if metadata.is_file() && metadata.len() > 0 {
-                by_size.entry(metadata.len()).or_default().push(index);
-            }
+    for (index, size) in sizes.into_iter().enumerate() {
+        if let Some(size) = size {
+            by_size.entry(size).or_default().push(index);
         }
     }
     // Per content hash, the files that carry it (only of sizes met more than once).
     // Files of one size are told apart by a cheap fingerprint first; only those that still
     // match are hashed in full.
-    let sized: Vec<usize> = by_size
-        .into_values()
-        .filter(|indices| indices.len() > 1)
-        .flatten()
+    let sized: Vec<(usize, u64)> = by_size
+        .into_iter()
+        .filter(|(_, indices)| indices.len() > 1)
+        .flat_map(|(size, indices)| indices.into_iter().map(move |index| (index, size)))
         .collect();
     let mut by_print: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
     let prints: Vec<(usize, Option<(u64, u64)>)> = sized
         .into_par_iter()
-        .map(|index| (index, fingerprint(&files[index])))
+        .map(|(index, size)| (index, fingerprint(&files[index], size)))
         .collect();
     for (index, print) in prints {
         if let Some(print) = print {
@@ -76,13 +82,13 @@ pub fn split_identical(files: &[PathBuf]) -> (Vec<PathBuf>, Vec<SkippedInput>) {
 }
 
 /// Size and a fast (non-cryptographic) hash of the first and last 64 KiB of the file at
-/// `path`: equal for identical files, and nearly always different for different ones.
-fn fingerprint(path: &std::path::Path) -> Option<(u64, u64)> {
+/// `path`, `size` bytes long: equal for identical files, and nearly always different for
+/// different ones. A file no longer `size` bytes long fails its reads or hashes differently.
+fn fingerprint(path: &std::path::Path, size: u64) -> Option<(u64, u64)> {
     use std::hash::{BuildHasher, Hasher};
     use std::io::{Read, Seek, SeekFrom};
     const PART: u64 = 64 << 10;
     let mut file = std::fs::File::open(path).ok()?;
-    let size = file.metadata().ok()?.len();
     let mut hasher = foldhash::quality::FixedState::with_seed(0).build_hasher();
     let mut buffer = vec![0u8; PART.min(size) as usize];
     file.read_exact(&mut buffer).ok()?;

@@ -76,16 +76,36 @@ pub struct LineSink {
 }
 
 enum Target {
-    Stdout(std::io::Stdout),
+    /// Standard output, written in blocks ([`STDOUT_BUFFER`]) and flushed after a line that
+    /// comes [`FLUSH_AFTER`] after the last flush, or after every line on a terminal: threads
+    /// writing lines share the sink, and a system call a line under its lock made them wait
+    /// for each other.
+    Stdout {
+        out: std::io::BufWriter<std::io::Stdout>,
+        terminal: bool,
+        flushed: std::time::Instant,
+    },
     File(std::io::BufWriter<tempfile::NamedTempFile>),
 }
+
+/// The block standard output is written in when it is not a terminal.
+const STDOUT_BUFFER: usize = 64 * 1024;
+/// At most this long between a line written and its reaching standard output (a reader
+/// following a long batch sees its lines as they come).
+const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl LineSink {
     /// Standard output when `output` is `None`, else a temporary file beside `output`.
     pub fn create(output: Option<&Path>) -> Result<LineSink> {
         let Some(path) = output else {
+            use std::io::IsTerminal;
+            let stdout = std::io::stdout();
             return Ok(LineSink {
-                target: Target::Stdout(std::io::stdout()),
+                target: Target::Stdout {
+                    terminal: stdout.is_terminal(),
+                    out: std::io::BufWriter::with_capacity(STDOUT_BUFFER, stdout),
+                    flushed: std::time::Instant::now(),
+                },
                 error: None,
                 path: PathBuf::from("standard output"),
             });
@@ -126,7 +146,7 @@ impl LineSink {
             return;
         }
         let result = match &mut self.target {
-            Target::Stdout(stdout) => stdout.lock().write_all(bytes),
+            Target::Stdout { out, .. } => out.write_all(bytes),
             Target::File(file) => file.write_all(bytes),
         };
         if let Err(error) = result {
@@ -143,8 +163,25 @@ impl LineSink {
 
     /// Writes one line (`text` and a newline).
     pub fn write_line(&mut self, text: &str) {
-        self.write_all(text.as_bytes());
-        self.write_all(b"\n");
+        // One write: standard output writes a line longer than its buffer at once, and the
+        // newline after it would cost a second system call.
+        let mut line = Vec::with_capacity(text.len() + 1);
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'\n');
+        self.write_all(&line);
+        if let Target::Stdout {
+            out,
+            terminal,
+            flushed,
+        } = &mut self.target
+        {
+            if self.error.is_none() && (*terminal || flushed.elapsed() >= FLUSH_AFTER) {
+                *flushed = std::time::Instant::now();
+                if let Err(error) = out.flush() {
+                    self.error = Some(error);
+                }
+            }
+        }
     }
 
     /// Flushes and puts the file in place; the first write failure, if any, is the error.
@@ -154,10 +191,10 @@ impl LineSink {
             source,
         };
         match self.target {
-            Target::Stdout(stdout) => {
+            Target::Stdout { mut out, .. } => {
                 let result = match self.error {
                     Some(error) => Err(error),
-                    None => stdout.lock().flush(),
+                    None => out.flush(),
                 };
                 match result {
                     Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

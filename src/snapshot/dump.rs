@@ -27,7 +27,7 @@ pub const MINIDUMP_SIGNATURE: &[u8; 4] = b"MDMP";
 /// Files up to this size are read into memory instead of mapped: for small dumps a read is
 /// cheaper than a mapping, whose unmapping interrupts every other core (TLB shootdown) when a
 /// batch loads dumps on several threads.
-const READ_WHOLE_BELOW: u64 = 256 * 1024;
+pub(crate) const READ_WHOLE_BELOW: u64 = 256 * 1024;
 
 /// The bytes of a dump shared between the [`Dump`], its snapshot and the stack walker.
 #[derive(Debug, Clone)]

@@ -187,6 +187,19 @@ fn load_any(path: &Path, options: &LoadOptions, compact: bool) -> Result<Snapsho
         }
         return load_text_hashed(path, &bytes, options);
     }
+    if metadata.len() <= dump::READ_WHOLE_BELOW {
+        // A small file is read whole at once, then told apart: one read instead of a sniff,
+        // a seek and a read (a batch opens thousands of them).
+        let bytes = read_capped(&mut file, MAX_TEXT_BYTES, metadata.len())
+            .map_err(io_error)?
+            .ok_or_else(|| too_large(path, GREW))?;
+        if bytes.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
+            let dump = Dump::from_bytes(path, bytes)?;
+            return self::minidump::snapshot_with(&dump, options, compact);
+        }
+        refuse_other_kind(path, &bytes[..bytes.len().min(64)])?;
+        return load_text_hashed(path, &bytes, options);
+    }
     let mut head = [0u8; 64];
     let mut read = 0;
     while read < head.len() {
@@ -199,18 +212,7 @@ fn load_any(path: &Path, options: &LoadOptions, compact: bool) -> Result<Snapsho
     if head.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
         return self::minidump::load_minidump_file(path, file, options, compact);
     }
-    if head.is_empty() {
-        return Err(LoadError::NotMinidump {
-            path: path.to_path_buf(),
-            reason: "empty file".to_string(),
-        });
-    }
-    if let Some(kind) = sniff::other_kind(head) {
-        return Err(LoadError::OtherKind {
-            path: path.to_path_buf(),
-            kind,
-        });
-    }
+    refuse_other_kind(path, head)?;
     let size = metadata.len();
     if size > MAX_TEXT_BYTES {
         return Err(LoadError::NotMinidump {
@@ -227,6 +229,24 @@ fn load_any(path: &Path, options: &LoadOptions, compact: bool) -> Result<Snapsho
         .map_err(io_error)?
         .ok_or_else(|| too_large(path, GREW))?;
     load_text_hashed(path, &bytes, options)
+}
+
+/// Refuses an empty file, or one whose first bytes (`head`, up to 64) show it is some other
+/// kind of file than a dump or a text input.
+fn refuse_other_kind(path: &Path, head: &[u8]) -> Result<(), LoadError> {
+    if head.is_empty() {
+        return Err(LoadError::NotMinidump {
+            path: path.to_path_buf(),
+            reason: "empty file".to_string(),
+        });
+    }
+    if let Some(kind) = sniff::other_kind(head) {
+        return Err(LoadError::OtherKind {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    Ok(())
 }
 
 /// [`load_text`], with the hash of `bytes` as the snapshot's content hash.
