@@ -18,7 +18,7 @@ pub fn split_identical(files: &[PathBuf]) -> (Vec<PathBuf>, Vec<SkippedInput>) {
         .par_iter()
         .map(|path| {
             let metadata = std::fs::metadata(path).ok()?;
-            (metadata.is_file() && metadata.len() > 0).then(|| metadata.len())
+            (metadata.is_file() && metadata.len() > 0).then_some(metadata.len())
         })
         .collect();
     let mut by_size: HashMap<u64, Vec<usize>> = HashMap::new();
