@@ -55,6 +55,15 @@ use store::StoreHit;
 /// Places [`Locator::places`] lists at most.
 pub const MAX_PLACES_LISTED: usize = 8;
 
+/// A symbol server and the folder its files are cached in.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Server<'a> {
+    /// The server's address.
+    pub url: &'a str,
+    /// Where its files are kept.
+    pub cache: &'a Path,
+}
+
 /// How a [`Locator`] searches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocatorOptions {
@@ -169,7 +178,8 @@ impl Locator {
                         .clone()
                         .or_else(|| active_cache.clone())
                         .unwrap_or_else(|| self.default_cache());
-                    let found = self.at_server(key, url, &cache, &mut notes);
+                    let server = Server { url, cache: &cache };
+                    let found = self.at_server(key, server, &mut notes);
                     if found.is_none() && self.servers_skipped().is_some() {
                         skipped_servers.push(url.as_str());
                     }
@@ -273,25 +283,24 @@ impl Locator {
     fn at_server(
         &self,
         key: &FileKey,
-        url: &str,
-        cache: &Path,
+        server: Server,
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
-        let cached = self.in_cache(key, cache, url, notes);
+        let cached = self.in_cache(key, server, notes);
         if cached.is_some() || self.servers_skipped().is_some() {
             return cached;
         }
-        self.servers.download(key, url, cache, notes)
+        self.servers.download(key, server, notes)
     }
 
     /// A server's cache.
     fn in_cache(
         &self,
         key: &FileKey,
-        cache: &Path,
-        url: &str,
+        server: Server,
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
+        let Server { url, cache } = server;
         let origin = |_: &str| format!("{} (cache of {url})", cache.display());
         self.search_local(key, cache, false, origin, Keep::Expanded(cache), notes)
     }

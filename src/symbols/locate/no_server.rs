@@ -2,7 +2,6 @@
 //! [`AVAILABLE`] and notes the servers it skipped instead of calling [`Servers::download`].
 
 use super::{FileKey, LocatedFile};
-use std::path::Path;
 use std::time::Duration;
 
 /// Whether this build can ask symbol servers.
@@ -25,8 +24,7 @@ impl Servers {
     pub(super) fn download(
         &self,
         _key: &FileKey,
-        _url: &str,
-        _cache: &Path,
+        _server: super::Server,
         _notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
         None

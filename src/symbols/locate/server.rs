@@ -43,10 +43,10 @@ impl Servers {
     pub(super) fn download(
         &self,
         key: &FileKey,
-        url: &str,
-        cache: &Path,
+        server: super::Server,
         notes: &mut Vec<String>,
     ) -> Option<LocatedFile> {
+        let super::Server { url, cache } = server;
         if let Some(sentence) = self.unreachable_sentence(url) {
             // The same words as when it failed, so that a report says it once.
             notes.push(sentence);
