@@ -22,7 +22,7 @@ pub use pe_memory::DumpMemoryExportSource;
 
 use crate::snapshot::{DumpBytes, DumpMemory, Module, Snapshot};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use symbolic_common::DebugId;
@@ -144,16 +144,18 @@ impl SymbolTable {
 
 /// A module as the module list describes it (name, TimeDateStamp, SizeOfImage, and the PDB
 /// its CodeView record names): answers of sources that read files apply to every dump whose
-/// module list says the same, and to no other.
+/// module list says the same, and to no other. Names are compared lowercased in ASCII: a key is
+/// made for every address resolved, and names differing in the case of other letters only
+/// get an entry each, never another module's answer.
 type ModuleKey = (String, u32, u32, Option<(String, DebugId)>);
 
 fn module_key(module: &Module) -> ModuleKey {
     let debug_file = module
         .debug_file
         .as_ref()
-        .map(|debug_file| (debug_file.name().to_lowercase(), debug_file.id));
+        .map(|debug_file| (debug_file.name().to_ascii_lowercase(), debug_file.id));
     (
-        module.name.to_lowercase(),
+        module.name.to_ascii_lowercase(),
         module.timestamp,
         module.size,
         debug_file,
@@ -175,7 +177,7 @@ struct DumpAnswers {
     /// Keeps the dump's allocation, and so its address (the key), from being reused while the
     /// entry exists; dead once the dump is dropped.
     dump: Weak<DumpBytes>,
-    modules: HashMap<(usize, ModuleKey), Arc<LoadedModule>>,
+    modules: foldhash::HashMap<(usize, ModuleKey), Arc<LoadedModule>>,
 }
 
 /// Resolves addresses through an ordered list of sources, caching per module.
@@ -183,10 +185,10 @@ pub struct Symbolizer {
     sources: Vec<Box<dyn SymbolSource>>,
     /// Answers by (source index, module) of sources that do not read dump memory (and of the
     /// others, asked without memory): the same for every dump.
-    shared: Mutex<HashMap<(usize, ModuleKey), Arc<LoadedModule>>>,
+    shared: Mutex<foldhash::HashMap<(usize, ModuleKey), Arc<LoadedModule>>>,
     /// Answers read from dump memory, by the address of the dump's bytes: one dump's memory
     /// never names another dump's frames.
-    per_dump: Mutex<HashMap<usize, DumpAnswers>>,
+    per_dump: Mutex<foldhash::HashMap<usize, DumpAnswers>>,
     /// What is wrong with the symbol configuration ([`Symbolizer::warnings`]).
     warnings: Vec<crate::warning::Warning>,
     /// Where the crash walker's call-frame information comes from, besides dump memory.
@@ -206,8 +208,8 @@ impl Symbolizer {
     pub fn new(sources: Vec<Box<dyn SymbolSource>>) -> Symbolizer {
         Symbolizer {
             sources,
-            shared: Mutex::new(HashMap::new()),
-            per_dump: Mutex::new(HashMap::new()),
+            shared: Mutex::default(),
+            per_dump: Mutex::default(),
             warnings: Vec::new(),
             #[cfg(feature = "crash")]
             unwind: None,
@@ -320,7 +322,7 @@ impl Symbolizer {
             .entry(dump_key)
             .or_insert_with(|| DumpAnswers {
                 dump: Arc::downgrade(dump),
-                modules: HashMap::new(),
+                modules: foldhash::HashMap::default(),
             })
             .modules
             .insert(cache_key, Arc::clone(&loaded));
