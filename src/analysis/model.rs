@@ -11,14 +11,18 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// Hex as WinDbg prints handle values: lowercase, no padding (`0x1bc`).
 pub fn hex(value: u64) -> String {
+    hex_in(value, &mut [0; 18]).to_string()
+}
+
+/// [`hex`] written into `buffer`, for serialisers that take the text without keeping it.
+pub fn hex_in(value: u64, buffer: &mut [u8; 18]) -> &str {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digits = (64 - value.leading_zeros()).div_ceil(4).max(1) as usize;
-    let mut text = String::with_capacity(2 + digits);
-    text.push_str("0x");
-    for shift in (0..digits).rev() {
-        text.push(char::from(DIGITS[(value >> (shift * 4)) as usize & 0xf]));
+    buffer[..2].copy_from_slice(b"0x");
+    for (index, shift) in (0..digits).rev().enumerate() {
+        buffer[2 + index] = DIGITS[(value >> (shift * 4)) as usize & 0xf];
     }
-    text
+    std::str::from_utf8(&buffer[..2 + digits]).expect("hex digits are ASCII")
 }
 
 /// A dump as a report names it.

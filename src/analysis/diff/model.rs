@@ -142,14 +142,14 @@ impl Serialize for TypeCounts {
 }
 
 /// A value in hex as WinDbg prints it (`"0x1bc"`).
-fn hex_value<V: std::fmt::LowerHex, S: Serializer>(
+fn hex_value<V: Copy + Into<u64>, S: Serializer>(
     value: &V,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&format_args!("{value:#x}"))
+    serializer.serialize_str(crate::analysis::model::hex_in((*value).into(), &mut [0; 18]))
 }
 
-fn hex_option<V: std::fmt::LowerHex, S: Serializer>(
+fn hex_option<V: Copy + Into<u64>, S: Serializer>(
     value: &Option<V>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
