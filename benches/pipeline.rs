@@ -1,6 +1,6 @@
 //! The pipeline on large generated inputs (built once per run in a temporary directory by
 //! `dumpleak-fixtures`, never committed): loading a snapshot, the diff of two dumps with
-//! 100,000 handles and 200,000 trace records, a million frames through the symbolizer with a
+//! 100,000 handles and 200,000 trace records (and writing its JSON report), a million frames through the symbolizer with a
 //! warm cache, a batch of 1,000 customer-style dumps on one thread and on all cores, and a
 //! series of 2 and 12 dumps of 100,000 handles.
 //!
@@ -95,6 +95,13 @@ fn diff(c: &mut Criterion) {
             dumpleak::diff_files(&inputs.large_a, &inputs.large_b, &symbolizer, &options)
                 .expect("diff")
         })
+    });
+    // Writing that diff's report as JSON (3,000 new handles with their stacks, 2 MB), as
+    // `diff --format json` does after the comparison.
+    let report = dumpleak::diff_files(&inputs.large_a, &inputs.large_b, &symbolizer, &options)
+        .expect("diff");
+    group.bench_function("100k-handles-200k-records-json-report", |b| {
+        b.iter(|| dumpleak::report::write_json(&report, std::io::sink()).expect("writes"))
     });
     group.finish();
 }

@@ -146,7 +146,10 @@ fn hex_value<V: Copy + Into<u64>, S: Serializer>(
     value: &V,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(crate::analysis::model::hex_in((*value).into(), &mut [0; 18]))
+    serializer.serialize_str(crate::analysis::model::hex_in(
+        (*value).into(),
+        &mut [0; 18],
+    ))
 }
 
 fn hex_option<V: Copy + Into<u64>, S: Serializer>(
