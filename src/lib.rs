@@ -56,6 +56,7 @@
 
 pub mod analysis;
 mod error;
+mod json;
 pub mod pipeline;
 pub mod report;
 pub mod sanitize;

@@ -12,7 +12,6 @@ pub mod document;
 mod handles_layout;
 #[cfg(feature = "html")]
 mod html;
-mod json;
 mod layout;
 mod markdown;
 pub mod redact;
@@ -236,7 +235,7 @@ pub fn render<M: Serialize>(
         Format::Jsonl => Err(RenderError::Unsupported(
             "--format jsonl is for `batch` and `merge`",
         )),
-        Format::Json => json::to_string(model)
+        Format::Json => crate::json::to_string(model)
             .map(|mut json| {
                 json.push('\n');
                 json
@@ -260,7 +259,7 @@ pub fn write_json<M: Serialize>(
     model: &M,
     mut writer: impl std::io::Write,
 ) -> Result<(), RenderError> {
-    json::to_writer(&mut writer, model)?;
+    crate::json::to_writer(&mut writer, model)?;
     writer
         .write_all(b"\n")
         .and_then(|()| writer.flush())
