@@ -113,9 +113,7 @@ pub fn emit<M: serde::Serialize>(
         let mut sink = LineSink::create(output.output.as_deref())?;
         let written = match redactor(output) {
             Some(mut redactor) => {
-                let mut value = serde_json::to_value(model).map_err(report::RenderError::Json)?;
-                redactor.json(&mut value);
-                report::write_json(&value, std::io::BufWriter::new(&mut sink))
+                report::write_json(&redactor.json_of(model), std::io::BufWriter::new(&mut sink))
             }
             None => report::write_json(model, std::io::BufWriter::new(&mut sink)),
         };
@@ -147,10 +145,10 @@ pub fn emit<M: serde::Serialize>(
     }
     let text = match &mut redactor {
         Some(redactor) => {
+            // The model is rendered only as JSON (above): the document is all there is to
+            // redact.
             redactor.document(&mut document);
-            let mut value = serde_json::to_value(model).map_err(report::RenderError::Json)?;
-            redactor.json(&mut value);
-            report::render(&value, &document, format, &options, default_table)?
+            report::render(model, &document, format, &options, default_table)?
         }
         None if format == Format::Csv => {
             // Written from the document, not copied into one text first.
