@@ -728,6 +728,7 @@ const BUDGET_BLOCKS_PER_INPUT_BYTE: usize = (1024 - 64) / 64;
 /// Peak heap of `dumpleak show` of the log at `path` as `format`, as the command line runs it
 /// (the file read, loaded, shown, its report rendered), in glibc's blocks.
 fn show_blocks_peak(path: &Path, format: dumpleak::report::Format, redact: Redact) -> usize {
+    use dumpleak::report::document::Rows;
     use dumpleak::report::{diff_document_for, Format};
     let symbolizer = dumpleak::symbols::Symbolizer::default();
     let (_, peak) = block_peak_of(|| {
@@ -743,7 +744,7 @@ fn show_blocks_peak(path: &Path, format: dumpleak::report::Format, redact: Redac
         }
         // As the command line does before any other format.
         report.drop_frame_details();
-        let document = diff_document_for(&report, redact.rows(format));
+        let document = diff_document_for(&report, Rows::for_format(format, "handles"));
         write_as_command_line(&*report, document, format, redact);
     });
     peak
@@ -846,16 +847,6 @@ enum Redact {
 }
 
 impl Redact {
-    /// The rows the command line lays out for `format`: a redacted CSV table as cells, which
-    /// the redactor rewrites.
-    fn rows(self, format: dumpleak::report::Format) -> dumpleak::report::document::Rows {
-        use dumpleak::report::document::Rows;
-        match Rows::for_format(format, "handles") {
-            Rows::Csv(id) if self == Redact::Names => Rows::Table(id),
-            rows => rows,
-        }
-    }
-
     /// Writes `model` as JSON, redacted as it is serialised.
     fn write_json<M: serde::Serialize>(self, model: &M) {
         use dumpleak::report::{redact::Redactor, write_json};
@@ -869,7 +860,7 @@ impl Redact {
 }
 
 /// Renders `document` as the command line writes `format`: CSV from its table, the other
-/// formats (and a redacted CSV table) as one text; redacted first if asked.
+/// formats as one text; redacted first if asked.
 fn write_as_command_line<M: serde::Serialize>(
     model: &M,
     mut document: dumpleak::report::document::Document,
@@ -881,7 +872,7 @@ fn write_as_command_line<M: serde::Serialize>(
         Redactor::new(true).document(&mut document);
     }
     let document = &document;
-    if format == Format::Csv && redact == Redact::No {
+    if format == Format::Csv {
         let table = csv_table(document, "handles").unwrap();
         write_csv(table, std::io::sink()).unwrap();
     } else {
@@ -904,6 +895,7 @@ fn diff_blocks_peak(
     format: dumpleak::report::Format,
     redact: Redact,
 ) -> usize {
+    use dumpleak::report::document::Rows;
     use dumpleak::report::{diff_document_for, Format};
     let symbolizer = dumpleak::symbols::Symbolizer::default();
     let (_, peak) = block_peak_of(|| {
@@ -921,7 +913,7 @@ fn diff_blocks_peak(
             return;
         }
         report.drop_frame_details();
-        let document = diff_document_for(&report, redact.rows(format));
+        let document = diff_document_for(&report, Rows::for_format(format, "handles"));
         write_as_command_line(&report, document, format, redact);
     });
     peak
@@ -929,6 +921,7 @@ fn diff_blocks_peak(
 
 /// Peak heap of `dumpleak handles DUMP --format FORMAT [--redact=names]`, in glibc's blocks.
 fn handles_blocks_peak(path: &Path, format: dumpleak::report::Format, redact: Redact) -> usize {
+    use dumpleak::report::document::Rows;
     use dumpleak::report::{handles_document_for, Format};
     let symbolizer = dumpleak::symbols::Symbolizer::default();
     let (_, peak) = block_peak_of(|| {
@@ -945,7 +938,7 @@ fn handles_blocks_peak(path: &Path, format: dumpleak::report::Format, redact: Re
             redact.write_json(&report);
             return;
         }
-        let document = handles_document_for(&report, redact.rows(format));
+        let document = handles_document_for(&report, Rows::for_format(format, "handles"));
         write_as_command_line(&report, document, format, redact);
     });
     peak
@@ -1005,10 +998,8 @@ fn assert_redaction_within_budget(
     peaks: impl Fn(dumpleak::report::Format, Redact) -> usize,
 ) {
     use dumpleak::report::Format;
-    // Markdown and HTML are redacted as the table is (their document). Not CSV: redacted,
-    // its table is laid out as cells (about twice the CSV text it is laid out as otherwise)
-    // for the redactor to rewrite.
-    for format in [Format::Json, Format::Table] {
+    // Markdown and HTML are redacted as the table is (their document).
+    for format in [Format::Json, Format::Table, Format::Csv] {
         let (plain, redacted) = (peaks(format, Redact::No), peaks(format, Redact::Names));
         let per_input_byte = redacted as f64 / input_len as f64;
         eprintln!(

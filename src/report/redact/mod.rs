@@ -136,6 +136,16 @@ impl Redactor {
         for (phrase, _) in &mut document.marks {
             redact(phrase);
         }
+        // Rows laid out as CSV text (`--format csv`): their cells, laid out again.
+        let blocks = document.blocks.iter_mut().filter_map(|block| match block {
+            Block::Table(table) => Some(table),
+            _ => None,
+        });
+        for table in blocks.chain(&mut document.hidden) {
+            if table.held_rows() > table.rows.len() {
+                table.csv_rows_mut().rewrite(|cell| self.rewrite(cell));
+            }
+        }
     }
 
     /// `model` as it serialises with every string redacted (keys stay), never copied: write
@@ -171,7 +181,7 @@ impl Redactor {
         }
     }
 
-    /// Gives each cell of a `Name` column its placeholder.
+    /// Gives each cell of a `Name` column its placeholder (held as cells or as CSV text).
     fn learn_document_names(&mut self, document: &Document) {
         let tables = document.blocks.iter().filter_map(|block| match block {
             Block::Table(table) => Some(table),
@@ -185,6 +195,11 @@ impl Redactor {
                             self.learn_name(name);
                         }
                     }
+                    table.csv_rows().each_cell(|column, name| {
+                        if column == index {
+                            self.learn_name(name);
+                        }
+                    });
                 }
             }
         }
@@ -418,5 +433,38 @@ mod tests {
         assert_eq!(json["new_handles"][0]["name"], "<name1>");
         assert_eq!(json["modules"][0]["name"], "MSMAPI32.DLL");
         assert_eq!(json["modules"][0]["path"], r"C:\Users\<user1>\m.dll");
+    }
+
+    #[test]
+    fn csv_text_is_redacted_as_cells_are() {
+        use crate::report::document::Rows;
+        use crate::report::{csv_table, write_csv};
+        let csv_of = |rows: &Rows| {
+            let mut table = Table::new("t", &["Handle", "Name", "Path"]).holding(rows);
+            for cells in [
+                ["0x4", "=cmd|x", r"\\FILESRV\share\Users\bob\=cmd|x"],
+                ["0x8", r"\Sessions\1\BaseNamedObjects\Lock", "-1"],
+                [
+                    "0xc",
+                    "'=quoted",
+                    "line\nbreak, \"\\sessions\\1\\basenamedobjects\\LOCK\"",
+                ],
+            ] {
+                table.row(cells.map(String::from).to_vec());
+            }
+            let mut document = Document::new("t");
+            document.push(Block::Table(table));
+            Redactor::new(true).document(&mut document);
+            let mut text = Vec::new();
+            write_csv(csv_table(&document, "t").unwrap(), &mut text).unwrap();
+            String::from_utf8(text).unwrap()
+        };
+        let cells = csv_of(&Rows::All);
+        assert_eq!(
+            cells,
+            "Handle,Name,Path\n0x4,<name1>,\\\\<host1>\\share\\Users\\<user1>\\<name1>\n\
+             0x8,<name2>,-1\n0xc,<name3>,\"line\nbreak, \"\"<name2>\"\"\"\n"
+        );
+        assert_eq!(csv_of(&Rows::Csv("t".to_string())), cells);
     }
 }
