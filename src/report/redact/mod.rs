@@ -87,13 +87,22 @@ fn lowercase(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Whether every character of `text` keeps its length in bytes lower-cased (so that offsets in
-/// `text` are offsets in its [`lowercase`]).
-fn case_aligned(text: &str) -> bool {
-    text.is_ascii()
-        || text
-            .chars()
-            .all(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>() == c.len_utf8())
+/// `text` lower-cased character by character where that keeps the character's length in
+/// bytes (all but a few, such as `İ` and `ẞ`, which stay as they are): offsets in `text` are
+/// offsets in it.
+fn aligned_lowercase(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return lowercase(text);
+    }
+    let mut lower = String::with_capacity(text.len());
+    for c in text.chars() {
+        let mut folded = c.to_lowercase();
+        match (folded.next(), folded.next()) {
+            (Some(one), None) if one.len_utf8() == c.len_utf8() => lower.push(one),
+            _ => lower.push(c),
+        }
+    }
+    Cow::Owned(lower)
 }
 
 /// Folders under the user roots that are no one's.
@@ -262,9 +271,14 @@ impl Redactor {
             push_placeholder(&mut out, "name", *number);
             return Some(out);
         }
-        if self.starts.is_empty() || lower.len() != text.len() || !case_aligned(text) {
+        if self.starts.is_empty() {
             return None;
         }
+        let lower = if text.is_ascii() {
+            lower
+        } else {
+            aligned_lowercase(text)
+        };
         let mut out = String::new();
         let (mut copied, mut at) = (0, 0);
         while at + 3 <= lower.len() {
@@ -297,26 +311,22 @@ impl Redactor {
         if !text.is_char_boundary(at) || scan::joins(text[..at].chars().next_back()) {
             return None;
         }
+        // The cheap test first: a name must end where a word does.
         lengths.iter().find_map(|length| {
             let end = at + length;
             let name = lower.get(at..end)?;
-            if scan::joins(text[end..].chars().next()) || name.chars().count() < 3 {
+            if scan::joins(text[end..].chars().next()) {
                 return None;
             }
-            self.objects.0.get(name).map(|number| (end, *number))
+            let number = self.objects.0.get(name)?;
+            (name.chars().count() >= 3).then_some((end, *number))
         })
     }
 
     /// `…\Users\alice\…` → `…\Users\<user1>\…` (and `Documents and Settings`, `/home/`);
     /// `None` when there are none.
     fn replace_users(&mut self, text: &str) -> Option<String> {
-        // Searched lower-cased, or as it is when case folding moves byte offsets (rare
-        // scripts).
-        let lower = if case_aligned(text) {
-            lowercase(text)
-        } else {
-            Cow::Borrowed(text)
-        };
+        let lower = aligned_lowercase(text);
         let mut users = scan::Users::new(&lower);
         let mut out = String::new();
         let mut at = 0;
@@ -466,5 +476,56 @@ mod tests {
              0x8,<name2>,-1\n0xc,<name3>,\"line\nbreak, \"\"<name2>\"\"\"\n"
         );
         assert_eq!(csv_of(&Rows::Csv("t".to_string())), cells);
+    }
+
+    #[derive(serde::Serialize)]
+    struct Handle {
+        name: Option<String>,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        note: String,
+    }
+
+    #[test]
+    fn models_are_redacted_as_they_serialise_in_their_own_order() {
+        let handles = vec![
+            Handle {
+                name: Some(r"\BaseNamedObjects\Second".into()),
+                kind: "Event",
+                note: r"waits on \basenamedobjects\first, C:\Users\carol\x".into(),
+            },
+            Handle {
+                name: Some(r"\BaseNamedObjects\First".into()),
+                kind: "Mutant",
+                note: r"\\srv\share \BaseNamedObjects\Second2".into(),
+            },
+            Handle {
+                name: None,
+                kind: "File",
+                note: String::new(),
+            },
+        ];
+        let mut redactor = Redactor::new(true);
+        let json = serde_json::to_string(&redactor.json_of(&handles)).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"name":"<name1>","type":"Event","note":"waits on <name2>, C:\\Users\\<user1>\\x"},"#
+                .to_string()
+                + r#"{"name":"<name2>","type":"Mutant","note":"\\\\<host1>\\share \\BaseNamedObjects\\Second2"},"#
+                + r#"{"name":null,"type":"File","note":""}]"#
+        );
+    }
+
+    #[test]
+    fn characters_whose_case_folding_changes_their_length_stay_in_place() {
+        // `İ` lower-cases to three bytes, `ẞ` to two: the text as long, other offsets.
+        let mut redactor = Redactor::new(true);
+        redactor.learn_name("ẞİ-lock");
+        redactor.learn_name("Global-Lock");
+        assert_eq!(
+            redactor.text(r"İẞ\Users\Dave\x \\SRV\s global-LOCK ẞİ-lock"),
+            r"İẞ\Users\<user1>\x \\<host1>\s <name2> ẞİ-lock"
+        );
+        assert_eq!(redactor.text("ẞİ-LOCK"), "<name1>");
     }
 }
