@@ -56,12 +56,13 @@ impl CsvRows {
     }
 
     /// Rewrites the text of every cell with `f` (given each as it was laid out) and lays the
-    /// rows out again from the first one a cell of which changes (none copied if none does).
+    /// rows out again from the first one a cell of which changes (nothing is copied if none
+    /// does), with one writer, as one writer of the whole table would.
     pub(crate) fn rewrite<F>(&mut self, mut f: F)
     where
         F: for<'a> FnMut(&'a str) -> std::borrow::Cow<'a, str>,
     {
-        let mut rewritten: Option<CsvRows> = None;
+        let mut rewritten: Option<(csv::Writer<Vec<u8>>, Vec<usize>)> = None;
         let mut reader = reader_of(&self.text);
         let mut record = csv::StringRecord::new();
         let mut start = 0;
@@ -75,27 +76,32 @@ impl CsvRows {
                 .iter()
                 .any(|cell| matches!(cell, std::borrow::Cow::Owned(_)));
             if changed && rewritten.is_none() {
-                rewritten = Some(CsvRows {
-                    text: self.text[..start].to_vec(),
-                    ends: self.ends[..row].to_vec(),
-                });
+                let mut text = Vec::with_capacity(self.text.len());
+                text.extend_from_slice(&self.text[..start]);
+                let writer = csv::WriterBuilder::new().from_writer(text);
+                rewritten = Some((writer, self.ends[..row].to_vec()));
             }
-            if let Some(rewritten) = &mut rewritten {
-                if changed {
-                    encode_row(&cells, &mut rewritten.text)
-                        .expect("CSV written to memory cannot fail");
-                } else {
-                    rewritten.text.extend_from_slice(&self.text[start..end]);
+            if let Some((writer, ends)) = &mut rewritten {
+                for cell in &cells {
+                    writer
+                        .write_field(csv_cell(cell).as_bytes())
+                        .expect(IN_MEMORY);
                 }
-                rewritten.ends.push(rewritten.text.len());
+                writer.write_record(None::<&[u8]>).expect(IN_MEMORY);
+                writer.flush().expect(IN_MEMORY);
+                ends.push(writer.get_ref().len());
             }
             start = end;
         }
-        if let Some(rewritten) = rewritten {
-            *self = rewritten;
+        if let Some((writer, ends)) = rewritten {
+            let text = writer.into_inner().expect(IN_MEMORY);
+            *self = CsvRows { text, ends };
         }
     }
 }
+
+/// Why writing CSV to memory cannot fail.
+const IN_MEMORY: &str = "CSV written to memory cannot fail";
 
 /// A reader of rows [`encode_row`] wrote.
 fn reader_of(text: &[u8]) -> csv::Reader<&[u8]> {

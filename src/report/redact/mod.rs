@@ -23,8 +23,8 @@ mod serialize;
 pub use serialize::Redacted;
 
 use super::document::{Block, Document};
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Rewrites reports; remembers the placeholders it gave.
@@ -37,7 +37,7 @@ pub struct Redactor {
     /// The byte lengths of the learned object names of three characters or more (lower-case),
     /// longest first, by their first three bytes: where a name may start in a text.
     starts: HashMap<[u8; 3], Vec<usize>>,
-    /// Whether a learned name of three characters or more starts with this byte.
+    /// Whether a learned name starts with this byte (lower-case).
     first_bytes: FirstBytes,
 }
 
@@ -221,11 +221,11 @@ impl Redactor {
         }
         let (_, new) = self.objects.number(name);
         let key = lowercase(name);
+        let bytes = key.as_bytes();
+        self.first_bytes.0[usize::from(bytes[0])] = true;
         if !new || key.chars().count() < 3 {
             return;
         }
-        let bytes = key.as_bytes();
-        self.first_bytes.0[usize::from(bytes[0])] = true;
         let lengths = self
             .starts
             .entry([bytes[0], bytes[1], bytes[2]])
@@ -265,6 +265,13 @@ impl Redactor {
     /// longest that does), or the text's placeholder when it is one; `None` when there are
     /// none.
     fn replace_names(&self, text: &str) -> Option<String> {
+        // The test most strings fail: no byte of theirs starts a learned name in any case.
+        let may_start = |byte: u8| {
+            !byte.is_ascii() || self.first_bytes.0[usize::from(byte.to_ascii_lowercase())]
+        };
+        if !text.bytes().any(may_start) {
+            return None;
+        }
         let lower = lowercase(text);
         if let Some(number) = self.objects.0.get(&*lower) {
             let mut out = String::new();
@@ -452,6 +459,7 @@ mod tests {
         let csv_of = |rows: &Rows| {
             let mut table = Table::new("t", &["Handle", "Name", "Path"]).holding(rows);
             for cells in [
+                ["0x0", "", "-"],
                 ["0x4", "=cmd|x", r"\\FILESRV\share\Users\bob\=cmd|x"],
                 ["0x8", r"\Sessions\1\BaseNamedObjects\Lock", "-1"],
                 [
@@ -459,6 +467,7 @@ mod tests {
                     "'=quoted",
                     "line\nbreak, \"\\sessions\\1\\basenamedobjects\\LOCK\"",
                 ],
+                ["0x10", "", "-"],
             ] {
                 table.row(cells.map(String::from).to_vec());
             }
@@ -472,8 +481,8 @@ mod tests {
         let cells = csv_of(&Rows::All);
         assert_eq!(
             cells,
-            "Handle,Name,Path\n0x4,<name1>,\\\\<host1>\\share\\Users\\<user1>\\<name1>\n\
-             0x8,<name2>,-1\n0xc,<name3>,\"line\nbreak, \"\"<name2>\"\"\"\n"
+            "Handle,Name,Path\n0x0,,'-\n0x4,<name1>,\\\\<host1>\\share\\Users\\<user1>\\<name1>\n\
+             0x8,<name2>,-1\n0xc,<name3>,\"line\nbreak, \"\"<name2>\"\"\"\n0x10,,'-\n"
         );
         assert_eq!(csv_of(&Rows::Csv("t".to_string())), cells);
     }
