@@ -113,9 +113,7 @@ pub fn emit<M: serde::Serialize>(
         let mut sink = LineSink::create(output.output.as_deref())?;
         let written = match redactor(output) {
             Some(mut redactor) => {
-                let mut value = serde_json::to_value(model).map_err(report::RenderError::Json)?;
-                redactor.json(&mut value);
-                report::write_json(&value, std::io::BufWriter::new(&mut sink))
+                report::write_json(&redactor.json_of(model), std::io::BufWriter::new(&mut sink))
             }
             None => report::write_json(model, std::io::BufWriter::new(&mut sink)),
         };
@@ -133,43 +131,31 @@ pub fn emit<M: serde::Serialize>(
         options.color = color(output);
     }
     // Only what the format shows is laid out: the first rows of long tables and the first
-    // stacks for the terminal, Markdown and HTML; for CSV, its one table, as CSV text unless
-    // the redactor rewrites its cells.
+    // stacks for the terminal, Markdown and HTML; for CSV, its one table, as CSV text (which
+    // the redactor rewrites cell by cell).
     let csv_table = output.table.as_deref().unwrap_or(default_table);
-    let mut redactor = redactor(output);
-    let rows = match Rows::for_format(format, csv_table) {
-        Rows::Csv(id) if redactor.is_some() => Rows::Table(id),
-        rows => rows,
-    };
-    let mut document = document(rows);
+    let mut document = document(Rows::for_format(format, csv_table));
     if let Some(top) = output.top {
         document.keep_top(top);
     }
-    let text = match &mut redactor {
-        Some(redactor) => {
-            redactor.document(&mut document);
-            let mut value = serde_json::to_value(model).map_err(report::RenderError::Json)?;
-            redactor.json(&mut value);
-            report::render(&value, &document, format, &options, default_table)?
-        }
-        None if format == Format::Csv => {
-            // Written from the document, not copied into one text first.
-            let table = report::csv_table(&document, csv_table)?;
-            let mut sink = LineSink::create(output.output.as_deref())?;
-            let written = report::write_csv(table, std::io::BufWriter::new(&mut sink));
-            say_alerts(&document);
-            sink.finish()?;
-            return match written {
-                // The sink failed and said so above (or standard output was closed).
-                Err(report::RenderError::Csv(error)) if error.is_io_error() => Ok(()),
-                other => Ok(other?),
-            };
-        }
-        None => report::render(model, &document, format, &options, default_table)?,
-    };
-    if format == Format::Csv {
-        say_alerts(&document);
+    if let Some(mut redactor) = redactor(output) {
+        // The model is rendered only as JSON (above): the document is all there is to redact.
+        redactor.document(&mut document);
     }
+    if format == Format::Csv {
+        // Written from the document, not copied into one text first.
+        let table = report::csv_table(&document, csv_table)?;
+        let mut sink = LineSink::create(output.output.as_deref())?;
+        let written = report::write_csv(table, std::io::BufWriter::new(&mut sink));
+        say_alerts(&document);
+        sink.finish()?;
+        return match written {
+            // The sink failed and said so above (or standard output was closed).
+            Err(report::RenderError::Csv(error)) if error.is_io_error() => Ok(()),
+            other => Ok(other?),
+        };
+    }
+    let text = report::render(model, &document, format, &options, default_table)?;
     dumpleak::pipeline::output::write_report(output.output.as_deref(), &text)
 }
 

@@ -301,9 +301,7 @@ impl JsonlSink {
     fn write<T: serde::Serialize>(&mut self, line: &T) {
         let text = match &mut self.redactor {
             Some(redactor) => {
-                let mut value = serde_json::to_value(line).expect("batch lines serialise");
-                redactor.json(&mut value);
-                value.to_string()
+                serde_json::to_string(&redactor.json_of(line)).expect("batch lines serialise")
             }
             None => serde_json::to_string(line).expect("batch lines serialise"),
         };

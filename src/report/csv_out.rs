@@ -42,13 +42,91 @@ impl CsvRows {
     }
 }
 
+impl CsvRows {
+    /// Calls `f` with the column and the text of each cell as it was laid out (before
+    /// [`csv_cell`] guarded it), row by row.
+    pub(crate) fn each_cell(&self, mut f: impl FnMut(usize, &str)) {
+        let mut reader = reader_of(&self.text);
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).unwrap_or(false) {
+            for (column, field) in record.iter().enumerate() {
+                f(column, laid_out(field));
+            }
+        }
+    }
+
+    /// Rewrites the text of every cell with `f` (given each as it was laid out) and lays the
+    /// rows out again from the first one a cell of which changes (nothing is copied if none
+    /// does), with one writer, as one writer of the whole table would.
+    pub(crate) fn rewrite<F>(&mut self, mut f: F)
+    where
+        F: for<'a> FnMut(&'a str) -> std::borrow::Cow<'a, str>,
+    {
+        let mut rewritten: Option<(csv::Writer<Vec<u8>>, Vec<usize>)> = None;
+        let mut reader = reader_of(&self.text);
+        let mut record = csv::StringRecord::new();
+        let mut start = 0;
+        for (row, &end) in self.ends.iter().enumerate() {
+            if !reader.read_record(&mut record).unwrap_or(false) {
+                break;
+            }
+            let cells: Vec<std::borrow::Cow<str>> =
+                record.iter().map(|field| f(laid_out(field))).collect();
+            let changed = cells
+                .iter()
+                .any(|cell| matches!(cell, std::borrow::Cow::Owned(_)));
+            if changed && rewritten.is_none() {
+                let mut text = Vec::with_capacity(self.text.len());
+                text.extend_from_slice(&self.text[..start]);
+                let writer = csv::WriterBuilder::new().from_writer(text);
+                rewritten = Some((writer, self.ends[..row].to_vec()));
+            }
+            if let Some((writer, ends)) = &mut rewritten {
+                for cell in &cells {
+                    writer
+                        .write_field(csv_cell(cell).as_bytes())
+                        .expect(IN_MEMORY);
+                }
+                writer.write_record(None::<&[u8]>).expect(IN_MEMORY);
+                writer.flush().expect(IN_MEMORY);
+                ends.push(writer.get_ref().len());
+            }
+            start = end;
+        }
+        if let Some((writer, ends)) = rewritten {
+            let text = writer.into_inner().expect(IN_MEMORY);
+            *self = CsvRows { text, ends };
+        }
+    }
+}
+
+/// Why writing CSV to memory cannot fail.
+const IN_MEMORY: &str = "CSV written to memory cannot fail";
+
+/// A reader of rows [`encode_row`] wrote.
+fn reader_of(text: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text)
+}
+
+/// The cell [`csv_cell`] wrote as `field`: without the `'` it added. (A cell of its own
+/// starting with a `'` before what a spreadsheet takes for a formula reads as without it.)
+fn laid_out(field: &str) -> &str {
+    match field.strip_prefix('\'') {
+        Some(cell) if matches!(csv_cell(cell), std::borrow::Cow::Owned(_)) => cell,
+        _ => field,
+    }
+}
+
 /// Writes `cells` as one CSV record to `out`, as one writer of the whole table would.
-fn encode_row(cells: &[String], out: &mut Vec<u8>) -> Result<(), csv::Error> {
+fn encode_row(cells: &[impl AsRef<str>], out: &mut Vec<u8>) -> Result<(), csv::Error> {
     let mut writer = csv::WriterBuilder::new()
         .buffer_capacity(1024)
         .from_writer(out);
     for cell in cells {
-        writer.write_field(csv_cell(cell).as_bytes())?;
+        writer.write_field(csv_cell(cell.as_ref()).as_bytes())?;
     }
     writer.write_record(None::<&[u8]>)?;
     writer.flush()?;

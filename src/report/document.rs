@@ -434,6 +434,16 @@ impl Table {
         self.csv.text()
     }
 
+    /// The rows laid out as CSV text ([`Rows::Csv`]), to read their cells.
+    pub(crate) fn csv_rows(&self) -> &CsvRows {
+        &self.csv
+    }
+
+    /// The rows laid out as CSV text, to rewrite their cells.
+    pub(crate) fn csv_rows_mut(&mut self) -> &mut CsvRows {
+        &mut self.csv
+    }
+
     /// How many rows the table holds, as cells or as CSV text.
     pub fn held_rows(&self) -> usize {
         self.rows.len() + self.csv.len()
