@@ -169,8 +169,7 @@ impl Redactor {
                 redactor: self,
                 keep: false,
             };
-            model
-                .serialize(learner)
+            crate::json::serially(|| model.serialize(learner))
                 .err()
                 .map(|error| error.to_string())
         } else {
