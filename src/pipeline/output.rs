@@ -16,7 +16,7 @@ pub fn refuse_overwriting_inputs(output: Option<&Path>, inputs: &[PathBuf]) -> R
     let canonical = output.canonicalize().ok();
     for input in inputs {
         let same_path = canonical.is_some() && input.canonicalize().ok() == canonical;
-        let same_file = same_file::is_same_file(output, input).unwrap_or(false);
+        let same_file = same_file_unopened(output, input);
         if same_path || same_file {
             return Err(Error::Usage(format!(
                 "--output {} is the input {}; dumpleak never overwrites its inputs",
@@ -36,6 +36,11 @@ pub fn leave_out_previous_report(output: Option<&Path>, files: &mut Vec<PathBuf>
     let Some(output) = output else {
         return;
     };
+    // Only a regular file can be a report written before (opening a named pipe to look
+    // would wait for a writer).
+    if !std::fs::metadata(output).is_ok_and(|metadata| metadata.is_file()) {
+        return;
+    }
     let mut head = [0u8; 64];
     let read = std::fs::File::open(output).and_then(|mut file| {
         use std::io::Read;
@@ -47,7 +52,22 @@ pub fn leave_out_previous_report(output: Option<&Path>, files: &mut Vec<PathBuf>
     if !is_report(&head[..read]) {
         return;
     }
-    files.retain(|file| !same_file::is_same_file(output, file).unwrap_or(false));
+    files.retain(|file| !same_file_unopened(output, file));
+}
+
+/// Whether `a` and `b` name the same file, told without opening either where the platform
+/// allows (opening a named pipe waits for the other end).
+fn same_file_unopened(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let identity = |path: &Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+        identity(a).is_some_and(|a| Some(a) == identity(b))
+    }
+    #[cfg(not(unix))]
+    {
+        same_file::is_same_file(a, b).unwrap_or(false)
+    }
 }
 
 /// Whether a file starting with `head` is one of dumpleak's reports: its terminal or Markdown
@@ -86,6 +106,9 @@ enum Target {
         flushed: std::time::Instant,
     },
     File(std::io::BufWriter<tempfile::NamedTempFile>),
+    /// A file that is not a regular file (a device such as `/dev/null`, a named pipe): written
+    /// in place, never replaced by a regular file.
+    Device(std::io::BufWriter<std::fs::File>),
 }
 
 /// The block standard output is written in when it is not a terminal.
@@ -95,7 +118,8 @@ const STDOUT_BUFFER: usize = 64 * 1024;
 const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl LineSink {
-    /// Standard output when `output` is `None`, else a temporary file beside `output`.
+    /// Standard output when `output` is `None`; a device or named pipe `output` itself;
+    /// else a temporary file beside `output`, put in its place by [`LineSink::finish`].
     pub fn create(output: Option<&Path>) -> Result<LineSink> {
         let Some(path) = output else {
             use std::io::IsTerminal;
@@ -110,6 +134,21 @@ impl LineSink {
                 path: PathBuf::from("standard output"),
             });
         };
+        let output_error = |source| Error::Output {
+            path: path.to_path_buf(),
+            source,
+        };
+        if std::fs::metadata(path).is_ok_and(|existing| !existing.is_file() && !existing.is_dir()) {
+            let device = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(output_error)?;
+            return Ok(LineSink {
+                target: Target::Device(std::io::BufWriter::new(device)),
+                error: None,
+                path: path.to_path_buf(),
+            });
+        }
         let folder = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
@@ -120,12 +159,7 @@ impl LineSink {
         // umask), not with a temporary file's 0600.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let file = builder
-            .tempfile_in(folder)
-            .map_err(|source| Error::Output {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let file = builder.tempfile_in(folder).map_err(output_error)?;
         // A report written again keeps the permissions its file was given.
         if let Ok(existing) = std::fs::metadata(path) {
             if existing.is_file() {
@@ -148,6 +182,7 @@ impl LineSink {
         let result = match &mut self.target {
             Target::Stdout { out, .. } => out.write_all(bytes),
             Target::File(file) => file.write_all(bytes),
+            Target::Device(device) => device.write_all(bytes),
         };
         if let Err(error) = result {
             self.error = Some(error);
@@ -213,6 +248,10 @@ impl LineSink {
                     .map_err(|error| output_error(error.error))?;
                 Ok(())
             }
+            Target::Device(mut device) => match self.error {
+                Some(error) => Err(output_error(error)),
+                None => device.flush().map_err(output_error),
+            },
         }
     }
 }

@@ -132,3 +132,63 @@ fn a_batch_run_again_replaces_the_report_it_wrote_into_its_folder() {
     assert_eq!(result.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "kept\n");
 }
+
+/// `-o` naming a named pipe (or a device: `-o /dev/null` is the usual way to throw a report
+/// away) writes into it: replacing it with a regular file, as a report file is replaced,
+/// turned `/dev/null` into a file that every later `> /dev/null` of the machine appended to.
+#[cfg(unix)]
+#[test]
+fn a_report_written_to_a_named_pipe_goes_into_the_pipe_which_stays_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("report.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (format, expected) in [("json", "\"new_handles\""), ("table", "MSMAPI32")] {
+        let reader = {
+            let pipe = pipe.clone();
+            std::thread::spawn(move || std::fs::read_to_string(pipe).unwrap())
+        };
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dumpleak"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "diff",
+                "testdata/incident/before.dmp",
+                "testdata/incident/after.dmp",
+            ])
+            .args(["--format", format, "-o"])
+            .arg(&pipe)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                // The reader still waits for a writer: one that writes nothing ends it.
+                drop(std::fs::OpenOptions::new().write(true).open(&pipe));
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "{format}: {status:?} (stuck waiting for the pipe?)"
+        );
+        let text = reader.join().unwrap();
+        assert!(text.contains(expected), "{format}: {text}");
+        assert!(std::fs::metadata(&pipe).unwrap().file_type().is_fifo());
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["report.pipe"], "no temporary file left beside it");
+}
