@@ -169,7 +169,8 @@ impl Redactor {
                 redactor: self,
                 keep: false,
             };
-            crate::json::serially(|| model.serialize(learner))
+            model
+                .serialize(learner)
                 .err()
                 .map(|error| error.to_string())
         } else {

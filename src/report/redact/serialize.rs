@@ -23,12 +23,9 @@ impl<M: Serialize + ?Sized> Serialize for Redacted<'_, M> {
         if let Some(error) = &self.failed {
             return Err(ser::Error::custom(error));
         }
-        // Every string must go through the wrapper: long lists are not laid out apart.
-        crate::json::serially(|| {
-            self.model.serialize(Rewrite {
-                inner: serializer,
-                redactor: &self.redactor,
-            })
+        self.model.serialize(Rewrite {
+            inner: serializer,
+            redactor: &self.redactor,
         })
     }
 }
