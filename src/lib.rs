@@ -56,7 +56,6 @@
 
 pub mod analysis;
 mod error;
-mod json;
 pub mod pipeline;
 pub mod report;
 pub mod sanitize;

@@ -146,7 +146,6 @@ pub struct HandlesReport {
     /// The filters applied, in words.
     pub filters: Vec<String>,
     /// The handles selected, by value.
-    #[serde(serialize_with = "crate::json::parallel_seq")]
     pub handles: Vec<HandleRow>,
     /// Where the frames' symbols came from.
     pub symbols: Vec<ModuleSymbolStatus>,

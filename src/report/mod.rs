@@ -12,6 +12,7 @@ pub mod document;
 mod handles_layout;
 #[cfg(feature = "html")]
 mod html;
+mod json;
 mod layout;
 mod markdown;
 pub mod redact;
@@ -235,7 +236,7 @@ pub fn render<M: Serialize>(
         Format::Jsonl => Err(RenderError::Unsupported(
             "--format jsonl is for `batch` and `merge`",
         )),
-        Format::Json => crate::json::to_string(model)
+        Format::Json => json::to_string(model)
             .map(|mut json| {
                 json.push('\n');
                 json
@@ -259,7 +260,7 @@ pub fn write_json<M: Serialize>(
     model: &M,
     mut writer: impl std::io::Write,
 ) -> Result<(), RenderError> {
-    crate::json::to_writer(&mut writer, model)?;
+    json::to_writer(&mut writer, model)?;
     writer
         .write_all(b"\n")
         .and_then(|()| writer.flush())

@@ -270,10 +270,8 @@ pub struct DiffReport {
     /// Counts per type, largest delta first.
     pub by_type: Vec<TypeDelta>,
     /// Handles in after and not in before.
-    #[serde(serialize_with = "crate::json::parallel_seq")]
     pub new_handles: Vec<HandleChange>,
     /// Handles in before and not in after.
-    #[serde(serialize_with = "crate::json::parallel_seq")]
     pub closed_handles: Vec<HandleChange>,
     /// New handles that are not further handles to an object another handle refers to.
     pub new_objects: usize,
