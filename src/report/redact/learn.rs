@@ -36,10 +36,6 @@ impl<'r> Learner<'r> {
             key: Key::Other,
         }
     }
-
-    fn seq(self) -> Object<'r> {
-        self.object()
-    }
 }
 
 /// Which field of an object a value is.
@@ -104,6 +100,41 @@ macro_rules! other {
     )*};
 }
 
+/// The methods of [`Serializer`] that look through to the value (or find none): the same in
+/// the value and the key serialiser.
+macro_rules! see_through {
+    ($ok:ident) => {
+        fn serialize_none(self) -> Result<$ok, Error> {
+            Ok($ok::Other)
+        }
+
+        fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<$ok, Error> {
+            value.serialize(self)
+        }
+
+        fn serialize_unit(self) -> Result<$ok, Error> {
+            Ok($ok::Other)
+        }
+
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            value: &T,
+        ) -> Result<$ok, Error> {
+            value.serialize(self)
+        }
+    };
+}
+
+/// The methods of [`Serializer`] that start a compound value: each learns from an [`Object`].
+macro_rules! compounds {
+    ($($method:ident($($argument:ty),*);)*) => {$(
+        fn $method(self, $(_: $argument),*) -> Result<Object<'r>, Error> {
+            Ok(self.object())
+        }
+    )*};
+}
+
 impl<'r> Serializer for Learner<'r> {
     type Ok = Seen;
     type Error = Error;
@@ -130,17 +161,7 @@ impl<'r> Serializer for Learner<'r> {
         self.text(value)
     }
 
-    fn serialize_none(self) -> Result<Seen, Error> {
-        Ok(Seen::Other)
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Seen, Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Result<Seen, Error> {
-        Ok(Seen::Other)
-    }
+    see_through!(Seen);
 
     fn serialize_unit_variant(
         self,
@@ -149,14 +170,6 @@ impl<'r> Serializer for Learner<'r> {
         variant: &'static str,
     ) -> Result<Seen, Error> {
         self.text(variant)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<Seen, Error> {
-        value.serialize(self)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -172,44 +185,15 @@ impl<'r> Serializer for Learner<'r> {
         Ok(Seen::Other)
     }
 
-    fn serialize_seq(self, _: Option<usize>) -> Result<Object<'r>, Error> {
-        Ok(self.seq())
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Object<'r>, Error> {
-        Ok(self.seq())
-    }
-
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Object<'r>, Error> {
-        Ok(self.seq())
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Object<'r>, Error> {
-        Ok(self.seq())
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Object<'r>, Error> {
-        Ok(self.object())
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Object<'r>, Error> {
-        Ok(self.object())
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Object<'r>, Error> {
-        Ok(self.object())
+    // Sequences, tuples, maps and structs are all learned from alike.
+    compounds! {
+        serialize_seq(Option<usize>);
+        serialize_tuple(usize);
+        serialize_tuple_struct(&'static str, usize);
+        serialize_tuple_variant(&'static str, u32, &'static str, usize);
+        serialize_map(Option<usize>);
+        serialize_struct(&'static str, usize);
+        serialize_struct_variant(&'static str, u32, &'static str, usize);
     }
 }
 
@@ -319,17 +303,7 @@ impl Serializer for KeyName {
         Ok(Key::of(value))
     }
 
-    fn serialize_none(self) -> Result<Key, Error> {
-        Ok(Key::Other)
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Key, Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Result<Key, Error> {
-        Ok(Key::Other)
-    }
+    see_through!(Key);
 
     fn serialize_unit_variant(
         self,
@@ -338,14 +312,6 @@ impl Serializer for KeyName {
         variant: &'static str,
     ) -> Result<Key, Error> {
         Ok(Key::of(variant))
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<Key, Error> {
-        value.serialize(self)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
