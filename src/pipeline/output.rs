@@ -198,12 +198,8 @@ impl LineSink {
 
     /// Writes one line (`text` and a newline).
     pub fn write_line(&mut self, text: &str) {
-        // One write: standard output writes a line longer than its buffer at once, and the
-        // newline after it would cost a second system call.
-        let mut line = Vec::with_capacity(text.len() + 1);
-        line.extend_from_slice(text.as_bytes());
-        line.push(b'\n');
-        self.write_all(&line);
+        self.write_all(text.as_bytes());
+        self.write_all(b"\n");
         if let Target::Stdout {
             out,
             terminal,

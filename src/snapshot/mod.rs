@@ -176,28 +176,25 @@ fn load_any(path: &Path, options: &LoadOptions, compact: bool) -> Result<Snapsho
     let io_error = LoadError::io(path);
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     let metadata = file.metadata().map_err(io_error)?;
-    if !metadata.is_file() {
+    let regular = metadata.is_file();
+    if !regular || metadata.len() <= dump::READ_WHOLE_BELOW {
         // A pipe, a device, a socket: its length says nothing and it can be read only once.
-        let bytes = read_capped(&mut file, MAX_TEXT_BYTES, 0)
+        // A small file is read whole at once too, then told apart: one read instead of a
+        // sniff, a seek and a read (a batch opens thousands of them).
+        let (size_hint, too_long) = match regular {
+            true => (metadata.len(), GREW),
+            false => (0, NOT_A_FILE),
+        };
+        let bytes = read_capped(&mut file, MAX_TEXT_BYTES, size_hint)
             .map_err(io_error)?
-            .ok_or_else(|| too_large(path, NOT_A_FILE))?;
+            .ok_or_else(|| too_large(path, too_long))?;
         if bytes.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
             let dump = Dump::from_bytes(path, bytes)?;
             return self::minidump::snapshot_with(&dump, options, compact);
         }
-        return load_text_hashed(path, &bytes, options);
-    }
-    if metadata.len() <= dump::READ_WHOLE_BELOW {
-        // A small file is read whole at once, then told apart: one read instead of a sniff,
-        // a seek and a read (a batch opens thousands of them).
-        let bytes = read_capped(&mut file, MAX_TEXT_BYTES, metadata.len())
-            .map_err(io_error)?
-            .ok_or_else(|| too_large(path, GREW))?;
-        if bytes.starts_with(self::minidump::MINIDUMP_SIGNATURE) {
-            let dump = Dump::from_bytes(path, bytes)?;
-            return self::minidump::snapshot_with(&dump, options, compact);
+        if regular {
+            refuse_other_kind(path, &bytes[..bytes.len().min(64)])?;
         }
-        refuse_other_kind(path, &bytes[..bytes.len().min(64)])?;
         return load_text_hashed(path, &bytes, options);
     }
     let mut head = [0u8; 64];
